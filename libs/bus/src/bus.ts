@@ -1,0 +1,209 @@
+import { connect } from '@nats-io/transport-node';
+import { headers as natsHeaders, RequestError, TimeoutError } from '@nats-io/transport-node';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { z } from 'zod';
+import { AppError, endpoints, isAppError, replySchema } from '@ap/protocol';
+import type { EndpointName, ErrorBody, ParsedRequestOf, RequestOf, ResponseOf } from '@ap/protocol';
+import type { Logger } from '@ap/logging';
+
+/** Header that carries a request id from the WebSocket frame to the service that handles it. */
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+/** What a request handler receives besides the request. */
+export type HandlerContext = { subject: string; requestId: string | undefined; log: Logger };
+
+export type Handler<E extends EndpointName> = (
+  request: ParsedRequestOf<E>,
+  context: HandlerContext,
+) => Promise<ResponseOf<E>> | ResponseOf<E>;
+
+export type RequestOptions = { timeoutMs?: number; requestId?: string };
+
+/** Typed request/reply and events over one NATS connection. */
+export type Bus = {
+  readonly nc: NatsConnection;
+  /** Sends a request to the endpoint's subject and returns the validated response, or throws AppError. */
+  request<E extends EndpointName>(name: E, request: RequestOf<E>, options?: RequestOptions): Promise<ResponseOf<E>>;
+  /** Serves an endpoint in the queue group of the owning service. */
+  serve<E extends EndpointName>(name: E, queue: string, handler: Handler<E>): Subscription;
+  /** Publishes a JSON event. */
+  publish(subject: string, payload: unknown, options?: { requestId?: string }): void;
+  /** Subscribes to JSON events validated by a schema; bad payloads are logged and dropped. */
+  subscribe<S extends z.ZodType>(
+    subject: string,
+    schema: S,
+    handler: (event: z.output<S>, subject: string) => void | Promise<void>,
+    options?: { queue?: string },
+  ): Subscription;
+  /** Drains subscriptions and closes the connection. */
+  close(): Promise<void>;
+};
+
+const encoder = new TextEncoder();
+
+function encode(value: unknown): Uint8Array {
+  return encoder.encode(JSON.stringify(value));
+}
+
+function errorReply(error: ErrorBody): Uint8Array {
+  return encode({ ok: false, error });
+}
+
+/** Connects to NATS and returns a Bus on that connection. */
+export async function connectBus(options: { servers: string; name: string; log: Logger }): Promise<Bus> {
+  const nc = await connect({
+    servers: options.servers.split(','),
+    name: options.name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+  });
+  const log = options.log.child({ module: 'bus' });
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect' || status.type === 'reconnect' || status.type === 'error') {
+        log.warn({ status: status.type }, 'nats connection status');
+      }
+    }
+  })();
+  return createBus(nc, options.log);
+}
+
+/** Wraps an open NATS connection. */
+export function createBus(nc: NatsConnection, rootLog: Logger, defaults: { timeoutMs?: number } = {}): Bus {
+  const log = rootLog.child({ module: 'bus' });
+  const defaultTimeout = defaults.timeoutMs ?? 5000;
+
+  async function request<E extends EndpointName>(name: E, req: RequestOf<E>, options: RequestOptions = {}): Promise<ResponseOf<E>> {
+    const endpoint = endpoints[name];
+    const h = natsHeaders();
+    if (options.requestId !== undefined) h.set(REQUEST_ID_HEADER, options.requestId);
+    let msg: Msg;
+    try {
+      msg = await nc.request(endpoint.subject, encode(req), { timeout: options.timeoutMs ?? defaultTimeout, headers: h });
+    } catch (err) {
+      if (err instanceof RequestError && err.isNoResponders()) {
+        throw new AppError('SERVICE_UNAVAILABLE', `no service answers ${endpoint.subject}`, { cause: err });
+      }
+      if (err instanceof TimeoutError || (err instanceof Error && err.cause instanceof TimeoutError)) {
+        throw new AppError('TIMEOUT', `${endpoint.subject} did not answer in time`, { cause: err });
+      }
+      throw new AppError('SERVICE_UNAVAILABLE', `request to ${endpoint.subject} failed`, { cause: err });
+    }
+    let body: unknown;
+    try {
+      body = msg.json();
+    } catch (err) {
+      throw new AppError('INTERNAL', `${endpoint.subject} replied with invalid JSON`, { cause: err });
+    }
+    const reply = replySchema.safeParse(body);
+    if (!reply.success) throw new AppError('INTERNAL', `${endpoint.subject} replied with an invalid envelope`);
+    if (!reply.data.ok) {
+      const e = reply.data.error;
+      throw new AppError(e.code, e.message, e.details === undefined ? {} : { details: e.details });
+    }
+    const data = endpoint.response.safeParse(reply.data.data);
+    if (!data.success) {
+      log.error({ subject: endpoint.subject, issues: data.error.issues.slice(0, 5) }, 'invalid response payload');
+      throw new AppError('INTERNAL', `${endpoint.subject} replied with an invalid payload`);
+    }
+    return data.data as ResponseOf<E>;
+  }
+
+  function serve<E extends EndpointName>(name: E, queue: string, handler: Handler<E>): Subscription {
+    const endpoint = endpoints[name];
+    return nc.subscribe(endpoint.subject, {
+      queue,
+      callback: (err, msg) => {
+        if (err) {
+          log.error({ err, subject: endpoint.subject }, 'subscription error');
+          return;
+        }
+        void handle(msg);
+      },
+    });
+
+    async function handle(msg: Msg): Promise<void> {
+      const requestId = msg.headers?.get(REQUEST_ID_HEADER) || undefined;
+      const reqLog = requestId === undefined ? log.child({ subject: endpoint.subject }) : log.child({ subject: endpoint.subject, request_id: requestId });
+      let raw: unknown;
+      try {
+        raw = msg.json();
+      } catch {
+        msg.respond(errorReply({ code: 'INVALID_JSON', message: 'request is not valid JSON' }));
+        return;
+      }
+      const parsed = endpoint.request.safeParse(raw);
+      if (!parsed.success) {
+        const issues = parsed.error.issues.slice(0, 10).map((i) => ({ path: i.path.join('.'), message: i.message }));
+        msg.respond(errorReply({ code: 'VALIDATION_FAILED', message: `invalid request for ${endpoint.subject}`, details: { issues } }));
+        return;
+      }
+      try {
+        const data = await handler(parsed.data as ParsedRequestOf<E>, { subject: endpoint.subject, requestId, log: reqLog });
+        msg.respond(encode({ ok: true, data }));
+      } catch (err) {
+        if (isAppError(err)) {
+          const body: ErrorBody = { code: err.code, message: err.message };
+          if (err.details !== undefined) body.details = err.details;
+          msg.respond(errorReply(body));
+        } else {
+          reqLog.error({ err }, 'handler failed');
+          msg.respond(errorReply({ code: 'INTERNAL', message: 'internal error' }));
+        }
+      }
+    }
+  }
+
+  function publish(subject: string, payload: unknown, options: { requestId?: string } = {}): void {
+    if (options.requestId === undefined) {
+      nc.publish(subject, encode(payload));
+      return;
+    }
+    const h = natsHeaders();
+    h.set(REQUEST_ID_HEADER, options.requestId);
+    nc.publish(subject, encode(payload), { headers: h });
+  }
+
+  function subscribe<S extends z.ZodType>(
+    subject: string,
+    schema: S,
+    handler: (event: z.output<S>, subject: string) => void | Promise<void>,
+    options: { queue?: string } = {},
+  ): Subscription {
+    return nc.subscribe(subject, {
+      ...(options.queue === undefined ? {} : { queue: options.queue }),
+      callback: (err, msg) => {
+        if (err) {
+          log.error({ err, subject }, 'subscription error');
+          return;
+        }
+        let raw: unknown;
+        try {
+          raw = msg.json();
+        } catch {
+          log.warn({ subject: msg.subject }, 'dropped event: invalid JSON');
+          return;
+        }
+        const parsed = schema.safeParse(raw);
+        if (!parsed.success) {
+          log.warn({ subject: msg.subject, issues: parsed.error.issues.slice(0, 5) }, 'dropped event: invalid payload');
+          return;
+        }
+        Promise.resolve(handler(parsed.data, msg.subject)).catch((e: unknown) => {
+          log.error({ err: e, subject: msg.subject }, 'event handler failed');
+        });
+      },
+    });
+  }
+
+  async function close(): Promise<void> {
+    if (nc.isClosed()) return;
+    try {
+      await nc.drain();
+    } catch {
+      await nc.close();
+    }
+  }
+
+  return { nc, request, serve, publish, subscribe, close };
+}

@@ -1,0 +1,2 @@
+export { REQUEST_ID_HEADER, connectBus, createBus } from './bus.ts';
+export type { Bus, Handler, HandlerContext, RequestOptions } from './bus.ts';

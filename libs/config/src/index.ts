@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+/** Environment variables, as the process received them. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Parses environment variables with a zod object schema once at start-up and freezes the result.
+ * Throws an Error whose message names each bad variable.
+ */
+export function parseConfig<S extends z.ZodObject>(schema: S, env: Env): Readonly<z.output<S>> {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
+    throw new Error(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return Object.freeze(result.data);
+}
+
+/** Variables every service reads. */
+export const commonEnv = {
+  NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+} as const;
+
+/** Variables of services that own MongoDB collections. */
+export const mongoEnv = {
+  MONGO_URL: z.string().min(1).default('mongodb://127.0.0.1:27017'),
+  MONGO_DB: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be a database name')
+    .default('assessment_platform'),
+} as const;
+
+/** Reads the process environment; the single place where `process.env` is touched. */
+export function processEnv(): Env {
+  return process.env;
+}
+
+/** A positive integer from an env string, with a default. */
+export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);

@@ -1,0 +1,158 @@
+import { z } from 'zod';
+import {
+  callerSchema,
+  errorBodySchema,
+  idSchema,
+  roleSchema,
+} from './common.ts';
+import { itemSchema, testDefinitionSchema } from './definitions.ts';
+import { chatMessageSchema, completedSchema, progressSchema, questionSchema, serverFrameData, testSummarySchema } from './frames.ts';
+
+/** A reply on the bus: `{ok: true, data}` or `{ok: false, error}`. */
+export const replySchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), data: z.unknown() }),
+  z.object({ ok: z.literal(false), error: errorBodySchema }),
+]);
+export type Reply = z.infer<typeof replySchema>;
+
+const withCaller = <T extends z.ZodRawShape>(shape: T) => z.object({ caller: callerSchema, ...shape });
+const assessmentRef = withCaller({ assessment_id: idSchema });
+
+const email = z.string().trim().toLowerCase().email().max(254);
+
+/** Request/reply endpoints: subject, queue group (the owning service), request and response schemas. */
+export const endpoints = {
+  authLogin: {
+    subject: 'auth.v1.login',
+    request: z.object({ email, password: z.string().min(1).max(1024) }).strict(),
+    response: z.object({ token: z.string(), expires_at: z.string(), user_id: idSchema, role: roleSchema }),
+  },
+  authRedeem: {
+    subject: 'auth.v1.invitations.redeem',
+    request: z.object({ code: z.string().trim().min(4).max(128) }).strict(),
+    response: z.object({
+      token: z.string(),
+      expires_at: z.string(),
+      user_id: idSchema,
+      role: roleSchema,
+      test_id: idSchema,
+      application_id: idSchema,
+    }),
+  },
+  authInvite: {
+    subject: 'auth.v1.invitations.create',
+    request: withCaller({
+      test_id: idSchema,
+      candidate_email: email,
+      candidate_name: z.string().max(200).default(''),
+      expires_in_s: z.number().int().positive().max(90 * 24 * 3600).default(7 * 24 * 3600),
+      code: z.string().min(8).max(128).optional(),
+    }),
+    response: z.object({ invitation_id: idSchema, code: z.string(), candidate_id: idSchema, application_id: idSchema, expires_at: z.string() }),
+  },
+  authCreateUser: {
+    subject: 'auth.v1.users.create',
+    request: withCaller({
+      email,
+      password: z.string().min(8).max(1024),
+      role: roleSchema,
+      name: z.string().max(200).default(''),
+      tests: z.array(idSchema).optional(),
+    }),
+    response: z.object({ user_id: idSchema, created: z.boolean() }),
+  },
+  authJwks: {
+    subject: 'auth.v1.jwks',
+    request: z.object({}).strict(),
+    response: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }),
+  },
+  testCreate: {
+    subject: 'assessment.v1.tests.create',
+    request: withCaller({ definition: testDefinitionSchema, items: z.array(itemSchema).max(20_000).default([]) }),
+    response: z.object({ test_id: idSchema, items: z.number().int() }),
+  },
+  testGet: {
+    subject: 'assessment.v1.tests.get',
+    request: withCaller({ test_id: idSchema }),
+    response: testSummarySchema,
+  },
+  assessmentStart: {
+    subject: 'assessment.v1.start',
+    request: withCaller({ test_id: idSchema }),
+    response: serverFrameData.assessment_started,
+  },
+  assessmentQuestion: {
+    subject: 'assessment.v1.question',
+    request: assessmentRef,
+    response: z.object({ question: questionSchema.nullable(), completed: completedSchema.optional() }),
+  },
+  assessmentAnswer: {
+    subject: 'assessment.v1.answer',
+    request: withCaller({ assessment_id: idSchema, question_id: idSchema, selected_option: z.string().min(1).max(16) }),
+    response: z.object({ feedback: serverFrameData.answer_feedback, completed: completedSchema.optional() }),
+  },
+  assessmentProgress: {
+    subject: 'assessment.v1.progress',
+    request: assessmentRef,
+    response: progressSchema,
+  },
+  assessmentEnd: {
+    subject: 'assessment.v1.end',
+    request: assessmentRef,
+    response: completedSchema,
+  },
+  assessmentDescribe: {
+    subject: 'assessment.v1.describe',
+    request: assessmentRef,
+    response: z.object({ assessment_id: idSchema, candidate_id: idSchema, test_id: idSchema, status: z.string() }),
+  },
+  assessmentExpireDue: {
+    subject: 'assessment.v1.expire_due',
+    request: withCaller({ limit: z.number().int().positive().max(1000).default(100) }),
+    response: z.object({ expired: z.array(z.object({ assessment_id: idSchema, candidate_id: idSchema })) }),
+  },
+  chatPost: {
+    subject: 'chat.v1.post',
+    request: withCaller({ room_id: idSchema, message: z.string().min(1).max(8000) }),
+    response: chatMessageSchema,
+  },
+  chatHistory: {
+    subject: 'chat.v1.history',
+    request: withCaller({ room_id: idSchema, before: z.string().max(64).optional(), limit: z.number().int().min(1).max(200).default(50) }),
+    response: z.object({ messages: z.array(chatMessageSchema), next_cursor: z.string().nullable() }),
+  },
+} as const;
+
+export type EndpointName = keyof typeof endpoints;
+export type RequestOf<E extends EndpointName> = z.input<(typeof endpoints)[E]['request']>;
+export type ParsedRequestOf<E extends EndpointName> = z.output<(typeof endpoints)[E]['request']>;
+export type ResponseOf<E extends EndpointName> = z.output<(typeof endpoints)[E]['response']>;
+
+/** Events published on subjects (core NATS); the id of the addressee is the last token. */
+export const events = {
+  pushToUser: {
+    subject: (userId: string) => `gateway.v1.push.user.${userId}`,
+    wildcard: 'gateway.v1.push.user.*',
+    schema: z.object({ type: z.string(), data: z.record(z.string(), z.unknown()), assessment_id: idSchema.optional() }),
+  },
+  chatRoom: {
+    subject: (roomId: string) => `chat.v1.events.room.${roomId}`,
+    wildcard: 'chat.v1.events.room.*',
+    schema: chatMessageSchema,
+  },
+  assessmentCompleted: {
+    subject: () => 'assessment.v1.events.completed',
+    wildcard: 'assessment.v1.events.completed',
+    schema: completedSchema.extend({ candidate_id: idSchema, test_id: idSchema }),
+  },
+} as const;
+
+/** The chat room of an assessment. */
+export function assessmentRoomId(assessmentId: string): string {
+  return `asm_${assessmentId}`;
+}
+
+/** The assessment id of an assessment room, or undefined for other rooms. */
+export function assessmentIdOfRoom(roomId: string): string | undefined {
+  return roomId.startsWith('asm_') ? roomId.slice(4) : undefined;
+}

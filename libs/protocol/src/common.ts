@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { ERROR_CODES } from './errors.ts';
+
+/** Identifiers are opaque strings: letters, digits, dash and underscore. */
+export const idSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, 'must contain only letters, digits, "-" and "_"');
+
+export const ROLES = ['candidate', 'proctor', 'recruiter', 'admin'] as const;
+export const roleSchema = z.enum(ROLES);
+export type Role = z.infer<typeof roleSchema>;
+
+export const errorCodeSchema = z.enum(ERROR_CODES);
+
+export const errorBodySchema = z.object({
+  code: errorCodeSchema,
+  message: z.string(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+/** Who is asking: set by the gateway from a verified token, never by the client. */
+export const callerSchema = z.object({
+  user_id: idSchema,
+  role: roleSchema,
+  /** Tests a candidate may take or a proctor/recruiter may see; absent means no restriction for staff. */
+  tests: z.array(idSchema).optional(),
+  application_id: idSchema.optional(),
+});
+export type Caller = z.infer<typeof callerSchema>;
+
+export const ASSESSMENT_STATUSES = [
+  'created',
+  'in_progress',
+  'paused',
+  'completed',
+  'expired',
+  'overdue',
+  'abandoned',
+  'terminated',
+] as const;
+export const assessmentStatusSchema = z.enum(ASSESSMENT_STATUSES);
+export type AssessmentStatus = z.infer<typeof assessmentStatusSchema>;
+
+export const COMPLETION_REASONS = [
+  'candidate_ended',
+  'max_items',
+  'se_target',
+  'pool_exhausted',
+  'all_answered',
+  'time_limit',
+  'terminated',
+  'abandoned',
+] as const;
+export const completionReasonSchema = z.enum(COMPLETION_REASONS);
+export type CompletionReason = z.infer<typeof completionReasonSchema>;
+
+export const optionSchema = z.object({ id: z.string().min(1).max(16), text: z.string().min(1).max(2000) });
+export type Option = z.infer<typeof optionSchema>;

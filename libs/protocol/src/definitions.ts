@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { idSchema, optionSchema } from './common.ts';
+
+/** One question of a bank as authors write it and the assessment service stores it. */
+export const itemSchema = z
+  .object({
+    id: idSchema,
+    skill: z.string().min(1).max(64),
+    type: z.literal('single_choice').default('single_choice'),
+    stem: z.string().min(1).max(10_000),
+    options: z.array(optionSchema).min(2).max(10),
+    key: z.string().min(1).max(16),
+    difficulty: z.enum(['easy', 'medium', 'hard']).optional(),
+    a: z.number().positive().max(10).optional(),
+    b: z.number().min(-10).max(10).optional(),
+    c: z.number().min(0).lt(1).optional(),
+    clarification: z.string().max(2000).optional(),
+  })
+  .strict()
+  .superRefine((item, ctx) => {
+    const ids = item.options.map((o) => o.id);
+    if (new Set(ids).size !== ids.length) ctx.addIssue({ code: 'custom', path: ['options'], message: 'option ids must be unique' });
+    if (!ids.includes(item.key)) ctx.addIssue({ code: 'custom', path: ['key'], message: `key "${item.key}" is not one of the option ids` });
+  });
+export type Item = z.infer<typeof itemSchema>;
+
+export const skillTargetSchema = z
+  .object({
+    name: z.string().min(1).max(64),
+    share: z.number().min(0).max(1).optional(),
+    min: z.number().int().nonnegative().optional(),
+    max: z.number().int().positive().optional(),
+  })
+  .strict();
+
+/** A test: its bank (item ids), how items are chosen, when it stops, how it is scored and what the candidate sees. */
+export const testDefinitionSchema = z
+  .object({
+    id: idSchema.optional(),
+    title: z.string().min(1).max(200),
+    description: z.string().max(5000).default(''),
+    time_limit_s: z.number().int().min(10).max(24 * 3600),
+    strategy: z.enum(['fixed', 'random', 'adaptive']),
+    /** Item ids of the pool, in authored order (the order `fixed` follows). */
+    items: z.array(idSchema).min(1).max(20_000),
+    skills: z.array(skillTargetSchema).default([]),
+    stopping: z
+      .object({
+        min_items: z.number().int().positive().optional(),
+        max_items: z.number().int().positive().optional(),
+        se_target: z.number().positive().optional(),
+      })
+      .strict()
+      .default({}),
+    scoring: z
+      .object({
+        slope: z.number().default(15),
+        intercept: z.number().default(50),
+        min: z.number().default(0),
+        max: z.number().default(100),
+      })
+      .strict()
+      .default({ slope: 15, intercept: 50, min: 0, max: 100 }),
+    feedback: z
+      .object({ show_correctness: z.boolean().default(false), show_score: z.boolean().default(true) })
+      .strict()
+      .default({ show_correctness: false, show_score: true }),
+    exposure: z
+      .object({ randomesque: z.number().int().min(1).max(50).default(1), sympson_hetter: z.boolean().default(false) })
+      .strict()
+      .default({ randomesque: 1, sympson_hetter: false }),
+    on_expiry: z.enum(['autosubmit', 'grace']).default('autosubmit'),
+    grace_s: z.number().int().nonnegative().default(0),
+  })
+  .strict();
+export type TestDefinition = z.infer<typeof testDefinitionSchema>;
+export type TestDefinitionInput = z.input<typeof testDefinitionSchema>;

@@ -1,0 +1,226 @@
+import { z } from 'zod';
+import {
+  assessmentStatusSchema,
+  completionReasonSchema,
+  errorBodySchema,
+  idSchema,
+  optionSchema,
+  roleSchema,
+} from './common.ts';
+
+/** Largest WebSocket frame the gateway accepts (bytes); larger frames close the socket with 1009. */
+export const MAX_FRAME_BYTES = 64 * 1024;
+
+/** Longest chat message, in characters. */
+export const MAX_CHAT_CHARS = 2000;
+
+/** The envelope of every client frame: `{type, data, id?}`. */
+export const clientEnvelopeSchema = z.object({
+  type: z.string().min(1).max(64),
+  data: z.record(z.string(), z.unknown()).default({}),
+  id: z.string().min(1).max(64).optional(),
+});
+export type ClientEnvelope = z.infer<typeof clientEnvelopeSchema>;
+
+const empty = z.object({}).strict();
+
+/** Data schemas of the client frames, by type. */
+export const clientFrameData = {
+  auth: z.object({ token: z.string().min(1).max(8192) }).strict(),
+  start_assessment: z.object({ test_id: idSchema.optional() }).strict(),
+  get_question: empty,
+  submit_answer: z
+    .object({
+      question_id: idSchema,
+      selected_option: z.string().min(1).max(16),
+    })
+    .strict(),
+  get_progress: empty,
+  chat_message: z
+    .object({
+      message: z.string().min(1).max(8000),
+      room_id: idSchema.optional(),
+    })
+    .strict(),
+  heartbeat: z.object({ client_time: z.string().max(64).optional() }).strict(),
+  end_assessment: empty,
+} as const;
+
+export type ClientFrameType = keyof typeof clientFrameData;
+export const CLIENT_FRAME_TYPES = Object.keys(clientFrameData) as ClientFrameType[];
+export type ClientFrameDataOf<T extends ClientFrameType> = z.infer<(typeof clientFrameData)[T]>;
+
+/** A client frame whose data has been validated against its type. */
+export type ClientFrame = {
+  [T in ClientFrameType]: { type: T; data: ClientFrameDataOf<T>; id?: string };
+}[ClientFrameType];
+
+export const testSummarySchema = z.object({
+  test_id: idSchema,
+  title: z.string(),
+  strategy: z.enum(['fixed', 'random', 'adaptive']),
+  time_limit_s: z.number().int().positive(),
+  planned_items: z.object({ min: z.number().int(), max: z.number().int() }),
+  skills: z.array(z.string()),
+  show_feedback: z.boolean(),
+});
+export type TestSummary = z.infer<typeof testSummarySchema>;
+
+export const questionSchema = z.object({
+  assessment_id: idSchema,
+  question_id: idSchema,
+  index: z.number().int().nonnegative(),
+  type: z.literal('single_choice'),
+  stem: z.string(),
+  options: z.array(optionSchema),
+  skill: z.string(),
+  time_remaining_s: z.number().int().nonnegative(),
+});
+export type Question = z.infer<typeof questionSchema>;
+
+export const skillProgressSchema = z.object({ skill: z.string(), answered: z.number().int(), target: z.number().optional() });
+
+export const progressSchema = z.object({
+  assessment_id: idSchema,
+  status: assessmentStatusSchema,
+  answered: z.number().int().nonnegative(),
+  planned: z.number().int().nonnegative(),
+  planned_range: z.object({ min: z.number().int(), max: z.number().int() }),
+  percent: z.number().min(0).max(100),
+  time_remaining_s: z.number().int().nonnegative(),
+  skills: z.array(skillProgressSchema),
+});
+export type Progress = z.infer<typeof progressSchema>;
+
+export const resultSchema = z.object({
+  number_correct: z.number().int().nonnegative(),
+  answered: z.number().int().nonnegative(),
+  percent_correct: z.number().min(0).max(100),
+  theta: z.number().optional(),
+  se: z.number().optional(),
+  scaled_score: z.number().optional(),
+  skills: z.array(
+    z.object({
+      skill: z.string(),
+      answered: z.number().int(),
+      correct: z.number().int(),
+      theta: z.number().optional(),
+      se: z.number().optional(),
+    }),
+  ),
+});
+export type AssessmentResult = z.infer<typeof resultSchema>;
+
+export const completedSchema = z.object({
+  assessment_id: idSchema,
+  status: assessmentStatusSchema,
+  reason: completionReasonSchema,
+  finished_at: z.string(),
+  /** Present only when the test's feedback policy lets the candidate see results. */
+  score: z.number().optional(),
+  result: resultSchema.optional(),
+});
+export type AssessmentCompleted = z.infer<typeof completedSchema>;
+
+export const chatMessageSchema = z.object({
+  message_id: idSchema,
+  room_id: idSchema,
+  sender_id: idSchema,
+  sender_role: z.union([roleSchema, z.literal('assistant')]),
+  text: z.string(),
+  created_at: z.string(),
+});
+export type ChatMessage = z.infer<typeof chatMessageSchema>;
+
+/** Data schemas of the server frames, by type. */
+export const serverFrameData = {
+  auth_success: z.object({ user_id: idSchema, role: roleSchema, expires_at: z.string() }),
+  assessment_started: z.object({
+    assessment_id: idSchema,
+    test: testSummarySchema,
+    started_at: z.string(),
+    deadline: z.string(),
+    resumed: z.boolean(),
+    answered: z.number().int().nonnegative(),
+    time_remaining_s: z.number().int().nonnegative(),
+    current_question_id: idSchema.nullable(),
+  }),
+  question: questionSchema,
+  answer_feedback: z.object({
+    assessment_id: idSchema,
+    question_id: idSchema,
+    accepted: z.boolean(),
+    selected_option: z.string(),
+    /** Present only when the test's feedback policy shows correctness. */
+    correct: z.boolean().optional(),
+    answered: z.number().int().nonnegative(),
+    finished: z.boolean(),
+  }),
+  progress_update: progressSchema,
+  assessment_completed: completedSchema,
+  heartbeat_ack: z.object({ server_time: z.string() }),
+  chat_message: chatMessageSchema,
+  time_warning: z.object({ assessment_id: idSchema, time_remaining_s: z.number().int().nonnegative() }),
+  session_replaced: z.object({ assessment_id: idSchema }),
+  error: errorBodySchema,
+} as const;
+
+export type ServerFrameType = keyof typeof serverFrameData;
+export type ServerFrameDataOf<T extends ServerFrameType> = z.infer<(typeof serverFrameData)[T]>;
+
+/** A frame as the server sends it. */
+export type ServerFrame = {
+  [T in ServerFrameType]: { type: T; data: ServerFrameDataOf<T>; reply_to?: string; ts: string };
+}[ServerFrameType];
+
+export const serverEnvelopeSchema = z.object({
+  type: z.string(),
+  data: z.record(z.string(), z.unknown()),
+  reply_to: z.string().optional(),
+  ts: z.string(),
+});
+
+export type FrameParseResult =
+  | { ok: true; frame: ClientFrame }
+  | { ok: false; code: 'INVALID_JSON' | 'UNKNOWN_TYPE' | 'VALIDATION_FAILED'; message: string; id?: string; details?: Record<string, unknown> };
+
+/** Parses one text frame from a client: JSON, envelope, then the data schema of its type. */
+export function parseClientFrame(text: string): FrameParseResult {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return { ok: false, code: 'INVALID_JSON', message: 'frame is not valid JSON' };
+  }
+  const envelope = clientEnvelopeSchema.safeParse(raw);
+  if (!envelope.success) {
+    return {
+      ok: false,
+      code: 'VALIDATION_FAILED',
+      message: 'frame must be {"type": string, "data": object, "id"?: string}',
+      details: { issues: issueList(envelope.error) },
+    };
+  }
+  const { type, data, id } = envelope.data;
+  const withId = id === undefined ? {} : { id };
+  if (!Object.hasOwn(clientFrameData, type)) {
+    return { ok: false, code: 'UNKNOWN_TYPE', message: `unknown frame type "${type}"`, ...withId };
+  }
+  const schema = clientFrameData[type as ClientFrameType];
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      code: 'VALIDATION_FAILED',
+      message: `invalid data for "${type}"`,
+      details: { issues: issueList(parsed.error) },
+      ...withId,
+    };
+  }
+  return { ok: true, frame: { type, data: parsed.data, ...withId } as ClientFrame };
+}
+
+/** A short, client-safe list of validation issues: path and message. */
+export function issueList(error: z.ZodError): { path: string; message: string }[] {
+  return error.issues.slice(0, 10).map((i) => ({ path: i.path.join('.'), message: i.message }));
+}

@@ -1,0 +1,56 @@
+export { AppError, ERROR_CODES, HTTP_STATUS, isAppError } from './errors.ts';
+export type { ErrorCode } from './errors.ts';
+export {
+  ASSESSMENT_STATUSES,
+  COMPLETION_REASONS,
+  ROLES,
+  assessmentStatusSchema,
+  callerSchema,
+  completionReasonSchema,
+  errorBodySchema,
+  errorCodeSchema,
+  idSchema,
+  optionSchema,
+  roleSchema,
+} from './common.ts';
+export type { AssessmentStatus, Caller, CompletionReason, ErrorBody, Option, Role } from './common.ts';
+export {
+  CLIENT_FRAME_TYPES,
+  MAX_CHAT_CHARS,
+  MAX_FRAME_BYTES,
+  chatMessageSchema,
+  clientEnvelopeSchema,
+  clientFrameData,
+  completedSchema,
+  issueList,
+  parseClientFrame,
+  progressSchema,
+  questionSchema,
+  resultSchema,
+  serverEnvelopeSchema,
+  serverFrameData,
+  testSummarySchema,
+} from './frames.ts';
+export type {
+  AssessmentCompleted,
+  AssessmentResult,
+  ChatMessage,
+  ClientEnvelope,
+  ClientFrame,
+  ClientFrameDataOf,
+  ClientFrameType,
+  FrameParseResult,
+  Progress,
+  Question,
+  ServerFrame,
+  ServerFrameDataOf,
+  ServerFrameType,
+  TestSummary,
+} from './frames.ts';
+export { itemSchema, skillTargetSchema, testDefinitionSchema } from './definitions.ts';
+export type { Item, TestDefinition, TestDefinitionInput } from './definitions.ts';
+export { assessmentIdOfRoom, assessmentRoomId, endpoints, events, replySchema } from './bus.ts';
+export type { EndpointName, ParsedRequestOf, Reply, RequestOf, ResponseOf } from './bus.ts';
+export { TOKEN_AUDIENCE, TOKEN_ISSUER, tokenClaimsSchema } from './tokens.ts';
+export type { TokenClaims } from './tokens.ts';
+export { httpBodies, httpErrorSchema } from './http.ts';

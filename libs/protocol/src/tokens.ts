@@ -1,0 +1,18 @@
+import { z } from 'zod';
+import { idSchema, roleSchema } from './common.ts';
+
+/** Issuer and audience of every token the auth service signs. */
+export const TOKEN_ISSUER = 'assessment-platform/auth';
+export const TOKEN_AUDIENCE = 'assessment-platform';
+
+/** Claims of an access token after signature, issuer, audience and time checks. */
+export const tokenClaimsSchema = z.object({
+  sub: idSchema,
+  role: roleSchema,
+  tests: z.array(idSchema).optional(),
+  app: idSchema.optional(),
+  exp: z.number().int(),
+  iat: z.number().int().optional(),
+  jti: z.string().optional(),
+});
+export type TokenClaims = z.infer<typeof tokenClaimsSchema>;
