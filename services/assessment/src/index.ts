@@ -1,0 +1,5 @@
+export { createAssessmentService } from './service.ts';
+export type { AssessmentService, Clock } from './service.ts';
+export { computeResult, linearOrder, loadTest, planNext } from './selection.ts';
+export type { LoadedTest, Plan } from './selection.ts';
+export type { AssessmentDoc, ItemDoc, ResponseDoc, TestDoc } from './store.ts';

@@ -1,0 +1,26 @@
+import { connectBus } from '@ap/bus';
+import { commonEnv, mongoEnv, parseConfig, processEnv } from '@ap/config';
+import { connectDatabase } from '@ap/db';
+import { runUntilSignal } from '@ap/lifecycle';
+import { createLogger } from '@ap/logging';
+import { z } from 'zod';
+import { createAssessmentService } from './service.ts';
+
+const config = parseConfig(z.object({ ...commonEnv, ...mongoEnv }), processEnv());
+const log = createLogger({ service: 'assessment', level: config.LOG_LEVEL });
+
+await runUntilSignal({
+  log,
+  timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  start: async () => {
+    const bus = await connectBus({ servers: config.NATS_URL, name: 'assessment', log });
+    const database = await connectDatabase({ url: config.MONGO_URL, name: config.MONGO_DB, log, appName: 'assessment' });
+    const service = await createAssessmentService({ bus, db: database.db, log });
+    log.info('assessment service ready');
+    return [
+      { name: 'database', close: () => database.close() },
+      { name: 'bus', close: () => bus.close() },
+      { name: 'assessment', close: () => service.close() },
+    ];
+  },
+});

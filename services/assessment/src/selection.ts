@@ -1,0 +1,111 @@
+import { createRng, nextStep, paramsFromLabel, scoreResult } from '@ap/cat';
+import type { BankItem, CatConfig } from '@ap/cat';
+import type { CompletionReason } from '@ap/protocol';
+import type { AssessmentDoc, ItemDoc, ResultDoc, TestDoc } from './store.ts';
+
+/** A test with its items, loaded once per process (tests are immutable once created). */
+export type LoadedTest = {
+  doc: TestDoc;
+  items: ReadonlyMap<string, ItemDoc>;
+  /** The adaptive bank with IRT parameters (from calibration or the difficulty label). */
+  bank: readonly BankItem[];
+  catConfig: CatConfig;
+  planned: { min: number; max: number };
+};
+
+/** What comes next in an assessment. */
+export type Plan =
+  | { done: false; itemId: string; theta?: number; se?: number }
+  | { done: true; reason: CompletionReason; theta?: number; se?: number };
+
+/** Builds the in-memory form of a test. */
+export function loadTest(doc: TestDoc, items: readonly ItemDoc[]): LoadedTest {
+  const byId = new Map(items.map((i) => [i._id, i] as const));
+  const pool = doc.items.filter((id) => byId.has(id));
+  const bank: BankItem[] = pool.map((id) => {
+    const item = byId.get(id) as ItemDoc;
+    const fallback = paramsFromLabel(item.difficulty ?? 'medium', item.options.length);
+    return { id, skill: item.skill, a: item.a ?? fallback.a, b: item.b ?? fallback.b, c: item.c ?? fallback.c };
+  });
+  const maxItems = Math.min(doc.stopping.max_items ?? pool.length, pool.length);
+  const minItems = doc.strategy === 'adaptive' ? Math.min(doc.stopping.min_items ?? maxItems, maxItems) : maxItems;
+  const skills: CatConfig['skills'] = {};
+  for (const s of doc.skills) {
+    skills[s.name] = {
+      ...(s.share === undefined ? {} : { share: s.share }),
+      ...(s.min === undefined ? {} : { min: s.min }),
+      ...(s.max === undefined ? {} : { max: s.max }),
+    };
+  }
+  const catConfig: CatConfig = {
+    minItems,
+    maxItems,
+    randomesque: doc.exposure.randomesque,
+    sympsonHetter: doc.exposure.sympson_hetter,
+    skills,
+    ...(doc.stopping.se_target === undefined ? {} : { seTarget: doc.stopping.se_target }),
+  } as CatConfig;
+  return { doc, items: byId, bank, catConfig, planned: { min: minItems, max: maxItems } };
+}
+
+/** The authored or seeded-shuffled order of a fixed or random test. */
+export function linearOrder(test: LoadedTest, seed: string): string[] {
+  const ids = test.bank.map((b) => b.id);
+  if (test.doc.strategy === 'random') {
+    const rng = createRng(`${seed}:order`);
+    for (let i = ids.length - 1; i > 0; i--) {
+      const j = rng.nextInt(i + 1);
+      const t = ids[i] as string;
+      ids[i] = ids[j] as string;
+      ids[j] = t;
+    }
+  }
+  return ids.slice(0, test.planned.max);
+}
+
+/** Decides the next item, or that the assessment is over, from the answers so far. */
+export function planNext(test: LoadedTest, assessment: Pick<AssessmentDoc, 'seed' | 'responses'>, timeRemainingS: number): Plan {
+  if (test.doc.strategy === 'adaptive') {
+    const step = nextStep({
+      bank: test.bank,
+      history: assessment.responses.map((r) => ({ itemId: r.item_id, correct: r.correct })),
+      config: test.catConfig,
+      seed: assessment.seed,
+      timeRemainingS,
+    });
+    if (step.done) return { done: true, reason: step.reason, theta: step.theta, se: step.se };
+    return { done: false, itemId: step.itemId, theta: step.theta, se: step.se };
+  }
+  if (timeRemainingS <= 0) return { done: true, reason: 'time_limit' };
+  const answered = new Set(assessment.responses.map((r) => r.item_id));
+  const next = linearOrder(test, assessment.seed).find((id) => !answered.has(id));
+  return next === undefined ? { done: true, reason: 'all_answered' } : { done: false, itemId: next };
+}
+
+/** Scores what was answered: counts for every strategy, θ/SE/scaled score and trace from the IRT model. */
+export function computeResult(test: LoadedTest, responses: AssessmentDoc['responses']): ResultDoc {
+  const scoring = test.doc.scoring;
+  const scored = scoreResult({
+    bank: test.bank,
+    history: responses.map((r) => ({ itemId: r.item_id, correct: r.correct })),
+    config: test.catConfig,
+    scale: { slope: scoring.slope, intercept: scoring.intercept, min: scoring.min, max: scoring.max, decimals: 1 },
+  });
+  const skillNames = [...new Set([...test.doc.skills.map((s) => s.name), ...test.bank.map((b) => b.skill)])];
+  const round = (x: number) => Math.round(x * 1000) / 1000;
+  return {
+    number_correct: scored.numberCorrect,
+    answered: responses.length,
+    percent_correct: responses.length === 0 ? 0 : Math.round((1000 * scored.numberCorrect) / responses.length) / 10,
+    theta: round(scored.theta),
+    se: round(scored.se),
+    ...(scored.scaled === undefined ? {} : { scaled_score: scored.scaled }),
+    skills: skillNames.map((skill) => {
+      const s = scored.skills[skill];
+      return s === undefined || s.administered === 0
+        ? { skill, answered: 0, correct: 0 }
+        : { skill, answered: s.administered, correct: s.correct, theta: round(s.theta), se: round(s.se) };
+    }),
+    trace: scored.trace.map((t) => ({ item_id: t.itemId, correct: t.correct, theta: round(t.theta), se: round(t.se) })),
+  };
+}

@@ -1,0 +1,487 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Bus } from '@ap/bus';
+import type { Db } from '@ap/db';
+import { isDuplicateKey } from '@ap/db';
+import type { Logger } from '@ap/logging';
+import { AppError, events } from '@ap/protocol';
+import type { AssessmentCompleted, Caller, CompletionReason, ParsedRequestOf, Progress, Question, ResponseOf, TestSummary } from '@ap/protocol';
+import type { Subscription } from '@nats-io/transport-node';
+import { computeResult, loadTest, planNext } from './selection.ts';
+import type { LoadedTest } from './selection.ts';
+import { openCollections } from './store.ts';
+import type { AssessmentDoc, Collections, ItemDoc, ResponseDoc, TestDoc } from './store.ts';
+
+export type Clock = () => Date;
+
+export type AssessmentService = { close(): Promise<void> };
+
+const ACTIVE = ['in_progress', 'paused'] as const;
+const MAX_RETRIES = 5;
+const QUEUE = 'assessment';
+
+/** Creates the assessment service: tests, assessment instances, answers and results, served on the bus. */
+export async function createAssessmentService(deps: { bus: Bus; db: Db; log: Logger; clock?: Clock }): Promise<AssessmentService> {
+  const { bus } = deps;
+  const log = deps.log.child({ module: 'assessment' });
+  const clock = deps.clock ?? (() => new Date());
+  const col = await openCollections(deps.db);
+  const tests = new Map<string, Promise<LoadedTest>>();
+
+  function getTest(testId: string): Promise<LoadedTest> {
+    let loaded = tests.get(testId);
+    if (loaded === undefined) {
+      loaded = (async () => {
+        const doc = await col.tests.findOne({ _id: testId });
+        if (doc === null) throw new AppError('NOT_FOUND', `test ${testId} not found`);
+        const items = await col.items.find({ _id: { $in: doc.items } }).toArray();
+        return loadTest(doc, items);
+      })();
+      tests.set(testId, loaded);
+      loaded.catch(() => tests.delete(testId));
+    }
+    return loaded;
+  }
+
+  const subs: Subscription[] = [
+    bus.serve('testCreate', QUEUE, (req) => createTest(col, req, clock, tests)),
+    bus.serve('testGet', QUEUE, async (req) => summary(await getTest(req.test_id))),
+    bus.serve('assessmentStart', QUEUE, (req) => start(req)),
+    bus.serve('assessmentQuestion', QUEUE, (req) => question(req)),
+    bus.serve('assessmentAnswer', QUEUE, (req) => answer(req)),
+    bus.serve('assessmentProgress', QUEUE, (req) => progress(req)),
+    bus.serve('assessmentEnd', QUEUE, (req) => end(req)),
+    bus.serve('assessmentDescribe', QUEUE, (req) => describe(req)),
+    bus.serve('assessmentExpireDue', QUEUE, (req) => expireDue(req)),
+  ];
+
+  function remainingS(a: Pick<AssessmentDoc, 'deadline'>, now: Date): number {
+    return Math.max(0, Math.floor((a.deadline.getTime() - now.getTime()) / 1000));
+  }
+
+  async function load(caller: Caller, assessmentId: string): Promise<AssessmentDoc> {
+    const a = await col.assessments.findOne({ _id: assessmentId });
+    if (a === null) throw new AppError('NOT_FOUND', `assessment ${assessmentId} not found`);
+    if (caller.role === 'candidate' ? a.candidate_id !== caller.user_id : !staffMaySee(caller, a.test_id)) {
+      throw new AppError('FORBIDDEN', 'this assessment belongs to someone else');
+    }
+    return a;
+  }
+
+  async function start(req: ParsedRequestOf<'assessmentStart'>): Promise<ResponseOf<'assessmentStart'>> {
+    const { caller, test_id: testId } = req;
+    if (caller.role !== 'candidate') throw new AppError('FORBIDDEN', 'only candidates take assessments');
+    if (caller.tests !== undefined && !caller.tests.includes(testId)) throw new AppError('FORBIDDEN', 'this invitation is for another test');
+    const test = await getTest(testId);
+    const attemptKey = `${caller.user_id}:${testId}:1`;
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const now = clock();
+      const existing = await col.assessments.findOne({ attempt_key: attemptKey });
+      if (existing !== null) {
+        const current = await settleDeadline(existing, test, now);
+        if (!ACTIVE.includes(current.status as (typeof ACTIVE)[number])) {
+          throw new AppError('ASSESSMENT_NOT_ACTIVE', `this test was already taken (status ${current.status})`, {
+            details: { assessment_id: current._id, status: current.status },
+          });
+        }
+        return started(current, test, now, true);
+      }
+      const doc: AssessmentDoc = {
+        _id: randomUUID(),
+        attempt_key: attemptKey,
+        test_id: testId,
+        candidate_id: caller.user_id,
+        application_id: caller.application_id ?? null,
+        status: 'in_progress',
+        strategy: test.doc.strategy,
+        seed: randomBytes(12).toString('base64url'),
+        planned: test.planned,
+        started_at: now,
+        deadline: new Date(now.getTime() + test.doc.time_limit_s * 1000),
+        finished_at: null,
+        reason: null,
+        current: null,
+        responses: [],
+        result: null,
+        version: 0,
+        created_at: now,
+        updated_at: now,
+      };
+      try {
+        await col.assessments.insertOne(doc);
+      } catch (err) {
+        if (isDuplicateKey(err)) continue; // a concurrent start won: resume that one
+        throw err;
+      }
+      if (doc.application_id !== null) {
+        await col.applications.updateOne(
+          { _id: doc.application_id },
+          { $set: { candidate_id: caller.user_id, test_id: testId, assessment_id: doc._id, status: 'in_progress', updated_at: now } },
+          { upsert: true },
+        );
+      }
+      log.info({ assessment_id: doc._id, test_id: testId, candidate_id: caller.user_id }, 'assessment started');
+      return started(doc, test, now, false);
+    }
+    throw new AppError('CONFLICT', 'could not start the assessment; try again');
+  }
+
+  function started(a: AssessmentDoc, test: LoadedTest, now: Date, resumed: boolean): ResponseOf<'assessmentStart'> {
+    return {
+      assessment_id: a._id,
+      test: summary(test),
+      started_at: a.started_at.toISOString(),
+      deadline: a.deadline.toISOString(),
+      resumed,
+      answered: a.responses.length,
+      time_remaining_s: remainingS(a, now),
+      current_question_id: a.current?.item_id ?? null,
+    };
+  }
+
+  async function question(req: ParsedRequestOf<'assessmentQuestion'>): Promise<ResponseOf<'assessmentQuestion'>> {
+    let a = await load(req.caller, req.assessment_id);
+    const test = await getTest(a.test_id);
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const now = clock();
+      a = await settleDeadline(a, test, now);
+      if (a.status !== 'in_progress') {
+        if (a.status === 'paused') throw new AppError('ASSESSMENT_NOT_ACTIVE', 'the assessment is paused');
+        return { question: null, completed: completedView(a, test) };
+      }
+      if (a.current !== null) return { question: questionView(a, test, a.current.item_id, a.current.index, now) };
+      const plan = planNext(test, a, remainingS(a, now));
+      if (plan.done) {
+        const finished = await finalize(a, test, plan.reason === 'time_limit' ? 'expired' : 'completed', plan.reason, now);
+        if (finished === null) {
+          a = await reload(a._id);
+          continue;
+        }
+        return { question: null, completed: completedView(finished, test) };
+      }
+      const current = { item_id: plan.itemId, index: a.responses.length, asked_at: now };
+      const res = await col.assessments.findOneAndUpdate(
+        { _id: a._id, version: a.version },
+        { $set: { current, updated_at: now }, $inc: { version: 1 } },
+        { returnDocument: 'after' },
+      );
+      if (res === null) {
+        a = await reload(a._id);
+        continue;
+      }
+      return { question: questionView(res, test, plan.itemId, current.index, now) };
+    }
+    throw new AppError('CONFLICT', 'the assessment changed concurrently; try again');
+  }
+
+  async function answer(req: ParsedRequestOf<'assessmentAnswer'>): Promise<ResponseOf<'assessmentAnswer'>> {
+    let a = await load(req.caller, req.assessment_id);
+    const test = await getTest(a.test_id);
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const now = clock();
+      const previous = a.responses.find((r) => r.item_id === req.question_id);
+      if (previous !== undefined) {
+        if (previous.selected_option !== req.selected_option) {
+          throw new AppError('CONFLICT', 'this question was already answered with another option', {
+            details: { question_id: req.question_id },
+          });
+        }
+        // The same answer again (a retry after a lost acknowledgement): the stored feedback, nothing changes.
+        const done = a.status !== 'in_progress' && a.status !== 'paused';
+        return {
+          feedback: feedbackView(a, test, previous, done),
+          ...(done && a.status !== 'in_progress' ? { completed: completedView(a, test) } : {}),
+        };
+      }
+      if (a.status === 'in_progress' && now.getTime() > a.deadline.getTime()) {
+        await settleDeadline(a, test, now);
+        throw new AppError('TIME_EXPIRED', 'the time for this assessment is over; the answer was not stored');
+      }
+      if (a.status !== 'in_progress') throw new AppError('ASSESSMENT_NOT_ACTIVE', `the assessment is ${a.status}`);
+      if (a.current === null || a.current.item_id !== req.question_id) {
+        throw new AppError('CONFLICT', 'this question was not asked; request the current question first', {
+          details: { question_id: req.question_id, current_question_id: a.current?.item_id ?? null },
+        });
+      }
+      const item = test.items.get(req.question_id);
+      if (item === undefined) throw new AppError('INTERNAL', 'item missing from test');
+      if (!item.options.some((o) => o.id === req.selected_option)) {
+        throw new AppError('VALIDATION_FAILED', `"${req.selected_option}" is not an option of this question`, {
+          details: { options: item.options.map((o) => o.id) },
+        });
+      }
+      const response: ResponseDoc = {
+        item_id: item._id,
+        index: a.current.index,
+        skill: item.skill,
+        selected_option: req.selected_option,
+        correct: req.selected_option === item.key,
+        asked_at: a.current.asked_at,
+        answered_at: now,
+      };
+      const responses = [...a.responses, response];
+      const plan = planNext(test, { seed: a.seed, responses }, remainingS(a, now));
+      if (plan.theta !== undefined) response.theta = plan.theta;
+      if (plan.se !== undefined) response.se = plan.se;
+      const set: Record<string, unknown> = { current: null, updated_at: now };
+      let finishedDoc: AssessmentDoc | null = null;
+      if (plan.done) {
+        finishedDoc = {
+          ...a,
+          responses,
+          current: null,
+          status: plan.reason === 'time_limit' ? 'expired' : 'completed',
+          reason: plan.reason,
+          finished_at: now,
+          result: computeResult(test, responses),
+        };
+        Object.assign(set, { status: finishedDoc.status, reason: finishedDoc.reason, finished_at: now, result: finishedDoc.result });
+      }
+      const res = await col.assessments.findOneAndUpdate(
+        { _id: a._id, version: a.version },
+        { $push: { responses: response }, $set: set, $inc: { version: 1 } },
+        { returnDocument: 'after' },
+      );
+      if (res === null) {
+        a = await reload(a._id);
+        continue;
+      }
+      if (finishedDoc !== null) await afterFinish(res, test, false);
+      return {
+        feedback: feedbackView(res, test, response, plan.done),
+        ...(plan.done ? { completed: completedView(res, test) } : {}),
+      };
+    }
+    throw new AppError('CONFLICT', 'the assessment changed concurrently; try again');
+  }
+
+  async function progress(req: ParsedRequestOf<'assessmentProgress'>): Promise<Progress> {
+    const now = clock();
+    const loaded = await load(req.caller, req.assessment_id);
+    const test = await getTest(loaded.test_id);
+    const a = await settleDeadline(loaded, test, now);
+    return progressView(a, test, now);
+  }
+
+  async function end(req: ParsedRequestOf<'assessmentEnd'>): Promise<AssessmentCompleted> {
+    let a = await load(req.caller, req.assessment_id);
+    const test = await getTest(a.test_id);
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const now = clock();
+      a = await settleDeadline(a, test, now);
+      if (!ACTIVE.includes(a.status as (typeof ACTIVE)[number])) return completedView(a, test);
+      const finished = await finalize(a, test, 'completed', 'candidate_ended', now);
+      if (finished !== null) return completedView(finished, test);
+      a = await reload(a._id);
+    }
+    throw new AppError('CONFLICT', 'the assessment changed concurrently; try again');
+  }
+
+  async function describe(req: ParsedRequestOf<'assessmentDescribe'>): Promise<ResponseOf<'assessmentDescribe'>> {
+    const a = await load(req.caller, req.assessment_id);
+    return { assessment_id: a._id, candidate_id: a.candidate_id, test_id: a.test_id, status: a.status };
+  }
+
+  async function expireDue(req: ParsedRequestOf<'assessmentExpireDue'>): Promise<ResponseOf<'assessmentExpireDue'>> {
+    if (req.caller.role !== 'admin') throw new AppError('FORBIDDEN', 'only the platform may expire assessments');
+    const now = clock();
+    const due = await col.assessments
+      .find({ status: 'in_progress', deadline: { $lt: now } })
+      .sort({ deadline: 1 })
+      .limit(req.limit)
+      .toArray();
+    const expired: { assessment_id: string; candidate_id: string }[] = [];
+    for (const a of due) {
+      const test = await getTest(a.test_id);
+      const after = await settleDeadline(a, test, now, true);
+      if (after.status !== 'in_progress') expired.push({ assessment_id: a._id, candidate_id: a.candidate_id });
+    }
+    if (expired.length > 0) log.info({ count: expired.length }, 'expired assessments past their deadline');
+    return { expired };
+  }
+
+  /** When the deadline has passed, finalizes the assessment with what was answered (autosubmit). */
+  async function settleDeadline(a: AssessmentDoc, test: LoadedTest, now: Date, push = true): Promise<AssessmentDoc> {
+    if (a.status !== 'in_progress' || now.getTime() <= a.deadline.getTime()) return a;
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      // Finish time is the deadline, even when the candidate was away.
+      const finished = await finalize(a, test, 'expired', 'time_limit', a.deadline, push);
+      if (finished !== null) return finished;
+      a = await reload(a._id);
+      if (a.status !== 'in_progress') return a;
+    }
+    return a;
+  }
+
+  /** Conditionally moves an assessment to a final status; null when its version changed meanwhile. */
+  async function finalize(
+    a: AssessmentDoc,
+    test: LoadedTest,
+    status: 'completed' | 'expired',
+    reason: CompletionReason,
+    finishedAt: Date,
+    pushToCandidate = false,
+  ): Promise<AssessmentDoc | null> {
+    const result = computeResult(test, a.responses);
+    const res = await col.assessments.findOneAndUpdate(
+      { _id: a._id, version: a.version },
+      { $set: { status, reason, finished_at: finishedAt, current: null, result, updated_at: clock() }, $inc: { version: 1 } },
+      { returnDocument: 'after' },
+    );
+    if (res !== null) await afterFinish(res, test, pushToCandidate);
+    return res;
+  }
+
+  async function afterFinish(a: AssessmentDoc, test: LoadedTest, pushToCandidate: boolean): Promise<void> {
+    if (a.application_id !== null) {
+      await col.applications.updateOne({ _id: a.application_id }, { $set: { status: a.status, updated_at: clock() } });
+    }
+    const view = completedView(a, test);
+    bus.publish(events.assessmentCompleted.subject(), { ...view, candidate_id: a.candidate_id, test_id: a.test_id });
+    if (pushToCandidate) {
+      bus.publish(events.pushToUser.subject(a.candidate_id), { type: 'assessment_completed', data: view, assessment_id: a._id });
+    }
+    log.info({ assessment_id: a._id, status: a.status, reason: a.reason, answered: a.responses.length }, 'assessment finished');
+  }
+
+  async function reload(id: string): Promise<AssessmentDoc> {
+    const a = await col.assessments.findOne({ _id: id });
+    if (a === null) throw new AppError('NOT_FOUND', `assessment ${id} not found`);
+    return a;
+  }
+
+  return {
+    async close() {
+      for (const s of subs) s.unsubscribe();
+    },
+  };
+}
+
+function staffMaySee(caller: Caller, testId: string): boolean {
+  if (caller.role === 'candidate') return false;
+  return caller.role === 'admin' || caller.tests === undefined || caller.tests.includes(testId);
+}
+
+function summary(test: LoadedTest): TestSummary {
+  const d = test.doc;
+  return {
+    test_id: d._id,
+    title: d.title,
+    strategy: d.strategy,
+    time_limit_s: d.time_limit_s,
+    planned_items: test.planned,
+    skills: [...new Set(test.bank.map((b) => b.skill))],
+    show_feedback: d.feedback.show_correctness,
+  };
+}
+
+function questionView(a: AssessmentDoc, test: LoadedTest, itemId: string, index: number, now: Date): Question {
+  const item = test.items.get(itemId);
+  if (item === undefined) throw new AppError('INTERNAL', 'item missing from test');
+  return {
+    assessment_id: a._id,
+    question_id: item._id,
+    index,
+    type: 'single_choice',
+    stem: item.stem,
+    options: item.options.map((o) => ({ id: o.id, text: o.text })),
+    skill: item.skill,
+    time_remaining_s: Math.max(0, Math.floor((a.deadline.getTime() - now.getTime()) / 1000)),
+  };
+}
+
+function feedbackView(a: AssessmentDoc, test: LoadedTest, r: ResponseDoc, finished: boolean): ResponseOf<'assessmentAnswer'>['feedback'] {
+  return {
+    assessment_id: a._id,
+    question_id: r.item_id,
+    accepted: true,
+    selected_option: r.selected_option,
+    ...(test.doc.feedback.show_correctness ? { correct: r.correct } : {}),
+    answered: a.responses.length,
+    finished,
+  };
+}
+
+function progressView(a: AssessmentDoc, test: LoadedTest, now: Date): Progress {
+  const answered = a.responses.length;
+  const finished = !ACTIVE.includes(a.status as (typeof ACTIVE)[number]);
+  const planned = finished ? answered : Math.max(answered, a.planned.max);
+  const counts = new Map<string, number>();
+  for (const r of a.responses) counts.set(r.skill, (counts.get(r.skill) ?? 0) + 1);
+  const skills = [...new Set([...test.doc.skills.map((s) => s.name), ...test.bank.map((b) => b.skill)])];
+  return {
+    assessment_id: a._id,
+    status: a.status,
+    answered,
+    planned,
+    planned_range: a.planned,
+    percent: planned === 0 ? 100 : Math.min(100, Math.round((1000 * answered) / planned) / 10),
+    time_remaining_s: finished ? 0 : Math.max(0, Math.floor((a.deadline.getTime() - now.getTime()) / 1000)),
+    skills: skills.map((skill) => {
+      const target = test.doc.skills.find((s) => s.name === skill);
+      const share = target?.share;
+      return {
+        skill,
+        answered: counts.get(skill) ?? 0,
+        ...(share === undefined ? {} : { target: Math.round(share * a.planned.max) }),
+      };
+    }),
+  };
+}
+
+function completedView(a: AssessmentDoc, test: LoadedTest): AssessmentCompleted {
+  const showScore = test.doc.feedback.show_score && a.result !== null;
+  const result = a.result;
+  return {
+    assessment_id: a._id,
+    status: a.status,
+    reason: a.reason ?? 'candidate_ended',
+    finished_at: (a.finished_at ?? a.updated_at).toISOString(),
+    ...(showScore && result !== null
+      ? {
+          score: result.scaled_score ?? result.percent_correct,
+          result: {
+            number_correct: result.number_correct,
+            answered: result.answered,
+            percent_correct: result.percent_correct,
+            ...(result.theta === undefined ? {} : { theta: result.theta }),
+            ...(result.se === undefined ? {} : { se: result.se }),
+            ...(result.scaled_score === undefined ? {} : { scaled_score: result.scaled_score }),
+            skills: result.skills,
+          },
+        }
+      : {}),
+  };
+}
+
+async function createTest(
+  col: Collections,
+  req: ParsedRequestOf<'testCreate'>,
+  clock: Clock,
+  cache: Map<string, Promise<LoadedTest>>,
+): Promise<ResponseOf<'testCreate'>> {
+  if (req.caller.role !== 'admin' && req.caller.role !== 'recruiter') throw new AppError('FORBIDDEN', 'only recruiters and admins create tests');
+  const { definition, items } = req;
+  const given = new Set(items.map((i) => i.id));
+  if (given.size !== items.length) throw new AppError('VALIDATION_FAILED', 'item ids must be unique');
+  const missing = definition.items.filter((id) => !given.has(id));
+  if (missing.length > 0) {
+    const found = await col.items.find({ _id: { $in: missing } }, { projection: { _id: 1 } }).toArray();
+    const foundIds = new Set(found.map((f) => f._id));
+    const unknown = missing.filter((id) => !foundIds.has(id));
+    if (unknown.length > 0) {
+      throw new AppError('VALIDATION_FAILED', `unknown items in the pool: ${unknown.slice(0, 5).join(', ')}`, { details: { unknown: unknown.slice(0, 50) } });
+    }
+  }
+  const now = clock();
+  for (const item of items) {
+    const { id, ...rest } = item;
+    const doc: ItemDoc = { _id: id, ...rest };
+    await col.items.replaceOne({ _id: id }, doc, { upsert: true });
+  }
+  const testId = definition.id ?? randomUUID();
+  const { id: _ignored, ...body } = definition;
+  const doc: TestDoc = { ...body, _id: testId, created_by: req.caller.user_id, created_at: now, updated_at: now };
+  await col.tests.replaceOne({ _id: testId }, doc, { upsert: true });
+  cache.delete(testId);
+  return { test_id: testId, items: definition.items.length };
+}

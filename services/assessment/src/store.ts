@@ -1,0 +1,88 @@
+import type { Collection, Db } from 'mongodb';
+import type { AssessmentResult, AssessmentStatus, CompletionReason, Item, TestDefinition } from '@ap/protocol';
+
+/** A test as stored: its definition plus bookkeeping. */
+export type TestDoc = Omit<TestDefinition, 'id'> & {
+  _id: string;
+  created_by: string;
+  created_at: Date;
+  updated_at: Date;
+};
+
+/** An item as stored; `_id` is the item id. The key never leaves the service. */
+export type ItemDoc = Omit<Item, 'id'> & { _id: string };
+
+/** One answered question, embedded in its assessment. */
+export type ResponseDoc = {
+  item_id: string;
+  index: number;
+  skill: string;
+  selected_option: string;
+  correct: boolean;
+  asked_at: Date;
+  answered_at: Date;
+  theta?: number;
+  se?: number;
+};
+
+/** The result of a finished assessment, as stored. */
+export type ResultDoc = AssessmentResult & {
+  trace: { item_id: string; correct: boolean; theta?: number; se?: number }[];
+  percentile?: number;
+};
+
+/** An assessment instance: one document, responses embedded, `version` for optimistic concurrency. */
+export type AssessmentDoc = {
+  _id: string;
+  /** `${candidate_id}:${test_id}:${attempt}`, unique: at most one assessment per candidate, test and attempt. */
+  attempt_key: string;
+  test_id: string;
+  candidate_id: string;
+  application_id: string | null;
+  status: AssessmentStatus;
+  strategy: TestDefinition['strategy'];
+  seed: string;
+  planned: { min: number; max: number };
+  started_at: Date;
+  deadline: Date;
+  finished_at: Date | null;
+  reason: CompletionReason | null;
+  current: { item_id: string; index: number; asked_at: Date } | null;
+  responses: ResponseDoc[];
+  result: ResultDoc | null;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+};
+
+/** A candidate's application: links candidate, test and assessment. */
+export type ApplicationDoc = {
+  _id: string;
+  candidate_id: string;
+  test_id: string;
+  assessment_id: string | null;
+  status: AssessmentStatus | 'invited';
+  updated_at: Date;
+};
+
+export type Collections = {
+  tests: Collection<TestDoc>;
+  items: Collection<ItemDoc>;
+  assessments: Collection<AssessmentDoc>;
+  applications: Collection<ApplicationDoc>;
+};
+
+/** The service's collections, with their indexes created (idempotent). */
+export async function openCollections(db: Db): Promise<Collections> {
+  const c: Collections = {
+    tests: db.collection<TestDoc>('tests'),
+    items: db.collection<ItemDoc>('items'),
+    assessments: db.collection<AssessmentDoc>('assessments'),
+    applications: db.collection<ApplicationDoc>('applications'),
+  };
+  await c.assessments.createIndex({ attempt_key: 1 }, { unique: true, name: 'attempt_key_unique' });
+  await c.assessments.createIndex({ candidate_id: 1, test_id: 1 }, { name: 'candidate_test' });
+  await c.assessments.createIndex({ status: 1, deadline: 1 }, { name: 'status_deadline' });
+  await c.applications.createIndex({ candidate_id: 1, test_id: 1 }, { name: 'candidate_test' });
+  return c;
+}

@@ -1,0 +1,2 @@
+/** A source of the current time, injected so that time-dependent code is testable. */
+export type Clock = { now(): Date };

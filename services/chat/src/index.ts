@@ -1,0 +1,12 @@
+export { CHAT_QUEUE, createChatService } from './service.ts';
+export type { ChatService, ChatServiceDeps } from './service.ts';
+export { CHAT_MESSAGES, createMessageStore, toChatMessage } from './messages.ts';
+export type { ChatMessageDocument, HistoryPage, MessageStore } from './messages.ts';
+export { createRoomDirectory, isMember } from './rooms.ts';
+export type { RoomDirectory, RoomMembers } from './rooms.ts';
+export { normalizeChatText } from './text.ts';
+export { createRateLimiter } from './rate-limit.ts';
+export type { RateLimitSettings, RateLimiter } from './rate-limit.ts';
+export { createMessageIdGenerator } from './message-id.ts';
+export type { RandomBytes } from './message-id.ts';
+export type { Clock } from './clock.ts';

@@ -1,0 +1,23 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { idSchema } from '@ap/protocol';
+import { createMessageIdGenerator } from './message-id.ts';
+
+test('ids are valid, unique and sort in creation order, even when the clock stalls or steps back', () => {
+  let nowMs = Date.parse('2025-01-01T00:00:00Z');
+  const next = createMessageIdGenerator({ now: () => new Date(nowMs) });
+  const ids: string[] = [];
+  for (let i = 0; i < 1000; i++) {
+    if (i % 100 === 0) nowMs += 1;
+    if (i === 500) nowMs -= 50; // a clock step backwards must not reorder ids
+    ids.push(next());
+  }
+  for (const id of ids) assert.ok(idSchema.safeParse(id).success, id);
+  assert.equal(new Set(ids).size, ids.length);
+  assert.deepEqual([...ids].sort(), ids);
+});
+
+test('the random part comes from the injected source', () => {
+  const next = createMessageIdGenerator({ now: () => new Date(0) }, (n) => new Uint8Array(n));
+  assert.equal(next(), '0000000000000AAAAAAAA');
+});

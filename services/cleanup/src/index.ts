@@ -1,0 +1,2 @@
+export { CLEANUP_CALLER, createCleanupService } from './sweep.ts';
+export type { AcquireLease, CleanupService, CleanupServiceDeps, Clock, SweepReport } from './sweep.ts';

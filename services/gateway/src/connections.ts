@@ -1,0 +1,379 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { WebSocket } from 'ws';
+import type { Bus } from '@ap/bus';
+import type { Logger } from '@ap/logging';
+import { AppError, assessmentRoomId, events, isAppError, parseClientFrame } from '@ap/protocol';
+import type { Caller, ClientFrame, ErrorCode, ServerFrameDataOf, ServerFrameType } from '@ap/protocol';
+import type { Subscription } from '@nats-io/transport-node';
+import type { Identity, TokenVerifier } from './tokens.ts';
+
+/** Close codes the gateway uses besides the standard ones. */
+export const CLOSE = {
+  GOING_AWAY: 1001,
+  POLICY: 1008,
+  AUTH_TIMEOUT: 4401,
+  TOKEN_EXPIRED: 4402,
+  ABUSE: 4429,
+} as const;
+
+export type Endpoint = 'assessment' | 'chat';
+
+export type GatewayOptions = {
+  authTimeoutMs: number;
+  requestTimeoutMs: number;
+  pingIntervalMs: number;
+  /** Bad frames tolerated per minute before the connection is closed. */
+  maxBadFramesPerMinute: number;
+};
+
+/** One WebSocket connection and what the gateway knows about it (all reproducible from the services). */
+type Connection = {
+  id: string;
+  ws: WebSocket;
+  endpoint: Endpoint;
+  log: Logger;
+  identity: Identity | undefined;
+  assessmentId: string | undefined;
+  queryTestId: string | undefined;
+  queryRoomId: string | undefined;
+  rooms: Set<string>;
+  delivered: string[];
+  authTimer: NodeJS.Timeout | undefined;
+  expiryTimer: NodeJS.Timeout | undefined;
+  badFrames: number;
+  badWindowStart: number;
+  alive: boolean;
+};
+
+/** Subscriptions shared by every connection interested in the same subject. */
+type Shared = { sub: Subscription; conns: Set<Connection> };
+
+export type ConnectionHub = {
+  accept(ws: WebSocket, req: IncomingMessage, endpoint: Endpoint, url: URL): void;
+  count(): number;
+  close(): Promise<void>;
+};
+
+/** Creates the hub that authenticates sockets, validates frames, routes them over the bus and pushes events. */
+export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; log: Logger; options: GatewayOptions }): ConnectionHub {
+  const { bus, verifier, options } = deps;
+  const log = deps.log.child({ module: 'ws' });
+  const connections = new Set<Connection>();
+  const byUser = new Map<string, Shared>();
+  const byRoom = new Map<string, Shared>();
+
+  const pinger = setInterval(() => {
+    for (const c of connections) {
+      if (!c.alive) {
+        c.log.info('no pong: terminating');
+        c.ws.terminate();
+        continue;
+      }
+      c.alive = false;
+      c.ws.ping();
+    }
+  }, options.pingIntervalMs);
+  pinger.unref();
+
+  function send<T extends ServerFrameType>(c: Connection, type: T, data: ServerFrameDataOf<T>, replyTo?: string): void {
+    if (c.ws.readyState !== c.ws.OPEN) return;
+    const frame = replyTo === undefined ? { type, data, ts: new Date().toISOString() } : { type, data, reply_to: replyTo, ts: new Date().toISOString() };
+    c.ws.send(JSON.stringify(frame));
+  }
+
+  function sendError(c: Connection, code: ErrorCode, message: string, replyTo?: string, details?: Record<string, unknown>): void {
+    send(c, 'error', details === undefined ? { code, message } : { code, message, details }, replyTo);
+  }
+
+  function accept(ws: WebSocket, req: IncomingMessage, endpoint: Endpoint, url: URL): void {
+    const c: Connection = {
+      id: randomUUID(),
+      ws,
+      endpoint,
+      log: log.child({ conn: '' }),
+      identity: undefined,
+      assessmentId: undefined,
+      queryTestId: url.searchParams.get('test_id') ?? undefined,
+      queryRoomId: url.searchParams.get('room_id') ?? undefined,
+      rooms: new Set(),
+      delivered: [],
+      authTimer: undefined,
+      expiryTimer: undefined,
+      badFrames: 0,
+      badWindowStart: Date.now(),
+      alive: true,
+    };
+    c.log = log.child({ conn: c.id, endpoint });
+    connections.add(c);
+    c.authTimer = setTimeout(() => {
+      if (c.identity === undefined) {
+        sendError(c, 'AUTH_REQUIRED', 'no authentication within the time allowed');
+        ws.close(CLOSE.AUTH_TIMEOUT, 'authentication timeout');
+      }
+    }, options.authTimeoutMs);
+    ws.on('pong', () => {
+      c.alive = true;
+    });
+    ws.on('message', (raw, isBinary) => {
+      c.alive = true;
+      if (isBinary) {
+        badFrame(c, 'VALIDATION_FAILED', 'frames must be JSON text');
+        return;
+      }
+      void onFrame(c, rawToString(raw));
+    });
+    ws.on('close', () => release(c));
+    ws.on('error', (err) => c.log.warn({ err }, 'socket error'));
+    const token = bearer(req) ?? url.searchParams.get('token') ?? undefined;
+    if (token !== undefined) void authenticate(c, token, undefined);
+  }
+
+  function badFrame(c: Connection, code: ErrorCode, message: string, replyTo?: string, details?: Record<string, unknown>): void {
+    const now = Date.now();
+    if (now - c.badWindowStart > 60_000) {
+      c.badWindowStart = now;
+      c.badFrames = 0;
+    }
+    c.badFrames += 1;
+    sendError(c, code, message, replyTo, details);
+    if (c.badFrames > options.maxBadFramesPerMinute) {
+      c.log.warn('too many bad frames: closing');
+      c.ws.close(CLOSE.ABUSE, 'too many bad frames');
+    }
+  }
+
+  async function onFrame(c: Connection, text: string): Promise<void> {
+    const parsed = parseClientFrame(text);
+    if (!parsed.ok) {
+      badFrame(c, parsed.code, parsed.message, parsed.id, parsed.details);
+      return;
+    }
+    const frame = parsed.frame;
+    if (frame.type === 'auth') {
+      await authenticate(c, frame.data.token, frame.id);
+      return;
+    }
+    if (c.identity === undefined) {
+      badFrame(c, 'AUTH_REQUIRED', 'authenticate first: send an auth frame or connect with a token', frame.id);
+      return;
+    }
+    try {
+      await route(c, c.identity.caller, frame);
+    } catch (err) {
+      if (isAppError(err)) {
+        sendError(c, err.code, err.message, frame.id, err.details);
+      } else {
+        c.log.error({ err, type: frame.type }, 'frame handling failed');
+        sendError(c, 'INTERNAL', 'internal error', frame.id);
+      }
+    }
+  }
+
+  async function authenticate(c: Connection, token: string, replyTo: string | undefined): Promise<void> {
+    let identity: Identity;
+    try {
+      identity = await deps.verifier.verify(token);
+    } catch (err) {
+      const code: ErrorCode = isAppError(err) ? err.code : 'AUTH_INVALID';
+      badFrame(c, code, isAppError(err) ? err.message : 'token is not valid', replyTo);
+      return;
+    }
+    if (c.identity !== undefined && c.identity.caller.user_id !== identity.caller.user_id) {
+      sendError(c, 'FORBIDDEN', 'a connection cannot change user', replyTo);
+      return;
+    }
+    const first = c.identity === undefined;
+    c.identity = identity;
+    clearTimeout(c.authTimer);
+    clearTimeout(c.expiryTimer);
+    const ttl = identity.expiresAt.getTime() - Date.now();
+    c.expiryTimer = setTimeout(() => c.ws.close(CLOSE.TOKEN_EXPIRED, 'token expired'), Math.min(Math.max(ttl, 0), 2 ** 31 - 1));
+    c.log = c.log.child({ user_id: identity.caller.user_id, role: identity.caller.role });
+    if (first) join(byUser, identity.caller.user_id, c, events.pushToUser.subject(identity.caller.user_id), onPush);
+    send(c, 'auth_success', { user_id: identity.caller.user_id, role: identity.caller.role, expires_at: identity.expiresAt.toISOString() }, replyTo);
+    if (first && c.endpoint === 'chat' && c.queryRoomId !== undefined) {
+      try {
+        await joinRoom(c, identity.caller, c.queryRoomId);
+      } catch (err) {
+        sendError(c, isAppError(err) ? err.code : 'INTERNAL', isAppError(err) ? err.message : 'could not join the room');
+      }
+    }
+  }
+
+  async function route(c: Connection, caller: Caller, frame: ClientFrame): Promise<void> {
+    const id = frame.id;
+    const opts = { timeoutMs: options.requestTimeoutMs, requestId: id === undefined ? c.id : `${c.id}:${id}` };
+    switch (frame.type) {
+      case 'heartbeat':
+        send(c, 'heartbeat_ack', { server_time: new Date().toISOString() }, id);
+        return;
+      case 'start_assessment': {
+        const testId = frame.data.test_id ?? c.queryTestId ?? (caller.tests?.length === 1 ? caller.tests[0] : undefined);
+        if (testId === undefined) throw new AppError('VALIDATION_FAILED', 'test_id is required (in data or the test_id query)');
+        const started = await bus.request('assessmentStart', { caller, test_id: testId }, opts);
+        bindAssessment(c, started.assessment_id);
+        send(c, 'assessment_started', started, id);
+        return;
+      }
+      case 'get_question': {
+        const r = await bus.request('assessmentQuestion', { caller, assessment_id: requireAssessment(c) }, opts);
+        if (r.question !== null) send(c, 'question', r.question, id);
+        else if (r.completed !== undefined) send(c, 'assessment_completed', r.completed, id);
+        return;
+      }
+      case 'submit_answer': {
+        const r = await bus.request('assessmentAnswer', { caller, assessment_id: requireAssessment(c), ...frame.data }, opts);
+        send(c, 'answer_feedback', r.feedback, id);
+        if (r.completed !== undefined) send(c, 'assessment_completed', r.completed, id);
+        return;
+      }
+      case 'get_progress': {
+        const r = await bus.request('assessmentProgress', { caller, assessment_id: requireAssessment(c) }, opts);
+        send(c, 'progress_update', r, id);
+        return;
+      }
+      case 'end_assessment': {
+        const r = await bus.request('assessmentEnd', { caller, assessment_id: requireAssessment(c) }, opts);
+        send(c, 'assessment_completed', r, id);
+        return;
+      }
+      case 'chat_message': {
+        const roomId = roomOf(c, frame.data.room_id);
+        const message = await bus.request('chatPost', { caller, room_id: roomId, message: frame.data.message }, opts);
+        if (!c.rooms.has(roomId)) join(byRoom, roomId, c, events.chatRoom.subject(roomId), onRoomMessage);
+        remember(c, message.message_id);
+        send(c, 'chat_message', message, id);
+        return;
+      }
+      case 'auth':
+        return;
+    }
+  }
+
+  function requireAssessment(c: Connection): string {
+    if (c.assessmentId === undefined) throw new AppError('ASSESSMENT_NOT_ACTIVE', 'no assessment on this connection: send start_assessment first');
+    return c.assessmentId;
+  }
+
+  function roomOf(c: Connection, requested: string | undefined): string {
+    if (c.endpoint === 'assessment') return assessmentRoomId(requireAssessment(c));
+    const room = requested ?? c.queryRoomId;
+    if (room === undefined) throw new AppError('VALIDATION_FAILED', 'room_id is required on /ws/chat');
+    return room;
+  }
+
+  async function joinRoom(c: Connection, caller: Caller, roomId: string): Promise<void> {
+    // Reading the history checks membership with the chat service.
+    await bus.request('chatHistory', { caller, room_id: roomId, limit: 1 }, { timeoutMs: options.requestTimeoutMs });
+    join(byRoom, roomId, c, events.chatRoom.subject(roomId), onRoomMessage);
+  }
+
+  function bindAssessment(c: Connection, assessmentId: string): void {
+    if (c.assessmentId === assessmentId) return;
+    for (const room of [...c.rooms]) leave(byRoom, room, c);
+    c.assessmentId = assessmentId;
+    join(byRoom, assessmentRoomId(assessmentId), c, events.chatRoom.subject(assessmentRoomId(assessmentId)), onRoomMessage);
+  }
+
+  function join(map: Map<string, Shared>, key: string, c: Connection, subject: string, handler: (key: string, payload: unknown) => void): void {
+    let shared = map.get(key);
+    if (shared === undefined) {
+      const sub = bus.nc.subscribe(subject, {
+        callback: (err, msg) => {
+          if (err) return;
+          let payload: unknown;
+          try {
+            payload = msg.json();
+          } catch {
+            return;
+          }
+          handler(key, payload);
+        },
+      });
+      shared = { sub, conns: new Set() };
+      map.set(key, shared);
+    }
+    shared.conns.add(c);
+    if (map === byRoom) c.rooms.add(key);
+  }
+
+  function leave(map: Map<string, Shared>, key: string, c: Connection): void {
+    const shared = map.get(key);
+    if (shared === undefined) return;
+    shared.conns.delete(c);
+    if (map === byRoom) c.rooms.delete(key);
+    if (shared.conns.size === 0) {
+      shared.sub.unsubscribe();
+      map.delete(key);
+    }
+  }
+
+  function onPush(userId: string, payload: unknown): void {
+    const parsed = events.pushToUser.schema.safeParse(payload);
+    if (!parsed.success) return;
+    const shared = byUser.get(userId);
+    if (shared === undefined) return;
+    const frame = JSON.stringify({ type: parsed.data.type, data: parsed.data.data, ts: new Date().toISOString() });
+    for (const c of shared.conns) {
+      if (parsed.data.assessment_id !== undefined && c.assessmentId !== parsed.data.assessment_id) continue;
+      if (c.ws.readyState === c.ws.OPEN) c.ws.send(frame);
+    }
+  }
+
+  function onRoomMessage(roomId: string, payload: unknown): void {
+    const parsed = events.chatRoom.schema.safeParse(payload);
+    if (!parsed.success) return;
+    const shared = byRoom.get(roomId);
+    if (shared === undefined) return;
+    for (const c of shared.conns) {
+      if (c.delivered.includes(parsed.data.message_id)) continue;
+      remember(c, parsed.data.message_id);
+      send(c, 'chat_message', parsed.data);
+    }
+  }
+
+  function remember(c: Connection, messageId: string): void {
+    c.delivered.push(messageId);
+    if (c.delivered.length > 32) c.delivered.shift();
+  }
+
+  function release(c: Connection): void {
+    if (!connections.delete(c)) return;
+    clearTimeout(c.authTimer);
+    clearTimeout(c.expiryTimer);
+    for (const room of [...c.rooms]) leave(byRoom, room, c);
+    if (c.identity !== undefined) leave(byUser, c.identity.caller.user_id, c);
+  }
+
+  async function close(): Promise<void> {
+    clearInterval(pinger);
+    const closing = [...connections].map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          c.ws.once('close', () => resolve());
+          c.ws.close(CLOSE.GOING_AWAY, 'server shutting down');
+          setTimeout(() => {
+            c.ws.terminate();
+            resolve();
+          }, 2000).unref();
+        }),
+    );
+    await Promise.all(closing);
+  }
+
+  return { accept, count: () => connections.size, close };
+}
+
+function bearer(req: IncomingMessage): string | undefined {
+  const h = req.headers.authorization;
+  if (h === undefined) return undefined;
+  const m = /^Bearer\s+(.+)$/i.exec(h);
+  return m?.[1];
+}
+
+function rawToString(raw: Buffer | ArrayBuffer | Buffer[]): string {
+  if (Array.isArray(raw)) return Buffer.concat(raw).toString('utf8');
+  if (raw instanceof ArrayBuffer) return Buffer.from(raw).toString('utf8');
+  return raw.toString('utf8');
+}
