@@ -1,0 +1,20 @@
+/**
+ * `@ap/stack`: starts and stops real infrastructure (NATS with JetStream, MongoDB or FerretDB)
+ * for the local stack and for tests.
+ */
+export { readStackConfig, defaultToolsDir } from './config.ts';
+export type { StackConfig, StackEnv } from './config.ts';
+export { findTool, installHint } from './tools.ts';
+export type { ToolName } from './tools.ts';
+export { freePort, isPortOpen } from './net.ts';
+export { startNats } from './nats.ts';
+export type { NatsServer } from './nats.ts';
+export { startMongo, pingMongo, waitForMongo } from './mongo.ts';
+export type { MongoServer } from './mongo.ts';
+export type { LocalServerOptions } from './launch.ts';
+export type { LogFn } from './proc.ts';
+export { dockerAvailable } from './docker.ts';
+export { startInfra } from './infra.ts';
+export type { Infra, InfraOptions, InfraSource } from './infra.ts';
+export { SERVICE_NAMES, serviceEntry, startPlatform } from './platform.ts';
+export type { Platform, PlatformOptions, ServiceName } from './platform.ts';

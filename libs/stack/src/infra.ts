@@ -1,0 +1,95 @@
+import { join } from 'node:path';
+import { readStackConfig, type StackEnv } from './config.ts';
+import { dockerAvailable, startMongoContainer, startNatsContainer } from './docker.ts';
+import { startMongo } from './mongo.ts';
+import { startNats } from './nats.ts';
+import type { LogFn } from './proc.ts';
+
+/** Options for {@link startInfra}. */
+export interface InfraOptions {
+  /** Use this NATS server instead of starting one (e.g. from `NATS_URL`). */
+  natsUrl?: string | undefined;
+  /** Use this MongoDB server instead of starting one (e.g. from `MONGO_URL`). */
+  mongoUrl?: string | undefined;
+  /** Persistent data directory for local servers (`<dir>/nats`, `<dir>/mongo`); default: temp dirs. */
+  dir?: string | undefined;
+  /** Receives server output lines. */
+  log?: LogFn | undefined;
+  /** Environment for tool lookup and Docker detection (default `process.env`). */
+  env?: StackEnv | undefined;
+  /** Set false to skip the testcontainers path even when Docker answers. */
+  docker?: boolean | undefined;
+}
+
+/** Where a piece of infrastructure came from. */
+export type InfraSource = 'given' | 'container' | 'nats-server' | 'mongod' | 'ferretdb';
+
+/** Running (or borrowed) NATS and MongoDB servers. */
+export interface Infra {
+  natsUrl: string;
+  mongoUrl: string;
+  natsSource: InfraSource;
+  mongoSource: InfraSource;
+  /** Stops whatever {@link startInfra} started; given URLs are left alone. */
+  close: () => Promise<void>;
+}
+
+/**
+ * Provides NATS (with JetStream) and MongoDB: given URLs first, else containers via
+ * testcontainers when a Docker engine answers, else local child processes
+ * (nats-server; mongod, or FerretDB on SQLite).
+ */
+export async function startInfra(opts: InfraOptions = {}): Promise<Infra> {
+  const env = opts.env ?? process.env;
+  const cfg = readStackConfig(env);
+  const needNats = opts.natsUrl === undefined;
+  const needMongo = opts.mongoUrl === undefined;
+  const useDocker = (needNats || needMongo) && opts.docker !== false && (await dockerAvailable(cfg));
+  const closers: Array<() => Promise<void>> = [];
+  const close = async (): Promise<void> => {
+    const errors: unknown[] = [];
+    for (const c of closers.splice(0).reverse()) {
+      await c().catch((e: unknown) => errors.push(e));
+    }
+    if (errors.length > 0) throw new AggregateError(errors, 'failed to stop infrastructure');
+  };
+  try {
+    let natsUrl = opts.natsUrl;
+    let natsSource: InfraSource = 'given';
+    if (natsUrl === undefined) {
+      const s = useDocker
+        ? await startNatsContainer()
+        : await startNats({
+            env,
+            ...(opts.log !== undefined ? { log: opts.log } : {}),
+            ...(opts.dir !== undefined ? { dir: join(opts.dir, 'nats') } : {}),
+          });
+      closers.push(s.close);
+      natsUrl = s.url;
+      natsSource = useDocker ? 'container' : 'nats-server';
+    }
+    let mongoUrl = opts.mongoUrl;
+    let mongoSource: InfraSource = 'given';
+    if (mongoUrl === undefined) {
+      if (useDocker) {
+        const s = await startMongoContainer();
+        closers.push(s.close);
+        mongoUrl = s.url;
+        mongoSource = 'container';
+      } else {
+        const s = await startMongo({
+          env,
+          ...(opts.log !== undefined ? { log: opts.log } : {}),
+          ...(opts.dir !== undefined ? { dir: join(opts.dir, 'mongo') } : {}),
+        });
+        closers.push(s.close);
+        mongoUrl = s.url;
+        mongoSource = s.kind;
+      }
+    }
+    return { natsUrl, mongoUrl, natsSource, mongoSource, close };
+  } catch (err) {
+    await close().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,92 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MongoClient } from 'mongodb';
+import type { StackEnv } from './config.ts';
+import { HOST, isPortOpen, sleep } from './net.ts';
+import { dataDir, launch, type LocalServerOptions } from './launch.ts';
+import { findTool, installHint } from './tools.ts';
+
+/** A running MongoDB-wire server child process. */
+export interface MongoServer {
+  /** Connection string, e.g. `mongodb://127.0.0.1:41235/`. */
+  url: string;
+  port: number;
+  /** Which server runs: a real mongod, or FerretDB on SQLite. */
+  kind: 'mongod' | 'ferretdb';
+  /** Stops the server (SIGTERM, SIGKILL after 5 s) and removes its temp dir. */
+  close: () => Promise<void>;
+}
+
+/** Sends one `ping` to `url`; resolves true when the server answers ok. */
+export async function pingMongo(url: string, timeoutMs = 1000): Promise<boolean> {
+  const client = new MongoClient(url, {
+    serverSelectionTimeoutMS: timeoutMs,
+    connectTimeoutMS: timeoutMs,
+    directConnection: true,
+  });
+  try {
+    const res = await client.db('admin').command({ ping: 1 });
+    return res['ok'] === 1;
+  } catch {
+    return false;
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}
+
+/** Polls `pingMongo(url)` until it succeeds or `timeoutMs` passes. */
+export async function waitForMongo(url: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await pingMongo(url)) return;
+    await sleep(100);
+  }
+  throw new Error(`MongoDB at ${url} did not answer ping within ${timeoutMs} ms`);
+}
+
+function withoutPrefix(env: StackEnv, prefix: string): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith(prefix)));
+}
+
+/**
+ * Starts a local MongoDB-wire server on a free 127.0.0.1 port: `mongod` when available,
+ * else FerretDB with its SQLite backend. Waits until it answers `ping` (default 30 s).
+ */
+export async function startMongo(opts: LocalServerOptions = {}): Promise<MongoServer> {
+  const env = opts.env ?? process.env;
+  const mongod = findTool('mongod', env);
+  const ferretdb = mongod === undefined ? findTool('ferretdb', env) : undefined;
+  const bin = mongod ?? ferretdb;
+  if (bin === undefined) throw new Error(installHint('ferretdb', env));
+  const kind = mongod !== undefined ? 'mongod' : 'ferretdb';
+  const data = await dataDir(kind, opts.dir);
+  const dbDir = join(data.dir, kind === 'mongod' ? 'db' : 'sqlite');
+  await mkdir(dbDir, { recursive: true });
+
+  const args =
+    kind === 'mongod'
+      ? (port: number) => ['--dbpath', dbDir, '--port', String(port), '--bind_ip', HOST, '--quiet']
+      : (port: number) => [
+          '--handler=sqlite',
+          `--sqlite-url=file:${dbDir}/`,
+          `--listen-addr=${HOST}:${port}`,
+          `--state-dir=${data.dir}`,
+          '--debug-addr=-',
+          '--telemetry=disable',
+          // WARN and below dump every unsupported command (e.g. the driver's endSessions on close)
+          // as a multi-line message; ERROR still reports startup failures such as a busy port.
+          '--log-level=ERROR',
+        ];
+  const launched = await launch({
+    name: kind,
+    bin,
+    args,
+    ready: async (port) => (await isPortOpen(port)) && pingMongo(`mongodb://${HOST}:${port}/`),
+    // FerretDB reads FERRETDB_* variables as flag values; do not leak e.g. FERRETDB_BIN into it.
+    env: kind === 'ferretdb' ? withoutPrefix(env, 'FERRETDB_') : env,
+    log: opts.log,
+    timeoutMs: opts.timeoutMs ?? 30_000,
+    ...(data.temp ? { cleanupDir: data.dir } : {}),
+  });
+  return { url: `mongodb://${HOST}:${launched.port}/`, port: launched.port, kind, close: launched.close };
+}

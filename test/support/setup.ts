@@ -1,0 +1,159 @@
+import { randomBytes } from 'node:crypto';
+import { MongoClient } from 'mongodb';
+import type { Db } from 'mongodb';
+import { WebSocket } from 'ws';
+import { connectBus } from '@ap/bus';
+import type { Bus } from '@ap/bus';
+import { parseConfig, processEnv } from '@ap/config';
+import { seedDemo } from '@ap/demo';
+import type { DemoSeed } from '@ap/demo';
+import { createLogger } from '@ap/logging';
+import { startInfra, startPlatform } from '@ap/stack';
+import type { Platform, PlatformOptions } from '@ap/stack';
+import { z } from 'zod';
+
+/** A whole platform for a test: real NATS and database servers, every service as its own process. */
+export type TestStack = {
+  natsUrl: string;
+  mongoUrl: string;
+  dbName: string;
+  platform: Platform;
+  /** http://127.0.0.1:port of the first gateway. */
+  httpUrl: string;
+  /** ws://127.0.0.1:port of the first gateway. */
+  wsUrl: string;
+  /** The database, read directly to check what the services stored. */
+  db: Db;
+  /** A bus connection for the test itself (seeding, invitations). */
+  bus: Bus;
+  seed: DemoSeed;
+  /** Invites a new candidate to a test and returns a token for them. */
+  inviteCandidate(testId?: string): Promise<{ token: string; user_id: string; code: string; application_id: string }>;
+  close(): Promise<void>;
+};
+
+const envSchema = z.object({
+  NATS_URL: z.string().optional(),
+  MONGO_URL: z.string().optional(),
+  TEST_LOG: z.enum(['0', '1']).default('0'),
+});
+
+/** Starts infrastructure (or uses NATS_URL/MONGO_URL), the five services, and seeds the demo. */
+export async function setup(options: { replicas?: PlatformOptions['replicas']; env?: Record<string, string> } = {}): Promise<TestStack> {
+  const env = parseConfig(envSchema, processEnv());
+  const log = env.TEST_LOG === '1' ? (line: string) => process.stderr.write(`${line}\n`) : undefined;
+  const infra = await startInfra({ natsUrl: env.NATS_URL, mongoUrl: env.MONGO_URL, log });
+  const dbName = `test_${randomBytes(5).toString('hex')}`;
+  let platform: Platform | undefined;
+  let mongo: MongoClient | undefined;
+  let bus: Bus | undefined;
+  try {
+    platform = await startPlatform({
+      natsUrl: infra.natsUrl,
+      mongoUrl: infra.mongoUrl,
+      dbName,
+      log,
+      inheritEnv: processEnv(),
+      ...(options.replicas === undefined ? {} : { replicas: options.replicas }),
+      env: { LOG_LEVEL: env.TEST_LOG === '1' ? 'info' : 'warn', ...options.env },
+    });
+    mongo = new MongoClient(infra.mongoUrl);
+    await mongo.connect();
+    bus = await connectBus({ servers: infra.natsUrl, name: 'test', log: createLogger({ service: 'test', level: 'warn' }) });
+    const seed = await seedDemo(bus);
+    const httpUrl = platform.gatewayUrls[0] as string;
+    const testBus = bus;
+    const testMongo = mongo;
+    const testPlatform = platform;
+    return {
+      natsUrl: infra.natsUrl,
+      mongoUrl: infra.mongoUrl,
+      dbName,
+      platform,
+      httpUrl,
+      wsUrl: httpUrl.replace(/^http/, 'ws'),
+      db: mongo.db(dbName),
+      bus,
+      seed,
+      async inviteCandidate(testId = seed.test_id) {
+        const invitation = await testBus.request('authInvite', {
+          caller: { user_id: seed.recruiter.user_id, role: 'recruiter' },
+          test_id: testId,
+          candidate_email: `c-${randomBytes(4).toString('hex')}@test.example`,
+        });
+        const redeemed = await testBus.request('authRedeem', { code: invitation.code });
+        return { token: redeemed.token, user_id: redeemed.user_id, code: invitation.code, application_id: redeemed.application_id };
+      },
+      async close() {
+        await testBus.close();
+        await testPlatform.close();
+        await testMongo.close();
+        await infra.close();
+      },
+    };
+  } catch (err) {
+    await bus?.close();
+    await platform?.close();
+    await mongo?.close();
+    await infra.close();
+    throw err;
+  }
+}
+
+/** A raw WebSocket to the gateway that records every frame, for tests that need byte-level control. */
+export type RawSocket = {
+  ws: WebSocket;
+  frames: { type: string; data: Record<string, unknown>; reply_to?: string }[];
+  send(frame: unknown): void;
+  sendText(text: string): void;
+  /** Waits for the first frame (from now on, or already received after `since`) matching the predicate. */
+  waitFor(pred: (f: RawSocket['frames'][number]) => boolean, timeoutMs?: number): Promise<RawSocket['frames'][number]>;
+  reply(id: string, timeoutMs?: number): Promise<RawSocket['frames'][number]>;
+  closed: Promise<{ code: number; reason: string }>;
+};
+
+/** Opens a raw socket; resolves once open. */
+export function openRaw(url: string, headers: Record<string, string> = {}): Promise<RawSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    const frames: RawSocket['frames'] = [];
+    const waiters = new Set<() => void>();
+    const closed = new Promise<{ code: number; reason: string }>((r) => ws.on('close', (code, reason) => r({ code, reason: reason.toString() })));
+    ws.on('message', (raw) => {
+      frames.push(JSON.parse(String(raw)) as RawSocket['frames'][number]);
+      for (const w of waiters) w();
+    });
+    ws.once('error', reject);
+    ws.once('open', () => {
+      const raw: RawSocket = {
+        ws,
+        frames,
+        closed,
+        send: (frame) => ws.send(JSON.stringify(frame)),
+        sendText: (text) => ws.send(text),
+        waitFor(pred, timeoutMs = 10_000) {
+          return new Promise((res, rej) => {
+            const check = () => {
+              const hit = frames.find(pred);
+              if (hit !== undefined) {
+                waiters.delete(check);
+                clearTimeout(timer);
+                res(hit);
+              }
+            };
+            const timer = setTimeout(() => {
+              waiters.delete(check);
+              rej(new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(frames.slice(-5))}`));
+            }, timeoutMs);
+            waiters.add(check);
+            check();
+          });
+        },
+        reply(id, timeoutMs) {
+          return raw.waitFor((f) => f.reply_to === id, timeoutMs);
+        },
+      };
+      resolve(raw);
+    });
+  });
+}
