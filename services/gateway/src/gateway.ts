@@ -32,6 +32,16 @@ export async function createGateway(deps: {
   const { bus, log } = deps;
   const verifier = createTokenVerifier({ bus, log });
   await verifier.refresh();
+  // Until the keys arrive retry every second; afterwards pick up rotated keys every minute.
+  let sinceRefresh = 0;
+  const keyTimer = setInterval(() => {
+    sinceRefresh += 1;
+    if (!verifier.ready() || sinceRefresh >= 60) {
+      sinceRefresh = 0;
+      void verifier.refresh();
+    }
+  }, 1000);
+  keyTimer.unref();
   const hub = createConnectionHub({ bus, verifier, log, options: deps.options });
   const ready = () => !bus.nc.isClosed() && verifier.ready();
   const server = createServer(createHttpHandler({ bus, log, ready, requestTimeoutMs: deps.options.requestTimeoutMs }));
@@ -58,6 +68,7 @@ export async function createGateway(deps: {
     port: () => (server.address() as AddressInfo).port,
     connections: () => hub.count(),
     async close() {
+      clearInterval(keyTimer);
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       await hub.close();
       wss.close();
