@@ -1,0 +1,253 @@
+import { randomUUID } from 'node:crypto';
+import { AppError } from '@ap/protocol';
+import type { EndpointName, ParsedRequestOf, ResponseOf, Role } from '@ap/protocol';
+import type { Bus, Handler } from '@ap/bus';
+import { isDuplicateKey } from '@ap/db';
+import type { Db } from '@ap/db';
+import type { Logger } from '@ap/logging';
+import { MIN_CODE_LENGTH, generateInvitationCode, hashCode, normaliseCode } from './codes.ts';
+import { createKeyRing } from './keys.ts';
+import type { SigningAlg } from './keys.ts';
+import { hashPassword, verifyPassword } from './passwords.ts';
+import { openCollections } from './store.ts';
+import type { InvitationDoc, UserDoc } from './store.ts';
+import { signToken } from './tokens.ts';
+
+/** Settings of the auth service, parsed from the environment by main.ts. */
+export type AuthConfig = {
+  /** Lifetime of staff tokens (login). */
+  tokenTtlS: number;
+  /** Lifetime of candidate tokens (invitation redemption). */
+  candidateTokenTtlS: number;
+  signingAlg: SigningAlg;
+  /** How long a signing key signs before a new one replaces it. */
+  keyMaxAgeS: number;
+};
+
+/** What createAuthService needs: open connections, a logger, the time source and settings. */
+export type AuthDependencies = { bus: Bus; db: Db; log: Logger; clock: () => Date; config: AuthConfig };
+
+/** A running auth service; `close` stops taking requests and waits for those in progress. */
+export type AuthService = { name: string; close(): Promise<void> };
+
+const QUEUE = 'auth';
+// A random invitation code colliding with a stored one is astronomically unlikely; retry a few times anyway.
+const CODE_ATTEMPTS = 3;
+
+/**
+ * Creates the auth collections and indexes, loads or generates the signing key, and serves
+ * login, user creation, invitations, redemption and the JWKS on the bus in the `auth` queue group.
+ */
+export async function createAuthService(deps: AuthDependencies): Promise<AuthService> {
+  const { bus, clock, config } = deps;
+  const log = deps.log.child({ module: 'auth' });
+  const { users, invitations, signingKeys } = await openCollections(deps.db);
+  const keyRing = createKeyRing({
+    keys: signingKeys,
+    alg: config.signingAlg,
+    maxAgeS: config.keyMaxAgeS,
+    maxTokenTtlS: Math.max(config.tokenTtlS, config.candidateTokenTtlS),
+    clock,
+    log: deps.log,
+  });
+  // Fail at start-up, not at the first login, when keys cannot be loaded or stored.
+  await keyRing.signingKey();
+
+  async function login(req: ParsedRequestOf<'authLogin'>): Promise<ResponseOf<'authLogin'>> {
+    const user = await users.findOne({ email: req.email });
+    // Candidates have no password, so they fail here like an unknown email does.
+    const valid = await verifyPassword(req.password, user?.password);
+    if (user === null || !valid) throw new AppError('AUTH_INVALID', 'invalid email or password');
+    const key = await keyRing.signingKey();
+    const issued = await signToken(key, { userId: user._id, role: user.role, tests: user.tests }, clock(), config.tokenTtlS);
+    log.info({ user_id: user._id, role: user.role, kid: key.kid }, 'login');
+    return { token: issued.token, expires_at: issued.expiresAt.toISOString(), user_id: user._id, role: user.role };
+  }
+
+  async function createUser(req: ParsedRequestOf<'authCreateUser'>): Promise<ResponseOf<'authCreateUser'>> {
+    if (req.caller.role !== 'admin') throw new AppError('FORBIDDEN', 'only an admin can create users');
+    if (req.role === 'candidate') {
+      throw new AppError('VALIDATION_FAILED', 'candidates are created by invitations, not with a password');
+    }
+    const existing = await users.findOne({ email: req.email });
+    if (existing !== null) return sameUser(existing, req.role);
+    const user: UserDoc = {
+      _id: randomUUID(),
+      email: req.email,
+      name: req.name,
+      role: req.role,
+      password: await hashPassword(req.password),
+      created_at: clock(),
+    };
+    if (req.tests !== undefined) user.tests = req.tests;
+    try {
+      await users.insertOne(user);
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      // A concurrent request created the same email first; answer as if it had come before us.
+      const winner = await users.findOne({ email: req.email });
+      if (winner === null) throw err;
+      return sameUser(winner, req.role);
+    }
+    log.info({ user_id: user._id, role: user.role, by: req.caller.user_id }, 'user created');
+    return { user_id: user._id, created: true };
+  }
+
+  function sameUser(existing: UserDoc, role: Role): ResponseOf<'authCreateUser'> {
+    if (existing.role !== role) throw new AppError('CONFLICT', 'a user with this email exists with another role');
+    return { user_id: existing._id, created: false };
+  }
+
+  async function ensureCandidate(email: string, name: string): Promise<UserDoc> {
+    const existing = await users.findOne({ email });
+    if (existing !== null) return candidateOrConflict(existing);
+    const candidate: UserDoc = { _id: randomUUID(), email, name, role: 'candidate', created_at: clock() };
+    try {
+      await users.insertOne(candidate);
+      return candidate;
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      const winner = await users.findOne({ email });
+      if (winner === null) throw err;
+      return candidateOrConflict(winner);
+    }
+  }
+
+  function candidateOrConflict(user: UserDoc): UserDoc {
+    if (user.role !== 'candidate') throw new AppError('CONFLICT', 'this email belongs to a staff account');
+    return user;
+  }
+
+  async function invite(req: ParsedRequestOf<'authInvite'>): Promise<ResponseOf<'authInvite'>> {
+    const { caller } = req;
+    if (caller.role !== 'recruiter' && caller.role !== 'admin') {
+      throw new AppError('FORBIDDEN', 'only recruiters and admins can invite candidates');
+    }
+    if (caller.role === 'recruiter' && caller.tests !== undefined && !caller.tests.includes(req.test_id)) {
+      throw new AppError('FORBIDDEN', 'not allowed to invite candidates to this test');
+    }
+    const givenCode = req.code?.trim().toUpperCase();
+    if (givenCode !== undefined && normaliseCode(givenCode).length < MIN_CODE_LENGTH) {
+      throw new AppError('VALIDATION_FAILED', `an invitation code needs at least ${String(MIN_CODE_LENGTH)} letters or digits`);
+    }
+    if (givenCode !== undefined) {
+      const existing = await invitations.findOne({ code_hash: hashCode(givenCode) });
+      if (existing !== null) return reissued(existing, givenCode, req);
+    }
+    const candidate = await ensureCandidate(req.candidate_email, req.candidate_name);
+    const now = clock();
+    for (let attempt = 1; ; attempt++) {
+      const code = givenCode ?? generateInvitationCode();
+      const invitation: InvitationDoc = {
+        _id: randomUUID(),
+        code_hash: hashCode(code),
+        test_id: req.test_id,
+        candidate_id: candidate._id,
+        application_id: randomUUID(),
+        expires_at: new Date(now.getTime() + req.expires_in_s * 1000),
+        created_by: caller.user_id,
+        created_at: now,
+      };
+      try {
+        await invitations.insertOne(invitation);
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+        if (givenCode !== undefined) {
+          const winner = await invitations.findOne({ code_hash: invitation.code_hash });
+          if (winner === null) throw err;
+          return reissued(winner, givenCode, req);
+        }
+        if (attempt < CODE_ATTEMPTS) continue;
+        throw err;
+      }
+      log.info(
+        { invitation_id: invitation._id, test_id: invitation.test_id, candidate_id: candidate._id, by: caller.user_id },
+        'invitation created',
+      );
+      return {
+        invitation_id: invitation._id,
+        code,
+        candidate_id: candidate._id,
+        application_id: invitation.application_id,
+        expires_at: invitation.expires_at.toISOString(),
+      };
+    }
+  }
+
+  // A given code that already exists is the same invitation only for the same candidate and test.
+  async function reissued(existing: InvitationDoc, code: string, req: ParsedRequestOf<'authInvite'>): Promise<ResponseOf<'authInvite'>> {
+    const candidate = await users.findOne({ _id: existing.candidate_id });
+    if (candidate === null || candidate.email !== req.candidate_email || existing.test_id !== req.test_id) {
+      throw new AppError('CONFLICT', 'this invitation code is already in use');
+    }
+    return {
+      invitation_id: existing._id,
+      code,
+      candidate_id: existing.candidate_id,
+      application_id: existing.application_id,
+      expires_at: existing.expires_at.toISOString(),
+    };
+  }
+
+  async function redeem(req: ParsedRequestOf<'authRedeem'>): Promise<ResponseOf<'authRedeem'>> {
+    const invitation = await invitations.findOne({ code_hash: hashCode(req.code) });
+    if (invitation === null) throw new AppError('AUTH_INVALID', 'invalid invitation code');
+    const now = clock();
+    if (invitation.expires_at.getTime() <= now.getTime()) throw new AppError('AUTH_INVALID', 'invitation expired');
+    if (invitation.redeemed_at === undefined) {
+      // Only the first redemption is recorded; the code keeps working until it expires so that a
+      // candidate whose token lapsed mid-test can sign in again.
+      await invitations.updateOne({ _id: invitation._id, redeemed_at: { $exists: false } }, { $set: { redeemed_at: now } });
+    }
+    const key = await keyRing.signingKey();
+    const issued = await signToken(
+      key,
+      { userId: invitation.candidate_id, role: 'candidate', tests: [invitation.test_id], applicationId: invitation.application_id },
+      now,
+      config.candidateTokenTtlS,
+    );
+    log.info({ invitation_id: invitation._id, candidate_id: invitation.candidate_id, kid: key.kid }, 'invitation redeemed');
+    return {
+      token: issued.token,
+      expires_at: issued.expiresAt.toISOString(),
+      user_id: invitation.candidate_id,
+      role: 'candidate',
+      test_id: invitation.test_id,
+      application_id: invitation.application_id,
+    };
+  }
+
+  async function jwks(): Promise<ResponseOf<'authJwks'>> {
+    const keys = await keyRing.publicKeys();
+    return { keys: keys.map((k) => ({ ...k })) };
+  }
+
+  // Requests in progress, so that close() can let them finish before the database is closed.
+  const inFlight = new Set<Promise<unknown>>();
+  function tracked<E extends EndpointName>(handler: Handler<E>): Handler<E> {
+    return (request, context) => {
+      const result = Promise.resolve(handler(request, context));
+      inFlight.add(result);
+      const forget = () => inFlight.delete(result);
+      result.then(forget, forget);
+      return result;
+    };
+  }
+
+  const subscriptions = [
+    bus.serve('authLogin', QUEUE, tracked(login)),
+    bus.serve('authCreateUser', QUEUE, tracked(createUser)),
+    bus.serve('authInvite', QUEUE, tracked(invite)),
+    bus.serve('authRedeem', QUEUE, tracked(redeem)),
+    bus.serve('authJwks', QUEUE, tracked(jwks)),
+  ];
+  log.info({ alg: config.signingAlg }, 'auth service ready');
+
+  return {
+    name: 'auth',
+    async close() {
+      await Promise.allSettled(subscriptions.map((s) => (s.isClosed() ? Promise.resolve() : s.drain())));
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}

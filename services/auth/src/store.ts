@@ -1,0 +1,63 @@
+import type { Collection, Db } from 'mongodb';
+import type { JWK } from 'jose';
+import type { Role } from '@ap/protocol';
+import type { PasswordHash } from './passwords.ts';
+
+/** A user; candidates have no password (they sign in by invitation). */
+export type UserDoc = {
+  _id: string;
+  email: string;
+  name: string;
+  role: Role;
+  password?: PasswordHash;
+  tests?: string[];
+  created_at: Date;
+};
+
+/** A candidate invitation; only the hash of its code is stored. */
+export type InvitationDoc = {
+  _id: string;
+  code_hash: string;
+  test_id: string;
+  candidate_id: string;
+  application_id: string;
+  expires_at: Date;
+  created_by: string;
+  created_at: Date;
+  redeemed_at?: Date;
+};
+
+/** A token signing key; it signs until `retire_after`, then stays published until its tokens have expired. */
+export type SigningKeyDoc = {
+  _id: string;
+  alg: string;
+  private_jwk: JWK;
+  public_jwk: JWK;
+  created_at: Date;
+  retire_after: Date;
+};
+
+/** The collections the auth service owns. */
+export type AuthCollections = {
+  users: Collection<UserDoc>;
+  invitations: Collection<InvitationDoc>;
+  signingKeys: Collection<SigningKeyDoc>;
+};
+
+/** Opens the auth collections and creates their indexes (idempotent, safe for replicas starting together). */
+export async function openCollections(db: Db): Promise<AuthCollections> {
+  const users = db.collection<UserDoc>('users');
+  const invitations = db.collection<InvitationDoc>('invitations');
+  const signingKeys = db.collection<SigningKeyDoc>('signing_keys');
+  // One index per createIndexes command: FerretDB 1.24 drops the connection when a command
+  // lists several indexes that already exist, which is what every restart does.
+  await Promise.all([
+    users.createIndexes([{ key: { email: 1 }, name: 'email_unique', unique: true }]),
+    invitations.createIndexes([{ key: { code_hash: 1 }, name: 'code_hash_unique', unique: true }]),
+    // For cleanup sweeps of expired invitations and for finding a candidate's invitations.
+    invitations.createIndexes([{ key: { expires_at: 1 }, name: 'expires_at' }]),
+    invitations.createIndexes([{ key: { candidate_id: 1 }, name: 'candidate_id' }]),
+    signingKeys.createIndexes([{ key: { alg: 1, created_at: -1 }, name: 'alg_created_at' }]),
+  ]);
+  return { users, invitations, signingKeys };
+}

@@ -1,0 +1,31 @@
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '@ap/protocol';
+import type { Role } from '@ap/protocol';
+import type { SigningKey } from './keys.ts';
+
+/** What a token says about its subject. */
+export type TokenSubject = { userId: string; role: Role; tests?: readonly string[] | undefined; applicationId?: string | undefined };
+
+/** A signed token and when it expires. */
+export type IssuedToken = { token: string; expiresAt: Date };
+
+/** Signs an access token for `ttlS` seconds from `now`. */
+export async function signToken(key: SigningKey, subject: TokenSubject, now: Date, ttlS: number): Promise<IssuedToken> {
+  const iat = Math.floor(now.getTime() / 1000);
+  const exp = iat + ttlS;
+  const claims: Record<string, unknown> = { role: subject.role };
+  if (subject.tests !== undefined) claims['tests'] = [...subject.tests];
+  if (subject.applicationId !== undefined) claims['app'] = subject.applicationId;
+  const token = await new SignJWT(claims)
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
+    .setIssuer(TOKEN_ISSUER)
+    .setAudience(TOKEN_AUDIENCE)
+    .setSubject(subject.userId)
+    .setIssuedAt(iat)
+    .setNotBefore(iat)
+    .setExpirationTime(exp)
+    .setJti(randomUUID())
+    .sign(key.privateKey);
+  return { token, expiresAt: new Date(exp * 1000) };
+}
