@@ -11,7 +11,7 @@ before(async () => {
 });
 
 after(async () => {
-  await stack?.close();
+  await (stack as TestStack | undefined)?.close();
 });
 
 type Frame = RawSocket['frames'][number];
@@ -111,8 +111,9 @@ describe('the whole assessment flow across five services', () => {
     assert.equal(conflict.type, 'error');
     assert.equal(conflict.data['code'], 'CONFLICT');
     const doc = await stack.db.collection<AssessmentDoc>('assessments').findOne({ _id: String(started.data['assessment_id']) });
-    assert.equal(doc?.responses.length, 1);
-    assert.equal(doc?.responses[0]?.selected_option, first);
+    assert.ok(doc);
+    assert.equal(doc.responses.length, 1);
+    assert.equal(doc.responses[0]?.selected_option, first);
     // A reconnect resumes the same assessment instead of creating a second one.
     s.ws.close();
     const again2 = await openRaw(`${stack.wsUrl}/ws/assessment?token=${c.token}`);

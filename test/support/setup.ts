@@ -120,7 +120,7 @@ export function openRaw(url: string, headers: Record<string, string> = {}): Prom
     const waiters = new Set<() => void>();
     const closed = new Promise<{ code: number; reason: string }>((r) => ws.on('close', (code, reason) => r({ code, reason: reason.toString() })));
     ws.on('message', (raw) => {
-      frames.push(JSON.parse(String(raw)) as RawSocket['frames'][number]);
+      frames.push(JSON.parse((raw as Buffer).toString('utf8')) as RawSocket['frames'][number]);
       for (const w of waiters) w();
     });
     ws.once('error', reject);

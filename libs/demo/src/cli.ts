@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { seedDemo } from './seed.ts';
 
 // Seeds the demo data into a running platform and prints what it created as JSON.
-const config = parseConfig(z.object({ ...commonEnv, DEMO_CANDIDATE_EMAIL: z.string().email().optional() }), processEnv());
+const config = parseConfig(z.object({ ...commonEnv, DEMO_CANDIDATE_EMAIL: z.email().optional() }), processEnv());
 const log = createLogger({ service: 'seed', level: config.LOG_LEVEL });
 const bus = await connectBus({ servers: config.NATS_URL, name: 'seed', log });
 try {

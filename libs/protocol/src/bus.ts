@@ -18,7 +18,7 @@ export type Reply = z.infer<typeof replySchema>;
 const withCaller = <T extends z.ZodRawShape>(shape: T) => z.object({ caller: callerSchema, ...shape });
 const assessmentRef = withCaller({ assessment_id: idSchema });
 
-const email = z.string().trim().toLowerCase().email().max(254);
+const email = z.string().trim().toLowerCase().pipe(z.email().max(254));
 
 /** Request/reply endpoints: subject, queue group (the owning service), request and response schemas. */
 export const endpoints = {

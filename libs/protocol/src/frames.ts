@@ -194,11 +194,15 @@ export function parseClientFrame(text: string): FrameParseResult {
   }
   const envelope = clientEnvelopeSchema.safeParse(raw);
   if (!envelope.success) {
+    // Echo a usable id even from a malformed envelope, so the client can match the error.
+    const rawId = typeof raw === 'object' && raw !== null && 'id' in raw ? raw.id : undefined;
+    const id = typeof rawId === 'string' && rawId.length > 0 && rawId.length <= 64 ? { id: rawId } : {};
     return {
       ok: false,
       code: 'VALIDATION_FAILED',
       message: 'frame must be {"type": string, "data": object, "id"?: string}',
       details: { issues: issueList(envelope.error) },
+      ...id,
     };
   }
   const { type, data, id } = envelope.data;

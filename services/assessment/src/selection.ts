@@ -44,7 +44,7 @@ export function loadTest(doc: TestDoc, items: readonly ItemDoc[]): LoadedTest {
     sympsonHetter: doc.exposure.sympson_hetter,
     skills,
     ...(doc.stopping.se_target === undefined ? {} : { seTarget: doc.stopping.se_target }),
-  } as CatConfig;
+  };
   return { doc, items: byId, bank, catConfig, planned: { min: minItems, max: maxItems } };
 }
 

@@ -351,7 +351,7 @@ export async function createAssessmentService(deps: { bus: Bus; db: Db; log: Log
 
   return {
     async close() {
-      for (const s of subs) s.unsubscribe();
+      await Promise.all(subs.map((s) => s.drain()));
     },
   };
 }

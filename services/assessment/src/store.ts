@@ -80,9 +80,10 @@ export async function openCollections(db: Db): Promise<Collections> {
     assessments: db.collection<AssessmentDoc>('assessments'),
     applications: db.collection<ApplicationDoc>('applications'),
   };
-  await c.assessments.createIndex({ attempt_key: 1 }, { unique: true, name: 'attempt_key_unique' });
-  await c.assessments.createIndex({ candidate_id: 1, test_id: 1 }, { name: 'candidate_test' });
-  await c.assessments.createIndex({ status: 1, deadline: 1 }, { name: 'status_deadline' });
-  await c.applications.createIndex({ candidate_id: 1, test_id: 1 }, { name: 'candidate_test' });
+  // One index per command: FerretDB 1.24 drops the connection when one createIndexes lists several existing indexes.
+  await c.assessments.createIndexes([{ key: { attempt_key: 1 }, name: 'attempt_key_unique', unique: true }]);
+  await c.assessments.createIndexes([{ key: { candidate_id: 1, test_id: 1 }, name: 'candidate_test' }]);
+  await c.assessments.createIndexes([{ key: { status: 1, deadline: 1 }, name: 'status_deadline' }]);
+  await c.applications.createIndexes([{ key: { candidate_id: 1, test_id: 1 }, name: 'candidate_test' }]);
   return c;
 }

@@ -57,7 +57,7 @@ export type ConnectionHub = {
 
 /** Creates the hub that authenticates sockets, validates frames, routes them over the bus and pushes events. */
 export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; log: Logger; options: GatewayOptions }): ConnectionHub {
-  const { bus, verifier, options } = deps;
+  const { bus, options } = deps;
   const log = deps.log.child({ module: 'ws' });
   const connections = new Set<Connection>();
   const byUser = new Map<string, Shared>();

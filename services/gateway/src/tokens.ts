@@ -1,5 +1,4 @@
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import type { JSONWebKeySet } from 'jose';
 import type { Bus } from '@ap/bus';
 import type { Logger } from '@ap/logging';
 import { AppError, TOKEN_AUDIENCE, TOKEN_ISSUER, tokenClaimsSchema } from '@ap/protocol';
@@ -32,7 +31,7 @@ export function createTokenVerifier(deps: { bus: Bus; log: Logger; clock?: () =>
   async function load(): Promise<boolean> {
     try {
       const jwks = await deps.bus.request('authJwks', {}, { timeoutMs: 3000 });
-      keySet = createLocalJWKSet(jwks as JSONWebKeySet);
+      keySet = createLocalJWKSet(jwks);
       kids = new Set(jwks.keys.map((k) => String(k['kid'])));
       lastRefresh = Date.now();
       return jwks.keys.length > 0;

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { CLIENT_FRAME_TYPES, parseClientFrame } from './frames.ts';
+
+describe('parseClientFrame', () => {
+  test('never throws, whatever the text', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.json(), fc.jsonValue().map((v) => JSON.stringify(v))), (text) => {
+        const r = parseClientFrame(text);
+        assert.equal(typeof r.ok, 'boolean');
+        if (!r.ok) assert.ok(['INVALID_JSON', 'UNKNOWN_TYPE', 'VALIDATION_FAILED'].includes(r.code));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test('accepts every well-formed frame type and echoes the id', () => {
+    const samples: Record<string, unknown> = {
+      auth: { token: 't.k.n' },
+      start_assessment: { test_id: 'demo' },
+      get_question: {},
+      submit_answer: { question_id: 'q1', selected_option: 'a' },
+      get_progress: {},
+      chat_message: { message: 'hello' },
+      heartbeat: {},
+      end_assessment: {},
+    };
+    for (const type of CLIENT_FRAME_TYPES) {
+      const r = parseClientFrame(JSON.stringify({ type, data: samples[type], id: 'r1' }));
+      assert.ok(r.ok, type);
+      assert.equal(r.frame.id, 'r1');
+      assert.equal(r.frame.type, type);
+    }
+  });
+
+  test('rejects unknown fields, wrong types and long ids with a code', () => {
+    const extra = parseClientFrame(JSON.stringify({ type: 'get_question', data: { sneaky: true }, id: 'a' }));
+    assert.deepEqual([extra.ok, !extra.ok && extra.code, !extra.ok && extra.id], [false, 'VALIDATION_FAILED', 'a']);
+    const unknown = parseClientFrame(JSON.stringify({ type: 'nope', data: {} }));
+    assert.equal(!unknown.ok && unknown.code, 'UNKNOWN_TYPE');
+    const longId = parseClientFrame(JSON.stringify({ type: 'heartbeat', data: {}, id: 'x'.repeat(65) }));
+    assert.equal(!longId.ok && longId.code, 'VALIDATION_FAILED');
+    assert.equal(!longId.ok && longId.id, undefined);
+    assert.equal(parseClientFrame('{').ok, false);
+  });
+});
