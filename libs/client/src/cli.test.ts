@@ -6,15 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseCliArgs, runCli, seededRandom } from './cli.ts';
-import { assessmentHandler, startServer } from './fake-server.ts';
-import type { TestServer } from './fake-server.ts';
+import { assessmentHandler, startServer } from './scripted-server.ts';
+import type { TestServer } from './scripted-server.ts';
 
 const servers: TestServer[] = [];
 after(async () => {
   await Promise.all(servers.map((s) => s.close()));
 });
 
-async function fakeGateway(total = 3, mode: 'push-after-answer' | 'reply-to-get-question' = 'push-after-answer'): Promise<TestServer> {
+async function scriptedGateway(total = 3, mode: 'push-after-answer' | 'reply-to-get-question' = 'push-after-answer'): Promise<TestServer> {
   const server = await startServer(assessmentHandler(total, mode));
   servers.push(server);
   return server;
@@ -71,7 +71,7 @@ describe('cli arguments', () => {
 
 describe('cli run', () => {
   it('plays a whole assessment, prints readable lines and exits 0', async () => {
-    const server = await fakeGateway(3);
+    const server = await scriptedGateway(3);
     const { code, out, err } = await run([
       '--url', server.url, '--token', 'good', '--answers', 'first', '--chat', 'hello there', '--progress-every', '1',
     ]);
@@ -93,7 +93,7 @@ describe('cli run', () => {
   });
 
   it('--json prints raw frames and a JSON summary; --answers FILE picks the mapped options', async () => {
-    const server = await fakeGateway(2, 'reply-to-get-question');
+    const server = await scriptedGateway(2, 'reply-to-get-question');
     const dir = await mkdtemp(join(tmpdir(), 'ap-client-'));
     const file = join(dir, 'answers.json');
     await writeFile(file, JSON.stringify({ q1: 'B', q2: 'A' }));
@@ -111,7 +111,7 @@ describe('cli run', () => {
   });
 
   it('ends the assessment itself at the --max cap and exits 1', async () => {
-    const server = await fakeGateway(5);
+    const server = await scriptedGateway(5);
     const { code, out, err } = await run(['--url', server.url, '--token', 'good', '--max', '2', '--quiet']);
     assert.equal(code, 1);
     assert.equal(out.length, 1);
@@ -122,21 +122,21 @@ describe('cli run', () => {
   });
 
   it('exits 1 when authentication fails', async () => {
-    const server = await fakeGateway(3);
+    const server = await scriptedGateway(3);
     const { code, err } = await run(['--url', server.url, '--token', 'bad', '--quiet']);
     assert.equal(code, 1);
     assert.match(err.join('\n'), /authentication failed: error AUTH_INVALID: bad token/);
   });
 
   it('exits 1 when nothing listens', async () => {
-    const server = await fakeGateway(3);
+    const server = await scriptedGateway(3);
     await server.close();
     const { code } = await run(['--url', server.url, '--token', 'good', '--quiet', '--timeout', '2000']);
     assert.equal(code, 1);
   });
 
   it('--code redeems the invitation and starts its test', async () => {
-    const server = await fakeGateway(1);
+    const server = await scriptedGateway(1);
     const http = createServer((req, res) => {
       res.setHeader('content-type', 'application/json');
       if (req.method === 'POST' && req.url === '/api/auth/invitations/redeem') {

@@ -162,7 +162,7 @@ export function summarizeServerFrame(frame: ServerFrame, planned?: number): stri
       return `user ${frame.data.user_id} (${frame.data.role}) until ${frame.data.expires_at}`;
     case 'assessment_started': {
       const d = frame.data;
-      return `${d.resumed ? 'resumed' : 'new'} assessment ${d.assessment_id} of ${d.test?.test_id} "${clip(d.test?.title ?? '', 40)}", ${d.answered} answered, ${d.time_remaining_s} s left`;
+      return `${d.resumed ? 'resumed' : 'new'} assessment ${d.assessment_id} of ${d.test.test_id} "${clip(d.test.title, 40)}", ${d.answered} answered, ${d.time_remaining_s} s left`;
     }
     case 'question': {
       const d = frame.data;
@@ -256,7 +256,7 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
     if (!args.quiet && !args.json) io.out(`${clock()} · ${line}`);
   };
   const printIn = (frame: ServerFrame): void => {
-    if (frame.type === 'assessment_started') planned = frame.data.test?.planned_items?.max;
+    if (frame.type === 'assessment_started') planned = frame.data.test.planned_items.max;
     if (frame.type === 'progress_update') planned = frame.data.planned;
     if (args.quiet) return;
     if (args.json) io.out(JSON.stringify(frame));

@@ -3,8 +3,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { WebSocket as WsWebSocket } from 'ws';
-import { assessmentHandler, basic, startServer as startFakeServer } from './fake-server.ts';
-import type { Handler, TestServer } from './fake-server.ts';
+import { assessmentHandler, basic, startServer as startScriptedServer } from './scripted-server.ts';
+import type { Handler, TestServer } from './scripted-server.ts';
 import {
   HttpApiError,
   QuestionCapError,
@@ -24,7 +24,7 @@ after(async () => {
 });
 
 async function startServer(handler: Handler): Promise<TestServer> {
-  const server = await startFakeServer(handler);
+  const server = await startScriptedServer(handler);
   servers.push(server);
   return server;
 }

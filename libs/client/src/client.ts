@@ -147,7 +147,8 @@ interface Waiter {
 
 /** Opens the WebSocket and resolves once it is open; rejects on failure or after `timeoutMs`. */
 export function connectClient(options: ConnectOptions): Promise<PlatformClient> {
-  const Impl = options.WebSocketImpl ?? (globalThis.WebSocket as unknown as WebSocketConstructorLike | undefined);
+  // Not every runtime has a global WebSocket (the Node typings declare one unconditionally).
+  const Impl = options.WebSocketImpl ?? (globalThis as { WebSocket?: WebSocketConstructorLike }).WebSocket;
   if (Impl === undefined) return Promise.reject(new Error('no WebSocket implementation available'));
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   let socket: WebSocketLike;
@@ -227,7 +228,7 @@ class Connection implements PlatformClient {
       }, timeoutMs);
       this.#pending.set(id, { resolve, reject, timer });
       try {
-        this.#write({ type, data: data as Record<string, unknown>, id });
+        this.#write({ type, data, id });
       } catch (err) {
         clearTimeout(timer);
         this.#pending.delete(id);
@@ -237,7 +238,7 @@ class Connection implements PlatformClient {
   }
 
   send<T extends ClientFrameType>(type: T, data: ClientFrameDataOf<T>): void {
-    this.#write({ type, data: data as Record<string, unknown> });
+    this.#write({ type, data });
   }
 
   on(type: ServerFrameType | '*', listener: FrameListener): () => void {
@@ -439,6 +440,9 @@ export async function playAssessment(
     completed ??= frame as ServerFrameOf<'assessment_completed'>;
     wakeCompleted?.();
   });
+  // Read through a function: `completed` is set by the listener above while this function awaits,
+  // which control-flow narrowing does not see.
+  const completedPush = (): ServerFrameOf<'assessment_completed'> | undefined => completed;
   const offFrame = options.onFrame === undefined ? () => {} : client.on('*', options.onFrame);
 
   /** Waits until `assessment_completed` has arrived (or the timeout). */
@@ -477,7 +481,7 @@ export async function playAssessment(
     for (;;) {
       if (completed !== undefined) return completed;
       const reply = await client.getQuestion();
-      if (reply.type === 'assessment_completed') return completed ?? reply;
+      if (reply.type === 'assessment_completed') return completedPush() ?? reply;
       if (reply.type !== 'question') return await onError(reply, ['question', 'assessment_completed']);
       if (count >= maxQuestions) throw new QuestionCapError(count);
       count++;
@@ -485,7 +489,7 @@ export async function playAssessment(
       await options.onQuestion?.(question, count);
       const option = await options.choose(question);
       const feedback = await client.submitAnswer(question.question_id, option);
-      if (feedback.type === 'assessment_completed') return completed ?? feedback;
+      if (feedback.type === 'assessment_completed') return completedPush() ?? feedback;
       if (feedback.type !== 'answer_feedback') return await onError(feedback, ['answer_feedback']);
       await options.onAnswer?.(feedback, count);
       if (feedback.data.finished) {

@@ -123,6 +123,8 @@ export function spawnServer(
   pipeLines(child.stderr, onLine);
 
   let exited = false;
+  // Read through a function where `exited` may have changed during an await (narrowing cannot see that).
+  const hasExited = (): boolean => exited;
   let reason = 'running';
   const done = new Promise<void>((resolve) => {
     child.once('error', (err) => {
@@ -158,7 +160,7 @@ export function spawnServer(
       });
       const result = await Promise.race([done.then(() => 'done' as const), timeout]);
       clearTimeout(timer);
-      if (result === 'timeout' && !exited) {
+      if (result === 'timeout' && !hasExited()) {
         opts.log?.(`[${name}] did not stop within ${graceMs} ms, sending SIGKILL`);
         child.kill('SIGKILL');
         await done;

@@ -44,7 +44,8 @@ export function createMessageStore(db: Db): MessageStore {
   const collection: Collection<ChatMessageDocument> = db.collection<ChatMessageDocument>(CHAT_MESSAGES);
 
   async function ensureIndexes(): Promise<void> {
-    await collection.createIndex({ room_id: 1, _id: -1 }, { name: 'room_newest_first' });
+    // One index per createIndexes command: FerretDB 1.24 fails when a command lists several existing ones.
+    await collection.createIndexes([{ key: { room_id: 1, _id: -1 }, name: 'room_newest_first' }]);
   }
 
   async function insert(message: ChatMessageDocument): Promise<ChatMessage> {

@@ -36,14 +36,24 @@ describe('chat service on a real bus and database', () => {
   let peerBus: Bus; // plays the gateway and the assessment service
   let chat: ChatService;
 
+  // What `before` set up, undone newest first by `after`: a `before` that failed halfway still releases what it made.
+  const teardown: Array<() => Promise<unknown>> = [];
+
   const messages = () => database.db.collection<ChatMessageDocument>(CHAT_MESSAGES);
 
   before(async () => {
     infra = await startInfra();
+    teardown.push(() => infra.close());
     database = await connectDatabase({ url: infra.mongoUrl, name: `chat_test_${process.pid}`, log });
+    teardown.push(async () => {
+      await database.db.dropDatabase().catch(() => undefined);
+      await database.close();
+    });
     await database.db.dropDatabase();
     serviceBus = await connectBus({ servers: infra.natsUrl, name: 'chat', log });
+    teardown.push(() => serviceBus.close());
     peerBus = await connectBus({ servers: infra.natsUrl, name: 'peer', log });
+    teardown.push(() => peerBus.close());
     peerBus.serve('assessmentDescribe', 'assessment', (req) => {
       describeCalls.push(req.assessment_id);
       const found = ASSESSMENTS[req.assessment_id];
@@ -51,16 +61,12 @@ describe('chat service on a real bus and database', () => {
       return { assessment_id: req.assessment_id, ...found, status: 'in_progress' };
     });
     chat = createChatService({ bus: serviceBus, db: database.db, log, clock });
+    teardown.push(() => chat.close());
     await chat.start();
   });
 
   after(async () => {
-    await chat?.close();
-    await serviceBus?.close();
-    await peerBus?.close();
-    await database?.db.dropDatabase().catch(() => undefined);
-    await database?.close();
-    await infra?.close();
+    for (const undo of teardown.reverse()) await undo();
   });
 
   test('a member posts: the message is stored, published on the room subject and returned', async () => {
@@ -173,11 +179,11 @@ describe('chat service on a real bus and database', () => {
     assert.deepEqual(first.messages.map((m) => m.message_id), newestFirst.slice(0, 3));
     assert.equal(first.next_cursor, newestFirst[2]);
 
-    const second = await peerBus.request('chatHistory', { caller: proctor('p-hist', ['t3']), room_id: room, before: first.next_cursor ?? '', limit: 3 });
+    const second = await peerBus.request('chatHistory', { caller: proctor('p-hist', ['t3']), room_id: room, before: first.next_cursor, limit: 3 });
     assert.deepEqual(second.messages.map((m) => m.text), ['m3', 'm2', 'm1']);
     assert.equal(second.next_cursor, newestFirst[5]);
 
-    const third = await peerBus.request('chatHistory', { caller, room_id: room, before: second.next_cursor ?? '', limit: 3 });
+    const third = await peerBus.request('chatHistory', { caller, room_id: room, before: second.next_cursor, limit: 3 });
     assert.deepEqual(third.messages.map((m) => m.text), ['m0']);
     assert.equal(third.next_cursor, null);
 

@@ -39,17 +39,21 @@ describe('cleanup sweeps against a stand-in assessment service on a real bus', (
   let serviceBus: Bus;
   let assessmentBus: Bus;
 
+  // What `before` set up, undone newest first by `after`: a `before` that failed halfway still releases what it made.
+  const teardown: Array<() => Promise<unknown>> = [];
+
   before(async () => {
     infra = await startInfra();
+    teardown.push(() => infra.close());
     const { log } = capturingLogger();
     serviceBus = await connectBus({ servers: infra.natsUrl, name: 'cleanup', log });
+    teardown.push(() => serviceBus.close());
     assessmentBus = await connectBus({ servers: infra.natsUrl, name: 'assessment', log });
+    teardown.push(() => assessmentBus.close());
   });
 
   after(async () => {
-    await serviceBus?.close();
-    await assessmentBus?.close();
-    await infra?.close();
+    for (const undo of teardown.reverse()) await undo();
   });
 
   /** Serves `assessmentExpireDue` with the given pages, then empty pages; records each request. */
@@ -124,7 +128,7 @@ describe('cleanup sweeps against a stand-in assessment service on a real bus', (
     const responder = serveExpireDue([expiredPage('x', 3)]);
     await assessmentBus.nc.flush();
     const { log } = capturingLogger();
-    const cleanup = createCleanupService({ bus: serviceBus, log, clock, intervalMs: 60_000, acquireLease: async () => false });
+    const cleanup = createCleanupService({ bus: serviceBus, log, clock, intervalMs: 60_000, acquireLease: () => Promise.resolve(false) });
     try {
       const report = await cleanup.sweepOnce();
       assert.equal(report.leased, false);

@@ -1,24 +1,31 @@
 /**
- * Test helper: a tiny protocol-speaking WebSocket server (the `ws` package) that stands in for the
- * gateway in the SDK and CLI unit tests. Node-only; not exported from the package.
+ * Test helper: a scripted WebSocket peer — a tiny protocol-speaking server (the `ws` package) whose
+ * handlers answer frames like the gateway would, for the SDK and CLI unit tests. Node-only; not
+ * exported from the package.
  */
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
-import type { WebSocket as WsWebSocket } from 'ws';
+import type { RawData, WebSocket as WsWebSocket } from 'ws';
 
-/** A frame the fake server received. */
+/** A frame the scripted server received. */
 export type Incoming = { type: string; data: Record<string, unknown>; id?: string };
 /** Sends a server frame. */
 export type Reply = (type: string, data: Record<string, unknown>, replyTo?: string) => void;
 /** Answers one received frame. */
 export type Handler = (frame: Incoming, reply: Reply, socket: WsWebSocket) => void;
 
-/** A running fake server. */
+/** A running scripted server. */
 export interface TestServer {
   url: string;
   received: Incoming[];
   upgradeUrls: string[];
   close: () => Promise<void>;
+}
+
+/** The text of a received WebSocket message, whichever shape `ws` delivered it in. */
+function rawText(raw: RawData): string {
+  if (Array.isArray(raw)) return Buffer.concat(raw).toString('utf8');
+  return new TextDecoder().decode(raw);
 }
 
 /** A tiny protocol-speaking WebSocket server on a free port; `handler` answers each frame. */
@@ -35,7 +42,7 @@ export async function startServer(handler: Handler): Promise<TestServer> {
       socket.send(JSON.stringify(frame));
     };
     socket.on('message', (raw) => {
-      const frame = JSON.parse(String(raw)) as Incoming;
+      const frame = JSON.parse(rawText(raw)) as Incoming;
       received.push(frame);
       handler(frame, reply, socket);
     });
@@ -91,19 +98,20 @@ const completedData = (reason: string) => ({
   score: 100,
 });
 
-/** A fake assessment of `total` questions; completion arrives as a push after the last answer, or as the get_question reply. */
+/** A scripted assessment of `total` questions; completion arrives as a push after the last answer, or as the get_question reply. */
 export function assessmentHandler(total: number, mode: 'push-after-answer' | 'reply-to-get-question'): Handler {
   let answered = 0;
   let done = false;
   return (frame, reply, socket) => {
     switch (frame.type) {
-      case 'start_assessment':
+      case 'start_assessment': {
+        const testId = frame.data['test_id'];
         reply(
           'assessment_started',
           {
             assessment_id: 'a1',
             test: {
-              test_id: String(frame.data['test_id'] ?? 't1'),
+              test_id: typeof testId === 'string' ? testId : 't1',
               title: 'T',
               strategy: 'fixed',
               time_limit_s: 600,
@@ -121,6 +129,7 @@ export function assessmentHandler(total: number, mode: 'push-after-answer' | 're
           frame.id,
         );
         break;
+      }
       case 'get_question':
         if (done || answered >= total) reply('assessment_completed', completedData('all_answered'), frame.id);
         else reply('question', question(answered + 1), frame.id);
