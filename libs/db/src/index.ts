@@ -35,5 +35,5 @@ export async function connectDatabase(options: { url: string; name: string; log:
 
 /** True when a MongoDB error is a duplicate-key violation. */
 export function isDuplicateKey(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && 'code' in err && (err as { code: unknown }).code === 11000;
+  return typeof err === 'object' && err !== null && 'code' in err && err.code === 11000;
 }
