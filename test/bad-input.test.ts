@@ -21,7 +21,7 @@ after(async () => {
 async function snapshot(): Promise<string> {
   const assessments = await stack.db.collection('assessments').find({}).sort({ _id: 1 }).toArray();
   const messages = await stack.db.collection('chat_messages').countDocuments();
-  return JSON.stringify({ assessments: assessments.map((a) => [a['_id'], a['version'], (a['responses'] as unknown[]).length]), messages });
+  return JSON.stringify({ assessments: assessments.map((a): unknown[] => [a['_id'], a['version'], (a['responses'] as unknown[]).length]), messages });
 }
 
 async function candidateSocket(): Promise<{ s: RawSocket; token: string; userId: string }> {
