@@ -1,0 +1,385 @@
+/**
+ * CLI for the CAT engine: `estimate`, `simulate`, `import-check`.
+ * Run with `npm run cat -- <command>`.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { parseBankFile } from './bank-file.ts';
+import { bankItemSchema } from './config.ts';
+import type { CatConfig } from './config.ts';
+import { estimateEap } from './estimate.ts';
+import { calibrateSympsonHetter } from './exposure.ts';
+import { info3pl } from './irt.ts';
+import type { ItemParams } from './irt.ts';
+import { generateBank, simulateCat } from './simulate.ts';
+import type { SimItem, SimulationResult } from './simulate.ts';
+import { renderSimulationSvg } from './svg.ts';
+
+const USAGE = `usage: npm run cat -- <command>
+
+commands:
+  estimate [file]          EAP θ/SE and next item (max information) from JSON
+                           {"bank": [[a,b,c],...], "administered": [i,...], "responses": [0|1,...]}
+                           read from file or stdin; prints {"theta","se","next_item"}
+  simulate [options]       Monte-Carlo CAT simulation (EAP + maximum information, start θ=0)
+      --bank <file.json|generated>   bank: JSON array of [a,b,c], {"bank": [[a,b,c],...]},
+                                     engine items {id,skill,a,b,c} or a bank file (JSON/YAML)
+      --generate <n>                 generated 3PL bank of n items (default 300 with --bank generated)
+      --simulees <N>                 number of simulees (default 1000)
+      --length <L>                   maximum (fixed) test length (default 20)
+      --min-items <m> --se-target <s>  variable-length stopping (optional)
+      --randomesque <k>              randomesque exposure control
+      --sympson-hetter <rmax>        calibrate Sympson–Hetter K (iterated simulation), then simulate
+      --sh-iterations <n> --sh-simulees <n>  calibration settings (default 12 × 2000)
+      --seed <s>                     seed (default "cat")
+      --svg <out.svg> --json <out.json>
+  import-check <file>      validate a bank file (.json, .yaml, .yml)
+`;
+
+class UsageError extends Error {}
+
+function fail(message: string, code = 2): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(code);
+}
+
+async function readInput(file: string | undefined): Promise<string> {
+  if (file !== undefined && file !== '-') return readFileSync(file, 'utf8');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function issuePath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
+  return out === '' ? '(root)' : out;
+}
+
+const estimateInputSchema = z
+  .strictObject({
+    bank: z.array(z.tuple([z.number().positive(), z.number(), z.number().min(0).lt(1)])).min(1),
+    administered: z.array(z.int().min(0)),
+    responses: z.array(z.union([z.literal(0), z.literal(1)])),
+    D: z.number().positive().optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (v.administered.length !== v.responses.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['responses'],
+        message: `has ${v.responses.length} entries but administered has ${v.administered.length}`,
+      });
+    }
+    const seen = new Set<number>();
+    v.administered.forEach((idx, i) => {
+      if (idx >= v.bank.length) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['administered', i],
+          message: `index ${idx} is out of range (bank has ${v.bank.length} items)`,
+        });
+      }
+      if (seen.has(idx)) ctx.addIssue({ code: 'custom', path: ['administered', i], message: `index ${idx} is repeated` });
+      seen.add(idx);
+    });
+  });
+
+async function cmdEstimate(args: string[]): Promise<void> {
+  if (args.length > 1) throw new UsageError('estimate takes at most one file argument');
+  let text: string;
+  try {
+    text = await readInput(args[0]);
+  } catch (err) {
+    fail(`estimate: cannot read input: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    fail(`estimate: input is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const parsed = estimateInputSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${issuePath(i.path)}: ${i.message}`);
+    fail(`estimate: invalid input:\n${lines.join('\n')}`);
+  }
+  const { bank, administered, responses } = parsed.data;
+  const D = parsed.data.D ?? 1;
+  const items: ItemParams[] = bank.map(([a, b, c]) => ({ a, b, c }));
+  const est = estimateEap(
+    administered.map((i) => items[i] as ItemParams),
+    responses,
+    { D },
+  );
+  const used = new Set(administered);
+  let next: number | null = null;
+  let best = -Infinity;
+  items.forEach((it, i) => {
+    if (used.has(i)) return;
+    const v = info3pl(est.theta, it.a, it.b, it.c, D);
+    if (v > best) {
+      best = v;
+      next = i;
+    }
+  });
+  process.stdout.write(`${JSON.stringify({ theta: est.theta, se: est.se, next_item: next })}\n`);
+}
+
+/** Progress reporter on stderr: a bar on a TTY, otherwise a line every 10%. */
+function progress(label: string): { update: (done: number, total: number) => void; done: () => void } {
+  const tty = process.stderr.isTTY;
+  let lastDecile = -1;
+  let lastDraw = 0;
+  return {
+    update(done: number, total: number): void {
+      if (tty) {
+        const now = Date.now();
+        if (done !== total && now - lastDraw < 80) return;
+        lastDraw = now;
+        const width = 30;
+        const filled = Math.round((done / total) * width);
+        const pct = Math.floor((100 * done) / total);
+        process.stderr.write(
+          `\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(pct).padStart(3)}% ${done}/${total}`,
+        );
+      } else {
+        const decile = Math.floor((10 * done) / total);
+        if (decile !== lastDecile) {
+          lastDecile = decile;
+          process.stderr.write(`${label}: ${done}/${total} (${decile * 10}%)\n`);
+        }
+      }
+    },
+    done(): void {
+      if (tty) process.stderr.write('\n');
+    },
+  };
+}
+
+function intOpt(v: string | undefined, name: string, def: number, min = 1): number {
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got "${v}"`);
+  return n;
+}
+
+function numOpt(v: string | undefined, name: string, lo: number, hi: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= lo || n > hi) throw new UsageError(`--${name} must be a number in (${lo}, ${hi}], got "${v}"`);
+  return n;
+}
+
+function loadSimBank(file: string): SimItem[] {
+  const text = readFileSync(file, 'utf8');
+  const ext = extname(file).toLowerCase();
+  if (ext === '.yaml' || ext === '.yml') {
+    const r = parseBankFile(text, 'yaml');
+    if (!r.ok) fail(`simulate: invalid bank file:\n${r.errors.map((e) => `  item ${e.item}, ${e.field}: ${e.message}`).join('\n')}`);
+    return r.items;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    fail(`simulate: bank is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const triples = z.array(z.tuple([z.number().positive(), z.number(), z.number().min(0).lt(1)])).min(1);
+  const list = raw !== null && typeof raw === 'object' && !Array.isArray(raw) && 'bank' in raw ? raw.bank : raw;
+  const t = triples.safeParse(list);
+  if (t.success) return t.data.map(([a, b, c], i) => ({ id: String(i), a, b, c }));
+  const engine = z.array(bankItemSchema).min(1).safeParse(list);
+  if (engine.success) return engine.data;
+  const r = parseBankFile(text, 'json');
+  if (r.ok) return r.items;
+  fail(
+    `simulate: bank must be [[a,b,c],...], {"bank": [[a,b,c],...]}, [{id,skill,a,b,c},...] or a bank file; bank-file errors:\n${r.errors
+      .slice(0, 20)
+      .map((e) => `  item ${e.item}, ${e.field}: ${e.message}`)
+      .join('\n')}`,
+  );
+}
+
+function summaryLines(label: string, r: SimulationResult): string[] {
+  return [
+    label,
+    `  simulees            ${r.simulees}`,
+    `  RMSE                ${r.rmse.toFixed(4)}`,
+    `  bias                ${r.bias.toFixed(4)}`,
+    `  mean SE             ${r.meanSe.toFixed(4)}`,
+    `  mean test length    ${r.meanLength.toFixed(2)}`,
+    `  exposure max        ${r.maxExposure.toFixed(4)}`,
+    `  exposure mean       ${r.meanExposure.toFixed(4)}`,
+    `  unused items        ${(100 * r.unusedShare).toFixed(1)}%`,
+    `  test overlap rate   ${r.overlapRate.toFixed(4)}`,
+    `  stop reasons        ${JSON.stringify(r.stopReasons)}`,
+  ];
+}
+
+function cmdSimulate(args: string[]): void {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      bank: { type: 'string' },
+      generate: { type: 'string' },
+      simulees: { type: 'string' },
+      length: { type: 'string' },
+      'min-items': { type: 'string' },
+      'se-target': { type: 'string' },
+      randomesque: { type: 'string' },
+      'sympson-hetter': { type: 'string' },
+      'sh-iterations': { type: 'string' },
+      'sh-simulees': { type: 'string' },
+      seed: { type: 'string' },
+      svg: { type: 'string' },
+      json: { type: 'string' },
+    },
+  });
+  if (positionals.length > 0) throw new UsageError(`simulate: unexpected argument "${positionals[0]}"`);
+  const seed = values.seed ?? 'cat';
+  const simulees = intOpt(values.simulees, 'simulees', 1000);
+  const length = intOpt(values.length, 'length', 20);
+  const minItems = values['min-items'] !== undefined ? intOpt(values['min-items'], 'min-items', 1, 0) : length;
+  const seTarget = numOpt(values['se-target'], 'se-target', 0, 10);
+  const randomesque = intOpt(values.randomesque, 'randomesque', 1);
+  const rMax = numOpt(values['sympson-hetter'], 'sympson-hetter', 0, 1);
+  if (minItems > length) throw new UsageError('--min-items must not exceed --length');
+
+  let items: SimItem[];
+  let bankLabel: string;
+  if (values.bank === undefined || values.bank === 'generated') {
+    const size = intOpt(values.generate, 'generate', 300);
+    items = generateBank({ size, seed });
+    bankLabel = `generated 3PL bank (${size} items; a~N(1.2,0.25), b~N(0,1), c~N(0.25,0.02); seed ${seed})`;
+  } else {
+    if (values.generate !== undefined) throw new UsageError('use either --bank <file> or --generate <n>');
+    items = loadSimBank(values.bank);
+    bankLabel = `${values.bank} (${items.length} items)`;
+  }
+  if (length > items.length) throw new UsageError(`--length ${length} exceeds the bank size ${items.length}`);
+
+  const config: CatConfig = { minItems, maxItems: length, randomesque };
+  if (seTarget !== undefined) config.seTarget = seTarget;
+  let exposureK: number[] | undefined;
+  const log: string[] = [`bank: ${bankLabel}`];
+  let calibration: unknown;
+  if (rMax !== undefined) {
+    const iterations = intOpt(values['sh-iterations'], 'sh-iterations', 12);
+    const shSimulees = intOpt(values['sh-simulees'], 'sh-simulees', 2000);
+    let bar = progress('calibrating SH iteration 1');
+    const cal = calibrateSympsonHetter({
+      items,
+      rMax,
+      config,
+      simulees: shSimulees,
+      iterations,
+      seed: `${seed}:calibration`,
+      onProgress: (t, d, n) => {
+        if (d === 1 && t > 1) bar = progress(`calibrating SH iteration ${t}`);
+        bar.update(d, n);
+        if (d === n) bar.done();
+      },
+    });
+    exposureK = cal.exposureK;
+    calibration = cal;
+    log.push(`Sympson–Hetter calibration (r_max ${rMax}, ${iterations} iterations × ${shSimulees} simulees):`);
+    for (const it of cal.iterations) {
+      log.push(`  iteration ${String(it.iteration).padStart(2)}: max exposure ${it.maxExposure.toFixed(3)}, RMSE ${it.rmse.toFixed(4)}`);
+    }
+    const below = exposureK.filter((k) => k < 1).length;
+    log.push(`  items with K < 1: ${below}, min K ${Math.min(...exposureK).toFixed(3)}`);
+    config.sympsonHetter = true;
+  }
+  const bar = progress('simulating');
+  const result = simulateCat({
+    items,
+    simulees,
+    config,
+    seed,
+    ...(exposureK ? { exposureK } : {}),
+    onProgress: (d, n) => bar.update(d, n),
+  });
+  bar.done();
+  const label = `EAP + max information, length ${minItems === length ? length : `${minItems}..${length}`}${
+    seTarget !== undefined ? `, SE target ${seTarget}` : ''
+  }${randomesque > 1 ? `, randomesque k=${randomesque}` : ''}${rMax !== undefined ? `, Sympson–Hetter r_max=${rMax}` : ''}`;
+  process.stdout.write([...log, ...summaryLines(label, result)].join('\n') + '\n');
+  if (values.svg) {
+    writeFileSync(values.svg, renderSimulationSvg(result, rMax !== undefined ? { rMax } : {}));
+    process.stderr.write(`wrote ${values.svg}\n`);
+  }
+  if (values.json) {
+    const { results, ...summary } = result;
+    const out = {
+      bank: bankLabel,
+      config,
+      ...summary,
+      ...(exposureK ? { exposureK, calibration } : {}),
+      simuleeResults: results.map((r) => ({ trueTheta: r.trueTheta, theta: r.theta, se: r.se, length: r.length })),
+    };
+    writeFileSync(values.json, JSON.stringify(out, null, 2) + '\n');
+    process.stderr.write(`wrote ${values.json}\n`);
+  }
+}
+
+function cmdImportCheck(args: string[]): void {
+  const file = args[0];
+  if (file === undefined || args.length > 1) throw new UsageError('import-check takes exactly one file');
+  const ext = extname(file).toLowerCase();
+  const format = ext === '.yaml' || ext === '.yml' ? 'yaml' : ext === '.json' ? 'json' : undefined;
+  if (!format) throw new UsageError(`import-check: unknown file extension "${ext}" (use .json, .yaml or .yml)`);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    fail(`import-check: cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const r = parseBankFile(text, format);
+  if (!r.ok) {
+    process.stdout.write(`${file}: ${r.errors.length} error(s); nothing would be imported\n`);
+    for (const e of r.errors) process.stdout.write(`  item ${JSON.stringify(e.item)}, field ${e.field}: ${e.message}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  const skills = new Map<string, number>();
+  for (const it of r.items) skills.set(it.skill, (skills.get(it.skill) ?? 0) + 1);
+  process.stdout.write(`${file}: ${r.items.length} item(s) OK\n`);
+  for (const [s, n] of [...skills].sort()) process.stdout.write(`  ${s}: ${n}\n`);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'estimate':
+        await cmdEstimate(rest);
+        break;
+      case 'simulate':
+        cmdSimulate(rest);
+        break;
+      case 'import-check':
+        cmdImportCheck(rest);
+        break;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE);
+        if (cmd === undefined) process.exitCode = 2;
+        break;
+      default:
+        throw new UsageError(`unknown command "${cmd}"`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError || (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
+      fail(`${err.message}\n\n${USAGE}`);
+    }
+    throw err;
+  }
+}
+
+await main(process.argv.slice(2));

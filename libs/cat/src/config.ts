@@ -1,0 +1,75 @@
+/**
+ * Zod schemas and types for the CAT configuration and bank items.
+ */
+import { z } from 'zod';
+
+const skillTargetSchema = z
+  .strictObject({
+    share: z.number().min(0).max(1).optional(),
+    min: z.int().min(0).optional(),
+    max: z.int().min(0).optional(),
+  })
+  .refine((s) => s.min === undefined || s.max === undefined || s.min <= s.max, {
+    message: 'min must not exceed max',
+    path: ['min'],
+  });
+
+/** Schema of {@link CatConfig}. */
+export const catConfigSchema = z
+  .strictObject({
+    D: z.number().positive().optional(),
+    prior: z.strictObject({ mean: z.number(), sd: z.number().positive() }).optional(),
+    estimator: z.enum(['eap', 'mle']).optional(),
+    randomesque: z.int().min(1).optional(),
+    sympsonHetter: z.boolean().optional(),
+    skills: z.record(z.string().min(1), skillTargetSchema).optional(),
+    minItems: z.int().min(0),
+    maxItems: z.int().min(1),
+    seTarget: z.number().positive().optional(),
+    startTheta: z.number().optional(),
+  })
+  .superRefine((cfg, ctx) => {
+    if (cfg.minItems > cfg.maxItems) {
+      ctx.addIssue({ code: 'custom', path: ['minItems'], message: 'minItems must not exceed maxItems' });
+    }
+    if (cfg.skills) {
+      let shares = 0;
+      let mins = 0;
+      for (const t of Object.values(cfg.skills)) {
+        shares += t.share ?? 0;
+        mins += t.min ?? 0;
+      }
+      if (shares > 1 + 1e-9) ctx.addIssue({ code: 'custom', path: ['skills'], message: 'skill shares sum to more than 1' });
+      if (mins > cfg.maxItems) {
+        ctx.addIssue({ code: 'custom', path: ['skills'], message: 'skill minimums add up to more than maxItems' });
+      }
+    }
+  });
+
+/**
+ * CAT configuration: scaling constant D (default 1), prior (default N(0,1)),
+ * estimator (default 'eap'), randomesque k (default 1), Sympson–Hetter on/off,
+ * per-skill targets, test length limits, SE target and starting θ (default prior mean).
+ */
+export type CatConfig = z.infer<typeof catConfigSchema>;
+
+/** Schema of a calibrated bank item as used by the engine. */
+export const bankItemSchema = z.object({
+  id: z.string().min(1),
+  skill: z.string().min(1),
+  a: z.number().positive(),
+  b: z.number(),
+  c: z.number().min(0).lt(1),
+  exposureK: z.number().min(0).max(1).optional(),
+});
+
+/** A bank item as used by the engine (extra fields such as the stem are allowed). */
+export interface BankItem {
+  id: string;
+  skill: string;
+  a: number;
+  b: number;
+  c: number;
+  /** Sympson–Hetter exposure parameter in [0, 1] (default 1). */
+  exposureK?: number | undefined;
+}

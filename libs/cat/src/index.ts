@@ -1,0 +1,41 @@
+/**
+ * @ap/cat — computerized adaptive testing engine (pure, no I/O).
+ */
+export {
+  DEFAULT_D,
+  THETA_MAX,
+  THETA_MIN,
+  info3pl,
+  information,
+  logistic,
+  paramsFromLabel,
+  prob1pl,
+  prob2pl,
+  prob3pl,
+  probability,
+  softplus,
+  testInformation,
+} from './irt.ts';
+export type { DifficultyLabel, ItemParams } from './irt.ts';
+export { createRng, hashSeed, uniformFromSeed } from './rng.ts';
+export type { Rng } from './rng.ts';
+export { DEFAULT_PRIOR, EapAccumulator, computePosterior, estimateEap, estimateMle } from './estimate.ts';
+export type { Estimate, EstimateOptions, MleEstimate, MleOptions, PosteriorGrid, Prior, Response } from './estimate.ts';
+export { contentStatus, selectNextItem } from './select.ts';
+export type { ContentStatus, SelectInput, SelectResult, SelectableItem, SkillTarget, SkillTargets } from './select.ts';
+export { checkStop } from './stop.ts';
+export type { StopDecision, StopInput, StopReason } from './stop.ts';
+export { bankItemSchema, catConfigSchema } from './config.ts';
+export type { BankItem, CatConfig } from './config.ts';
+export { UnknownItemError, estimateForConfig, exposureDraw, nextStep, stepRng } from './step.ts';
+export type { HistoryEntry, NextStepInput, NextStepResult } from './step.ts';
+export { percentileRank, scaleFromRange, scoreResult, toScaledScore } from './score.ts';
+export type { ScoreInput, ScoreResult, ScoreScale, SkillResult, TraceEntry } from './score.ts';
+export { bankFileItemSchema, parseBankFile } from './bank-file.ts';
+export type { BankFileError, BankFileItem, ParseBankResult, ParsedBankItem } from './bank-file.ts';
+export { drawThetas, generateBank, simulateCat } from './simulate.ts';
+export type { GenerateBankOptions, LengthStats, SimItem, SimulationOptions, SimulationResult, SimuleeResult } from './simulate.ts';
+export { calibrateSympsonHetter, updateExposureFromUsage } from './exposure.ts';
+export type { CalibrateOptions, CalibrationIteration, CalibrationResult, ExposureUpdate, ItemUsage, UsageUpdateInput } from './exposure.ts';
+export { renderSimulationSvg } from './svg.ts';
+export type { SvgOptions } from './svg.ts';

@@ -1,0 +1,179 @@
+/**
+ * Stateless CAT step: from the bank, the full answer history, the configuration
+ * and the test seed, compute the current estimate and the next item (or stop).
+ */
+import type { BankItem, CatConfig } from './config.ts';
+import { DEFAULT_PRIOR, EapAccumulator, estimateMle } from './estimate.ts';
+import type { Estimate, Prior } from './estimate.ts';
+import type { ItemParams } from './irt.ts';
+import { DEFAULT_D } from './irt.ts';
+import { createRng, uniformFromSeed } from './rng.ts';
+import type { Rng } from './rng.ts';
+import { analyse, selectWithAnalysis } from './select.ts';
+import { checkStop } from './stop.ts';
+import type { StopReason } from './stop.ts';
+
+/** One answered item. */
+export interface HistoryEntry {
+  itemId: string;
+  correct: boolean;
+}
+
+/** Input of {@link nextStep}. */
+export interface NextStepInput {
+  bank: readonly BankItem[];
+  history: readonly HistoryEntry[];
+  config: CatConfig;
+  /** Per-test seed; with the history length it fully determines any randomness. */
+  seed: string;
+  timeRemainingS?: number | undefined;
+}
+
+/** Output of {@link nextStep}. */
+export type NextStepResult =
+  { done: false; itemId: string; theta: number; se: number } | { done: true; reason: StopReason; theta: number; se: number };
+
+/** Thrown when the history references an id that is not in the bank. */
+export class UnknownItemError extends Error {
+  readonly itemId: string;
+  /** Create the error for `itemId`. */
+  constructor(itemId: string) {
+    super(`history references unknown item id: ${itemId}`);
+    this.name = 'UnknownItemError';
+    this.itemId = itemId;
+  }
+}
+
+const indexCache = new WeakMap<readonly BankItem[], Map<string, number> | 'seen'>();
+
+/**
+ * Indices of the history's item ids in the bank. The first call with a given
+ * bank array scans it (cheap for a handful of ids); from the second call on an
+ * id → index map is built and cached per array (and validated on each lookup).
+ */
+function historyIndices(bank: readonly BankItem[], history: readonly HistoryEntry[]): number[] {
+  const cached = indexCache.get(bank);
+  if (cached instanceof Map) {
+    const out: number[] = [];
+    let stale = false;
+    for (const h of history) {
+      const idx = cached.get(h.itemId);
+      if (idx === undefined || bank[idx]?.id !== h.itemId) {
+        stale = true;
+        break;
+      }
+      out.push(idx);
+    }
+    if (!stale) return out;
+  }
+  if (cached === undefined) {
+    indexCache.set(bank, 'seen');
+    const want = new Map<string, number>();
+    for (const h of history) want.set(h.itemId, -1);
+    if (want.size > 0) {
+      let left = want.size;
+      for (let i = 0; i < bank.length && left > 0; i++) {
+        const id = (bank[i] as BankItem).id;
+        if (want.get(id) === -1) {
+          want.set(id, i);
+          left--;
+        }
+      }
+    }
+    return history.map((h) => {
+      const idx = want.get(h.itemId) as number;
+      if (idx < 0) throw new UnknownItemError(h.itemId);
+      return idx;
+    });
+  }
+  const map = new Map<string, number>();
+  for (let i = 0; i < bank.length; i++) {
+    const id = (bank[i] as BankItem).id;
+    if (!map.has(id)) map.set(id, i);
+  }
+  indexCache.set(bank, map);
+  return history.map((h) => {
+    const idx = map.get(h.itemId);
+    if (idx === undefined) throw new UnknownItemError(h.itemId);
+    return idx;
+  });
+}
+
+/** Per-step random source for test `seed` after `step` administered items. */
+export function stepRng(seed: string, step: number): Rng {
+  return createRng(`${seed}:${step}`);
+}
+
+/** Sympson–Hetter lottery draw for item `itemId` in test `seed` (fixed for the whole test). */
+export function exposureDraw(seed: string, itemId: string): number {
+  return uniformFromSeed(`${seed}:sh:${itemId}`);
+}
+
+/**
+ * Estimate θ/SE from responses with the configured estimator. With 'mle', patterns
+ * that are all-correct or all-wrong (no finite MLE) use EAP instead; with no
+ * responses θ = startTheta (or the prior mean) and SE = prior SD.
+ */
+export function estimateForConfig(items: readonly ItemParams[], responses: readonly (0 | 1)[], config: Partial<CatConfig>): Estimate {
+  const prior: Prior = config.prior ?? DEFAULT_PRIOR;
+  const D = config.D ?? DEFAULT_D;
+  if (items.length === 0) return { theta: config.startTheta ?? prior.mean, se: prior.sd };
+  if (config.estimator === 'mle') {
+    let ones = 0;
+    for (const r of responses) ones += r;
+    if (ones > 0 && ones < responses.length) {
+      const m = estimateMle(items, responses, { D });
+      return { theta: m.theta, se: m.se };
+    }
+  }
+  const acc = new EapAccumulator({ D, prior });
+  for (let j = 0; j < items.length; j++) acc.add(items[j] as ItemParams, responses[j] as 0 | 1);
+  return acc.estimate();
+}
+
+/**
+ * One stateless CAT step. Replays the history (EAP/MLE), applies the stopping
+ * rules, and otherwise selects the next item by maximum information with content
+ * balancing and exposure control. Randomesque choices use `createRng(seed + ':' + step)`
+ * (step = history length) and the Sympson–Hetter lottery a draw fixed per
+ * (seed, item), so the same inputs always give the same item.
+ * @throws UnknownItemError when the history names an item not in the bank.
+ */
+export function nextStep(input: NextStepInput): NextStepResult {
+  const { bank, history, config, seed } = input;
+  const administered = historyIndices(bank, history);
+  const items: ItemParams[] = administered.map((i) => bank[i] as BankItem);
+  const responses: (0 | 1)[] = history.map((h) => (h.correct ? 1 : 0));
+  const { theta, se } = estimateForConfig(items, responses, config);
+  const an = analyse(bank, administered, config.skills);
+  const status = an.status;
+  const stop = checkStop({
+    administeredCount: history.length,
+    se,
+    minItems: config.minItems,
+    maxItems: config.maxItems,
+    seTarget: config.seTarget,
+    timeRemainingS: input.timeRemainingS,
+    contentMinsMet: status.minsMet,
+    eligibleCount: status.eligibleCount,
+  });
+  if (stop.stop) return { done: true, reason: stop.reason ?? 'max_items', theta, se };
+  const step = history.length;
+  const pick = selectWithAnalysis(
+    {
+      items: bank,
+      administered,
+      theta,
+      D: config.D,
+      skills: config.skills,
+      maxItems: config.maxItems,
+      randomesque: config.randomesque,
+      sympsonHetter: config.sympsonHetter,
+      rng: (config.randomesque ?? 1) > 1 ? stepRng(seed, step) : undefined,
+      exposureDraw: config.sympsonHetter ? (i: number) => exposureDraw(seed, (bank[i] as BankItem).id) : undefined,
+    },
+    an,
+  );
+  if (!pick) return { done: true, reason: 'pool_exhausted', theta, se };
+  return { done: false, itemId: (bank[pick.index] as BankItem).id, theta, se };
+}
