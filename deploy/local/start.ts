@@ -69,12 +69,14 @@ try {
   say(`  HTTP:             ${http}  (GET /healthz, /readyz; POST /api/auth/login, /api/auth/invitations/redeem)`);
   say(`  test_id:          ${seed.test_id}`);
   say(`  invitation code:  ${seed.candidate.invitation_code}`);
+  say(`  adaptive test:    test_id ${seed.adaptive_test_id}, invitation code ${seed.adaptive_invitation_code}`);
   say(`  candidate token:  ${seed.candidate.token}`);
   say(`  recruiter:        ${seed.recruiter.email} / ${seed.recruiter.password}`);
   say(`  proctor:          ${seed.proctor.email} / ${seed.proctor.password}`);
   say('');
   say('Take the demo test with the CLI client, in another terminal:');
   say(`  npm run client -- --url ${ws} --code ${seed.candidate.invitation_code}`);
+  say(`  npm run client -- --url ${ws} --code ${seed.adaptive_invitation_code}   # the adaptive test`);
   say('Each `npm run seed` invites another candidate. Ctrl-C stops everything.');
   // Child processes do not hold the event loop; this watch does, and reports a service that died.
   const running = platform;

@@ -3,21 +3,26 @@ import { fileURLToPath } from 'node:url';
 import type { Bus } from '@ap/bus';
 import { parseBankFile } from '@ap/cat';
 import { AppError, isAppError } from '@ap/protocol';
+import { ADAPTIVE_SKILLS, generateAdaptiveBank } from './adaptive-bank.ts';
 import type { Caller, Item, TestDefinitionInput } from '@ap/protocol';
 
 /** The platform itself, acting for the seed (the bus is internal; identities there are trusted). */
 const SYSTEM: Caller = { user_id: 'system', role: 'admin' };
 
 export const DEMO_TEST_ID = 'demo-fundamentals';
+export const ADAPTIVE_TEST_ID = 'demo-adaptive';
 export const DEMO_RECRUITER = { email: 'recruiter@demo.test', password: 'recruiter-demo-pass' } as const;
 export const DEMO_PROCTOR = { email: 'proctor@demo.test', password: 'proctor-demo-pass' } as const;
 
 /** What the seed created: ids and credentials to print for the person trying the platform. */
 export type DemoSeed = {
   test_id: string;
+  adaptive_test_id: string;
   recruiter: { email: string; password: string; user_id: string };
   proctor: { email: string; password: string; user_id: string };
   candidate: { email: string; user_id: string; invitation_code: string; token: string; expires_at: string; application_id: string };
+  /** An invitation of the same candidate to the adaptive test. */
+  adaptive_invitation_code: string;
 };
 
 /** Reads a bank file shipped in libs/demo/banks and returns its items, or throws naming the bad items. */
@@ -50,6 +55,23 @@ export function demoTestDefinition(items: readonly Item[]): TestDefinitionInput 
   };
 }
 
+/** The adaptive demo test: IRT item selection over 240 calibrated items in four skills, 10 to 20 items. */
+export function adaptiveTestDefinition(items: readonly Item[]): TestDefinitionInput {
+  return {
+    id: ADAPTIVE_TEST_ID,
+    title: 'Adaptive quantitative reasoning',
+    description: 'Questions adapt to your answers: between 10 and 20 of them, across four skills.',
+    time_limit_s: 20 * 60,
+    strategy: 'adaptive',
+    items: items.map((i) => i.id),
+    skills: ADAPTIVE_SKILLS.map((name) => ({ name, share: 0.25, min: 2 })),
+    stopping: { min_items: 10, max_items: 20, se_target: 0.3 },
+    scoring: { slope: 100, intercept: 500, min: 200, max: 800 },
+    exposure: { randomesque: 3, sympson_hetter: false },
+    feedback: { show_correctness: false, show_score: true },
+  };
+}
+
 /**
  * Seeds the demo through the services' own subjects: staff users, the demo test and a fresh
  * candidate with an invitation, redeemed for a token. Safe to run again: users and the test are
@@ -61,11 +83,15 @@ export async function seedDemo(bus: Bus, options: { candidateEmail?: string; wai
     bus.request('authCreateUser', { caller: SYSTEM, ...DEMO_RECRUITER, role: 'recruiter', name: 'Demo Recruiter' }),
   );
   const proctor = await retry(waitMs, () =>
-    bus.request('authCreateUser', { caller: SYSTEM, ...DEMO_PROCTOR, role: 'proctor', name: 'Demo Proctor', tests: [DEMO_TEST_ID] }),
+    bus.request('authCreateUser', { caller: SYSTEM, ...DEMO_PROCTOR, role: 'proctor', name: 'Demo Proctor', tests: [DEMO_TEST_ID, ADAPTIVE_TEST_ID] }),
   );
   const items = await loadDemoBank('demo-fundamentals.yaml');
   const recruiterCaller: Caller = { user_id: recruiter.user_id, role: 'recruiter' };
   const test = await retry(waitMs, () => bus.request('testCreate', { caller: recruiterCaller, definition: demoTestDefinition(items), items }));
+  const adaptiveItems = generateAdaptiveBank();
+  const adaptive = await retry(waitMs, () =>
+    bus.request('testCreate', { caller: recruiterCaller, definition: adaptiveTestDefinition(adaptiveItems), items: adaptiveItems }),
+  );
   const email = options.candidateEmail ?? `candidate-${Date.now().toString(36)}@demo.test`;
   const invitation = await bus.request('authInvite', {
     caller: recruiterCaller,
@@ -74,8 +100,15 @@ export async function seedDemo(bus: Bus, options: { candidateEmail?: string; wai
     candidate_name: 'Demo Candidate',
   });
   const redeemed = await bus.request('authRedeem', { code: invitation.code });
+  const adaptiveInvitation = await bus.request('authInvite', {
+    caller: recruiterCaller,
+    test_id: adaptive.test_id,
+    candidate_email: email,
+    candidate_name: 'Demo Candidate',
+  });
   return {
     test_id: test.test_id,
+    adaptive_test_id: adaptive.test_id,
     recruiter: { ...DEMO_RECRUITER, user_id: recruiter.user_id },
     proctor: { ...DEMO_PROCTOR, user_id: proctor.user_id },
     candidate: {
@@ -86,6 +119,7 @@ export async function seedDemo(bus: Bus, options: { candidateEmail?: string; wai
       expires_at: redeemed.expires_at,
       application_id: redeemed.application_id,
     },
+    adaptive_invitation_code: adaptiveInvitation.code,
   };
 }
 

@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { AssessmentDoc, ItemDoc } from '@ap/assessment';
+import { ADAPTIVE_SKILLS, ADAPTIVE_TEST_ID } from '@ap/demo';
+import { openRaw, setup } from './support/setup.ts';
+import type { TestStack } from './support/setup.ts';
+
+let stack: TestStack;
+
+before(async () => {
+  stack = await setup();
+});
+
+after(async () => {
+  await (stack as TestStack | undefined)?.close();
+});
+
+type Played = { doc: AssessmentDoc; skillsSeen: string[]; progress: Record<string, unknown>; completed: Record<string, unknown> };
+
+/** Plays the adaptive demo test, answering right or wrong on purpose (the test reads the keys from the database). */
+async function playAdaptive(answerCorrectly: boolean): Promise<Played> {
+  const items = new Map((await stack.db.collection<ItemDoc>('items').find({}).toArray()).map((i) => [i._id, i] as const));
+  const c = await stack.inviteCandidate(ADAPTIVE_TEST_ID);
+  const s = await openRaw(`${stack.wsUrl}/ws/assessment?token=${c.token}`);
+  await s.waitFor((f) => f.type === 'auth_success');
+  s.send({ type: 'start_assessment', data: {}, id: 'start' });
+  const started = await s.reply('start');
+  assert.equal(started.type, 'assessment_started', JSON.stringify(started));
+  assert.deepEqual((started.data['test'] as { planned_items: unknown }).planned_items, { min: 10, max: 20 });
+  const skillsSeen: string[] = [];
+  let progress: Record<string, unknown> = {};
+  for (let n = 0; n < 25; n++) {
+    s.send({ type: 'get_question', data: {}, id: `q${n}` });
+    const q = await s.reply(`q${n}`);
+    assert.equal(q.type, 'question', JSON.stringify(q));
+    const item = items.get(String(q.data['question_id']));
+    assert.ok(item);
+    assert.equal(q.data['skill'], item.skill);
+    skillsSeen.push(item.skill);
+    const wrong = item.options.find((o) => o.id !== item.key)?.id ?? 'a';
+    s.send({ type: 'submit_answer', data: { question_id: item._id, selected_option: answerCorrectly ? item.key : wrong }, id: `a${n}` });
+    const fb = await s.reply(`a${n}`);
+    assert.equal(fb.type, 'answer_feedback');
+    if (n === 5) {
+      s.send({ type: 'get_progress', data: {}, id: 'p' });
+      progress = (await s.reply('p')).data;
+    }
+    if (fb.data['finished'] === true) {
+      const completed = await s.waitFor((f) => f.type === 'assessment_completed');
+      s.ws.close();
+      const doc = await stack.db.collection<AssessmentDoc>('assessments').findOne({ _id: String(started.data['assessment_id']) });
+      assert.ok(doc);
+      return { doc, skillsSeen, progress, completed: completed.data };
+    }
+  }
+  throw new Error('the adaptive test did not stop within 25 items');
+}
+
+describe('the adaptive demo test through the gateway', () => {
+  test('questions adapt to the answers, skills follow their targets, and the result carries θ, SE, skills and the trace', async () => {
+    const [strong, weak] = await Promise.all([playAdaptive(true), playAdaptive(false)]);
+    const items = new Map((await stack.db.collection<ItemDoc>('items').find({}).toArray()).map((i) => [i._id, i] as const));
+    const meanB = (doc: AssessmentDoc, from: number, to: number) => {
+      const bs = doc.responses.slice(from, to).map((r) => items.get(r.item_id)?.b ?? 0);
+      return bs.reduce((x, y) => x + y, 0) / bs.length;
+    };
+    for (const [label, run] of [
+      ['all correct', strong],
+      ['all wrong', weak],
+    ] as const) {
+      const doc = run.doc;
+      assert.equal(doc.status, 'completed', label);
+      assert.ok(doc.responses.length >= 10 && doc.responses.length <= 20, `${label}: ${doc.responses.length} items`);
+      assert.equal(new Set(doc.responses.map((r) => r.item_id)).size, doc.responses.length, 'no item repeated');
+      // Content balancing: four skills with equal shares stay within one item of each other.
+      const counts = ADAPTIVE_SKILLS.map((skill) => doc.responses.filter((r) => r.skill === skill).length);
+      assert.ok(Math.max(...counts) - Math.min(...counts) <= 1, `${label}: skill counts ${counts.join(',')}`);
+      assert.ok(doc.result);
+      assert.equal(typeof doc.result.theta, 'number');
+      assert.equal(typeof doc.result.se, 'number');
+      assert.equal(doc.result.trace.length, doc.responses.length);
+      assert.equal(doc.result.skills.length, 4);
+      for (const s of doc.result.skills) assert.equal(typeof s.theta, 'number', `${label}: θ for ${s.skill}`);
+      assert.equal(typeof run.completed['score'], 'number');
+      const p = run.progress as { planned_range: unknown; skills: { skill: string; answered: number }[] };
+      assert.deepEqual(p.planned_range, { min: 10, max: 20 });
+      assert.equal(p.skills.reduce((x, s) => x + s.answered, 0), 6);
+    }
+    const strongTheta = strong.doc.result?.theta ?? 0;
+    const weakTheta = weak.doc.result?.theta ?? 0;
+    assert.ok(strongTheta > 1.5, `all correct gives a high θ (${strongTheta})`);
+    assert.ok(weakTheta < -1.5, `all wrong gives a low θ (${weakTheta})`);
+    // Difficulty follows the answers: harder items after correct answers, easier after wrong ones.
+    assert.ok(meanB(strong.doc, 5, 10) > meanB(strong.doc, 0, 2) + 0.5, 'items get harder after correct answers');
+    assert.ok(meanB(weak.doc, 5, 10) < meanB(weak.doc, 0, 2) - 0.5, 'items get easier after wrong answers');
+    assert.ok((strong.completed['score'] as number) > (weak.completed['score'] as number));
+  });
+});
