@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import type { AssessmentDoc, ItemDoc } from '@ap/assessment';
 import { ADAPTIVE_SKILLS, ADAPTIVE_TEST_ID } from '@ap/demo';
@@ -94,5 +96,22 @@ describe('the adaptive demo test through the gateway', () => {
     assert.ok(meanB(strong.doc, 5, 10) > meanB(strong.doc, 0, 2) + 0.5, 'items get harder after correct answers');
     assert.ok(meanB(weak.doc, 5, 10) < meanB(weak.doc, 0, 2) - 0.5, 'items get easier after wrong answers');
     assert.ok((strong.completed['score'] as number) > (weak.completed['score'] as number));
+  });
+
+  test('the CLI client plays the adaptive test to the end', async () => {
+    const c = await stack.inviteCandidate(ADAPTIVE_TEST_ID);
+    const cli = fileURLToPath(new URL('../libs/client/src/cli.ts', import.meta.url));
+    const out = await new Promise<{ code: number | null; text: string }>((resolve) => {
+      const child = spawn(process.execPath, [cli, '--url', `${stack.wsUrl}/ws/assessment`, '--code', c.code, '--seed', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let text = '';
+      child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (text += d.toString()));
+      child.on('close', (code) => resolve({ code, text }));
+    });
+    assert.equal(out.code, 0, out.text);
+    assert.match(out.text, /completed=true/);
+    const doc = await stack.db.collection<AssessmentDoc>('assessments').findOne({ candidate_id: c.user_id });
+    assert.equal(doc?.status, 'completed');
+    assert.ok(doc.responses.length >= 10 && doc.responses.length <= 20);
   });
 });
