@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import type { AssessmentDoc } from '@ap/assessment';
@@ -18,9 +21,11 @@ after(async () => {
 
 const cliPath = fileURLToPath(new URL('../libs/client/src/cli.ts', import.meta.url));
 
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+const importPath = fileURLToPath(new URL('../services/assessment/src/import-cli.ts', import.meta.url));
+
+function runCli(args: string[], script = cliPath, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -85,5 +90,38 @@ describe('the CLI client and the cleanup sweep against the running services', ()
     assert.equal(refused.type, 'error');
     assert.ok(['ASSESSMENT_NOT_ACTIVE', 'TIME_EXPIRED'].includes(String(refused.data['code'])));
     s.ws.close();
+  });
+
+  test('a bank file imports by CLI; a bad one imports nothing and names the item and field', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bank-'));
+    const good = join(dir, 'good.yaml');
+    await writeFile(
+      good,
+      [
+        '- {id: imp-1, skill: geography, difficulty: easy, stem: "Capital of France?", options: [{id: a, text: Paris}, {id: b, text: Rome}], key: a}',
+        '- {id: imp-2, skill: geography, a: 1.3, b: 0.4, c: 0.2, stem: "Longest river?", options: [{id: a, text: Nile}, {id: b, text: Seine}], key: a}',
+      ].join('\n'),
+    );
+    const items = stack.db.collection('items');
+    const ok = await runCli([good], importPath, { NATS_URL: stack.natsUrl });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /imported 2 items/);
+    const imported = await items.findOne({ _id: 'imp-2' } as never);
+    assert.equal(imported?.['b'], 0.4);
+    const bad = join(dir, 'bad.json');
+    await writeFile(
+      bad,
+      JSON.stringify([
+        { id: 'imp-3', skill: 'geography', stem: 'Highest mountain?', options: [{ id: 'a', text: 'Everest' }, { id: 'b', text: 'K2' }], key: 'a' },
+        { id: 'imp-4', skill: 'geography', stem: 'Largest ocean?', options: [{ id: 'a', text: 'Pacific' }, { id: 'b', text: 'Indian' }], key: 'z' },
+      ]),
+    );
+    const before = await items.countDocuments();
+    const refused = await runCli([bad], importPath, { NATS_URL: stack.natsUrl });
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /VALIDATION_FAILED/);
+    assert.match(refused.stderr, /item imp-4, field key/);
+    assert.equal(await items.countDocuments(), before, 'nothing imported');
+    assert.equal(await items.countDocuments({ _id: 'imp-3' } as never), 0);
   });
 });

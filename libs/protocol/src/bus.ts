@@ -71,6 +71,11 @@ export const endpoints = {
     request: withCaller({ definition: testDefinitionSchema, items: z.array(itemSchema).max(20_000).default([]) }),
     response: z.object({ test_id: idSchema, items: z.number().int() }),
   },
+  itemsImport: {
+    subject: 'assessment.v1.items.import',
+    request: withCaller({ format: z.enum(['json', 'yaml']), text: z.string().min(1).max(8 * 1024 * 1024) }),
+    response: z.object({ imported: z.number().int(), item_ids: z.array(idSchema) }),
+  },
   testGet: {
     subject: 'assessment.v1.tests.get',
     request: withCaller({ test_id: idSchema }),

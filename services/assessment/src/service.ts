@@ -3,7 +3,8 @@ import type { Bus } from '@ap/bus';
 import type { Db } from '@ap/db';
 import { isDuplicateKey } from '@ap/db';
 import type { Logger } from '@ap/logging';
-import { AppError, events } from '@ap/protocol';
+import { parseBankFile } from '@ap/cat';
+import { AppError, events, itemSchema } from '@ap/protocol';
 import type { AssessmentCompleted, Caller, CompletionReason, ParsedRequestOf, Progress, Question, ResponseOf, TestSummary } from '@ap/protocol';
 import type { Subscription } from '@nats-io/transport-node';
 import { computeResult, loadTest, planNext } from './selection.ts';
@@ -44,6 +45,7 @@ export async function createAssessmentService(deps: { bus: Bus; db: Db; log: Log
 
   const subs: Subscription[] = [
     bus.serve('testCreate', QUEUE, (req) => createTest(col, req, clock, tests)),
+    bus.serve('itemsImport', QUEUE, (req) => importItems(col, req, tests)),
     bus.serve('testGet', QUEUE, async (req) => summary(await getTest(req.test_id))),
     bus.serve('assessmentStart', QUEUE, (req) => start(req)),
     bus.serve('assessmentQuestion', QUEUE, (req) => question(req)),
@@ -451,6 +453,39 @@ function completedView(a: AssessmentDoc, test: LoadedTest): AssessmentCompleted 
         }
       : {}),
   };
+}
+
+/** Imports a bank file (JSON or YAML): every item is checked first, so a bad file imports nothing. */
+async function importItems(
+  col: Collections,
+  req: ParsedRequestOf<'itemsImport'>,
+  cache: Map<string, Promise<LoadedTest>>,
+): Promise<ResponseOf<'itemsImport'>> {
+  if (req.caller.role !== 'admin' && req.caller.role !== 'recruiter') throw new AppError('FORBIDDEN', 'only recruiters and admins import items');
+  const parsed = parseBankFile(req.text, req.format);
+  if (!parsed.ok) {
+    throw new AppError('VALIDATION_FAILED', `the bank has ${parsed.errors.length} error(s); nothing was imported`, {
+      details: { errors: parsed.errors.slice(0, 100) },
+    });
+  }
+  const ids: string[] = [];
+  for (const item of parsed.items) {
+    const checked = itemSchema.safeParse({ ...item, type: 'single_choice' });
+    if (!checked.success) {
+      throw new AppError('VALIDATION_FAILED', `item ${item.id}: ${checked.error.issues[0]?.message ?? 'invalid'}; nothing was imported`, {
+        details: { errors: checked.error.issues.map((i) => ({ item: item.id, field: i.path.join('.'), message: i.message })) },
+      });
+    }
+    ids.push(checked.data.id);
+  }
+  for (const item of parsed.items) {
+    const { id, ...rest } = item;
+    const doc: ItemDoc = { _id: id, ...rest, type: 'single_choice' };
+    await col.items.replaceOne({ _id: id }, doc, { upsert: true });
+  }
+  // Tests that use these items see the new version on their next load.
+  cache.clear();
+  return { imported: ids.length, item_ids: ids };
 }
 
 async function createTest(
