@@ -114,4 +114,26 @@ describe('the adaptive demo test through the gateway', () => {
     assert.equal(doc?.status, 'completed');
     assert.ok(doc.responses.length >= 10 && doc.responses.length <= 20);
   });
+
+  test('exposure parameters are updated from usage by the admin command, and results carry a percentile', async () => {
+    const finished = await stack.db.collection<AssessmentDoc>('assessments').find({ test_id: ADAPTIVE_TEST_ID, status: 'completed' }).toArray();
+    assert.ok(finished.length >= 2);
+    for (const a of finished) assert.equal(typeof a.result?.percentile, 'number');
+    const cli = fileURLToPath(new URL('../services/assessment/src/admin-cli.ts', import.meta.url));
+    const out = await new Promise<{ code: number | null; text: string }>((resolve) => {
+      const child = spawn(process.execPath, [cli, 'exposure', ADAPTIVE_TEST_ID, '--r-max', '0.25', '--min-examinees', '1'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, NATS_URL: stack.natsUrl },
+      });
+      let text = '';
+      child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (text += d.toString()));
+      child.on('close', (code) => resolve({ code, text }));
+    });
+    assert.equal(out.code, 0, out.text);
+    assert.match(out.text, new RegExp(`${finished.length} finished assessments`));
+    // Items given to every candidate exceed r_max = 0.25, so their K drops below 1.
+    const limited = await stack.db.collection<ItemDoc>('items').countDocuments({ [`exposure_k.${ADAPTIVE_TEST_ID}`]: { $lt: 1 } });
+    assert.ok(limited > 0, 'some items got an exposure parameter below 1');
+  });
 });

@@ -21,7 +21,7 @@ after(async () => {
 
 const cliPath = fileURLToPath(new URL('../libs/client/src/cli.ts', import.meta.url));
 
-const importPath = fileURLToPath(new URL('../services/assessment/src/import-cli.ts', import.meta.url));
+const adminPath = fileURLToPath(new URL('../services/assessment/src/admin-cli.ts', import.meta.url));
 
 function runCli(args: string[], script = cliPath, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -103,7 +103,7 @@ describe('the CLI client and the cleanup sweep against the running services', ()
       ].join('\n'),
     );
     const items = stack.db.collection('items');
-    const ok = await runCli([good], importPath, { NATS_URL: stack.natsUrl });
+    const ok = await runCli(['import', good], adminPath, { NATS_URL: stack.natsUrl });
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /imported 2 items/);
     const imported = await items.findOne({ _id: 'imp-2' } as never);
@@ -117,7 +117,7 @@ describe('the CLI client and the cleanup sweep against the running services', ()
       ]),
     );
     const before = await items.countDocuments();
-    const refused = await runCli([bad], importPath, { NATS_URL: stack.natsUrl });
+    const refused = await runCli(['import', bad], adminPath, { NATS_URL: stack.natsUrl });
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /VALIDATION_FAILED/);
     assert.match(refused.stderr, /item imp-4, field key/);

@@ -76,6 +76,20 @@ export const endpoints = {
     request: withCaller({ format: z.enum(['json', 'yaml']), text: z.string().min(1).max(8 * 1024 * 1024) }),
     response: z.object({ imported: z.number().int(), item_ids: z.array(idSchema) }),
   },
+  exposureUpdate: {
+    subject: 'assessment.v1.exposure.update',
+    request: withCaller({
+      test_id: idSchema,
+      r_max: z.number().gt(0).max(1).default(0.25),
+      min_examinees: z.number().int().positive().default(100),
+    }),
+    response: z.object({
+      examinees: z.number().int(),
+      updated: z.number().int(),
+      max_exposure_rate: z.number(),
+      items: z.array(z.object({ id: idSchema, exposure_k: z.number(), exposure_rate: z.number() })),
+    }),
+  },
   testGet: {
     subject: 'assessment.v1.tests.get',
     request: withCaller({ test_id: idSchema }),

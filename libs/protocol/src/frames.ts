@@ -99,6 +99,10 @@ export const resultSchema = z.object({
   theta: z.number().optional(),
   se: z.number().optional(),
   scaled_score: z.number().optional(),
+  /** Percentile rank among the finished assessments of the same test when this one finished. */
+  percentile: z.number().min(0).max(100).optional(),
+  /** The ability estimate after each answer (no item ids, no correctness). */
+  trace: z.array(z.object({ theta: z.number(), se: z.number() })).optional(),
   skills: z.array(
     z.object({
       skill: z.string(),

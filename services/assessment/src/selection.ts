@@ -25,7 +25,15 @@ export function loadTest(doc: TestDoc, items: readonly ItemDoc[]): LoadedTest {
   const bank: BankItem[] = pool.map((id) => {
     const item = byId.get(id) as ItemDoc;
     const fallback = paramsFromLabel(item.difficulty ?? 'medium', item.options.length);
-    return { id, skill: item.skill, a: item.a ?? fallback.a, b: item.b ?? fallback.b, c: item.c ?? fallback.c };
+    const k = item.exposure_k?.[doc._id];
+    return {
+      id,
+      skill: item.skill,
+      a: item.a ?? fallback.a,
+      b: item.b ?? fallback.b,
+      c: item.c ?? fallback.c,
+      ...(k === undefined ? {} : { exposureK: k }),
+    };
   });
   const maxItems = Math.min(doc.stopping.max_items ?? pool.length, pool.length);
   const minItems = doc.strategy === 'adaptive' ? Math.min(doc.stopping.min_items ?? maxItems, maxItems) : maxItems;

@@ -3,14 +3,14 @@ import type { Bus } from '@ap/bus';
 import type { Db } from '@ap/db';
 import { isDuplicateKey } from '@ap/db';
 import type { Logger } from '@ap/logging';
-import { parseBankFile } from '@ap/cat';
+import { parseBankFile, updateExposureFromUsage } from '@ap/cat';
 import { AppError, events, itemSchema } from '@ap/protocol';
 import type { AssessmentCompleted, Caller, CompletionReason, ParsedRequestOf, Progress, Question, ResponseOf, TestSummary } from '@ap/protocol';
 import type { Subscription } from '@nats-io/transport-node';
 import { computeResult, loadTest, planNext } from './selection.ts';
 import type { LoadedTest } from './selection.ts';
 import { openCollections } from './store.ts';
-import type { AssessmentDoc, Collections, ItemDoc, ResponseDoc, TestDoc } from './store.ts';
+import type { AssessmentDoc, Collections, ItemDoc, ResponseDoc, ResultDoc, TestDoc } from './store.ts';
 
 export type Clock = () => Date;
 
@@ -46,6 +46,7 @@ export async function createAssessmentService(deps: { bus: Bus; db: Db; log: Log
   const subs: Subscription[] = [
     bus.serve('testCreate', QUEUE, (req) => createTest(col, req, clock, tests)),
     bus.serve('itemsImport', QUEUE, (req) => importItems(col, req, tests)),
+    bus.serve('exposureUpdate', QUEUE, (req) => updateExposure(req)),
     bus.serve('testGet', QUEUE, async (req) => summary(await getTest(req.test_id))),
     bus.serve('assessmentStart', QUEUE, (req) => start(req)),
     bus.serve('assessmentQuestion', QUEUE, (req) => question(req)),
@@ -234,7 +235,7 @@ export async function createAssessmentService(deps: { bus: Bus; db: Db; log: Log
           status: plan.reason === 'time_limit' ? 'expired' : 'completed',
           reason: plan.reason,
           finished_at: now,
-          result: computeResult(test, responses),
+          result: await withPercentile(a.test_id, computeResult(test, responses)),
         };
         Object.assign(set, { status: finishedDoc.status, reason: finishedDoc.reason, finished_at: now, result: finishedDoc.result });
       }
@@ -323,7 +324,7 @@ export async function createAssessmentService(deps: { bus: Bus; db: Db; log: Log
     finishedAt: Date,
     pushToCandidate = false,
   ): Promise<AssessmentDoc | null> {
-    const result = computeResult(test, a.responses);
+    const result = await withPercentile(a.test_id, computeResult(test, a.responses));
     const res = await col.assessments.findOneAndUpdate(
       { _id: a._id, version: a.version },
       { $set: { status, reason, finished_at: finishedAt, current: null, result, updated_at: clock() }, $inc: { version: 1 } },
@@ -343,6 +344,53 @@ export async function createAssessmentService(deps: { bus: Bus; db: Db; log: Log
       bus.publish(events.pushToUser.subject(a.candidate_id), { type: 'assessment_completed', data: view, assessment_id: a._id });
     }
     log.info({ assessment_id: a._id, status: a.status, reason: a.reason, answered: a.responses.length }, 'assessment finished');
+  }
+
+  /** Adds the percentile rank of this θ among the finished assessments of the same test, itself included. */
+  async function withPercentile(testId: string, result: ResultDoc): Promise<ResultDoc> {
+    if (result.theta === undefined || result.answered === 0) return result;
+    const finished = { test_id: testId, status: { $in: ['completed', 'expired'] as AssessmentDoc['status'][] }, 'result.answered': { $gt: 0 } };
+    const [below, equal, total] = await Promise.all([
+      col.assessments.countDocuments({ ...finished, 'result.theta': { $lt: result.theta } }),
+      col.assessments.countDocuments({ ...finished, 'result.theta': result.theta }),
+      col.assessments.countDocuments(finished),
+    ]);
+    // This assessment is not counted yet (it is still in progress when this runs): add it.
+    return { ...result, percentile: Math.round((1000 * (below + (equal + 1) / 2)) / (total + 1)) / 10 };
+  }
+
+  /** Recomputes the Sympson–Hetter exposure parameters of a test's items from how often they were given. */
+  async function updateExposure(req: ParsedRequestOf<'exposureUpdate'>): Promise<ResponseOf<'exposureUpdate'>> {
+    if (req.caller.role !== 'admin') throw new AppError('FORBIDDEN', 'only admins update exposure parameters');
+    const test = await getTest(req.test_id);
+    const finished = await col.assessments
+      .find({ test_id: req.test_id, status: { $in: ['completed', 'expired'] } }, { projection: { 'responses.item_id': 1 } })
+      .toArray();
+    const usage = new Map<string, { administered: number }>();
+    for (const a of finished) {
+      for (const r of a.responses) usage.set(r.item_id, { administered: (usage.get(r.item_id)?.administered ?? 0) + 1 });
+    }
+    const updates = updateExposureFromUsage({
+      items: test.bank.map((b) => ({ id: b.id, exposureK: b.exposureK })),
+      usage,
+      examinees: finished.length,
+      rMax: req.r_max,
+      minExaminees: req.min_examinees,
+    });
+    let updated = 0;
+    for (const u of updates) {
+      if (u.exposureK === u.previousK) continue;
+      await col.items.updateOne({ _id: u.id }, { $set: { [`exposure_k.${req.test_id}`]: u.exposureK } });
+      updated += 1;
+    }
+    tests.delete(req.test_id);
+    log.info({ test_id: req.test_id, examinees: finished.length, updated }, 'exposure parameters updated');
+    return {
+      examinees: finished.length,
+      updated,
+      max_exposure_rate: Math.max(0, ...updates.map((u) => u.exposureRate)),
+      items: updates.map((u) => ({ id: u.id, exposure_k: u.exposureK, exposure_rate: u.exposureRate })),
+    };
   }
 
   async function reload(id: string): Promise<AssessmentDoc> {
@@ -448,6 +496,8 @@ function completedView(a: AssessmentDoc, test: LoadedTest): AssessmentCompleted 
             ...(result.theta === undefined ? {} : { theta: result.theta }),
             ...(result.se === undefined ? {} : { se: result.se }),
             ...(result.scaled_score === undefined ? {} : { scaled_score: result.scaled_score }),
+            ...(result.percentile === undefined ? {} : { percentile: result.percentile }),
+            trace: result.trace.map((t) => ({ theta: t.theta ?? 0, se: t.se ?? 0 })),
             skills: result.skills,
           },
         }

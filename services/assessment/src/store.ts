@@ -10,7 +10,11 @@ export type TestDoc = Omit<TestDefinition, 'id'> & {
 };
 
 /** An item as stored; `_id` is the item id. The key never leaves the service. */
-export type ItemDoc = Omit<Item, 'id'> & { _id: string };
+export type ItemDoc = Omit<Item, 'id'> & {
+  _id: string;
+  /** Sympson–Hetter exposure parameters per test id, set by `assessment.v1.exposure.update`. */
+  exposure_k?: Record<string, number>;
+};
 
 /** One answered question, embedded in its assessment. */
 export type ResponseDoc = {
