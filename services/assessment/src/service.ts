@@ -497,7 +497,7 @@ function completedView(a: AssessmentDoc, test: LoadedTest): AssessmentCompleted 
             ...(result.se === undefined ? {} : { se: result.se }),
             ...(result.scaled_score === undefined ? {} : { scaled_score: result.scaled_score }),
             ...(result.percentile === undefined ? {} : { percentile: result.percentile }),
-            trace: result.trace.map((t) => ({ theta: t.theta ?? 0, se: t.se ?? 0 })),
+            trace: result.trace.map((t) => ({ theta: t.theta, se: t.se })),
             skills: result.skills,
           },
         }
