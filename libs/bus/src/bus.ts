@@ -72,6 +72,8 @@ export async function connectBus(options: { servers: string; name: string; log: 
 export function createBus(nc: NatsConnection, rootLog: Logger, defaults: { timeoutMs?: number } = {}): Bus {
   const log = rootLog.child({ module: 'bus' });
   const defaultTimeout = defaults.timeoutMs ?? 5000;
+  const served: Subscription[] = [];
+  const inflight = new Set<Promise<void>>();
 
   async function request<E extends EndpointName>(name: E, req: RequestOf<E>, options: RequestOptions = {}): Promise<ResponseOf<E>> {
     const endpoint = endpoints[name];
@@ -111,16 +113,20 @@ export function createBus(nc: NatsConnection, rootLog: Logger, defaults: { timeo
 
   function serve<E extends EndpointName>(name: E, queue: string, handler: Handler<E>): Subscription {
     const endpoint = endpoints[name];
-    return nc.subscribe(endpoint.subject, {
+    const sub = nc.subscribe(endpoint.subject, {
       queue,
       callback: (err, msg) => {
         if (err) {
           log.error({ err, subject: endpoint.subject }, 'subscription error');
           return;
         }
-        void handle(msg);
+        const p = handle(msg);
+        inflight.add(p);
+        void p.finally(() => inflight.delete(p));
       },
     });
+    served.push(sub);
+    return sub;
 
     async function handle(msg: Msg): Promise<void> {
       const requestId = msg.headers?.get(REQUEST_ID_HEADER) || undefined;
@@ -198,6 +204,9 @@ export function createBus(nc: NatsConnection, rootLog: Logger, defaults: { timeo
 
   async function close(): Promise<void> {
     if (nc.isClosed()) return;
+    // Stop taking requests, let the ones in flight reply, then drain the connection.
+    await Promise.allSettled(served.map((s) => s.drain()));
+    await Promise.race([Promise.allSettled([...inflight]), new Promise((r) => setTimeout(r, 10_000).unref())]);
     try {
       await nc.drain();
     } catch {

@@ -120,6 +120,21 @@ export const endpoints = {
     request: assessmentRef,
     response: completedSchema,
   },
+  assessmentExtraTime: {
+    subject: 'assessment.v1.extra_time',
+    request: withCaller({ assessment_id: idSchema, seconds: z.number().int().min(1).max(24 * 3600), reason: z.string().max(500).default('') }),
+    response: z.object({ assessment_id: idSchema, deadline: z.string(), time_remaining_s: z.number().int(), status: z.string() }),
+  },
+  assessmentAbandonIdle: {
+    subject: 'assessment.v1.abandon_idle',
+    request: withCaller({ limit: z.number().int().positive().max(1000).default(100) }),
+    response: z.object({ abandoned: z.array(z.object({ assessment_id: idSchema, candidate_id: idSchema })) }),
+  },
+  authPurgeInvitations: {
+    subject: 'auth.v1.invitations.purge_expired',
+    request: withCaller({ older_than_s: z.number().int().nonnegative().default(0) }),
+    response: z.object({ removed: z.number().int() }),
+  },
   assessmentDescribe: {
     subject: 'assessment.v1.describe',
     request: assessmentRef,
@@ -152,7 +167,19 @@ export const events = {
   pushToUser: {
     subject: (userId: string) => `gateway.v1.push.user.${userId}`,
     wildcard: 'gateway.v1.push.user.*',
-    schema: z.object({ type: z.string(), data: z.record(z.string(), z.unknown()), assessment_id: idSchema.optional() }),
+    schema: z.object({
+      type: z.string(),
+      data: z.record(z.string(), z.unknown()),
+      assessment_id: idSchema.optional(),
+      /** A connection that must not receive it (the one that caused it). */
+      except_connection: z.string().max(64).optional(),
+    }),
+  },
+  presence: {
+    subject: () => 'gateway.v1.presence',
+    wildcard: 'gateway.v1.presence',
+    /** Which assessments have a live connection on one gateway, sent periodically in batches. */
+    schema: z.object({ gateway_id: z.string().max(64), assessment_ids: z.array(idSchema).max(5000), at: z.string() }),
   },
   chatRoom: {
     subject: (roomId: string) => `chat.v1.events.room.${roomId}`,

@@ -70,7 +70,11 @@ export const testDefinitionSchema = z
       .strict()
       .default({ randomesque: 1, sympson_hetter: false }),
     on_expiry: z.enum(['autosubmit', 'grace']).default('autosubmit'),
+    /** With `grace`: how long after the deadline the candidate may still submit (status `overdue`). */
     grace_s: z.number().int().nonnegative().default(0),
+    time_warnings_s: z.array(z.number().int().positive()).max(10).default([300, 60]),
+    /** An assessment with no live connection for this long becomes `abandoned`; absent = resumable until the deadline. */
+    abandon_after_s: z.number().int().positive().optional(),
   })
   .strict();
 export type TestDefinition = z.infer<typeof testDefinitionSchema>;

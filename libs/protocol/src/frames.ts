@@ -63,6 +63,11 @@ export const testSummarySchema = z.object({
   planned_items: z.object({ min: z.number().int(), max: z.number().int() }),
   skills: z.array(z.string()),
   show_feedback: z.boolean(),
+  /** Seconds before the deadline at which `time_warning` frames are sent. */
+  time_warnings_s: z.array(z.number().int().positive()),
+  /** What happens at the deadline: finalize with what was answered, or a grace period to submit. */
+  on_expiry: z.enum(['autosubmit', 'grace']),
+  grace_s: z.number().int().nonnegative(),
 });
 export type TestSummary = z.infer<typeof testSummarySchema>;
 
@@ -147,7 +152,12 @@ export const serverFrameData = {
     resumed: z.boolean(),
     answered: z.number().int().nonnegative(),
     time_remaining_s: z.number().int().nonnegative(),
+    status: assessmentStatusSchema,
     current_question_id: idSchema.nullable(),
+    /** The question asked and not yet answered, when resuming. */
+    current_question: questionSchema.nullable(),
+    /** The questions answered so far, in order. */
+    answered_question_ids: z.array(idSchema),
   }),
   question: questionSchema,
   answer_feedback: z.object({
@@ -166,6 +176,12 @@ export const serverFrameData = {
   chat_message: chatMessageSchema,
   time_warning: z.object({ assessment_id: idSchema, time_remaining_s: z.number().int().nonnegative() }),
   session_replaced: z.object({ assessment_id: idSchema }),
+  time_extended: z.object({
+    assessment_id: idSchema,
+    deadline: z.string(),
+    time_remaining_s: z.number().int().nonnegative(),
+    extra_s: z.number().int(),
+  }),
   error: errorBodySchema,
 } as const;
 

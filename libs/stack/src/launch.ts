@@ -15,6 +15,8 @@ export interface LocalServerOptions {
   env?: StackEnv;
   /** How long to wait for the server to become ready (ms). */
   timeoutMs?: number;
+  /** Listen on this port (to restart a server where clients expect it); default: a free port. */
+  port?: number;
 }
 
 /** A running local server. */
@@ -48,10 +50,11 @@ export async function launch(spec: {
   log: LogFn | undefined;
   timeoutMs: number;
   cleanupDir?: string;
+  port?: number | undefined;
 }): Promise<Launched> {
   const maxAttempts = 3;
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
+    const port = spec.port ?? (await freePort());
     const proc = spawnServer(spec.name, spec.bin, spec.args(port), { env: spec.env, log: spec.log });
     const deadline = Date.now() + spec.timeoutMs;
     let ok = false;
@@ -74,7 +77,7 @@ export async function launch(spec: {
     const exited = proc.exited();
     await proc.stop(1000);
     const portClash = exited && proc.tail().some((l) => /address already in use|EADDRINUSE/i.test(l));
-    if (portClash && attempt < maxAttempts) continue;
+    if (portClash && attempt < maxAttempts && spec.port === undefined) continue;
     if (spec.cleanupDir !== undefined) await removeTempDir(spec.cleanupDir);
     throw startupError(
       proc,

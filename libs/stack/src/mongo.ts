@@ -85,6 +85,7 @@ export async function startMongo(opts: LocalServerOptions = {}): Promise<MongoSe
     // FerretDB reads FERRETDB_* variables as flag values; do not leak e.g. FERRETDB_BIN into it.
     env: kind === 'ferretdb' ? withoutPrefix(env, 'FERRETDB_') : env,
     log: opts.log,
+    port: opts.port,
     timeoutMs: opts.timeoutMs ?? 30_000,
     ...(data.temp ? { cleanupDir: data.dir } : {}),
   });

@@ -32,6 +32,7 @@ export async function startNats(opts: LocalServerOptions = {}): Promise<NatsServ
     },
     env,
     log: opts.log,
+    port: opts.port,
     timeoutMs: opts.timeoutMs ?? 15_000,
     ...(data.temp ? { cleanupDir: data.dir } : {}),
   });

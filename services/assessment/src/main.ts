@@ -1,4 +1,4 @@
-import { connectBus } from '@ap/bus';
+import { connectBus, openEventStream } from '@ap/bus';
 import { commonEnv, mongoEnv, parseConfig, processEnv } from '@ap/config';
 import { connectDatabase } from '@ap/db';
 import { runUntilSignal } from '@ap/lifecycle';
@@ -15,7 +15,8 @@ await runUntilSignal({
   start: async () => {
     const bus = await connectBus({ servers: config.NATS_URL, name: 'assessment', log });
     const database = await connectDatabase({ url: config.MONGO_URL, name: config.MONGO_DB, log, appName: 'assessment' });
-    const service = await createAssessmentService({ bus, db: database.db, log });
+    const eventStream = await openEventStream(bus.nc, { name: 'ASSESSMENT_EVENTS', subjects: ['assessment.v1.events.>'], log });
+    const service = await createAssessmentService({ bus, db: database.db, log, eventStream });
     log.info('assessment service ready');
     return [
       { name: 'database', close: () => database.close() },

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Bus } from '@ap/bus';
+import type { Bus, EventStream } from '@ap/bus';
 import type { Db } from '@ap/db';
 import { isDuplicateKey } from '@ap/db';
 import type { Logger } from '@ap/logging';
@@ -21,7 +21,14 @@ const MAX_RETRIES = 5;
 const QUEUE = 'assessment';
 
 /** Creates the assessment service: tests, assessment instances, answers and results, served on the bus. */
-export async function createAssessmentService(deps: { bus: Bus; db: Db; log: Logger; clock?: Clock }): Promise<AssessmentService> {
+export async function createAssessmentService(deps: {
+  bus: Bus;
+  db: Db;
+  log: Logger;
+  clock?: Clock;
+  /** JetStream stream for assessment.v1.events.*; events are de-duplicated by message id. */
+  eventStream: EventStream;
+}): Promise<AssessmentService> {
   const { bus } = deps;
   const log = deps.log.child({ module: 'assessment' });
   const clock = deps.clock ?? (() => new Date());
@@ -55,7 +62,23 @@ export async function createAssessmentService(deps: { bus: Bus; db: Db; log: Log
     bus.serve('assessmentEnd', QUEUE, (req) => end(req)),
     bus.serve('assessmentDescribe', QUEUE, (req) => describe(req)),
     bus.serve('assessmentExpireDue', QUEUE, (req) => expireDue(req)),
+    bus.serve('assessmentExtraTime', QUEUE, (req) => extraTime(req)),
+    bus.serve('assessmentAbandonIdle', QUEUE, (req) => abandonIdle(req)),
+    // Presence from every gateway; one replica records each batch.
+    bus.subscribe(events.presence.wildcard, events.presence.schema, (p) => recordPresence(p.assessment_ids), { queue: QUEUE }),
   ];
+
+  /** Publishes an event to the stream; the database is the record, so a failed publish is logged, not fatal. */
+  function emit(kind: 'started' | 'answered' | 'completed' | 'expired', msgId: string, payload: Record<string, unknown>): void {
+    deps.eventStream.publish(`assessment.v1.events.${kind}`, { ...payload, at: clock().toISOString() }, msgId).catch((err: unknown) => {
+      log.warn({ err, kind, msg_id: msgId }, 'event not published');
+    });
+  }
+
+  async function recordPresence(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await col.assessments.updateMany({ _id: { $in: ids }, status: 'in_progress' }, { $set: { last_seen_at: clock() } });
+  }
 
   function remainingS(a: Pick<AssessmentDoc, 'deadline'>, now: Date): number {
     return Math.max(0, Math.floor((a.deadline.getTime() - now.getTime()) / 1000));
@@ -81,7 +104,7 @@ export async function createAssessmentService(deps: { bus: Bus; db: Db; log: Log
       const existing = await col.assessments.findOne({ attempt_key: attemptKey });
       if (existing !== null) {
         const current = await settleDeadline(existing, test, now);
-        if (!ACTIVE.includes(current.status as (typeof ACTIVE)[number])) {
+        if (!ACTIVE.includes(current.status as (typeof ACTIVE)[number]) && current.status !== 'overdue') {
           throw new AppError('ASSESSMENT_NOT_ACTIVE', `this test was already taken (status ${current.status})`, {
             details: { assessment_id: current._id, status: current.status },
           });
@@ -105,6 +128,8 @@ export async function createAssessmentService(deps: { bus: Bus; db: Db; log: Log
         current: null,
         responses: [],
         result: null,
+        last_seen_at: now,
+        log: [],
         version: 0,
         created_at: now,
         updated_at: now,
@@ -123,6 +148,7 @@ export async function createAssessmentService(deps: { bus: Bus; db: Db; log: Log
         );
       }
       log.info({ assessment_id: doc._id, test_id: testId, candidate_id: caller.user_id }, 'assessment started');
+      emit('started', `${doc._id}:started`, { assessment_id: doc._id, test_id: testId, candidate_id: caller.user_id, deadline: doc.deadline.toISOString() });
       return started(doc, test, now, false);
     }
     throw new AppError('CONFLICT', 'could not start the assessment; try again');
@@ -137,7 +163,10 @@ export async function createAssessmentService(deps: { bus: Bus; db: Db; log: Log
       resumed,
       answered: a.responses.length,
       time_remaining_s: remainingS(a, now),
+      status: a.status,
       current_question_id: a.current?.item_id ?? null,
+      current_question: a.current === null ? null : questionView(a, test, a.current.item_id, a.current.index, now),
+      answered_question_ids: a.responses.map((r) => r.item_id),
     };
   }
 
@@ -149,6 +178,7 @@ export async function createAssessmentService(deps: { bus: Bus; db: Db; log: Log
       a = await settleDeadline(a, test, now);
       if (a.status !== 'in_progress') {
         if (a.status === 'paused') throw new AppError('ASSESSMENT_NOT_ACTIVE', 'the assessment is paused');
+        if (a.status === 'overdue') throw overdueError(a, test);
         return { question: null, completed: completedView(a, test) };
       }
       if (a.current !== null) return { question: questionView(a, test, a.current.item_id, a.current.index, now) };
@@ -195,8 +225,9 @@ export async function createAssessmentService(deps: { bus: Bus; db: Db; log: Log
           ...(done && a.status !== 'in_progress' ? { completed: completedView(a, test) } : {}),
         };
       }
-      if (a.status === 'in_progress' && now.getTime() > a.deadline.getTime()) {
-        await settleDeadline(a, test, now);
+      if ((a.status === 'in_progress' && now.getTime() > a.deadline.getTime()) || a.status === 'overdue') {
+        const settled = await settleDeadline(a, test, now);
+        if (settled.status === 'overdue') throw overdueError(settled, test);
         throw new AppError('TIME_EXPIRED', 'the time for this assessment is over; the answer was not stored');
       }
       if (a.status !== 'in_progress') throw new AppError('ASSESSMENT_NOT_ACTIVE', `the assessment is ${a.status}`);
@@ -248,6 +279,14 @@ export async function createAssessmentService(deps: { bus: Bus; db: Db; log: Log
         a = await reload(a._id);
         continue;
       }
+      emit('answered', `${a._id}:answered:${response.item_id}`, {
+        assessment_id: a._id,
+        candidate_id: a.candidate_id,
+        test_id: a.test_id,
+        question_id: response.item_id,
+        index: response.index,
+        correct: response.correct,
+      });
       if (finishedDoc !== null) await afterFinish(res, test, false);
       return {
         feedback: feedbackView(res, test, response, plan.done),
@@ -271,7 +310,8 @@ export async function createAssessmentService(deps: { bus: Bus; db: Db; log: Log
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const now = clock();
       a = await settleDeadline(a, test, now);
-      if (!ACTIVE.includes(a.status as (typeof ACTIVE)[number])) return completedView(a, test);
+      // In the grace period (overdue) the candidate may still submit what was answered.
+      if (!ACTIVE.includes(a.status as (typeof ACTIVE)[number]) && a.status !== 'overdue') return completedView(a, test);
       const finished = await finalize(a, test, 'completed', 'candidate_ended', now);
       if (finished !== null) return completedView(finished, test);
       a = await reload(a._id);
@@ -288,38 +328,123 @@ export async function createAssessmentService(deps: { bus: Bus; db: Db; log: Log
     if (req.caller.role !== 'admin') throw new AppError('FORBIDDEN', 'only the platform may expire assessments');
     const now = clock();
     const due = await col.assessments
-      .find({ status: 'in_progress', deadline: { $lt: now } })
+      .find({ status: { $in: ['in_progress', 'overdue'] }, deadline: { $lt: now } })
       .sort({ deadline: 1 })
       .limit(req.limit)
       .toArray();
     const expired: { assessment_id: string; candidate_id: string }[] = [];
     for (const a of due) {
       const test = await getTest(a.test_id);
-      const after = await settleDeadline(a, test, now, true);
-      if (after.status !== 'in_progress') expired.push({ assessment_id: a._id, candidate_id: a.candidate_id });
+      const after = await settleDeadline(a, test, now);
+      if (after.status !== a.status) expired.push({ assessment_id: a._id, candidate_id: a.candidate_id });
     }
     if (expired.length > 0) log.info({ count: expired.length }, 'expired assessments past their deadline');
     return { expired };
   }
 
-  /** When the deadline has passed, finalizes the assessment with what was answered (autosubmit). */
-  async function settleDeadline(a: AssessmentDoc, test: LoadedTest, now: Date, push = true): Promise<AssessmentDoc> {
-    if (a.status !== 'in_progress' || now.getTime() <= a.deadline.getTime()) return a;
+  /**
+   * Applies the test's policy once the deadline has passed: `autosubmit` finalizes with what was
+   * answered (status `expired`, finish time = the deadline even if the candidate was away);
+   * `grace` moves to `overdue` (the candidate may still submit) and, after the grace period, to
+   * `abandoned`. The candidate is told by a push.
+   */
+  async function settleDeadline(a: AssessmentDoc, test: LoadedTest, now: Date): Promise<AssessmentDoc> {
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
-      // Finish time is the deadline, even when the candidate was away.
-      const finished = await finalize(a, test, 'expired', 'time_limit', a.deadline, push);
-      if (finished !== null) return finished;
+      const pastDeadline = now.getTime() > a.deadline.getTime();
+      const pastGrace = now.getTime() > a.deadline.getTime() + test.doc.grace_s * 1000;
+      let next: AssessmentDoc | null;
+      if (a.status === 'in_progress' && pastDeadline && test.doc.on_expiry === 'autosubmit') {
+        next = await finalize(a, test, 'expired', 'time_limit', a.deadline, true);
+      } else if ((a.status === 'in_progress' || a.status === 'overdue') && pastGrace && test.doc.on_expiry === 'grace') {
+        next = await finalize(a, test, 'abandoned', 'time_limit', a.deadline, true);
+      } else if (a.status === 'in_progress' && pastDeadline && test.doc.on_expiry === 'grace') {
+        next = await col.assessments.findOneAndUpdate(
+          { _id: a._id, version: a.version },
+          { $set: { status: 'overdue', current: null, updated_at: now }, $inc: { version: 1 } },
+          { returnDocument: 'after' },
+        );
+        if (next !== null) {
+          bus.publish(events.pushToUser.subject(a.candidate_id), {
+            type: 'time_warning',
+            data: { assessment_id: a._id, time_remaining_s: 0 },
+            assessment_id: a._id,
+          });
+        }
+      } else {
+        return a;
+      }
+      if (next !== null) return next;
       a = await reload(a._id);
-      if (a.status !== 'in_progress') return a;
     }
     return a;
+  }
+
+  function overdueError(a: AssessmentDoc, test: LoadedTest): AppError {
+    const left = Math.max(0, Math.floor((a.deadline.getTime() + test.doc.grace_s * 1000 - clock().getTime()) / 1000));
+    return new AppError('TIME_EXPIRED', `the time is up; send end_assessment within ${left} s to submit what you answered`, {
+      details: { status: 'overdue', grace_remaining_s: left },
+    });
+  }
+
+  /** Adds time to one candidate's deadline (a proctor, recruiter or admin command); recorded with who and when. */
+  async function extraTime(req: ParsedRequestOf<'assessmentExtraTime'>): Promise<ResponseOf<'assessmentExtraTime'>> {
+    if (req.caller.role === 'candidate') throw new AppError('FORBIDDEN', 'only staff can give extra time');
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const a = await load(req.caller, req.assessment_id);
+      if (!['in_progress', 'paused', 'overdue'].includes(a.status)) {
+        throw new AppError('ASSESSMENT_NOT_ACTIVE', `the assessment is ${a.status}`);
+      }
+      const now = clock();
+      const deadline = new Date(a.deadline.getTime() + req.seconds * 1000);
+      const status = a.status === 'overdue' && deadline.getTime() > now.getTime() ? 'in_progress' : a.status;
+      const entry = { type: 'extra_time', by: req.caller.user_id, role: req.caller.role, at: now, seconds: req.seconds, reason: req.reason };
+      const res = await col.assessments.findOneAndUpdate(
+        { _id: a._id, version: a.version },
+        { $set: { deadline, status, updated_at: now }, $push: { log: entry }, $inc: { version: 1 } },
+        { returnDocument: 'after' },
+      );
+      if (res === null) continue;
+      const timeRemaining = remainingS(res, now);
+      bus.publish(events.pushToUser.subject(a.candidate_id), {
+        type: 'time_extended',
+        data: { assessment_id: a._id, deadline: deadline.toISOString(), time_remaining_s: timeRemaining, extra_s: req.seconds },
+        assessment_id: a._id,
+      });
+      log.info({ assessment_id: a._id, seconds: req.seconds, by: req.caller.user_id }, 'extra time given');
+      return { assessment_id: a._id, deadline: deadline.toISOString(), time_remaining_s: timeRemaining, status: res.status };
+    }
+    throw new AppError('CONFLICT', 'the assessment changed concurrently; try again');
+  }
+
+  /** Abandons in-progress assessments of tests that set `abandon_after_s` whose candidate has had no live connection for that long. */
+  async function abandonIdle(req: ParsedRequestOf<'assessmentAbandonIdle'>): Promise<ResponseOf<'assessmentAbandonIdle'>> {
+    if (req.caller.role !== 'admin') throw new AppError('FORBIDDEN', 'only the platform may abandon assessments');
+    const now = clock();
+    const strict = await col.tests.find({ abandon_after_s: { $exists: true } }, { projection: { _id: 1, abandon_after_s: 1 } }).toArray();
+    const abandoned: { assessment_id: string; candidate_id: string }[] = [];
+    for (const t of strict) {
+      if (t.abandon_after_s === undefined) continue;
+      const cutoff = new Date(now.getTime() - t.abandon_after_s * 1000);
+      const idle = await col.assessments
+        .find({ test_id: t._id, status: 'in_progress', last_seen_at: { $lt: cutoff } })
+        .limit(req.limit - abandoned.length)
+        .toArray();
+      const test = await getTest(t._id);
+      for (const a of idle) {
+        const done = await finalize(a, test, 'abandoned', 'abandoned', now, true);
+        if (done !== null) abandoned.push({ assessment_id: a._id, candidate_id: a.candidate_id });
+      }
+      if (abandoned.length >= req.limit) break;
+    }
+    if (abandoned.length > 0) log.info({ count: abandoned.length }, 'abandoned idle assessments');
+    return { abandoned };
   }
 
   /** Conditionally moves an assessment to a final status; null when its version changed meanwhile. */
   async function finalize(
     a: AssessmentDoc,
     test: LoadedTest,
-    status: 'completed' | 'expired',
+    status: 'completed' | 'expired' | 'abandoned',
     reason: CompletionReason,
     finishedAt: Date,
     pushToCandidate = false,
@@ -339,7 +464,7 @@ export async function createAssessmentService(deps: { bus: Bus; db: Db; log: Log
       await col.applications.updateOne({ _id: a.application_id }, { $set: { status: a.status, updated_at: clock() } });
     }
     const view = completedView(a, test);
-    bus.publish(events.assessmentCompleted.subject(), { ...view, candidate_id: a.candidate_id, test_id: a.test_id });
+    emit(a.status === 'completed' ? 'completed' : 'expired', `${a._id}:finished`, { ...view, candidate_id: a.candidate_id, test_id: a.test_id });
     if (pushToCandidate) {
       bus.publish(events.pushToUser.subject(a.candidate_id), { type: 'assessment_completed', data: view, assessment_id: a._id });
     }
@@ -421,6 +546,9 @@ function summary(test: LoadedTest): TestSummary {
     planned_items: test.planned,
     skills: [...new Set(test.bank.map((b) => b.skill))],
     show_feedback: d.feedback.show_correctness,
+    time_warnings_s: d.time_warnings_s,
+    on_expiry: d.on_expiry,
+    grace_s: d.grace_s,
   };
 }
 

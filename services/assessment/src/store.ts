@@ -54,6 +54,10 @@ export type AssessmentDoc = {
   current: { item_id: string; index: number; asked_at: Date } | null;
   responses: ResponseDoc[];
   result: ResultDoc | null;
+  /** When a gateway last reported a live connection for it. */
+  last_seen_at: Date;
+  /** Commands applied to it (extra time, pause…), with who and when. */
+  log: { type: string; by: string; role: string; at: Date; [key: string]: unknown }[];
   version: number;
   created_at: Date;
   updated_at: Date;
@@ -88,6 +92,7 @@ export async function openCollections(db: Db): Promise<Collections> {
   await c.assessments.createIndexes([{ key: { attempt_key: 1 }, name: 'attempt_key_unique', unique: true }]);
   await c.assessments.createIndexes([{ key: { candidate_id: 1, test_id: 1 }, name: 'candidate_test' }]);
   await c.assessments.createIndexes([{ key: { status: 1, deadline: 1 }, name: 'status_deadline' }]);
+  await c.assessments.createIndexes([{ key: { test_id: 1, status: 1, last_seen_at: 1 }, name: 'test_status_last_seen' }]);
   await c.applications.createIndexes([{ key: { candidate_id: 1, test_id: 1 }, name: 'candidate_test' }]);
   return c;
 }

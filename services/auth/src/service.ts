@@ -217,6 +217,15 @@ export async function createAuthService(deps: AuthDependencies): Promise<AuthSer
     };
   }
 
+  /** Removes invitations that expired more than `older_than_s` ago (the cleanup sweep calls this). */
+  async function purgeInvitations(req: ParsedRequestOf<'authPurgeInvitations'>): Promise<ResponseOf<'authPurgeInvitations'>> {
+    if (req.caller.role !== 'admin') throw new AppError('FORBIDDEN', 'only the platform may purge invitations');
+    const cutoff = new Date(clock().getTime() - req.older_than_s * 1000);
+    const res = await invitations.deleteMany({ expires_at: { $lt: cutoff } });
+    if (res.deletedCount > 0) log.info({ removed: res.deletedCount }, 'expired invitations removed');
+    return { removed: res.deletedCount };
+  }
+
   async function jwks(): Promise<ResponseOf<'authJwks'>> {
     const keys = await keyRing.publicKeys();
     return { keys: keys.map((k) => ({ ...k })) };
@@ -240,6 +249,7 @@ export async function createAuthService(deps: AuthDependencies): Promise<AuthSer
     bus.serve('authInvite', QUEUE, tracked(invite)),
     bus.serve('authRedeem', QUEUE, tracked(redeem)),
     bus.serve('authJwks', QUEUE, tracked(jwks)),
+    bus.serve('authPurgeInvitations', QUEUE, tracked(purgeInvitations)),
   ];
   log.info({ alg: config.signingAlg }, 'auth service ready');
 

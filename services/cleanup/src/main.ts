@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { connectBus } from '@ap/bus';
+import { randomUUID } from 'node:crypto';
+import { connectBus, openLease } from '@ap/bus';
 import { commonEnv, parseConfig, positiveInt, processEnv } from '@ap/config';
 import { runUntilSignal } from '@ap/lifecycle';
 import { createLogger } from '@ap/logging';
@@ -13,10 +14,24 @@ await runUntilSignal({
   timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   start: async () => {
     const bus = await connectBus({ servers: config.NATS_URL, name: 'cleanup', log });
-    const cleanup = createCleanupService({ bus, log, clock: { now: () => new Date() }, intervalMs: config.SWEEP_INTERVAL_MS });
+    // Only one replica sweeps at a time: the lease lives in NATS KV and lapses if its holder stops renewing it.
+    const lease = await openLease(bus.nc, {
+      bucket: 'cleanup_lease',
+      key: 'sweep',
+      ttlMs: Math.max(3 * config.SWEEP_INTERVAL_MS, 5000),
+      holder: randomUUID(),
+    });
+    const cleanup = createCleanupService({
+      bus,
+      log,
+      clock: { now: () => new Date() },
+      intervalMs: config.SWEEP_INTERVAL_MS,
+      acquireLease: () => lease.acquire(),
+    });
     cleanup.start();
     return [
       { name: 'nats', close: () => bus.close() },
+      { name: 'lease', close: () => lease.release() },
       { name: 'cleanup', close: () => cleanup.close() },
     ];
   },

@@ -20,8 +20,14 @@ export type SweepReport = {
   leased: boolean;
   /** Pages requested from the assessment service. */
   pages: number;
-  /** Assessments the assessment service finalized as expired in this sweep. */
+  /** Assessments the assessment service finalized (or moved to overdue) at their deadline in this sweep. */
   expired: string[];
+  /** Assessments abandoned because nobody was connected for longer than their test allows. */
+  abandoned: string[];
+  /** Expired invitations removed. */
+  invitations_removed: number;
+  /** Secondary steps that failed (the next tick tries again). */
+  warnings: string[];
   /** True when the page bound stopped the sweep while full pages still came back. */
   truncated: boolean;
   /** The error that stopped the sweep early, if any; the next tick tries again. */
@@ -76,6 +82,9 @@ export function createCleanupService(deps: CleanupServiceDeps): CleanupService {
       leased: false,
       pages: 0,
       expired: [],
+      abandoned: [],
+      invitations_removed: 0,
+      warnings: [],
       truncated: false,
     };
     try {
@@ -93,6 +102,7 @@ export function createCleanupService(deps: CleanupServiceDeps): CleanupService {
           full = page.expired.length >= pageSize;
         }
         report.truncated = full && report.pages >= maxPages;
+        if (!closing) await secondary(report);
       }
     } catch (err) {
       report.error = isAppError(err)
@@ -104,11 +114,29 @@ export function createCleanupService(deps: CleanupServiceDeps): CleanupService {
     return report;
   }
 
+  /** Idle assessments and expired invitations; a failure here does not undo or block the expiry step. */
+  async function secondary(report: SweepReport): Promise<void> {
+    try {
+      const idle = await bus.request('assessmentAbandonIdle', { caller: CLEANUP_CALLER, limit: pageSize }, { timeoutMs: requestTimeoutMs });
+      report.abandoned.push(...idle.abandoned.map((a) => a.assessment_id));
+    } catch (err) {
+      report.warnings.push(`abandon idle: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    try {
+      const purge = await bus.request('authPurgeInvitations', { caller: CLEANUP_CALLER }, { timeoutMs: requestTimeoutMs });
+      report.invitations_removed = purge.removed;
+    } catch (err) {
+      report.warnings.push(`purge invitations: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
   function logReport(report: SweepReport): void {
     const fields = {
       pages: report.pages,
       count: report.expired.length,
       assessment_ids: report.expired,
+      abandoned: report.abandoned,
+      invitations_removed: report.invitations_removed,
       truncated: report.truncated,
       duration_ms: report.duration_ms,
     };
@@ -116,8 +144,8 @@ export function createCleanupService(deps: CleanupServiceDeps): CleanupService {
       log.warn({ ...fields, error: report.error }, 'sweep stopped by an error; retrying on the next tick');
     } else if (!report.leased) {
       log.debug('another replica holds the sweep lease');
-    } else if (report.expired.length > 0 || report.truncated) {
-      log.info(fields, 'expired overdue assessments');
+    } else if (report.expired.length > 0 || report.abandoned.length > 0 || report.invitations_removed > 0 || report.truncated) {
+      log.info(fields, 'sweep finished');
     } else {
       log.debug(fields, 'nothing to expire');
     }

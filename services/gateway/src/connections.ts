@@ -14,6 +14,7 @@ export const CLOSE = {
   POLICY: 1008,
   AUTH_TIMEOUT: 4401,
   TOKEN_EXPIRED: 4402,
+  SESSION_REPLACED: 4409,
   ABUSE: 4429,
 } as const;
 
@@ -25,6 +26,8 @@ export type GatewayOptions = {
   pingIntervalMs: number;
   /** Bad frames tolerated per minute before the connection is closed. */
   maxBadFramesPerMinute: number;
+  /** How often live assessments are reported (presence), in ms. */
+  presenceIntervalMs: number;
 };
 
 /** One WebSocket connection and what the gateway knows about it (all reproducible from the services). */
@@ -41,6 +44,9 @@ type Connection = {
   delivered: string[];
   authTimer: NodeJS.Timeout | undefined;
   expiryTimer: NodeJS.Timeout | undefined;
+  /** time_warning timers of the bound assessment, from its deadline. */
+  warningTimers: NodeJS.Timeout[];
+  warningsS: number[];
   badFrames: number;
   badWindowStart: number;
   alive: boolean;
@@ -56,7 +62,7 @@ export type ConnectionHub = {
 };
 
 /** Creates the hub that authenticates sockets, validates frames, routes them over the bus and pushes events. */
-export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; log: Logger; options: GatewayOptions }): ConnectionHub {
+export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; log: Logger; options: GatewayOptions; gatewayId: string }): ConnectionHub {
   const { bus, options } = deps;
   const log = deps.log.child({ module: 'ws' });
   const connections = new Set<Connection>();
@@ -75,6 +81,17 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
     }
   }, options.pingIntervalMs);
   pinger.unref();
+
+  // Presence: which assessments have a live connection here, in batches, for idle detection.
+  const presence = setInterval(() => reportPresence(), options.presenceIntervalMs);
+  presence.unref();
+
+  function reportPresence(): void {
+    const ids = [...new Set([...connections].map((c) => c.assessmentId).filter((id): id is string => id !== undefined))];
+    for (let i = 0; i < ids.length; i += 2000) {
+      bus.publish(events.presence.subject(), { gateway_id: deps.gatewayId, assessment_ids: ids.slice(i, i + 2000), at: new Date().toISOString() });
+    }
+  }
 
   function send<T extends ServerFrameType>(c: Connection, type: T, data: ServerFrameDataOf<T>, replyTo?: string): void {
     if (c.ws.readyState !== c.ws.OPEN) return;
@@ -100,6 +117,8 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
       delivered: [],
       authTimer: undefined,
       expiryTimer: undefined,
+      warningTimers: [],
+      warningsS: [],
       badFrames: 0,
       badWindowStart: Date.now(),
       alive: true,
@@ -213,6 +232,15 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
         if (testId === undefined) throw new AppError('VALIDATION_FAILED', 'test_id is required (in data or the test_id query)');
         const started = await bus.request('assessmentStart', { caller, test_id: testId }, opts);
         bindAssessment(c, started.assessment_id);
+        // One live connection per assessment: older ones, on any gateway, are told and closed.
+        bus.publish(events.pushToUser.subject(caller.user_id), {
+          type: 'session_replaced',
+          data: { assessment_id: started.assessment_id },
+          assessment_id: started.assessment_id,
+          except_connection: c.id,
+        });
+        c.warningsS = started.test.time_warnings_s;
+        scheduleWarnings(c, started.assessment_id, new Date(started.deadline), started.status === 'in_progress');
         send(c, 'assessment_started', started, id);
         return;
       }
@@ -251,6 +279,23 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
     }
   }
 
+  function scheduleWarnings(c: Connection, assessmentId: string, deadline: Date, running: boolean): void {
+    for (const t of c.warningTimers) clearTimeout(t);
+    c.warningTimers = [];
+    if (!running) return;
+    const now = Date.now();
+    for (const before of c.warningsS) {
+      const at = deadline.getTime() - before * 1000;
+      if (at <= now) continue;
+      const timer = setTimeout(() => {
+        const left = Math.max(0, Math.round((deadline.getTime() - Date.now()) / 1000));
+        send(c, 'time_warning', { assessment_id: assessmentId, time_remaining_s: left });
+      }, Math.min(at - now, 2 ** 31 - 1));
+      timer.unref();
+      c.warningTimers.push(timer);
+    }
+  }
+
   function requireAssessment(c: Connection): string {
     if (c.assessmentId === undefined) throw new AppError('ASSESSMENT_NOT_ACTIVE', 'no assessment on this connection: send start_assessment first');
     return c.assessmentId;
@@ -267,6 +312,13 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
     // Reading the history checks membership with the chat service.
     await bus.request('chatHistory', { caller, room_id: roomId, limit: 1 }, { timeoutMs: options.requestTimeoutMs });
     join(byRoom, roomId, c, events.chatRoom.subject(roomId), onRoomMessage);
+  }
+
+  function unbindAssessment(c: Connection): void {
+    for (const t of c.warningTimers) clearTimeout(t);
+    c.warningTimers = [];
+    for (const room of [...c.rooms]) leave(byRoom, room, c);
+    c.assessmentId = undefined;
   }
 
   function bindAssessment(c: Connection, assessmentId: string): void {
@@ -314,10 +366,22 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
     if (!parsed.success) return;
     const shared = byUser.get(userId);
     if (shared === undefined) return;
-    const frame = JSON.stringify({ type: parsed.data.type, data: parsed.data.data, ts: new Date().toISOString() });
-    for (const c of shared.conns) {
-      if (parsed.data.assessment_id !== undefined && c.assessmentId !== parsed.data.assessment_id) continue;
+    const push = parsed.data;
+    const frame = JSON.stringify({ type: push.type, data: push.data, ts: new Date().toISOString() });
+    for (const c of [...shared.conns]) {
+      if (push.assessment_id !== undefined && c.assessmentId !== push.assessment_id) continue;
+      if (push.except_connection === c.id) continue;
       if (c.ws.readyState === c.ws.OPEN) c.ws.send(frame);
+      if (push.type === 'session_replaced') {
+        c.log.info({ assessment_id: push.assessment_id }, 'session replaced by a newer connection');
+        unbindAssessment(c);
+        c.ws.close(CLOSE.SESSION_REPLACED, 'session replaced by a newer connection');
+      } else if (push.type === 'time_extended') {
+        const deadline = typeof push.data['deadline'] === 'string' ? new Date(push.data['deadline']) : undefined;
+        if (deadline !== undefined && c.assessmentId !== undefined) scheduleWarnings(c, c.assessmentId, deadline, true);
+      } else if (push.type === 'assessment_completed') {
+        scheduleWarnings(c, c.assessmentId ?? '', new Date(0), false);
+      }
     }
   }
 
@@ -342,12 +406,14 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
     if (!connections.delete(c)) return;
     clearTimeout(c.authTimer);
     clearTimeout(c.expiryTimer);
+    for (const t of c.warningTimers) clearTimeout(t);
     for (const room of [...c.rooms]) leave(byRoom, room, c);
     if (c.identity !== undefined) leave(byUser, c.identity.caller.user_id, c);
   }
 
   async function close(): Promise<void> {
     clearInterval(pinger);
+    clearInterval(presence);
     const closing = [...connections].map(
       (c) =>
         new Promise<void>((resolve) => {

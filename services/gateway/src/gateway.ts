@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -42,7 +43,7 @@ export async function createGateway(deps: {
     }
   }, 1000);
   keyTimer.unref();
-  const hub = createConnectionHub({ bus, verifier, log, options: deps.options });
+  const hub = createConnectionHub({ bus, verifier, log, options: deps.options, gatewayId: randomUUID() });
   const ready = () => !bus.nc.isClosed() && verifier.ready();
   const server = createServer(createHttpHandler({ bus, log, ready, requestTimeoutMs: deps.options.requestTimeoutMs }));
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });

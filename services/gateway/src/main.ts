@@ -14,6 +14,7 @@ const config = parseConfig(
     REQUEST_TIMEOUT_MS: positiveInt(5000),
     PING_INTERVAL_MS: positiveInt(30_000),
     MAX_BAD_FRAMES_PER_MINUTE: positiveInt(60),
+    PRESENCE_INTERVAL_MS: positiveInt(10_000),
   }),
   processEnv(),
 );
@@ -34,6 +35,7 @@ await runUntilSignal({
         requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
         pingIntervalMs: config.PING_INTERVAL_MS,
         maxBadFramesPerMinute: config.MAX_BAD_FRAMES_PER_MINUTE,
+        presenceIntervalMs: config.PRESENCE_INTERVAL_MS,
       },
     });
     return [
