@@ -98,8 +98,10 @@ describe('sessions that survive: server time, recovery, one live connection, pre
     const after = await assessments().findOne({ _id: assessmentId });
     assert.ok(before && after);
     assert.equal(after.deadline.getTime() - before.deadline.getTime(), 30_000);
-    assert.equal(after.log[0]?.type, 'extra_time');
-    assert.equal(after.log[0]?.by, stack.seed.proctor.user_id);
+    const entry = after.log[0];
+    assert.ok(entry);
+    assert.equal(entry.type, 'extra_time');
+    assert.equal(entry.by, stack.seed.proctor.user_id);
     // A candidate cannot give themselves time.
     await assert.rejects(
       stack.bus.request('assessmentExtraTime', { caller: { user_id: after.candidate_id, role: 'candidate' }, assessment_id: assessmentId, seconds: 60 }),
