@@ -140,7 +140,9 @@ describe('sessions that survive: server time, recovery, one live connection, pre
     const back = await openRaw(`${stack.wsUrl}/ws/assessment?token=${absent.token}`);
     await back.waitFor((f) => f.type === 'auth_success');
     back.send({ type: 'start_assessment', data: {}, id: 'again' });
-    assert.equal((await back.reply('again')).data['code'], 'ASSESSMENT_NOT_ACTIVE');
+    const outcome = await back.reply('again');
+    assert.equal(outcome.type, 'assessment_completed');
+    assert.equal(outcome.data['status'], 'abandoned');
     back.ws.close();
     submitter.s.ws.close();
   });

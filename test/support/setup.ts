@@ -8,7 +8,12 @@ import { parseConfig, processEnv } from '@ap/config';
 import { seedDemo } from '@ap/demo';
 import type { DemoSeed } from '@ap/demo';
 import { createLogger } from '@ap/logging';
-import { startInfra, startPlatform } from '@ap/stack';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startInfra, startMongo, startNats } from '@ap/stack';
+import { startPlatform } from '@ap/stack';
+import type { Infra } from '@ap/stack';
 import type { Platform, PlatformOptions } from '@ap/stack';
 import { z } from 'zod';
 
@@ -27,6 +32,11 @@ export type TestStack = {
   /** A bus connection for the test itself (seeding, invitations). */
   bus: Bus;
   seed: DemoSeed;
+  /** With `restartable`: stops NATS or the database and starts it again on the same port and data. */
+  stopNats(): Promise<void>;
+  startNats(): Promise<void>;
+  stopDatabase(): Promise<void>;
+  startDatabase(): Promise<void>;
   /** Invites a new candidate to a test and returns a token for them. */
   inviteCandidate(testId?: string): Promise<{ token: string; user_id: string; code: string; application_id: string }>;
   close(): Promise<void>;
@@ -39,10 +49,29 @@ const envSchema = z.object({
 });
 
 /** Starts infrastructure (or uses NATS_URL/MONGO_URL), the five services, and seeds the demo. */
-export async function setup(options: { replicas?: PlatformOptions['replicas']; env?: Record<string, string> } = {}): Promise<TestStack> {
+export async function setup(
+  options: {
+    replicas?: PlatformOptions['replicas'];
+    env?: Record<string, string>;
+    /** Start our own nats-server and database processes that the test may stop and start again. */
+    restartable?: boolean;
+    /** Receives every output line of the services (for example to count what each replica handled). */
+    onLog?: (line: string) => void;
+  } = {},
+): Promise<TestStack> {
   const env = parseConfig(envSchema, processEnv());
-  const log = env.TEST_LOG === '1' ? (line: string) => process.stderr.write(`${line}\n`) : undefined;
-  const infra = await startInfra({ natsUrl: env.NATS_URL, mongoUrl: env.MONGO_URL, log });
+  const echo = env.TEST_LOG === '1' ? (line: string) => process.stderr.write(`${line}\n`) : undefined;
+  const log =
+    echo === undefined && options.onLog === undefined
+      ? undefined
+      : (line: string) => {
+          echo?.(line);
+          options.onLog?.(line);
+        };
+  const infra: ControlledInfra =
+    options.restartable === true
+      ? await restartableInfra()
+      : withoutControl(await startInfra({ natsUrl: env.NATS_URL, mongoUrl: env.MONGO_URL, log: echo }));
   const dbName = `test_${randomBytes(5).toString('hex')}`;
   let platform: Platform | undefined;
   let mongo: MongoClient | undefined;
@@ -75,6 +104,10 @@ export async function setup(options: { replicas?: PlatformOptions['replicas']; e
       db: mongo.db(dbName),
       bus,
       seed,
+      stopNats: () => infra.control('nats', 'stop'),
+      startNats: () => infra.control('nats', 'start'),
+      stopDatabase: () => infra.control('mongo', 'stop'),
+      startDatabase: () => infra.control('mongo', 'start'),
       async inviteCandidate(testId = seed.test_id) {
         const invitation = await testBus.request('authInvite', {
           caller: { user_id: seed.recruiter.user_id, role: 'recruiter' },
@@ -98,6 +131,48 @@ export async function setup(options: { replicas?: PlatformOptions['replicas']; e
     await infra.close();
     throw err;
   }
+}
+
+type ControlledInfra = Pick<Infra, 'natsUrl' | 'mongoUrl' | 'close'> & {
+  control(which: 'nats' | 'mongo', action: 'stop' | 'start'): Promise<void>;
+};
+
+function withoutControl(infra: Infra): ControlledInfra {
+  return {
+    natsUrl: infra.natsUrl,
+    mongoUrl: infra.mongoUrl,
+    close: () => infra.close(),
+    control: () => Promise.reject(new Error('start the stack with { restartable: true } to stop and start its servers')),
+  };
+}
+
+/** nats-server and the database as our own children, each restartable on the same port and data directory. */
+async function restartableInfra(): Promise<ControlledInfra> {
+  const dir = await mkdtemp(join(tmpdir(), 'ap-faults-'));
+  let nats: { port: number; close(): Promise<void> } | undefined = await startNats({ dir: join(dir, 'nats') });
+  let mongo: { port: number; close(): Promise<void> } | undefined = await startMongo({ dir: join(dir, 'mongo') });
+  const natsPort = nats.port;
+  const mongoPort = mongo.port;
+  return {
+    natsUrl: `nats://127.0.0.1:${natsPort}`,
+    mongoUrl: `mongodb://127.0.0.1:${mongoPort}/`,
+    async control(which, action) {
+      if (which === 'nats') {
+        if (action === 'stop') {
+          await nats?.close();
+          nats = undefined;
+        } else nats ??= await startNats({ dir: join(dir, 'nats'), port: natsPort });
+      } else if (action === 'stop') {
+        await mongo?.close();
+        mongo = undefined;
+      } else mongo ??= await startMongo({ dir: join(dir, 'mongo'), port: mongoPort });
+    },
+    async close() {
+      await nats?.close();
+      await mongo?.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** A raw WebSocket to the gateway that records every frame, for tests that need byte-level control. */

@@ -19,6 +19,9 @@ export type Handler<E extends EndpointName> = (
 
 export type RequestOptions = { timeoutMs?: number; requestId?: string };
 
+/** Options of a bus; `unavailable` tells which handler errors mean a dependency is down (SERVICE_UNAVAILABLE). */
+export type BusOptions = { timeoutMs?: number; unavailable?: (err: unknown) => boolean };
+
 /** Typed request/reply and events over one NATS connection. */
 export type Bus = {
   readonly nc: NatsConnection;
@@ -50,7 +53,7 @@ function errorReply(error: ErrorBody): Uint8Array {
 }
 
 /** Connects to NATS and returns a Bus on that connection. */
-export async function connectBus(options: { servers: string; name: string; log: Logger }): Promise<Bus> {
+export async function connectBus(options: { servers: string; name: string; log: Logger } & BusOptions): Promise<Bus> {
   const nc = await connect({
     servers: options.servers.split(','),
     name: options.name,
@@ -65,11 +68,11 @@ export async function connectBus(options: { servers: string; name: string; log: 
       }
     }
   })();
-  return createBus(nc, options.log);
+  return createBus(nc, options.log, options);
 }
 
 /** Wraps an open NATS connection. */
-export function createBus(nc: NatsConnection, rootLog: Logger, defaults: { timeoutMs?: number } = {}): Bus {
+export function createBus(nc: NatsConnection, rootLog: Logger, defaults: BusOptions = {}): Bus {
   const log = rootLog.child({ module: 'bus' });
   const defaultTimeout = defaults.timeoutMs ?? 5000;
   const served: Subscription[] = [];
@@ -147,11 +150,15 @@ export function createBus(nc: NatsConnection, rootLog: Logger, defaults: { timeo
       try {
         const data = await handler(parsed.data as ParsedRequestOf<E>, { subject: endpoint.subject, requestId, log: reqLog });
         msg.respond(encode({ ok: true, data }));
+        reqLog.debug('handled');
       } catch (err) {
         if (isAppError(err)) {
           const body: ErrorBody = { code: err.code, message: err.message };
           if (err.details !== undefined) body.details = err.details;
           msg.respond(errorReply(body));
+        } else if (defaults.unavailable?.(err) === true) {
+          reqLog.warn({ err }, 'dependency unavailable');
+          msg.respond(errorReply({ code: 'SERVICE_UNAVAILABLE', message: 'the service cannot reach its database; retry shortly' }));
         } else {
           reqLog.error({ err }, 'handler failed');
           msg.respond(errorReply({ code: 'INTERNAL', message: 'internal error' }));

@@ -11,7 +11,9 @@ export type Database = { db: Db; client: MongoClient; close(): Promise<void>; pi
 export async function connectDatabase(options: { url: string; name: string; log: Logger; appName?: string }): Promise<Database> {
   const client = new MongoClient(options.url, {
     appName: options.appName ?? 'assessment-platform',
-    serverSelectionTimeoutMS: 10_000,
+    // Fail fast while the database is away, so callers get SERVICE_UNAVAILABLE before their own timeout.
+    serverSelectionTimeoutMS: 3000,
+    connectTimeoutMS: 3000,
     maxPoolSize: 20,
   });
   await client.connect();
@@ -31,6 +33,12 @@ export async function connectDatabase(options: { url: string; name: string; log:
       }
     },
   };
+}
+
+/** True when an error means the database cannot be reached right now (not a bad request). */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return /^Mongo(ServerSelection|Network|NetworkTimeout|NotConnected|Topology|PoolCleared|ServerClosed)/.test(err.name);
 }
 
 /** True when a MongoDB error is a duplicate-key violation. */

@@ -32,6 +32,8 @@ export type Platform = {
   /** Stops one replica (SIGTERM, then SIGKILL); `restart` starts it again with the same settings. */
   stop(service: ServiceName, index?: number): Promise<void>;
   restart(service: ServiceName, index?: number): Promise<void>;
+  /** Kills one replica with SIGKILL, as a crash would; `restart` brings it back. */
+  kill(service: ServiceName, index?: number): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -82,6 +84,10 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     async stop(service, index = 0) {
       const entry = processes.find((p) => p.service === service && p.index === index);
       await entry?.proc.stop();
+    },
+    async kill(service, index = 0) {
+      const entry = processes.find((p) => p.service === service && p.index === index);
+      await entry?.proc.kill('SIGKILL');
     },
     async restart(service, index = 0) {
       const entry = processes.find((p) => p.service === service && p.index === index);

@@ -22,6 +22,8 @@ export interface ServerProcess {
   tail: () => string[];
   /** Resolves when the process has exited. */
   readonly done: Promise<void>;
+  /** Sends a signal at once (SIGKILL to simulate a crash); resolves when the process is gone. */
+  kill: (signal: NodeJS.Signals) => Promise<void>;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
   stop: (graceMs?: number) => Promise<void>;
 }
@@ -151,6 +153,11 @@ export function spawnServer(
     exitReason: () => reason,
     tail: () => [...lines],
     done,
+    async kill(signal: NodeJS.Signals): Promise<void> {
+      if (exited) return;
+      child.kill(signal);
+      await done;
+    },
     async stop(graceMs = 5000): Promise<void> {
       if (exited) return;
       child.kill('SIGTERM');

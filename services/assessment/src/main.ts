@@ -1,6 +1,6 @@
 import { connectBus, openEventStream } from '@ap/bus';
 import { commonEnv, mongoEnv, parseConfig, processEnv } from '@ap/config';
-import { connectDatabase } from '@ap/db';
+import { connectDatabase, isDatabaseUnavailable } from '@ap/db';
 import { runUntilSignal } from '@ap/lifecycle';
 import { createLogger } from '@ap/logging';
 import { z } from 'zod';
@@ -13,7 +13,7 @@ await runUntilSignal({
   log,
   timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   start: async () => {
-    const bus = await connectBus({ servers: config.NATS_URL, name: 'assessment', log });
+    const bus = await connectBus({ servers: config.NATS_URL, name: 'assessment', log, unavailable: isDatabaseUnavailable });
     const database = await connectDatabase({ url: config.MONGO_URL, name: config.MONGO_DB, log, appName: 'assessment' });
     const eventStream = await openEventStream(bus.nc, { name: 'ASSESSMENT_EVENTS', subjects: ['assessment.v1.events.>'], log });
     const service = await createAssessmentService({ bus, db: database.db, log, eventStream });

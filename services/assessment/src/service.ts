@@ -7,6 +7,7 @@ import { parseBankFile, updateExposureFromUsage } from '@ap/cat';
 import { AppError, events, itemSchema } from '@ap/protocol';
 import type { AssessmentCompleted, Caller, CompletionReason, ParsedRequestOf, Progress, Question, ResponseOf, TestSummary } from '@ap/protocol';
 import type { Subscription } from '@nats-io/transport-node';
+import type { UpdateFilter } from 'mongodb';
 import { computeResult, loadTest, planNext } from './selection.ts';
 import type { LoadedTest } from './selection.ts';
 import { openCollections } from './store.ts';
@@ -17,7 +18,9 @@ export type Clock = () => Date;
 export type AssessmentService = { close(): Promise<void> };
 
 const ACTIVE = ['in_progress', 'paused'] as const;
-const MAX_RETRIES = 5;
+const MAX_RETRIES = 8;
+/** A version claim older than this belongs to a writer that died; it may be broken. */
+const CLAIM_TTL_MS = 5000;
 const QUEUE = 'assessment';
 
 /** Creates the assessment service: tests, assessment instances, answers and results, served on the bus. */
@@ -77,7 +80,35 @@ export async function createAssessmentService(deps: {
 
   async function recordPresence(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    await col.assessments.updateMany({ _id: { $in: ids }, status: 'in_progress' }, { $set: { last_seen_at: clock() } });
+    const now = clock();
+    await col.presence.bulkWrite(
+      ids.map((id) => ({ updateOne: { filter: { _id: id }, update: { $set: { last_seen_at: now } }, upsert: true } })),
+      { ordered: false },
+    );
+  }
+
+  /**
+   * Writes the next version of an assessment, or returns null when another writer moved it first.
+   * The version claim serializes writers even where the server's conditional update is not atomic.
+   */
+  async function versioned(a: AssessmentDoc, update: UpdateFilter<AssessmentDoc>): Promise<AssessmentDoc | null> {
+    const claimId = `${a._id}:${a.version}`;
+    const now = clock();
+    try {
+      await col.claims.insertOne({ _id: claimId, at: now });
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      // A writer that died while holding a claim would block the assessment: claims expire.
+      await col.claims.deleteOne({ _id: claimId, at: { $lt: new Date(now.getTime() - CLAIM_TTL_MS) } });
+      // Give the holder a moment to finish before the caller reloads and tries again.
+      await new Promise((r) => setTimeout(r, 10 + Math.random() * 30));
+      return null;
+    }
+    try {
+      return await col.assessments.findOneAndUpdate({ _id: a._id, version: a.version }, update, { returnDocument: 'after' });
+    } finally {
+      await col.claims.deleteOne({ _id: claimId });
+    }
   }
 
   function remainingS(a: Pick<AssessmentDoc, 'deadline'>, now: Date): number {
@@ -106,7 +137,7 @@ export async function createAssessmentService(deps: {
         const current = await settleDeadline(existing, test, now);
         if (!ACTIVE.includes(current.status as (typeof ACTIVE)[number]) && current.status !== 'overdue') {
           throw new AppError('ASSESSMENT_NOT_ACTIVE', `this test was already taken (status ${current.status})`, {
-            details: { assessment_id: current._id, status: current.status },
+            details: { assessment_id: current._id, status: current.status, completed: completedView(current, test) },
           });
         }
         return started(current, test, now, true);
@@ -128,7 +159,6 @@ export async function createAssessmentService(deps: {
         current: null,
         responses: [],
         result: null,
-        last_seen_at: now,
         log: [],
         version: 0,
         created_at: now,
@@ -136,6 +166,7 @@ export async function createAssessmentService(deps: {
       };
       try {
         await col.assessments.insertOne(doc);
+        await col.presence.updateOne({ _id: doc._id }, { $set: { last_seen_at: now } }, { upsert: true });
       } catch (err) {
         if (isDuplicateKey(err)) continue; // a concurrent start won: resume that one
         throw err;
@@ -192,11 +223,7 @@ export async function createAssessmentService(deps: {
         return { question: null, completed: completedView(finished, test) };
       }
       const current = { item_id: plan.itemId, index: a.responses.length, asked_at: now };
-      const res = await col.assessments.findOneAndUpdate(
-        { _id: a._id, version: a.version },
-        { $set: { current, updated_at: now }, $inc: { version: 1 } },
-        { returnDocument: 'after' },
-      );
+      const res = await versioned(a, { $set: { current, updated_at: now }, $inc: { version: 1 } });
       if (res === null) {
         a = await reload(a._id);
         continue;
@@ -270,11 +297,7 @@ export async function createAssessmentService(deps: {
         };
         Object.assign(set, { status: finishedDoc.status, reason: finishedDoc.reason, finished_at: now, result: finishedDoc.result });
       }
-      const res = await col.assessments.findOneAndUpdate(
-        { _id: a._id, version: a.version },
-        { $push: { responses: response }, $set: set, $inc: { version: 1 } },
-        { returnDocument: 'after' },
-      );
+      const res = await versioned(a, { $push: { responses: response }, $set: set, $inc: { version: 1 } });
       if (res === null) {
         a = await reload(a._id);
         continue;
@@ -358,11 +381,7 @@ export async function createAssessmentService(deps: {
       } else if ((a.status === 'in_progress' || a.status === 'overdue') && pastGrace && test.doc.on_expiry === 'grace') {
         next = await finalize(a, test, 'abandoned', 'time_limit', a.deadline, true);
       } else if (a.status === 'in_progress' && pastDeadline && test.doc.on_expiry === 'grace') {
-        next = await col.assessments.findOneAndUpdate(
-          { _id: a._id, version: a.version },
-          { $set: { status: 'overdue', current: null, updated_at: now }, $inc: { version: 1 } },
-          { returnDocument: 'after' },
-        );
+        next = await versioned(a, { $set: { status: 'overdue', current: null, updated_at: now }, $inc: { version: 1 } });
         if (next !== null) {
           bus.publish(events.pushToUser.subject(a.candidate_id), {
             type: 'time_warning',
@@ -398,11 +417,7 @@ export async function createAssessmentService(deps: {
       const deadline = new Date(a.deadline.getTime() + req.seconds * 1000);
       const status = a.status === 'overdue' && deadline.getTime() > now.getTime() ? 'in_progress' : a.status;
       const entry = { type: 'extra_time', by: req.caller.user_id, role: req.caller.role, at: now, seconds: req.seconds, reason: req.reason };
-      const res = await col.assessments.findOneAndUpdate(
-        { _id: a._id, version: a.version },
-        { $set: { deadline, status, updated_at: now }, $push: { log: entry }, $inc: { version: 1 } },
-        { returnDocument: 'after' },
-      );
+      const res = await versioned(a, { $set: { deadline, status, updated_at: now }, $push: { log: entry }, $inc: { version: 1 } });
       if (res === null) continue;
       const timeRemaining = remainingS(res, now);
       bus.publish(events.pushToUser.subject(a.candidate_id), {
@@ -425,10 +440,15 @@ export async function createAssessmentService(deps: {
     for (const t of strict) {
       if (t.abandon_after_s === undefined) continue;
       const cutoff = new Date(now.getTime() - t.abandon_after_s * 1000);
-      const idle = await col.assessments
-        .find({ test_id: t._id, status: 'in_progress', last_seen_at: { $lt: cutoff } })
-        .limit(req.limit - abandoned.length)
+      const running = await col.assessments
+        .find({ test_id: t._id, status: 'in_progress', started_at: { $lt: cutoff } }, { projection: { _id: 1 } })
         .toArray();
+      const seen = await col.presence
+        .find({ _id: { $in: running.map((r) => r._id) }, last_seen_at: { $gte: cutoff } }, { projection: { _id: 1 } })
+        .toArray();
+      const live = new Set(seen.map((p) => p._id));
+      const idleIds = running.map((r) => r._id).filter((id) => !live.has(id)).slice(0, req.limit - abandoned.length);
+      const idle = await col.assessments.find({ _id: { $in: idleIds } }).toArray();
       const test = await getTest(t._id);
       for (const a of idle) {
         const done = await finalize(a, test, 'abandoned', 'abandoned', now, true);
@@ -450,11 +470,7 @@ export async function createAssessmentService(deps: {
     pushToCandidate = false,
   ): Promise<AssessmentDoc | null> {
     const result = await withPercentile(a.test_id, computeResult(test, a.responses));
-    const res = await col.assessments.findOneAndUpdate(
-      { _id: a._id, version: a.version },
-      { $set: { status, reason, finished_at: finishedAt, current: null, result, updated_at: clock() }, $inc: { version: 1 } },
-      { returnDocument: 'after' },
-    );
+    const res = await versioned(a, { $set: { status, reason, finished_at: finishedAt, current: null, result, updated_at: clock() }, $inc: { version: 1 } });
     if (res !== null) await afterFinish(res, test, pushToCandidate);
     return res;
   }

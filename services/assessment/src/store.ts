@@ -54,8 +54,6 @@ export type AssessmentDoc = {
   current: { item_id: string; index: number; asked_at: Date } | null;
   responses: ResponseDoc[];
   result: ResultDoc | null;
-  /** When a gateway last reported a live connection for it. */
-  last_seen_at: Date;
   /** Commands applied to it (extra time, pause…), with who and when. */
   log: { type: string; by: string; role: string; at: Date; [key: string]: unknown }[];
   version: number;
@@ -73,11 +71,23 @@ export type ApplicationDoc = {
   updated_at: Date;
 };
 
+/**
+ * A claim on one version transition of an assessment: whoever inserts `${assessment_id}:${version}`
+ * first may write the next version. The unique `_id` makes this safe on servers whose conditional
+ * updates are not atomic (FerretDB 1.24 reads and writes separately); on MongoDB it is redundant.
+ */
+export type VersionClaimDoc = { _id: string; at: Date };
+
+/** When a gateway last reported a live connection for an assessment (kept apart from the assessment document). */
+export type PresenceDoc = { _id: string; last_seen_at: Date };
+
 export type Collections = {
   tests: Collection<TestDoc>;
   items: Collection<ItemDoc>;
   assessments: Collection<AssessmentDoc>;
   applications: Collection<ApplicationDoc>;
+  claims: Collection<VersionClaimDoc>;
+  presence: Collection<PresenceDoc>;
 };
 
 /** The service's collections, with their indexes created (idempotent). */
@@ -87,12 +97,15 @@ export async function openCollections(db: Db): Promise<Collections> {
     items: db.collection<ItemDoc>('items'),
     assessments: db.collection<AssessmentDoc>('assessments'),
     applications: db.collection<ApplicationDoc>('applications'),
+    claims: db.collection<VersionClaimDoc>('assessment_claims'),
+    presence: db.collection<PresenceDoc>('assessment_presence'),
   };
   // One index per command: FerretDB 1.24 drops the connection when one createIndexes lists several existing indexes.
   await c.assessments.createIndexes([{ key: { attempt_key: 1 }, name: 'attempt_key_unique', unique: true }]);
   await c.assessments.createIndexes([{ key: { candidate_id: 1, test_id: 1 }, name: 'candidate_test' }]);
   await c.assessments.createIndexes([{ key: { status: 1, deadline: 1 }, name: 'status_deadline' }]);
-  await c.assessments.createIndexes([{ key: { test_id: 1, status: 1, last_seen_at: 1 }, name: 'test_status_last_seen' }]);
+  await c.assessments.createIndexes([{ key: { test_id: 1, status: 1 }, name: 'test_status' }]);
+  await c.presence.createIndexes([{ key: { last_seen_at: 1 }, name: 'last_seen_at' }]);
   await c.applications.createIndexes([{ key: { candidate_id: 1, test_id: 1 }, name: 'candidate_test' }]);
   return c;
 }

@@ -1,6 +1,6 @@
 import { connectBus } from '@ap/bus';
 import { parseConfig, processEnv } from '@ap/config';
-import { connectDatabase } from '@ap/db';
+import { connectDatabase, isDatabaseUnavailable } from '@ap/db';
 import { runUntilSignal } from '@ap/lifecycle';
 import { createLogger } from '@ap/logging';
 import { authConfigOf, authEnvSchema } from './config.ts';
@@ -14,7 +14,7 @@ await runUntilSignal({
   timeoutMs: env.SHUTDOWN_TIMEOUT_MS,
   start: async () => {
     const database = await connectDatabase({ url: env.MONGO_URL, name: env.MONGO_DB, log, appName: 'auth' });
-    const bus = await connectBus({ servers: env.NATS_URL, name: 'auth', log });
+    const bus = await connectBus({ servers: env.NATS_URL, name: 'auth', log, unavailable: isDatabaseUnavailable });
     const service = await createAuthService({
       bus,
       db: database.db,

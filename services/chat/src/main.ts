@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { connectBus } from '@ap/bus';
 import { commonEnv, mongoEnv, parseConfig, processEnv } from '@ap/config';
-import { connectDatabase } from '@ap/db';
+import { connectDatabase, isDatabaseUnavailable } from '@ap/db';
 import { runUntilSignal } from '@ap/lifecycle';
 import { createLogger } from '@ap/logging';
 import { createChatService } from './service.ts';
@@ -14,7 +14,7 @@ await runUntilSignal({
   timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   start: async () => {
     const database = await connectDatabase({ url: config.MONGO_URL, name: config.MONGO_DB, log, appName: 'chat' });
-    const bus = await connectBus({ servers: config.NATS_URL, name: 'chat', log });
+    const bus = await connectBus({ servers: config.NATS_URL, name: 'chat', log, unavailable: isDatabaseUnavailable });
     const chat = createChatService({ bus, db: database.db, log, clock: { now: () => new Date() } });
     await chat.start();
     return [

@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { Bus } from '@ap/bus';
 import type { Logger } from '@ap/logging';
-import { AppError, assessmentRoomId, events, isAppError, parseClientFrame } from '@ap/protocol';
+import { AppError, assessmentRoomId, completedSchema, events, isAppError, parseClientFrame } from '@ap/protocol';
 import type { Caller, ClientFrame, ErrorCode, ServerFrameDataOf, ServerFrameType } from '@ap/protocol';
 import type { Subscription } from '@nats-io/transport-node';
 import type { Identity, TokenVerifier } from './tokens.ts';
@@ -44,6 +44,8 @@ type Connection = {
   delivered: string[];
   authTimer: NodeJS.Timeout | undefined;
   expiryTimer: NodeJS.Timeout | undefined;
+  /** Verification of the token given in the upgrade; frames wait for it instead of getting AUTH_REQUIRED. */
+  upgradeAuth: Promise<void> | undefined;
   /** time_warning timers of the bound assessment, from its deadline. */
   warningTimers: NodeJS.Timeout[];
   warningsS: number[];
@@ -117,6 +119,7 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
       delivered: [],
       authTimer: undefined,
       expiryTimer: undefined,
+      upgradeAuth: undefined,
       warningTimers: [],
       warningsS: [],
       badFrames: 0,
@@ -145,7 +148,7 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
     ws.on('close', () => release(c));
     ws.on('error', (err) => c.log.warn({ err }, 'socket error'));
     const token = bearer(req) ?? url.searchParams.get('token') ?? undefined;
-    if (token !== undefined) void authenticate(c, token, undefined);
+    if (token !== undefined) c.upgradeAuth = authenticate(c, token, undefined);
   }
 
   function badFrame(c: Connection, code: ErrorCode, message: string, replyTo?: string, details?: Record<string, unknown>): void {
@@ -163,6 +166,7 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
   }
 
   async function onFrame(c: Connection, text: string): Promise<void> {
+    if (c.upgradeAuth !== undefined) await c.upgradeAuth;
     const parsed = parseClientFrame(text);
     if (!parsed.ok) {
       badFrame(c, parsed.code, parsed.message, parsed.id, parsed.details);
@@ -230,7 +234,16 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
       case 'start_assessment': {
         const testId = frame.data.test_id ?? c.queryTestId ?? (caller.tests?.length === 1 ? caller.tests[0] : undefined);
         if (testId === undefined) throw new AppError('VALIDATION_FAILED', 'test_id is required (in data or the test_id query)');
-        const started = await bus.request('assessmentStart', { caller, test_id: testId }, opts);
+        let started: Awaited<ReturnType<typeof bus.request<'assessmentStart'>>>;
+        try {
+          started = await bus.request('assessmentStart', { caller, test_id: testId }, opts);
+        } catch (err) {
+          // Already finished (for example by the deadline while offline): show the outcome.
+          const done = isAppError(err) && err.code === 'ASSESSMENT_NOT_ACTIVE' ? completedSchema.safeParse(err.details?.['completed']) : undefined;
+          if (done?.success !== true) throw err;
+          send(c, 'assessment_completed', done.data, id);
+          return;
+        }
         bindAssessment(c, started.assessment_id);
         // One live connection per assessment: older ones, on any gateway, are told and closed.
         bus.publish(events.pushToUser.subject(caller.user_id), {

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { AssessmentDoc } from '@ap/assessment';
+import { resilientCandidate } from './support/candidate.ts';
+import type { CandidateRun } from './support/candidate.ts';
+import { setup } from './support/setup.ts';
+import type { TestStack } from './support/setup.ts';
+
+const CANDIDATES = 50;
+const ITEMS = 10;
+let stack: TestStack;
+let testId: string;
+
+before(async () => {
+  stack = await setup({ restartable: true, env: { REQUEST_TIMEOUT_MS: '4000', SWEEP_INTERVAL_MS: '1000' } });
+  const items = ((await stack.db.collection('tests').findOne({ _id: stack.seed.test_id } as never))?.['items'] ?? []) as string[];
+  ({ test_id: testId } = await stack.bus.request('testCreate', {
+    caller: { user_id: stack.seed.recruiter.user_id, role: 'recruiter' },
+    definition: { id: 'faults', title: 'Ten questions under fire', time_limit_s: 1800, strategy: 'random', items: items.slice(0, ITEMS) },
+  }));
+});
+
+after(async () => {
+  await (stack as TestStack | undefined)?.close();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs CANDIDATES candidates through the demo test while `fault` runs, then checks every acknowledged answer. */
+async function underFault(label: string, fault: () => Promise<void>): Promise<CandidateRun[]> {
+  const tokens = await Promise.all(Array.from({ length: CANDIDATES }, () => stack.inviteCandidate(testId)));
+  const runs = Promise.all(
+    tokens.map((c, i) =>
+      resilientCandidate({
+        wsUrl: stack.wsUrl,
+        token: c.token,
+        deadlineMs: 120_000,
+        thinkMs: 20,
+        choose: (qid, ids) => ids[(qid.length + i) % ids.length] as string,
+      }),
+    ),
+  );
+  await sleep(1000);
+  await fault();
+  const results = await runs;
+  const docs = await stack.db
+    .collection<AssessmentDoc>('assessments')
+    .find({ candidate_id: { $in: tokens.map((t) => t.user_id) } })
+    .toArray();
+  const byCandidate = new Map(docs.map((d) => [d.candidate_id, d] as const));
+  let acknowledged = 0;
+  let stored = 0;
+  let duplicates = 0;
+  let lost = 0;
+  let unfinished = 0;
+  const errors: Record<string, number> = {};
+  for (const [i, run] of results.entries()) {
+    const doc = byCandidate.get(tokens[i]?.user_id ?? '');
+    acknowledged += run.acknowledged.size;
+    for (const [code, n] of Object.entries(run.errors)) errors[code] = (errors[code] ?? 0) + n;
+    if (doc === undefined) {
+      lost += run.acknowledged.size;
+      unfinished += 1;
+      continue;
+    }
+    stored += doc.responses.length;
+    duplicates += doc.responses.length - new Set(doc.responses.map((r) => r.item_id)).size;
+    for (const [qid, option] of run.acknowledged) {
+      const matches = doc.responses.filter((r) => r.item_id === qid && r.selected_option === option);
+      if (matches.length !== 1) lost += 1;
+    }
+    if (run.completed === undefined || doc.status !== 'completed') unfinished += 1;
+  }
+  const reconnects = results.reduce((n, r) => n + r.reconnects, 0);
+  const timeouts = results.reduce((n, r) => n + r.timeouts, 0);
+  process.stdout.write(
+    `# ${label}: candidates=${CANDIDATES} acknowledged=${acknowledged} stored=${stored} duplicates=${duplicates} lost=${lost} unfinished=${unfinished} reconnects=${reconnects} timeouts=${timeouts} errors=${JSON.stringify(errors)}\n`,
+  );
+  assert.equal(duplicates, 0, 'no answer stored twice');
+  assert.equal(lost, 0, 'every acknowledged answer is stored exactly once');
+  assert.equal(unfinished, 0, 'every candidate finished after resuming');
+  assert.equal(acknowledged, CANDIDATES * ITEMS);
+  return results;
+}
+
+describe('faults: every acknowledged answer survives, every candidate finishes', () => {
+  test('the assessment service is killed with SIGKILL and restarted three times', async () => {
+    await underFault('assessment SIGKILL x3', async () => {
+      for (let i = 0; i < 3; i++) {
+        await stack.platform.kill('assessment');
+        await sleep(300);
+        await stack.platform.restart('assessment');
+        await sleep(1500);
+      }
+    });
+  });
+
+  test('the gateway is killed and restarted: clients reconnect and resume', async () => {
+    const runs = await underFault('gateway SIGKILL x2', async () => {
+      for (let i = 0; i < 2; i++) {
+        await stack.platform.kill('gateway');
+        await stack.platform.restart('gateway');
+        await sleep(1500);
+      }
+    });
+    assert.ok(
+      runs.some((r) => r.reconnects > 0),
+      'clients had to reconnect',
+    );
+  });
+
+  test('nats-server is restarted: services and gateway reconnect by themselves', async () => {
+    await underFault('nats-server restart', async () => {
+      await stack.stopNats();
+      await sleep(1000);
+      await stack.startNats();
+    });
+  });
+
+  test('the database is restarted: requests during the outage get SERVICE_UNAVAILABLE, none hang', async () => {
+    const runs = await underFault('database restart', async () => {
+      await stack.stopDatabase();
+      await sleep(4000);
+      await stack.startDatabase();
+    });
+    const unavailable = runs.reduce((n, r) => n + (r.errors['SERVICE_UNAVAILABLE'] ?? 0), 0);
+    const timeouts = runs.reduce((n, r) => n + r.timeouts, 0);
+    assert.ok(unavailable > 0, 'the outage was reported as SERVICE_UNAVAILABLE');
+    assert.equal(timeouts, 0, 'no request hung');
+  });
+});

@@ -1,0 +1,186 @@
+import { WebSocket } from 'ws';
+
+/** What a candidate that survives faults saw: every answer acknowledged to it, and how it ended. */
+export type CandidateRun = {
+  acknowledged: Map<string, string>;
+  assessmentId: string | undefined;
+  completed: Record<string, unknown> | undefined;
+  reconnects: number;
+  retries: number;
+  /** Requests that got no reply in time (a hang, unless the connection was being cut). */
+  timeouts: number;
+  errors: Record<string, number>;
+};
+
+type Frame = { type: string; data: Record<string, unknown>; reply_to?: string };
+
+/**
+ * Plays a whole assessment the way a robust client does: on a dropped connection it reconnects
+ * with backoff, sends start_assessment again and resends an answer whose acknowledgement it did
+ * not get; a request that times out or gets SERVICE_UNAVAILABLE/TIMEOUT is retried. Bounded by
+ * `deadlineMs`. `onAnswer` lets a test pace or observe the answers.
+ */
+export async function resilientCandidate(options: {
+  wsUrl: string;
+  token: string;
+  deadlineMs: number;
+  thinkMs?: number;
+  requestTimeoutMs?: number;
+  choose?: (questionId: string, optionIds: string[]) => string;
+}): Promise<CandidateRun> {
+  const run: CandidateRun = {
+    acknowledged: new Map(),
+    assessmentId: undefined,
+    completed: undefined,
+    reconnects: 0,
+    retries: 0,
+    timeouts: 0,
+    errors: {},
+  };
+  const stopAt = Date.now() + options.deadlineMs;
+  const timeoutMs = options.requestTimeoutMs ?? 8000;
+  let pending: { question_id: string; option: string } | undefined;
+  let seq = 0;
+
+  while (run.completed === undefined && Date.now() < stopAt) {
+    let conn: Conn;
+    try {
+      conn = await open(`${options.wsUrl}/ws/assessment?token=${encodeURIComponent(options.token)}`, timeoutMs);
+    } catch {
+      run.reconnects += 1;
+      await sleep(Math.min(2000, 100 * 2 ** Math.min(run.reconnects, 4)));
+      continue;
+    }
+    try {
+      const request = async (type: string, data: Record<string, unknown>): Promise<Frame> => {
+        const id = `r${++seq}`;
+        conn.ws.send(JSON.stringify({ type, data, id }));
+        return conn.reply(id, timeoutMs);
+      };
+      // (Re)start: resumes the in-progress assessment.
+      const started = await request('start_assessment', {});
+      if (started.type === 'assessment_completed') {
+        run.completed = started.data;
+        break;
+      }
+      if (started.type !== 'assessment_started') {
+        count(run, started);
+        await sleep(300);
+        continue;
+      }
+      run.assessmentId = String(started.data['assessment_id']);
+      while (run.completed === undefined && Date.now() < stopAt) {
+        if (pending === undefined) {
+          const q = await request('get_question', {});
+          if (q.type === 'assessment_completed') {
+            run.completed = q.data;
+            break;
+          }
+          if (q.type !== 'question') {
+            count(run, q);
+            await sleep(200);
+            continue;
+          }
+          const qid = String(q.data['question_id']);
+          const optionIds = (q.data['options'] as { id: string }[]).map((o) => o.id);
+          pending = { question_id: qid, option: options.choose?.(qid, optionIds) ?? (optionIds[0] as string) };
+          if (options.thinkMs !== undefined) await sleep(options.thinkMs);
+        }
+        const fb = await request('submit_answer', { question_id: pending.question_id, selected_option: pending.option });
+        if (fb.type === 'answer_feedback') {
+          run.acknowledged.set(pending.question_id, pending.option);
+          pending = undefined;
+          if (fb.data['finished'] === true) {
+            const done = await conn.next((f) => f.type === 'assessment_completed', timeoutMs);
+            run.completed = done.data;
+          }
+          continue;
+        }
+        count(run, fb);
+        if (fb.type === 'error' && fb.data['code'] === 'CONFLICT') pending = undefined; // asked again from the server's view
+        await sleep(200);
+      }
+    } catch (err) {
+      // Connection lost or a reply never came: reconnect and resume.
+      run.retries += 1;
+      if (err instanceof Error && err.message === 'timeout') run.timeouts += 1;
+    } finally {
+      conn.ws.terminate();
+    }
+    if (run.completed === undefined) {
+      run.reconnects += 1;
+      await sleep(100);
+    }
+  }
+  return run;
+}
+
+function count(run: CandidateRun, frame: Frame): void {
+  const code = frame.type === 'error' ? String(frame.data['code']) : frame.type;
+  run.errors[code] = (run.errors[code] ?? 0) + 1;
+  run.retries += 1;
+}
+
+type Conn = {
+  ws: WebSocket;
+  reply(id: string, timeoutMs: number): Promise<Frame>;
+  next(pred: (f: Frame) => boolean, timeoutMs: number): Promise<Frame>;
+};
+
+function open(url: string, timeoutMs: number): Promise<Conn> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    const frames: Frame[] = [];
+    const waiters = new Set<() => void>();
+    let closed = false;
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new Error('connect timeout'));
+    }, timeoutMs);
+    ws.on('message', (raw) => {
+      frames.push(JSON.parse((raw as Buffer).toString('utf8')) as Frame);
+      for (const w of waiters) w();
+    });
+    ws.on('close', () => {
+      closed = true;
+      for (const w of waiters) w();
+    });
+    ws.on('error', () => undefined);
+    ws.once('open', () => {
+      clearTimeout(timer);
+      const next = (pred: (f: Frame) => boolean, ms: number): Promise<Frame> =>
+        new Promise((res, rej) => {
+          const check = () => {
+            const i = frames.findIndex(pred);
+            if (i >= 0) {
+              const [hit] = frames.splice(i, 1);
+              done();
+              res(hit as Frame);
+            } else if (closed) {
+              done();
+              rej(new Error('closed'));
+            }
+          };
+          const t = setTimeout(() => {
+            done();
+            rej(new Error('timeout'));
+          }, ms);
+          const done = () => {
+            clearTimeout(t);
+            waiters.delete(check);
+          };
+          waiters.add(check);
+          check();
+        });
+      resolve({ ws, next, reply: (id, ms) => next((f) => f.reply_to === id, ms) });
+    });
+    ws.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
