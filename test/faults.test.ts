@@ -95,6 +95,16 @@ describe('faults: every acknowledged answer survives, every candidate finishes',
     });
   });
 
+  test('SIGTERM drains: restarting the assessment service and the gateway drops no request', async () => {
+    const runs = await underFault('graceful restarts', async () => {
+      await stack.platform.restart('assessment');
+      await sleep(1000);
+      await stack.platform.restart('gateway');
+    });
+    const timeouts = runs.reduce((n, r) => n + (r.errors['TIMEOUT'] ?? 0) + r.timeouts, 0);
+    assert.equal(timeouts, 0, 'no request was left without a reply');
+  });
+
   test('the gateway is killed and restarted: clients reconnect and resume', async () => {
     const runs = await underFault('gateway SIGKILL x2', async () => {
       for (let i = 0; i < 2; i++) {

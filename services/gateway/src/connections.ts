@@ -68,6 +68,8 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
   const { bus, options } = deps;
   const log = deps.log.child({ module: 'ws' });
   const connections = new Set<Connection>();
+  const inflight = new Set<Promise<void>>();
+  let shuttingDown = false;
   const byUser = new Map<string, Shared>();
   const byRoom = new Map<string, Shared>();
 
@@ -181,8 +183,14 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
       badFrame(c, 'AUTH_REQUIRED', 'authenticate first: send an auth frame or connect with a token', frame.id);
       return;
     }
+    if (shuttingDown) {
+      sendError(c, 'SERVICE_UNAVAILABLE', 'the server is shutting down; reconnect', frame.id);
+      return;
+    }
+    const work = route(c, c.identity.caller, frame);
+    inflight.add(work);
     try {
-      await route(c, c.identity.caller, frame);
+      await work;
     } catch (err) {
       if (isAppError(err)) {
         sendError(c, err.code, err.message, frame.id, err.details);
@@ -190,6 +198,8 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
         c.log.error({ err, type: frame.type }, 'frame handling failed');
         sendError(c, 'INTERNAL', 'internal error', frame.id);
       }
+    } finally {
+      inflight.delete(work);
     }
   }
 
@@ -427,6 +437,9 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
   async function close(): Promise<void> {
     clearInterval(pinger);
     clearInterval(presence);
+    // Take no new frames, let the ones in flight get their replies, then close with 1001.
+    shuttingDown = true;
+    await Promise.race([Promise.allSettled([...inflight]), new Promise((r) => setTimeout(r, 5000).unref())]);
     const closing = [...connections].map(
       (c) =>
         new Promise<void>((resolve) => {
