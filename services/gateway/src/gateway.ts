@@ -9,6 +9,7 @@ import { MAX_FRAME_BYTES } from '@ap/protocol';
 import { createConnectionHub } from './connections.ts';
 import type { Endpoint, GatewayOptions } from './connections.ts';
 import { createHttpHandler } from './http.ts';
+import { loadStaticSite } from './static.ts';
 import { createTokenVerifier } from './tokens.ts';
 
 export type Gateway = {
@@ -29,10 +30,14 @@ export async function createGateway(deps: {
   host: string;
   port: number;
   options: GatewayOptions;
+  /** Folder of the candidate page (`web/`): built in memory at start-up, or its `dist/` served. */
+  webDir?: string;
 }): Promise<Gateway> {
   const { bus, log } = deps;
+  const siteLoading = loadStaticSite(deps.webDir === undefined ? { log } : { webDir: deps.webDir, log });
   const verifier = createTokenVerifier({ bus, log });
   await verifier.refresh();
+  const site = await siteLoading;
   // Until the keys arrive retry every second; afterwards pick up rotated keys every minute.
   let sinceRefresh = 0;
   const keyTimer = setInterval(() => {
@@ -45,7 +50,7 @@ export async function createGateway(deps: {
   keyTimer.unref();
   const hub = createConnectionHub({ bus, verifier, log, options: deps.options, gatewayId: randomUUID() });
   const ready = () => !bus.nc.isClosed() && verifier.ready();
-  const server = createServer(createHttpHandler({ bus, log, ready, requestTimeoutMs: deps.options.requestTimeoutMs }));
+  const server = createServer(createHttpHandler({ bus, log, ready, requestTimeoutMs: deps.options.requestTimeoutMs, site }));
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
 
   server.on('upgrade', (req, socket, head) => {

@@ -3,12 +3,13 @@ import type { Bus } from '@ap/bus';
 import type { Logger } from '@ap/logging';
 import { AppError, HTTP_STATUS, httpBodies, isAppError } from '@ap/protocol';
 import type { z } from 'zod';
+import type { StaticSite } from './static.ts';
 
 const MAX_BODY_BYTES = 16 * 1024;
 
-export type HttpDeps = { bus: Bus; log: Logger; ready: () => boolean; requestTimeoutMs: number };
+export type HttpDeps = { bus: Bus; log: Logger; ready: () => boolean; requestTimeoutMs: number; site?: StaticSite };
 
-/** Serves the gateway's HTTP routes: health, readiness and the /api/auth endpoints. */
+/** Serves the gateway's HTTP routes: health, readiness, the /api/auth endpoints, and the candidate page's files (static.ts). */
 export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const log = deps.log.child({ module: 'http' });
   return (req, res) => {
@@ -45,6 +46,7 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
         return;
       }
       default:
+        if ((req.method === 'GET' || req.method === 'HEAD') && deps.site?.serve(req, res, url.pathname) === true) return;
         json(res, 404, { error: { code: 'NOT_FOUND', message: `no route ${route}` } });
     }
   }

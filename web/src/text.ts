@@ -1,0 +1,51 @@
+/** The words the page shows for protocol values. */
+import type { CompletionReason, TestSummary } from '@ap/protocol';
+import { formatDuration, plural } from './clock.ts';
+
+const REASONS: Readonly<Record<CompletionReason, string>> = {
+  candidate_ended: 'You ended the assessment.',
+  max_items: 'You answered the planned number of questions.',
+  se_target: 'Your answers measured your level precisely enough, so the assessment stopped early.',
+  pool_exhausted: 'There were no more questions to ask.',
+  all_answered: 'You answered every question.',
+  time_limit: 'The time ran out. Every answer saved before then counts.',
+  terminated: 'The assessment was ended by a proctor.',
+  abandoned: 'The assessment was closed because it was left unfinished.',
+};
+
+/** Why the assessment ended, as a sentence. */
+export function reasonText(reason: string): string {
+  return (REASONS as Record<string, string | undefined>)[reason] ?? `The assessment ended (${reason}).`;
+}
+
+/** How many questions the test asks, in words. */
+export function questionCount(test: TestSummary): string {
+  const { min, max } = test.planned_items;
+  return min === max ? plural(max, 'question') : `between ${min} and ${max} questions`;
+}
+
+/** The rules shown before the first question. */
+export function rules(test: TestSummary): string[] {
+  const list = [
+    'You see one question at a time and cannot go back to a question you answered.',
+    `The time limit is ${formatDuration(test.time_limit_s)}. The clock is kept by the server and keeps running if your connection drops or you close the page.`,
+    'Each answer is saved as soon as you submit it. If the connection drops, the page reconnects and carries on where you were.',
+  ];
+  if (test.strategy === 'adaptive') {
+    list.push(
+      `The questions adapt to your answers, so the test asks ${questionCount(test)}: it stops as soon as it has measured your level.`,
+    );
+  } else {
+    list.push(`There are ${questionCount(test)}.`);
+  }
+  list.push('Choose an answer with the arrow keys or the number keys 1 to 9, and press Enter to submit it.');
+  list.push('Stay on this page: switching tabs or windows and pasting are recorded.');
+  if (test.show_feedback) list.push('You will see your results when you finish.');
+  return list;
+}
+
+/** Human name of a skill id (`data-interpretation` → `Data interpretation`). */
+export function skillName(skill: string): string {
+  const words = skill.replace(/[-_]+/g, ' ').trim();
+  return words.length === 0 ? skill : words.charAt(0).toUpperCase() + words.slice(1);
+}
