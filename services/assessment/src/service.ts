@@ -105,7 +105,19 @@ export async function createAssessmentService(deps: {
       return null;
     }
     try {
-      return await col.assessments.findOneAndUpdate({ _id: a._id, version: a.version }, update, { returnDocument: 'after' });
+      // Holding the claim, check that nobody moved past this version before we claimed it; the
+      // write then filters on _id alone, which FerretDB answers without reading the whole collection.
+      const current = await col.assessments.findOne({ _id: a._id }, { projection: { version: 1 } });
+      if (current?.version !== a.version) return null;
+      const next = await col.assessments.findOneAndUpdate({ _id: a._id }, update, { returnDocument: 'after' });
+      if (next !== null && (next.status !== a.status || next.deadline.getTime() !== a.deadline.getTime())) {
+        if (ACTIVE.includes(next.status as (typeof ACTIVE)[number]) || next.status === 'overdue') {
+          await col.active.updateOne({ _id: next._id }, { $set: { status: next.status, deadline: next.deadline } });
+        } else {
+          await col.active.deleteOne({ _id: next._id });
+        }
+      }
+      return next;
     } finally {
       await col.claims.deleteOne({ _id: claimId });
     }
@@ -132,7 +144,8 @@ export async function createAssessmentService(deps: {
     const attemptKey = `${caller.user_id}:${testId}:1`;
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const now = clock();
-      const existing = await col.assessments.findOne({ attempt_key: attemptKey });
+      const attemptDoc = await col.attempts.findOne({ _id: attemptKey });
+      const existing = attemptDoc === null ? null : await col.assessments.findOne({ _id: attemptDoc.assessment_id });
       if (existing !== null) {
         const current = await settleDeadline(existing, test, now);
         if (!ACTIVE.includes(current.status as (typeof ACTIVE)[number]) && current.status !== 'overdue') {
@@ -143,7 +156,8 @@ export async function createAssessmentService(deps: {
         return started(current, test, now, true);
       }
       const doc: AssessmentDoc = {
-        _id: randomUUID(),
+        // An attempt whose assessment was never written (a crash in between) gets it now.
+        _id: attemptDoc?.assessment_id ?? randomUUID(),
         attempt_key: attemptKey,
         test_id: testId,
         candidate_id: caller.user_id,
@@ -165,12 +179,18 @@ export async function createAssessmentService(deps: {
         updated_at: now,
       };
       try {
+        if (attemptDoc === null) await col.attempts.insertOne({ _id: attemptKey, assessment_id: doc._id });
         await col.assessments.insertOne(doc);
-        await col.presence.updateOne({ _id: doc._id }, { $set: { last_seen_at: now } }, { upsert: true });
       } catch (err) {
         if (isDuplicateKey(err)) continue; // a concurrent start won: resume that one
         throw err;
       }
+      await col.active.updateOne(
+        { _id: doc._id },
+        { $set: { test_id: testId, status: doc.status, deadline: doc.deadline, started_at: now } },
+        { upsert: true },
+      );
+      await col.presence.updateOne({ _id: doc._id }, { $set: { last_seen_at: now } }, { upsert: true });
       if (doc.application_id !== null) {
         await col.applications.updateOne(
           { _id: doc.application_id },
@@ -350,11 +370,12 @@ export async function createAssessmentService(deps: {
   async function expireDue(req: ParsedRequestOf<'assessmentExpireDue'>): Promise<ResponseOf<'assessmentExpireDue'>> {
     if (req.caller.role !== 'admin') throw new AppError('FORBIDDEN', 'only the platform may expire assessments');
     const now = clock();
-    const due = await col.assessments
-      .find({ status: { $in: ['in_progress', 'overdue'] }, deadline: { $lt: now } })
+    const dueIds = await col.active
+      .find({ status: { $in: ['in_progress', 'overdue'] }, deadline: { $lt: now } }, { projection: { _id: 1 } })
       .sort({ deadline: 1 })
       .limit(req.limit)
       .toArray();
+    const due = await col.assessments.find({ _id: { $in: dueIds.map((d) => d._id) } }).toArray();
     const expired: { assessment_id: string; candidate_id: string }[] = [];
     for (const a of due) {
       const test = await getTest(a.test_id);
@@ -440,7 +461,7 @@ export async function createAssessmentService(deps: {
     for (const t of strict) {
       if (t.abandon_after_s === undefined) continue;
       const cutoff = new Date(now.getTime() - t.abandon_after_s * 1000);
-      const running = await col.assessments
+      const running = await col.active
         .find({ test_id: t._id, status: 'in_progress', started_at: { $lt: cutoff } }, { projection: { _id: 1 } })
         .toArray();
       const seen = await col.presence
@@ -476,6 +497,9 @@ export async function createAssessmentService(deps: {
   }
 
   async function afterFinish(a: AssessmentDoc, test: LoadedTest, pushToCandidate: boolean): Promise<void> {
+    if ((a.status === 'completed' || a.status === 'expired') && a.result?.theta !== undefined && a.result.answered > 0) {
+      await col.scores.updateOne({ _id: a._id }, { $set: { test_id: a.test_id, theta: a.result.theta } }, { upsert: true });
+    }
     if (a.application_id !== null) {
       await col.applications.updateOne({ _id: a.application_id }, { $set: { status: a.status, updated_at: clock() } });
     }
@@ -490,11 +514,10 @@ export async function createAssessmentService(deps: {
   /** Adds the percentile rank of this θ among the finished assessments of the same test, itself included. */
   async function withPercentile(testId: string, result: ResultDoc): Promise<ResultDoc> {
     if (result.theta === undefined || result.answered === 0) return result;
-    const finished = { test_id: testId, status: { $in: ['completed', 'expired'] as AssessmentDoc['status'][] }, 'result.answered': { $gt: 0 } };
     const [below, equal, total] = await Promise.all([
-      col.assessments.countDocuments({ ...finished, 'result.theta': { $lt: result.theta } }),
-      col.assessments.countDocuments({ ...finished, 'result.theta': result.theta }),
-      col.assessments.countDocuments(finished),
+      col.scores.countDocuments({ test_id: testId, theta: { $lt: result.theta } }),
+      col.scores.countDocuments({ test_id: testId, theta: result.theta }),
+      col.scores.countDocuments({ test_id: testId }),
     ]);
     // This assessment is not counted yet (it is still in progress when this runs): add it.
     return { ...result, percentile: Math.round((1000 * (below + (equal + 1) / 2)) / (total + 1)) / 10 };

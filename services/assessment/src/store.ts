@@ -81,6 +81,18 @@ export type VersionClaimDoc = { _id: string; at: Date };
 /** When a gateway last reported a live connection for an assessment (kept apart from the assessment document). */
 export type PresenceDoc = { _id: string; last_seen_at: Date };
 
+/** The one assessment of a candidate, test and attempt: `_id` is `${candidate_id}:${test_id}:${attempt}`. */
+export type AttemptDoc = { _id: string; assessment_id: string };
+
+/**
+ * A small row per unfinished assessment, for the sweeps: they scan this instead of the assessments
+ * (FerretDB filters anything but `_id` by reading every document of a collection).
+ */
+export type ActiveDoc = { _id: string; test_id: string; status: AssessmentStatus; deadline: Date; started_at: Date };
+
+/** θ of each finished assessment by test, for percentiles. */
+export type ScoreDoc = { _id: string; test_id: string; theta: number };
+
 export type Collections = {
   tests: Collection<TestDoc>;
   items: Collection<ItemDoc>;
@@ -88,6 +100,9 @@ export type Collections = {
   applications: Collection<ApplicationDoc>;
   claims: Collection<VersionClaimDoc>;
   presence: Collection<PresenceDoc>;
+  attempts: Collection<AttemptDoc>;
+  active: Collection<ActiveDoc>;
+  scores: Collection<ScoreDoc>;
 };
 
 /** The service's collections, with their indexes created (idempotent). */
@@ -99,9 +114,14 @@ export async function openCollections(db: Db): Promise<Collections> {
     applications: db.collection<ApplicationDoc>('applications'),
     claims: db.collection<VersionClaimDoc>('assessment_claims'),
     presence: db.collection<PresenceDoc>('assessment_presence'),
+    attempts: db.collection<AttemptDoc>('assessment_attempts'),
+    active: db.collection<ActiveDoc>('assessments_active'),
+    scores: db.collection<ScoreDoc>('assessment_scores'),
   };
   // One index per command: FerretDB 1.24 drops the connection when one createIndexes lists several existing indexes.
   await c.assessments.createIndexes([{ key: { attempt_key: 1 }, name: 'attempt_key_unique', unique: true }]);
+  await c.active.createIndexes([{ key: { status: 1, deadline: 1 }, name: 'status_deadline' }]);
+  await c.scores.createIndexes([{ key: { test_id: 1, theta: 1 }, name: 'test_theta' }]);
   await c.assessments.createIndexes([{ key: { candidate_id: 1, test_id: 1 }, name: 'candidate_test' }]);
   await c.assessments.createIndexes([{ key: { status: 1, deadline: 1 }, name: 'status_deadline' }]);
   await c.assessments.createIndexes([{ key: { test_id: 1, status: 1 }, name: 'test_status' }]);
