@@ -91,7 +91,10 @@ export async function createAssessmentService(deps: {
    * Writes the next version of an assessment, or returns null when another writer moved it first.
    * The version claim serializes writers even where the server's conditional update is not atomic.
    */
-  async function versioned(a: AssessmentDoc, update: UpdateFilter<AssessmentDoc>): Promise<AssessmentDoc | null> {
+  async function versioned(a: AssessmentDoc, changes: Partial<Omit<AssessmentDoc, '_id' | 'version'>>): Promise<AssessmentDoc | null> {
+    // Only absolute values ($set, with the next version number): a write that the driver retries
+    // after a dropped connection lands the same document again instead of pushing twice.
+    const update: UpdateFilter<AssessmentDoc> = { $set: { ...changes, version: a.version + 1 } };
     const claimId = `${a._id}:${a.version}`;
     const now = clock();
     try {
@@ -243,7 +246,7 @@ export async function createAssessmentService(deps: {
         return { question: null, completed: completedView(finished, test) };
       }
       const current = { item_id: plan.itemId, index: a.responses.length, asked_at: now };
-      const res = await versioned(a, { $set: { current, updated_at: now }, $inc: { version: 1 } });
+      const res = await versioned(a, { current, updated_at: now });
       if (res === null) {
         a = await reload(a._id);
         continue;
@@ -303,7 +306,7 @@ export async function createAssessmentService(deps: {
       const plan = planNext(test, { seed: a.seed, responses }, remainingS(a, now));
       if (plan.theta !== undefined) response.theta = plan.theta;
       if (plan.se !== undefined) response.se = plan.se;
-      const set: Record<string, unknown> = { current: null, updated_at: now };
+      const set: Partial<AssessmentDoc> = { current: null, updated_at: now };
       let finishedDoc: AssessmentDoc | null = null;
       if (plan.done) {
         finishedDoc = {
@@ -317,7 +320,7 @@ export async function createAssessmentService(deps: {
         };
         Object.assign(set, { status: finishedDoc.status, reason: finishedDoc.reason, finished_at: now, result: finishedDoc.result });
       }
-      const res = await versioned(a, { $push: { responses: response }, $set: set, $inc: { version: 1 } });
+      const res = await versioned(a, { ...set, responses });
       if (res === null) {
         a = await reload(a._id);
         continue;
@@ -402,7 +405,7 @@ export async function createAssessmentService(deps: {
       } else if ((a.status === 'in_progress' || a.status === 'overdue') && pastGrace && test.doc.on_expiry === 'grace') {
         next = await finalize(a, test, 'abandoned', 'time_limit', a.deadline, true);
       } else if (a.status === 'in_progress' && pastDeadline && test.doc.on_expiry === 'grace') {
-        next = await versioned(a, { $set: { status: 'overdue', current: null, updated_at: now }, $inc: { version: 1 } });
+        next = await versioned(a, { status: 'overdue', current: null, updated_at: now });
         if (next !== null) {
           bus.publish(events.pushToUser.subject(a.candidate_id), {
             type: 'time_warning',
@@ -438,7 +441,7 @@ export async function createAssessmentService(deps: {
       const deadline = new Date(a.deadline.getTime() + req.seconds * 1000);
       const status = a.status === 'overdue' && deadline.getTime() > now.getTime() ? 'in_progress' : a.status;
       const entry = { type: 'extra_time', by: req.caller.user_id, role: req.caller.role, at: now, seconds: req.seconds, reason: req.reason };
-      const res = await versioned(a, { $set: { deadline, status, updated_at: now }, $push: { log: entry }, $inc: { version: 1 } });
+      const res = await versioned(a, { deadline, status, updated_at: now, log: [...a.log, entry] });
       if (res === null) continue;
       const timeRemaining = remainingS(res, now);
       bus.publish(events.pushToUser.subject(a.candidate_id), {
@@ -491,7 +494,7 @@ export async function createAssessmentService(deps: {
     pushToCandidate = false,
   ): Promise<AssessmentDoc | null> {
     const result = await withPercentile(a.test_id, computeResult(test, a.responses));
-    const res = await versioned(a, { $set: { status, reason, finished_at: finishedAt, current: null, result, updated_at: clock() }, $inc: { version: 1 } });
+    const res = await versioned(a, { status, reason, finished_at: finishedAt, current: null, result, updated_at: clock() });
     if (res !== null) await afterFinish(res, test, pushToCandidate);
     return res;
   }
