@@ -20,7 +20,16 @@ export type Handler<E extends EndpointName> = (
 export type RequestOptions = { timeoutMs?: number; requestId?: string };
 
 /** Options of a bus; `unavailable` tells which handler errors mean a dependency is down (SERVICE_UNAVAILABLE). */
-export type BusOptions = { timeoutMs?: number; unavailable?: (err: unknown) => boolean };
+export type BusOptions = {
+  timeoutMs?: number;
+  unavailable?: (err: unknown) => boolean;
+  /**
+   * A handler still running after this long is answered SERVICE_UNAVAILABLE (it goes on, and its
+   * late result is dropped), so callers are never left waiting when a dependency is stuck.
+   * Keep it below the callers' request timeout. Default 4000 ms.
+   */
+  handlerTimeoutMs?: number;
+};
 
 /** Typed request/reply and events over one NATS connection. */
 export type Bus = {
@@ -76,6 +85,7 @@ export function createBus(nc: NatsConnection, rootLog: Logger, defaults: BusOpti
   const log = rootLog.child({ module: 'bus' });
   const defaultTimeout = defaults.timeoutMs ?? 5000;
   const served: Subscription[] = [];
+  const handlerTimeout = defaults.handlerTimeoutMs ?? 4000;
   const inflight = new Set<Promise<void>>();
 
   async function request<E extends EndpointName>(name: E, req: RequestOf<E>, options: RequestOptions = {}): Promise<ResponseOf<E>> {
@@ -147,22 +157,34 @@ export function createBus(nc: NatsConnection, rootLog: Logger, defaults: BusOpti
         msg.respond(errorReply({ code: 'VALIDATION_FAILED', message: `invalid request for ${endpoint.subject}`, details: { issues } }));
         return;
       }
+      let answered = false;
+      const respond = (payload: Uint8Array) => {
+        if (answered) return;
+        answered = true;
+        msg.respond(payload);
+      };
+      const timer = setTimeout(() => {
+        reqLog.warn({ timeout_ms: handlerTimeout }, 'handler too slow: answered SERVICE_UNAVAILABLE');
+        respond(errorReply({ code: 'SERVICE_UNAVAILABLE', message: 'the service is too slow to answer right now; retry shortly' }));
+      }, handlerTimeout);
       try {
         const data = await handler(parsed.data as ParsedRequestOf<E>, { subject: endpoint.subject, requestId, log: reqLog });
-        msg.respond(encode({ ok: true, data }));
+        respond(encode({ ok: true, data }));
         reqLog.debug('handled');
       } catch (err) {
         if (isAppError(err)) {
           const body: ErrorBody = { code: err.code, message: err.message };
           if (err.details !== undefined) body.details = err.details;
-          msg.respond(errorReply(body));
+          respond(errorReply(body));
         } else if (defaults.unavailable?.(err) === true) {
           reqLog.warn({ err }, 'dependency unavailable');
-          msg.respond(errorReply({ code: 'SERVICE_UNAVAILABLE', message: 'the service cannot reach its database; retry shortly' }));
+          respond(errorReply({ code: 'SERVICE_UNAVAILABLE', message: 'the service cannot reach its database; retry shortly' }));
         } else {
           reqLog.error({ err }, 'handler failed');
-          msg.respond(errorReply({ code: 'INTERNAL', message: 'internal error' }));
+          respond(errorReply({ code: 'INTERNAL', message: 'internal error' }));
         }
+      } finally {
+        clearTimeout(timer);
       }
     }
   }

@@ -21,6 +21,8 @@ export const commonEnv = {
   NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** A request handler still running after this long is answered SERVICE_UNAVAILABLE; keep it below the gateway's REQUEST_TIMEOUT_MS. */
+  HANDLER_TIMEOUT_MS: z.coerce.number().int().positive().default(4000),
 } as const;
 
 /** Variables of services that own MongoDB collections. */

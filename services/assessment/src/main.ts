@@ -13,7 +13,13 @@ await runUntilSignal({
   log,
   timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   start: async () => {
-    const bus = await connectBus({ servers: config.NATS_URL, name: 'assessment', log, unavailable: isDatabaseUnavailable });
+    const bus = await connectBus({
+      servers: config.NATS_URL,
+      name: 'assessment',
+      log,
+      unavailable: isDatabaseUnavailable,
+      handlerTimeoutMs: config.HANDLER_TIMEOUT_MS,
+    });
     const database = await connectDatabase({ url: config.MONGO_URL, name: config.MONGO_DB, log, appName: 'assessment' });
     const eventStream = await openEventStream(bus.nc, { name: 'ASSESSMENT_EVENTS', subjects: ['assessment.v1.events.>'], log });
     const service = await createAssessmentService({ bus, db: database.db, log, eventStream });

@@ -14,7 +14,13 @@ await runUntilSignal({
   timeoutMs: env.SHUTDOWN_TIMEOUT_MS,
   start: async () => {
     const database = await connectDatabase({ url: env.MONGO_URL, name: env.MONGO_DB, log, appName: 'auth' });
-    const bus = await connectBus({ servers: env.NATS_URL, name: 'auth', log, unavailable: isDatabaseUnavailable });
+    const bus = await connectBus({
+      servers: env.NATS_URL,
+      name: 'auth',
+      log,
+      unavailable: isDatabaseUnavailable,
+      handlerTimeoutMs: env.HANDLER_TIMEOUT_MS,
+    });
     const service = await createAuthService({
       bus,
       db: database.db,
@@ -23,10 +29,6 @@ await runUntilSignal({
       config: authConfigOf(env),
     });
     // Closed in reverse: stop serving, drain NATS, then close MongoDB.
-    return [
-      { name: 'db', close: () => database.close() },
-      { name: 'bus', close: () => bus.close() },
-      service,
-    ];
+    return [{ name: 'db', close: () => database.close() }, { name: 'bus', close: () => bus.close() }, service];
   },
 });

@@ -14,7 +14,13 @@ await runUntilSignal({
   timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   start: async () => {
     const database = await connectDatabase({ url: config.MONGO_URL, name: config.MONGO_DB, log, appName: 'chat' });
-    const bus = await connectBus({ servers: config.NATS_URL, name: 'chat', log, unavailable: isDatabaseUnavailable });
+    const bus = await connectBus({
+      servers: config.NATS_URL,
+      name: 'chat',
+      log,
+      unavailable: isDatabaseUnavailable,
+      handlerTimeoutMs: config.HANDLER_TIMEOUT_MS,
+    });
     const chat = createChatService({ bus, db: database.db, log, clock: { now: () => new Date() } });
     await chat.start();
     return [
