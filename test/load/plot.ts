@@ -1,0 +1,123 @@
+/**
+ * A hand-written SVG line chart: answer-path latency percentiles (log scale) against offered load,
+ * for the gateway and the echo baseline, with the p99 target marked.
+ */
+import type { Percentiles } from './hist.ts';
+
+export type PlotPoint = { offered: number; achieved: number; gateway: Percentiles; echo: Percentiles | undefined };
+
+const W = 860;
+const H = 520;
+const M = { left: 70, right: 190, top: 50, bottom: 80 };
+const SERIES: { key: 'p50' | 'p90' | 'p99' | 'p999'; label: string; color: string }[] = [
+  { key: 'p50', label: 'p50', color: '#1b9e77' },
+  { key: 'p90', label: 'p90', color: '#7570b3' },
+  { key: 'p99', label: 'p99', color: '#d95f02' },
+  { key: 'p999', label: 'p99.9', color: '#e7298a' },
+];
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function fmtMs(v: number): string {
+  if (v >= 1000) return `${v / 1000} s`;
+  return `${v} ms`;
+}
+
+export function latencyPlot(points: readonly PlotPoint[], opts: { title: string; targetMs?: number; targetAt?: number }): string {
+  const pts = [...points].sort((a, b) => a.offered - b.offered);
+  const plotW = W - M.left - M.right;
+  const plotH = H - M.top - M.bottom;
+  const values = pts.flatMap((p) => [...SERIES.map((s) => p.gateway[s.key]), p.echo?.p50 ?? 0, p.echo?.p99 ?? 0]).filter((v) => v > 0);
+  if (opts.targetMs !== undefined) values.push(opts.targetMs);
+  const minV = Math.max(0.01, Math.min(...values, 1));
+  const maxV = Math.max(...values, 10);
+  const lo = Math.floor(Math.log10(minV));
+  const hi = Math.ceil(Math.log10(maxV));
+  const maxX = Math.max(...pts.map((p) => p.offered), 1) * 1.05;
+  const x = (v: number): number => M.left + (v / maxX) * plotW;
+  const y = (v: number): number => M.top + plotH - ((Math.log10(Math.max(v, 10 ** lo)) - lo) / (hi - lo || 1)) * plotH;
+  const out: string[] = [];
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+  );
+  out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  out.push(`<text x="${W / 2 - M.right / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${esc(opts.title)}</text>`);
+  // Y grid (decades and 2, 5 within them).
+  for (let d = lo; d <= hi; d++) {
+    for (const m of [1, 2, 5]) {
+      const v = m * 10 ** d;
+      if (v < 10 ** lo || v > 10 ** hi) continue;
+      const yy = y(v).toFixed(1);
+      out.push(`<line x1="${M.left}" x2="${M.left + plotW}" y1="${yy}" y2="${yy}" stroke="${m === 1 ? '#ccc' : '#eee'}"/>`);
+      out.push(
+        `<text x="${M.left - 6}" y="${yy}" text-anchor="end" dominant-baseline="middle" fill="#555">${esc(fmtMs(Number(v.toPrecision(3))))}</text>`,
+      );
+    }
+  }
+  // X ticks at each offered rate, with the achieved rate below.
+  for (const p of pts) {
+    const xx = x(p.offered).toFixed(1);
+    out.push(`<line x1="${xx}" x2="${xx}" y1="${M.top}" y2="${M.top + plotH}" stroke="#eee"/>`);
+    out.push(`<text x="${xx}" y="${M.top + plotH + 18}" text-anchor="middle">${p.offered}/s</text>`);
+    out.push(
+      `<text x="${xx}" y="${M.top + plotH + 34}" text-anchor="middle" fill="#777" font-size="11">got ${Math.round(p.achieved)}/s</text>`,
+    );
+  }
+  out.push(`<rect x="${M.left}" y="${M.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#333"/>`);
+  out.push(
+    `<text x="${M.left + plotW / 2}" y="${H - 18}" text-anchor="middle">offered load (answers per second, open loop)</text>`,
+    `<text transform="translate(18 ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle">latency from scheduled send (log scale)</text>`,
+  );
+  if (opts.targetMs !== undefined) {
+    const yy = y(opts.targetMs).toFixed(1);
+    out.push(`<line x1="${M.left}" x2="${M.left + plotW}" y1="${yy}" y2="${yy}" stroke="#c00" stroke-dasharray="6 4"/>`);
+    const label = `target p99 ≤ ${opts.targetMs} ms${opts.targetAt === undefined ? '' : ` at ${opts.targetAt}/s`}`;
+    out.push(`<text x="${M.left + 6}" y="${Number(yy) - 5}" fill="#c00">${esc(label)}</text>`);
+    if (opts.targetAt !== undefined) {
+      const xx = x(opts.targetAt).toFixed(1);
+      out.push(`<circle cx="${xx}" cy="${yy}" r="5" fill="none" stroke="#c00" stroke-width="2"/>`);
+    }
+  }
+  const line = (vals: number[], color: string, dash: string | undefined, label: string, legendRow: number): void => {
+    const coords = pts.map((p, i) => `${x(p.offered).toFixed(1)},${y(vals[i] ?? 10 ** lo).toFixed(1)}`);
+    const dashAttr = dash === undefined ? '' : ` stroke-dasharray="${dash}"`;
+    out.push(`<polyline points="${coords.join(' ')}" fill="none" stroke="${color}" stroke-width="2"${dashAttr}/>`);
+    for (const c of coords) {
+      const [cx, cy] = c.split(',');
+      out.push(`<circle cx="${cx ?? 0}" cy="${cy ?? 0}" r="3" fill="${color}"/>`);
+    }
+    const ly = M.top + 10 + legendRow * 20;
+    const lx = M.left + plotW + 16;
+    out.push(`<line x1="${lx}" x2="${lx + 26}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2"${dashAttr}/>`);
+    out.push(`<text x="${lx + 32}" y="${ly}" dominant-baseline="middle">${esc(label)}</text>`);
+  };
+  SERIES.forEach((s, i) =>
+    line(
+      pts.map((p) => p.gateway[s.key]),
+      s.color,
+      undefined,
+      `gateway ${s.label}`,
+      i,
+    ),
+  );
+  if (pts.every((p) => p.echo !== undefined)) {
+    line(
+      pts.map((p) => p.echo?.p50 ?? 0),
+      '#999',
+      '4 3',
+      'echo server p50',
+      SERIES.length,
+    );
+    line(
+      pts.map((p) => p.echo?.p99 ?? 0),
+      '#555',
+      '4 3',
+      'echo server p99',
+      SERIES.length + 1,
+    );
+  }
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
+}
