@@ -28,7 +28,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs CANDIDATES candidates through the demo test while `fault` runs, then checks every acknowledged answer. */
 async function underFault(label: string, fault: () => Promise<void>): Promise<CandidateRun[]> {
-  const tokens = await Promise.all(Array.from({ length: CANDIDATES }, () => stack.inviteCandidate(testId)));
+  const tokens: Awaited<ReturnType<TestStack['inviteCandidate']>>[] = [];
+  for (let i = 0; i < CANDIDATES; i += 10) tokens.push(...(await Promise.all(Array.from({ length: 10 }, () => stack.inviteCandidate(testId)))));
   const runs = Promise.all(
     tokens.map((c, i) =>
       resilientCandidate({

@@ -3,6 +3,8 @@ import { WebSocket } from 'ws';
 /** What a candidate that survives faults saw: every answer acknowledged to it, and how it ended. */
 export type CandidateRun = {
   acknowledged: Map<string, string>;
+  /** The gateway URL of each connection that started the assessment, in order. */
+  gateways: string[];
   assessmentId: string | undefined;
   completed: Record<string, unknown> | undefined;
   reconnects: number;
@@ -22,6 +24,8 @@ type Frame = { type: string; data: Record<string, unknown>; reply_to?: string };
  */
 export async function resilientCandidate(options: {
   wsUrl: string;
+  /** Other gateways to fail over to: each reconnect moves on to the next URL, starting from `wsUrl`. */
+  wsUrls?: string[];
   token: string;
   deadlineMs: number;
   thinkMs?: number;
@@ -30,6 +34,7 @@ export async function resilientCandidate(options: {
 }): Promise<CandidateRun> {
   const run: CandidateRun = {
     acknowledged: new Map(),
+    gateways: [],
     assessmentId: undefined,
     completed: undefined,
     reconnects: 0,
@@ -41,11 +46,13 @@ export async function resilientCandidate(options: {
   const timeoutMs = options.requestTimeoutMs ?? 8000;
   let pending: { question_id: string; option: string } | undefined;
   let seq = 0;
+  const urls = [options.wsUrl, ...(options.wsUrls ?? []).filter((u) => u !== options.wsUrl)];
 
   while (run.completed === undefined && Date.now() < stopAt) {
     let conn: Conn;
+    const wsUrl = urls[run.reconnects % urls.length] as string;
     try {
-      conn = await open(`${options.wsUrl}/ws/assessment?token=${encodeURIComponent(options.token)}`, timeoutMs);
+      conn = await open(`${wsUrl}/ws/assessment?token=${encodeURIComponent(options.token)}`, timeoutMs);
     } catch {
       run.reconnects += 1;
       await sleep(Math.min(2000, 100 * 2 ** Math.min(run.reconnects, 4)));
@@ -69,6 +76,7 @@ export async function resilientCandidate(options: {
         continue;
       }
       run.assessmentId = String(started.data['assessment_id']);
+      run.gateways.push(wsUrl);
       while (run.completed === undefined && Date.now() < stopAt) {
         if (pending === undefined) {
           const q = await request('get_question', {});

@@ -57,6 +57,8 @@ export async function setup(
     restartable?: boolean;
     /** Receives every output line of the services (for example to count what each replica handled). */
     onLog?: (line: string) => void;
+    /** Give each non-gateway replica its own METRICS_PORT (`platform.processes[i].metricsUrl`). */
+    metricsPorts?: boolean;
   } = {},
 ): Promise<TestStack> {
   const env = parseConfig(envSchema, processEnv());
@@ -84,6 +86,7 @@ export async function setup(
       log,
       inheritEnv: processEnv(),
       ...(options.replicas === undefined ? {} : { replicas: options.replicas }),
+      ...(options.metricsPorts === undefined ? {} : { metricsPorts: options.metricsPorts }),
       env: { LOG_LEVEL: env.TEST_LOG === '1' ? 'info' : 'warn', ...options.env },
     });
     mongo = new MongoClient(infra.mongoUrl);
@@ -109,12 +112,12 @@ export async function setup(
       stopDatabase: () => infra.control('mongo', 'stop'),
       startDatabase: () => infra.control('mongo', 'start'),
       async inviteCandidate(testId = seed.test_id) {
-        const invitation = await testBus.request('authInvite', {
-          caller: { user_id: seed.recruiter.user_id, role: 'recruiter' },
-          test_id: testId,
-          candidate_email: `c-${randomBytes(4).toString('hex')}@test.example`,
-        });
-        const redeemed = await testBus.request('authRedeem', { code: invitation.code });
+        const email = `c-${randomBytes(4).toString('hex')}@test.example`;
+        // A busy machine may answer SERVICE_UNAVAILABLE or TIMEOUT: set-up retries, as a client would.
+        const invitation = await transientRetry(() =>
+          testBus.request('authInvite', { caller: { user_id: seed.recruiter.user_id, role: 'recruiter' }, test_id: testId, candidate_email: email }),
+        );
+        const redeemed = await transientRetry(() => testBus.request('authRedeem', { code: invitation.code }));
         return { token: redeemed.token, user_id: redeemed.user_id, code: invitation.code, application_id: redeemed.application_id };
       },
       async close() {
@@ -136,6 +139,18 @@ export async function setup(
 type ControlledInfra = Pick<Infra, 'natsUrl' | 'mongoUrl' | 'close'> & {
   control(which: 'nats' | 'mongo', action: 'stop' | 'start'): Promise<void>;
 };
+
+async function transientRetry<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (attempt >= 8 || (code !== 'SERVICE_UNAVAILABLE' && code !== 'TIMEOUT')) throw err;
+      await new Promise((r) => setTimeout(r, 250 * attempt));
+    }
+  }
+}
 
 function withoutControl(infra: Infra): ControlledInfra {
   return {

@@ -29,6 +29,14 @@ export type BusOptions = {
    * Keep it below the callers' request timeout. Default 4000 ms.
    */
   handlerTimeoutMs?: number;
+  /** Where request timings and served outcomes are recorded (see @ap/metrics). */
+  metrics?: BusMetrics;
+};
+
+/** What a bus reports: the reply time of each request it makes, and the outcome (`ok` or an error code) of each it answers. */
+export type BusMetrics = {
+  requestDone(subject: string, seconds: number): void;
+  handled(subject: string, outcome: string): void;
 };
 
 /** Typed request/reply and events over one NATS connection. */
@@ -93,9 +101,12 @@ export function createBus(nc: NatsConnection, rootLog: Logger, defaults: BusOpti
     const h = natsHeaders();
     if (options.requestId !== undefined) h.set(REQUEST_ID_HEADER, options.requestId);
     let msg: Msg;
+    const sentAt = performance.now();
     try {
       msg = await nc.request(endpoint.subject, encode(req), { timeout: options.timeoutMs ?? defaultTimeout, headers: h });
+      defaults.metrics?.requestDone(endpoint.subject, (performance.now() - sentAt) / 1000);
     } catch (err) {
+      defaults.metrics?.requestDone(endpoint.subject, (performance.now() - sentAt) / 1000);
       if (err instanceof RequestError && err.isNoResponders()) {
         throw new AppError('SERVICE_UNAVAILABLE', `no service answers ${endpoint.subject}`, { cause: err });
       }
@@ -149,39 +160,42 @@ export function createBus(nc: NatsConnection, rootLog: Logger, defaults: BusOpti
         raw = msg.json();
       } catch {
         msg.respond(errorReply({ code: 'INVALID_JSON', message: 'request is not valid JSON' }));
+        defaults.metrics?.handled(endpoint.subject, 'INVALID_JSON');
         return;
       }
       const parsed = endpoint.request.safeParse(raw);
       if (!parsed.success) {
         const issues = parsed.error.issues.slice(0, 10).map((i) => ({ path: i.path.join('.'), message: i.message }));
         msg.respond(errorReply({ code: 'VALIDATION_FAILED', message: `invalid request for ${endpoint.subject}`, details: { issues } }));
+        defaults.metrics?.handled(endpoint.subject, 'VALIDATION_FAILED');
         return;
       }
       let answered = false;
-      const respond = (payload: Uint8Array) => {
+      const respond = (payload: Uint8Array, outcome: string) => {
         if (answered) return;
         answered = true;
         msg.respond(payload);
+        defaults.metrics?.handled(endpoint.subject, outcome);
       };
       const timer = setTimeout(() => {
         reqLog.warn({ timeout_ms: handlerTimeout }, 'handler too slow: answered SERVICE_UNAVAILABLE');
-        respond(errorReply({ code: 'SERVICE_UNAVAILABLE', message: 'the service is too slow to answer right now; retry shortly' }));
+        respond(errorReply({ code: 'SERVICE_UNAVAILABLE', message: 'the service is too slow to answer right now; retry shortly' }), 'SERVICE_UNAVAILABLE');
       }, handlerTimeout);
       try {
         const data = await handler(parsed.data as ParsedRequestOf<E>, { subject: endpoint.subject, requestId, log: reqLog });
-        respond(encode({ ok: true, data }));
+        respond(encode({ ok: true, data }), 'ok');
         reqLog.debug('handled');
       } catch (err) {
         if (isAppError(err)) {
           const body: ErrorBody = { code: err.code, message: err.message };
           if (err.details !== undefined) body.details = err.details;
-          respond(errorReply(body));
+          respond(errorReply(body), err.code);
         } else if (defaults.unavailable?.(err) === true) {
           reqLog.warn({ err }, 'dependency unavailable');
-          respond(errorReply({ code: 'SERVICE_UNAVAILABLE', message: 'the service cannot reach its database; retry shortly' }));
+          respond(errorReply({ code: 'SERVICE_UNAVAILABLE', message: 'the service cannot reach its database; retry shortly' }), 'SERVICE_UNAVAILABLE');
         } else {
           reqLog.error({ err }, 'handler failed');
-          respond(errorReply({ code: 'INTERNAL', message: 'internal error' }));
+          respond(errorReply({ code: 'INTERNAL', message: 'internal error' }), 'INTERNAL');
         }
       } finally {
         clearTimeout(timer);

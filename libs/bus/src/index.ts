@@ -1,4 +1,4 @@
 export { REQUEST_ID_HEADER, connectBus, createBus } from './bus.ts';
-export type { Bus, Handler, HandlerContext, RequestOptions } from './bus.ts';
+export type { Bus, BusMetrics, BusOptions, Handler, HandlerContext, RequestOptions } from './bus.ts';
 export { openEventStream, openLease } from './jetstream.ts';
 export type { EventStream, Lease } from './jetstream.ts';

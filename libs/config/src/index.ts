@@ -41,3 +41,9 @@ export function processEnv(): Env {
 
 /** A positive integer from an env string, with a default. */
 export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/** Variables of services that serve /metrics, /healthz and /readyz on their own port (0 turns it off). */
+export const metricsEnv = {
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+} as const;

@@ -125,6 +125,24 @@ export const endpoints = {
     request: withCaller({ assessment_id: idSchema, seconds: z.number().int().min(1).max(24 * 3600), reason: z.string().max(500).default('') }),
     response: z.object({ assessment_id: idSchema, deadline: z.string(), time_remaining_s: z.number().int(), status: z.string() }),
   },
+  assessmentCommand: {
+    subject: 'assessment.v1.command',
+    request: withCaller({
+      assessment_id: idSchema,
+      command: z.enum(['pause', 'resume', 'terminate']),
+      reason: z.string().max(500).default(''),
+    }),
+    response: z.object({ assessment_id: idSchema, status: z.string(), deadline: z.string(), time_remaining_s: z.number().int() }),
+  },
+  assessmentIntegrity: {
+    subject: 'assessment.v1.integrity',
+    request: withCaller({
+      assessment_id: idSchema,
+      kind: z.enum(['focus_lost', 'tab_hidden', 'paste', 'fullscreen_exit', 'copy', 'other']),
+      at: z.string().max(64),
+    }),
+    response: z.object({ assessment_id: idSchema, kind: z.string(), incidents: z.number().int() }),
+  },
   assessmentAbandonIdle: {
     subject: 'assessment.v1.abandon_idle',
     request: withCaller({ limit: z.number().int().positive().max(1000).default(100) }),

@@ -44,6 +44,15 @@ export const clientFrameData = {
     .strict(),
   heartbeat: z.object({ client_time: z.string().max(64).optional() }).strict(),
   end_assessment: empty,
+  /** The candidate's browser saw something proctors should know about. */
+  integrity_event: z
+    .object({ kind: z.enum(['focus_lost', 'tab_hidden', 'paste', 'fullscreen_exit', 'copy', 'other']), at: z.string().max(64) })
+    .strict(),
+  /** Proctor and recruiter commands (on /ws/chat or /ws/assessment, authorized by role and test scope). */
+  pause_assessment: z.object({ assessment_id: idSchema, reason: z.string().max(500).default('') }).strict(),
+  resume_assessment: z.object({ assessment_id: idSchema }).strict(),
+  terminate_assessment: z.object({ assessment_id: idSchema, reason: z.string().min(1).max(500) }).strict(),
+  extra_time: z.object({ assessment_id: idSchema, seconds: z.number().int().min(1).max(24 * 3600), reason: z.string().max(500).default('') }).strict(),
 } as const;
 
 export type ClientFrameType = keyof typeof clientFrameData;
@@ -106,6 +115,8 @@ export const resultSchema = z.object({
   scaled_score: z.number().optional(),
   /** Percentile rank among the finished assessments of the same test when this one finished. */
   percentile: z.number().min(0).max(100).optional(),
+  /** Integrity incidents recorded during the assessment. */
+  incidents: z.number().int().nonnegative().optional(),
   /** The ability estimate after each answer (no item ids, no correctness). */
   trace: z.array(z.object({ theta: z.number(), se: z.number() })).optional(),
   skills: z.array(
@@ -176,6 +187,11 @@ export const serverFrameData = {
   chat_message: chatMessageSchema,
   time_warning: z.object({ assessment_id: idSchema, time_remaining_s: z.number().int().nonnegative() }),
   session_replaced: z.object({ assessment_id: idSchema }),
+  assessment_paused: z.object({ assessment_id: idSchema, reason: z.string() }),
+  assessment_resumed: z.object({ assessment_id: idSchema, deadline: z.string(), time_remaining_s: z.number().int().nonnegative() }),
+  /** The state of an assessment after a staff command. */
+  assessment_status: z.object({ assessment_id: idSchema, status: assessmentStatusSchema, deadline: z.string(), time_remaining_s: z.number().int() }),
+  integrity_recorded: z.object({ assessment_id: idSchema, kind: z.string(), incidents: z.number().int() }),
   time_extended: z.object({
     assessment_id: idSchema,
     deadline: z.string(),

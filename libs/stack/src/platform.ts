@@ -17,6 +17,11 @@ export type PlatformOptions = {
   replicas?: Partial<Record<ServiceName, number>>;
   /** Gateway ports; free ports when absent. */
   gatewayPorts?: number[];
+  /**
+   * Give every non-gateway replica its own free METRICS_PORT (see `processes[i].metricsUrl`).
+   * Without it their metrics servers are off (METRICS_PORT=0), since replicas share one host.
+   */
+  metricsPorts?: boolean;
   /** Environment the services inherit (PATH, HOME…), usually the caller's own. */
   inheritEnv?: Readonly<Record<string, string | undefined>>;
   /** Extra environment for every service (e.g. LOG_LEVEL, SWEEP_INTERVAL_MS). */
@@ -28,7 +33,8 @@ export type PlatformOptions = {
 /** A running platform: one child process per service replica. */
 export type Platform = {
   gatewayUrls: string[];
-  processes: { service: ServiceName; index: number; proc: ServerProcess }[];
+  /** `metricsUrl` serves /metrics, /healthz and /readyz: the gateway's own URL, or the replica's METRICS_PORT with `metricsPorts`. */
+  processes: { service: ServiceName; index: number; proc: ServerProcess; metricsUrl?: string }[];
   /** Stops one replica (SIGTERM, then SIGKILL); `restart` starts it again with the same settings. */
   stop(service: ServiceName, index?: number): Promise<void>;
   restart(service: ServiceName, index?: number): Promise<void>;
@@ -59,11 +65,26 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     MONGO_URL: options.mongoUrl,
     MONGO_DB: options.dbName,
     LOG_LEVEL: 'warn',
+    METRICS_PORT: '0',
     ...options.env,
   };
+  const metricsPorts = new Map<string, number>();
+  if (options.metricsPorts === true) {
+    for (const service of SERVICE_NAMES.filter((s) => s !== 'gateway')) {
+      for (let i = 0; i < replicas(service); i++) metricsPorts.set(`${service}/${i}`, await freePort());
+    }
+  }
 
   function envFor(service: ServiceName, index: number): Record<string, string> {
-    return service === 'gateway' ? { ...baseEnv, PORT: String(ports[index]), HOST: '127.0.0.1' } : baseEnv;
+    if (service === 'gateway') return { ...baseEnv, PORT: String(ports[index]), HOST: '127.0.0.1' };
+    const metricsPort = metricsPorts.get(`${service}/${index}`);
+    return metricsPort === undefined ? baseEnv : { ...baseEnv, METRICS_PORT: String(metricsPort), METRICS_HOST: '127.0.0.1' };
+  }
+
+  function metricsUrlOf(service: ServiceName, index: number): { metricsUrl?: string } {
+    if (service === 'gateway') return { metricsUrl: `http://127.0.0.1:${ports[index]}` };
+    const metricsPort = metricsPorts.get(`${service}/${index}`);
+    return metricsPort === undefined ? {} : { metricsUrl: `http://127.0.0.1:${metricsPort}` };
   }
 
   function spawnReplica(service: ServiceName, index: number): ServerProcess {
@@ -75,7 +96,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   }
 
   for (const service of SERVICE_NAMES) {
-    for (let i = 0; i < replicas(service); i++) processes.push({ service, index: i, proc: spawnReplica(service, i) });
+    for (let i = 0; i < replicas(service); i++) processes.push({ service, index: i, proc: spawnReplica(service, i), ...metricsUrlOf(service, i) });
   }
   const gatewayUrls = ports.map((p) => `http://127.0.0.1:${p}`);
   const platform: Platform = {

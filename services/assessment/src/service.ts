@@ -21,6 +21,10 @@ const ACTIVE = ['in_progress', 'paused'] as const;
 const MAX_RETRIES = 8;
 /** A version claim older than this belongs to a writer that died; it may be broken. */
 const CLAIM_TTL_MS = 5000;
+/** Incidents kept per assessment; more are counted no further. */
+const MAX_INCIDENTS = 200;
+/** Presence rows not refreshed for this long are removed by the sweep. */
+const PRESENCE_RETENTION_MS = 24 * 3600 * 1000;
 const QUEUE = 'assessment';
 
 /** Creates the assessment service: tests, assessment instances, answers and results, served on the bus. */
@@ -31,6 +35,8 @@ export async function createAssessmentService(deps: {
   clock?: Clock;
   /** JetStream stream for assessment.v1.events.*; events are de-duplicated by message id. */
   eventStream: EventStream;
+  /** Counts assessments that reach a final status (see @ap/metrics). */
+  metrics?: { assessmentFinished(status: string): void };
 }): Promise<AssessmentService> {
   const { bus } = deps;
   const log = deps.log.child({ module: 'assessment' });
@@ -67,6 +73,8 @@ export async function createAssessmentService(deps: {
     bus.serve('assessmentExpireDue', QUEUE, (req) => expireDue(req)),
     bus.serve('assessmentExtraTime', QUEUE, (req) => extraTime(req)),
     bus.serve('assessmentAbandonIdle', QUEUE, (req) => abandonIdle(req)),
+    bus.serve('assessmentCommand', QUEUE, (req) => command(req)),
+    bus.serve('assessmentIntegrity', QUEUE, (req) => integrity(req)),
     // Presence from every gateway; one replica records each batch.
     bus.subscribe(events.presence.wildcard, events.presence.schema, (p) => recordPresence(p.assessment_ids), { queue: QUEUE }),
   ];
@@ -126,8 +134,10 @@ export async function createAssessmentService(deps: {
     }
   }
 
-  function remainingS(a: Pick<AssessmentDoc, 'deadline'>, now: Date): number {
-    return Math.max(0, Math.floor((a.deadline.getTime() - now.getTime()) / 1000));
+  function remainingS(a: Pick<AssessmentDoc, 'deadline'> & Partial<Pick<AssessmentDoc, 'status' | 'paused_at'>>, now: Date): number {
+    // While paused the clock stands still at the moment of the pause.
+    const at = a.status === 'paused' && a.paused_at ? a.paused_at : now;
+    return Math.max(0, Math.floor((a.deadline.getTime() - at.getTime()) / 1000));
   }
 
   async function load(caller: Caller, assessmentId: string): Promise<AssessmentDoc> {
@@ -316,7 +326,7 @@ export async function createAssessmentService(deps: {
           status: plan.reason === 'time_limit' ? 'expired' : 'completed',
           reason: plan.reason,
           finished_at: now,
-          result: await withPercentile(a.test_id, computeResult(test, responses)),
+          result: await withPercentile(a.test_id, { ...computeResult(test, responses), incidents: a.incidents?.length ?? 0 }),
         };
         Object.assign(set, { status: finishedDoc.status, reason: finishedDoc.reason, finished_at: now, result: finishedDoc.result });
       }
@@ -455,6 +465,59 @@ export async function createAssessmentService(deps: {
     throw new AppError('CONFLICT', 'the assessment changed concurrently; try again');
   }
 
+  /** Pause, resume or terminate (staff commands, recorded with who and when); the candidate is told by a push. */
+  async function command(req: ParsedRequestOf<'assessmentCommand'>): Promise<ResponseOf<'assessmentCommand'>> {
+    if (req.caller.role === 'candidate') throw new AppError('FORBIDDEN', 'only staff can pause, resume or terminate');
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const a = await load(req.caller, req.assessment_id);
+      const test = await getTest(a.test_id);
+      const now = clock();
+      const entry = { type: req.command, by: req.caller.user_id, role: req.caller.role, at: now, reason: req.reason };
+      let next: AssessmentDoc | null;
+      if (req.command === 'pause') {
+        if (a.status !== 'in_progress') throw new AppError('ASSESSMENT_NOT_ACTIVE', `cannot pause: the assessment is ${a.status}`);
+        next = await versioned(a, { status: 'paused', paused_at: now, updated_at: now, log: [...a.log, entry] });
+        if (next !== null) push(a, 'assessment_paused', { assessment_id: a._id, reason: req.reason });
+      } else if (req.command === 'resume') {
+        if (a.status !== 'paused') throw new AppError('ASSESSMENT_NOT_ACTIVE', `cannot resume: the assessment is ${a.status}`);
+        // The clock stopped while paused: the deadline moves by the paused time.
+        const pausedMs = now.getTime() - (a.paused_at ?? now).getTime();
+        const deadline = new Date(a.deadline.getTime() + pausedMs);
+        next = await versioned(a, { status: 'in_progress', paused_at: null, deadline, updated_at: now, log: [...a.log, entry] });
+        if (next !== null) {
+          push(a, 'assessment_resumed', { assessment_id: a._id, deadline: deadline.toISOString(), time_remaining_s: remainingS(next, now) });
+        }
+      } else {
+        if (!['in_progress', 'paused', 'overdue'].includes(a.status)) throw new AppError('ASSESSMENT_NOT_ACTIVE', `the assessment is ${a.status}`);
+        next = await finalize({ ...a, log: [...a.log, entry] }, test, 'terminated', 'terminated', now, true);
+      }
+      if (next === null) continue;
+      log.info({ assessment_id: a._id, command: req.command, by: req.caller.user_id }, 'staff command applied');
+      return { assessment_id: a._id, status: next.status, deadline: next.deadline.toISOString(), time_remaining_s: remainingS(next, now) };
+    }
+    throw new AppError('CONFLICT', 'the assessment changed concurrently; try again');
+  }
+
+  /** Records an integrity incident reported by the candidate's own client. */
+  async function integrity(req: ParsedRequestOf<'assessmentIntegrity'>): Promise<ResponseOf<'assessmentIntegrity'>> {
+    if (req.caller.role !== 'candidate') throw new AppError('FORBIDDEN', 'incidents come from the candidate’s client');
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const a = await load(req.caller, req.assessment_id);
+      const incidents = a.incidents ?? [];
+      if (!['in_progress', 'paused', 'overdue'].includes(a.status) || incidents.length >= MAX_INCIDENTS) {
+        return { assessment_id: a._id, kind: req.kind, incidents: incidents.length };
+      }
+      const now = clock();
+      const next = await versioned(a, { incidents: [...incidents, { kind: req.kind, at: req.at, received_at: now }], updated_at: now });
+      if (next !== null) return { assessment_id: a._id, kind: req.kind, incidents: incidents.length + 1 };
+    }
+    throw new AppError('CONFLICT', 'the assessment changed concurrently; try again');
+  }
+
+  function push(a: AssessmentDoc, type: string, data: Record<string, unknown>): void {
+    bus.publish(events.pushToUser.subject(a.candidate_id), { type, data, assessment_id: a._id });
+  }
+
   /** Abandons in-progress assessments of tests that set `abandon_after_s` whose candidate has had no live connection for that long. */
   async function abandonIdle(req: ParsedRequestOf<'assessmentAbandonIdle'>): Promise<ResponseOf<'assessmentAbandonIdle'>> {
     if (req.caller.role !== 'admin') throw new AppError('FORBIDDEN', 'only the platform may abandon assessments');
@@ -481,6 +544,9 @@ export async function createAssessmentService(deps: {
       if (abandoned.length >= req.limit) break;
     }
     if (abandoned.length > 0) log.info({ count: abandoned.length }, 'abandoned idle assessments');
+    // Old presence rows go: a live connection refreshes its row every few seconds.
+    const dropped = await col.presence.deleteMany({ last_seen_at: { $lt: new Date(now.getTime() - PRESENCE_RETENTION_MS) } });
+    if (dropped.deletedCount > 0) log.info({ count: dropped.deletedCount }, 'old presence entries dropped');
     return { abandoned };
   }
 
@@ -488,13 +554,14 @@ export async function createAssessmentService(deps: {
   async function finalize(
     a: AssessmentDoc,
     test: LoadedTest,
-    status: 'completed' | 'expired' | 'abandoned',
+    status: 'completed' | 'expired' | 'abandoned' | 'terminated',
     reason: CompletionReason,
     finishedAt: Date,
     pushToCandidate = false,
   ): Promise<AssessmentDoc | null> {
-    const result = await withPercentile(a.test_id, computeResult(test, a.responses));
-    const res = await versioned(a, { status, reason, finished_at: finishedAt, current: null, result, updated_at: clock() });
+    const computed = { ...computeResult(test, a.responses), incidents: a.incidents?.length ?? 0 };
+    const result = status === 'terminated' ? computed : await withPercentile(a.test_id, computed);
+    const res = await versioned(a, { status, reason, finished_at: finishedAt, current: null, result, log: a.log, updated_at: clock() });
     if (res !== null) await afterFinish(res, test, pushToCandidate);
     return res;
   }
@@ -511,6 +578,7 @@ export async function createAssessmentService(deps: {
     if (pushToCandidate) {
       bus.publish(events.pushToUser.subject(a.candidate_id), { type: 'assessment_completed', data: view, assessment_id: a._id });
     }
+    deps.metrics?.assessmentFinished(a.status);
     log.info({ assessment_id: a._id, status: a.status, reason: a.reason, answered: a.responses.length }, 'assessment finished');
   }
 
@@ -667,6 +735,7 @@ function completedView(a: AssessmentDoc, test: LoadedTest): AssessmentCompleted 
             ...(result.se === undefined ? {} : { se: result.se }),
             ...(result.scaled_score === undefined ? {} : { scaled_score: result.scaled_score }),
             ...(result.percentile === undefined ? {} : { percentile: result.percentile }),
+            ...(result.incidents === undefined ? {} : { incidents: result.incidents }),
             trace: result.trace.map((t) => ({ theta: t.theta, se: t.se })),
             skills: result.skills,
           },

@@ -31,6 +31,7 @@ export type ResponseDoc = {
 
 /** The result of a finished assessment, as stored. */
 export type ResultDoc = AssessmentResult & {
+  incidents?: number;
   trace: { item_id: string; correct: boolean; theta?: number; se?: number }[];
   percentile?: number;
 };
@@ -54,6 +55,10 @@ export type AssessmentDoc = {
   current: { item_id: string; index: number; asked_at: Date } | null;
   responses: ResponseDoc[];
   result: ResultDoc | null;
+  /** When a proctor paused it (the clock stops until it is resumed). */
+  paused_at?: Date | null;
+  /** Integrity incidents reported by the candidate's client (capped). */
+  incidents?: { kind: string; at: string; received_at: Date }[];
   /** Commands applied to it (extra time, pause…), with who and when. */
   log: { type: string; by: string; role: string; at: Date; [key: string]: unknown }[];
   version: number;

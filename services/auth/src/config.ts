@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonEnv, mongoEnv, positiveInt } from '@ap/config';
+import { commonEnv, metricsEnv, mongoEnv, positiveInt } from '@ap/config';
 import { SIGNING_ALGS } from './keys.ts';
 import type { AuthConfig } from './service.ts';
 
@@ -7,6 +7,7 @@ import type { AuthConfig } from './service.ts';
 export const authEnvSchema = z.object({
   ...commonEnv,
   ...mongoEnv,
+  ...metricsEnv,
   TOKEN_TTL_S: positiveInt(3600),
   CANDIDATE_TOKEN_TTL_S: positiveInt(4 * 3600),
   SIGNING_ALG: z.enum(SIGNING_ALGS).default('EdDSA'),

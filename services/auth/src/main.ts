@@ -3,11 +3,13 @@ import { parseConfig, processEnv } from '@ap/config';
 import { connectDatabase, isDatabaseUnavailable } from '@ap/db';
 import { runUntilSignal } from '@ap/lifecycle';
 import { createLogger } from '@ap/logging';
+import { createMetrics, serveServiceMetrics } from '@ap/metrics';
 import { authConfigOf, authEnvSchema } from './config.ts';
 import { createAuthService } from './service.ts';
 
 const env = parseConfig(authEnvSchema, processEnv());
 const log = createLogger({ service: 'auth', level: env.LOG_LEVEL });
+const metrics = createMetrics({ service: 'auth' });
 
 await runUntilSignal({
   log,
@@ -20,6 +22,7 @@ await runUntilSignal({
       log,
       unavailable: isDatabaseUnavailable,
       handlerTimeoutMs: env.HANDLER_TIMEOUT_MS,
+      metrics,
     });
     const service = await createAuthService({
       bus,
@@ -28,7 +31,8 @@ await runUntilSignal({
       clock: () => new Date(),
       config: authConfigOf(env),
     });
-    // Closed in reverse: stop serving, drain NATS, then close MongoDB.
-    return [{ name: 'db', close: () => database.close() }, { name: 'bus', close: () => bus.close() }, service];
+    const metricsEndpoint = await serveServiceMetrics({ port: env.METRICS_PORT, host: env.METRICS_HOST, registry: metrics.registry, nats: bus.nc, database });
+    // Closed in reverse: stop serving, drain NATS, then close MongoDB (metrics answer until the end).
+    return [metricsEndpoint, { name: 'db', close: () => database.close() }, { name: 'bus', close: () => bus.close() }, service];
   },
 });

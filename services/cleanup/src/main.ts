@@ -1,19 +1,21 @@
 import { z } from 'zod';
 import { randomUUID } from 'node:crypto';
 import { connectBus, openLease } from '@ap/bus';
-import { commonEnv, parseConfig, positiveInt, processEnv } from '@ap/config';
+import { commonEnv, metricsEnv, parseConfig, positiveInt, processEnv } from '@ap/config';
 import { runUntilSignal } from '@ap/lifecycle';
 import { createLogger } from '@ap/logging';
+import { createMetrics, serveServiceMetrics } from '@ap/metrics';
 import { createCleanupService } from './sweep.ts';
 
-const config = parseConfig(z.object({ ...commonEnv, SWEEP_INTERVAL_MS: positiveInt(5000) }), processEnv());
+const config = parseConfig(z.object({ ...commonEnv, ...metricsEnv, SWEEP_INTERVAL_MS: positiveInt(5000) }), processEnv());
 const log = createLogger({ service: 'cleanup', level: config.LOG_LEVEL });
+const metrics = createMetrics({ service: 'cleanup' });
 
 await runUntilSignal({
   log,
   timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   start: async () => {
-    const bus = await connectBus({ servers: config.NATS_URL, name: 'cleanup', log });
+    const bus = await connectBus({ servers: config.NATS_URL, name: 'cleanup', log, metrics });
     // Only one replica sweeps at a time: the lease lives in NATS KV and lapses if its holder stops renewing it.
     const lease = await openLease(bus.nc, {
       bucket: 'cleanup_lease',
@@ -29,7 +31,9 @@ await runUntilSignal({
       acquireLease: () => lease.acquire(),
     });
     cleanup.start();
+    const metricsEndpoint = await serveServiceMetrics({ port: config.METRICS_PORT, host: config.METRICS_HOST, registry: metrics.registry, nats: bus.nc });
     return [
+      metricsEndpoint,
       { name: 'nats', close: () => bus.close() },
       { name: 'lease', close: () => lease.release() },
       { name: 'cleanup', close: () => cleanup.close() },

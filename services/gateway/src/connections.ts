@@ -3,8 +3,9 @@ import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { Bus } from '@ap/bus';
 import type { Logger } from '@ap/logging';
+import type { Metrics } from '@ap/metrics';
 import { AppError, assessmentRoomId, completedSchema, events, isAppError, parseClientFrame } from '@ap/protocol';
-import type { Caller, ClientFrame, ErrorCode, ServerFrameDataOf, ServerFrameType } from '@ap/protocol';
+import type { AssessmentStatus, Caller, ClientFrame, ErrorCode, ServerFrameDataOf, ServerFrameType } from '@ap/protocol';
 import type { Subscription } from '@nats-io/transport-node';
 import type { Identity, TokenVerifier } from './tokens.ts';
 
@@ -64,7 +65,7 @@ export type ConnectionHub = {
 };
 
 /** Creates the hub that authenticates sockets, validates frames, routes them over the bus and pushes events. */
-export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; log: Logger; options: GatewayOptions; gatewayId: string }): ConnectionHub {
+export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; log: Logger; options: GatewayOptions; gatewayId: string; metrics?: Metrics }): ConnectionHub {
   const { bus, options } = deps;
   const log = deps.log.child({ module: 'ws' });
   const connections = new Set<Connection>();
@@ -101,9 +102,11 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
     if (c.ws.readyState !== c.ws.OPEN) return;
     const frame = replyTo === undefined ? { type, data, ts: new Date().toISOString() } : { type, data, reply_to: replyTo, ts: new Date().toISOString() };
     c.ws.send(JSON.stringify(frame));
+    deps.metrics?.frameOut(type);
   }
 
   function sendError(c: Connection, code: ErrorCode, message: string, replyTo?: string, details?: Record<string, unknown>): void {
+    deps.metrics?.error(code);
     send(c, 'error', details === undefined ? { code, message } : { code, message, details }, replyTo);
   }
 
@@ -170,6 +173,7 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
   async function onFrame(c: Connection, text: string): Promise<void> {
     if (c.upgradeAuth !== undefined) await c.upgradeAuth;
     const parsed = parseClientFrame(text);
+    deps.metrics?.frameIn(parsed.ok ? parsed.frame.type : 'invalid');
     if (!parsed.ok) {
       badFrame(c, parsed.code, parsed.message, parsed.id, parsed.details);
       return;
@@ -297,6 +301,25 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
         send(c, 'chat_message', message, id);
         return;
       }
+      case 'integrity_event': {
+        const r = await bus.request('assessmentIntegrity', { caller, assessment_id: requireAssessment(c), ...frame.data }, opts);
+        send(c, 'integrity_recorded', r, id);
+        return;
+      }
+      case 'pause_assessment':
+      case 'resume_assessment':
+      case 'terminate_assessment': {
+        const command = frame.type === 'pause_assessment' ? 'pause' : frame.type === 'resume_assessment' ? 'resume' : 'terminate';
+        const reason = 'reason' in frame.data ? frame.data.reason : '';
+        const r = await bus.request('assessmentCommand', { caller, assessment_id: frame.data.assessment_id, command, reason }, opts);
+        send(c, 'assessment_status', { ...r, status: r.status as AssessmentStatus }, id);
+        return;
+      }
+      case 'extra_time': {
+        const r = await bus.request('assessmentExtraTime', { caller, ...frame.data }, opts);
+        send(c, 'assessment_status', { ...r, status: r.status as AssessmentStatus }, id);
+        return;
+      }
       case 'auth':
         return;
     }
@@ -395,11 +418,17 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
       if (push.assessment_id !== undefined && c.assessmentId !== push.assessment_id) continue;
       if (push.except_connection === c.id) continue;
       if (c.ws.readyState === c.ws.OPEN) c.ws.send(frame);
+      deps.metrics?.frameOut(push.type);
       if (push.type === 'session_replaced') {
         c.log.info({ assessment_id: push.assessment_id }, 'session replaced by a newer connection');
         unbindAssessment(c);
         c.ws.close(CLOSE.SESSION_REPLACED, 'session replaced by a newer connection');
       } else if (push.type === 'time_extended') {
+        const deadline = typeof push.data['deadline'] === 'string' ? new Date(push.data['deadline']) : undefined;
+        if (deadline !== undefined && c.assessmentId !== undefined) scheduleWarnings(c, c.assessmentId, deadline, true);
+      } else if (push.type === 'assessment_paused') {
+        scheduleWarnings(c, c.assessmentId ?? '', new Date(0), false);
+      } else if (push.type === 'assessment_resumed') {
         const deadline = typeof push.data['deadline'] === 'string' ? new Date(push.data['deadline']) : undefined;
         if (deadline !== undefined && c.assessmentId !== undefined) scheduleWarnings(c, c.assessmentId, deadline, true);
       } else if (push.type === 'assessment_completed') {

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { Bus } from '@ap/bus';
 import type { Logger } from '@ap/logging';
+import type { Metrics } from '@ap/metrics';
 import { MAX_FRAME_BYTES } from '@ap/protocol';
 import { createConnectionHub } from './connections.ts';
 import type { Endpoint, GatewayOptions } from './connections.ts';
@@ -27,6 +28,8 @@ const PATHS: Readonly<Record<string, Endpoint>> = { '/ws/assessment': 'assessmen
 export async function createGateway(deps: {
   bus: Bus;
   log: Logger;
+  /** Served on GET /metrics; WebSocket connections and frames are counted in it. */
+  metrics?: Metrics;
   host: string;
   port: number;
   options: GatewayOptions;
@@ -48,9 +51,10 @@ export async function createGateway(deps: {
     }
   }, 1000);
   keyTimer.unref();
-  const hub = createConnectionHub({ bus, verifier, log, options: deps.options, gatewayId: randomUUID() });
+  const hub = createConnectionHub({ bus, verifier, log, options: deps.options, gatewayId: randomUUID(), ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }) });
+  deps.metrics?.connections(() => hub.count());
   const ready = () => !bus.nc.isClosed() && verifier.ready();
-  const server = createServer(createHttpHandler({ bus, log, ready, requestTimeoutMs: deps.options.requestTimeoutMs, site }));
+  const server = createServer(createHttpHandler({ bus, log, ready, requestTimeoutMs: deps.options.requestTimeoutMs, site, ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }) }));
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
 
   server.on('upgrade', (req, socket, head) => {

@@ -1,15 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Bus } from '@ap/bus';
 import type { Logger } from '@ap/logging';
+import type { Metrics } from '@ap/metrics';
 import { AppError, HTTP_STATUS, httpBodies, isAppError } from '@ap/protocol';
 import type { z } from 'zod';
 import type { StaticSite } from './static.ts';
 
 const MAX_BODY_BYTES = 16 * 1024;
 
-export type HttpDeps = { bus: Bus; log: Logger; ready: () => boolean; requestTimeoutMs: number; site?: StaticSite };
+export type HttpDeps = { bus: Bus; log: Logger; ready: () => boolean; requestTimeoutMs: number; site?: StaticSite; metrics?: Metrics };
 
-/** Serves the gateway's HTTP routes: health, readiness, the /api/auth endpoints, and the candidate page's files (static.ts). */
+/** Serves the gateway's HTTP routes: health, readiness, metrics, the /api/auth endpoints, and the candidate page's files (static.ts). */
 export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const log = deps.log.child({ module: 'http' });
   return (req, res) => {
@@ -30,6 +31,16 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
       case 'GET /healthz':
         json(res, 200, { status: 'ok' });
         return;
+      case 'GET /metrics': {
+        if (deps.metrics === undefined) {
+          json(res, 404, { error: { code: 'NOT_FOUND', message: 'metrics are off' } });
+          return;
+        }
+        const text = await deps.metrics.registry.metrics();
+        res.writeHead(200, { 'content-type': deps.metrics.registry.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+        res.end(text);
+        return;
+      }
       case 'GET /readyz': {
         const ready = deps.ready();
         json(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready' });

@@ -2,6 +2,7 @@ import { connectBus } from '@ap/bus';
 import { commonEnv, parseConfig, positiveInt, processEnv } from '@ap/config';
 import { runUntilSignal } from '@ap/lifecycle';
 import { createLogger } from '@ap/logging';
+import { createMetrics } from '@ap/metrics';
 import { z } from 'zod';
 import { createGateway } from './gateway.ts';
 
@@ -19,15 +20,17 @@ const config = parseConfig(
   processEnv(),
 );
 const log = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
+const metrics = createMetrics({ service: 'gateway' });
 
 await runUntilSignal({
   log,
   timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   start: async () => {
-    const bus = await connectBus({ servers: config.NATS_URL, name: 'gateway', log });
+    const bus = await connectBus({ servers: config.NATS_URL, name: 'gateway', log, metrics });
     const gateway = await createGateway({
       bus,
       log,
+      metrics,
       host: config.HOST,
       port: config.PORT,
       options: {

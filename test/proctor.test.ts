@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { AssessmentDoc } from '@ap/assessment';
+import { openRaw, setup } from './support/setup.ts';
+import type { RawSocket, TestStack } from './support/setup.ts';
+
+let stack: TestStack;
+
+before(async () => {
+  stack = await setup();
+});
+
+after(async () => {
+  await (stack as TestStack | undefined)?.close();
+});
+
+async function proctorSocket(email: string, password: string, roomId: string): Promise<RawSocket> {
+  const login = await stack.bus.request('authLogin', { email, password });
+  const s = await openRaw(`${stack.wsUrl}/ws/chat?room_id=${roomId}&token=${login.token}`);
+  await s.waitFor((f) => f.type === 'auth_success');
+  return s;
+}
+
+describe('proctors: commands, chat and integrity incidents', () => {
+  test('pause, resume, extra time and terminate change what the candidate sees and what is stored', async () => {
+    const c = await stack.inviteCandidate();
+    const cand = await openRaw(`${stack.wsUrl}/ws/assessment?token=${c.token}`);
+    await cand.waitFor((f) => f.type === 'auth_success');
+    cand.send({ type: 'start_assessment', data: {}, id: 's' });
+    const started = await cand.reply('s');
+    const assessmentId = String(started.data['assessment_id']);
+    const proctor = await proctorSocket(stack.seed.proctor.email, stack.seed.proctor.password, `asm_${assessmentId}`);
+
+    // Chat both ways, live, in the assessment room.
+    cand.send({ type: 'chat_message', data: { message: 'Is a calculator allowed?' }, id: 'c1' });
+    const seen = await proctor.waitFor((f) => f.type === 'chat_message' && f.data['text'] === 'Is a calculator allowed?');
+    assert.equal(seen.data['sender_role'], 'candidate');
+    proctor.send({ type: 'chat_message', data: { message: 'No calculators, sorry.' }, id: 'p1' });
+    const answer = await cand.waitFor((f) => f.type === 'chat_message' && f.data['text'] === 'No calculators, sorry.');
+    assert.equal(answer.data['sender_role'], 'proctor');
+
+    // An integrity incident from the candidate's client is stored.
+    cand.send({ type: 'integrity_event', data: { kind: 'tab_hidden', at: new Date().toISOString() }, id: 'i1' });
+    assert.equal((await cand.reply('i1')).data['incidents'], 1);
+
+    // Pause: the candidate is told, cannot continue, and the clock stands still.
+    proctor.send({ type: 'pause_assessment', data: { assessment_id: assessmentId, reason: 'fire drill' }, id: 'pause' });
+    assert.equal((await proctor.reply('pause')).data['status'], 'paused');
+    assert.equal((await cand.waitFor((f) => f.type === 'assessment_paused')).data['reason'], 'fire drill');
+    cand.send({ type: 'get_question', data: {}, id: 'q-paused' });
+    assert.equal((await cand.reply('q-paused')).data['code'], 'ASSESSMENT_NOT_ACTIVE');
+    const before = await stack.db.collection<AssessmentDoc>('assessments').findOne({ _id: assessmentId });
+    await new Promise((r) => setTimeout(r, 1500));
+    proctor.send({ type: 'resume_assessment', data: { assessment_id: assessmentId }, id: 'resume' });
+    assert.equal((await proctor.reply('resume')).data['status'], 'in_progress');
+    const resumed = await cand.waitFor((f) => f.type === 'assessment_resumed');
+    const moved = new Date(String(resumed.data['deadline'])).getTime() - (before?.deadline.getTime() ?? 0);
+    assert.ok(moved >= 1400 && moved < 5000, `the deadline moved by the paused time (${moved} ms)`);
+
+    // Extra time.
+    proctor.send({ type: 'extra_time', data: { assessment_id: assessmentId, seconds: 120 }, id: 'extra' });
+    assert.equal((await proctor.reply('extra')).type, 'assessment_status');
+    assert.equal((await cand.waitFor((f) => f.type === 'time_extended')).data['extra_s'], 120);
+
+    // A proctor of another test may not touch it.
+    await stack.bus.request('authCreateUser', {
+      caller: { user_id: 'system', role: 'admin' },
+      email: 'other-proctor@test.example',
+      password: 'other-proctor-pass',
+      role: 'proctor',
+      tests: ['another-test'],
+    });
+    const other = await stack.bus.request('authLogin', { email: 'other-proctor@test.example', password: 'other-proctor-pass' });
+    const outsider = await openRaw(`${stack.wsUrl}/ws/chat?token=${other.token}`);
+    await outsider.waitFor((f) => f.type === 'auth_success');
+    outsider.send({ type: 'terminate_assessment', data: { assessment_id: assessmentId, reason: 'no' }, id: 't' });
+    assert.equal((await outsider.reply('t')).data['code'], 'FORBIDDEN');
+    outsider.ws.close();
+
+    // Terminate with a reason.
+    proctor.send({ type: 'terminate_assessment', data: { assessment_id: assessmentId, reason: 'phone in use' }, id: 'term' });
+    assert.equal((await proctor.reply('term')).data['status'], 'terminated');
+    const ended = await cand.waitFor((f) => f.type === 'assessment_completed');
+    assert.equal(ended.data['status'], 'terminated');
+    const doc = await stack.db.collection<AssessmentDoc>('assessments').findOne({ _id: assessmentId });
+    assert.ok(doc);
+    assert.equal(doc.status, 'terminated');
+    assert.deepEqual(
+      doc.log.map((e) => [e.type, e.by]),
+      ['pause', 'resume', 'extra_time', 'terminate'].map((t) => [t, stack.seed.proctor.user_id]),
+    );
+    assert.equal(doc.log[3]?.['reason'], 'phone in use');
+    assert.equal(doc.incidents?.length, 1);
+    assert.equal(doc.result?.incidents, 1);
+    // A candidate cannot command.
+    cand.send({ type: 'pause_assessment', data: { assessment_id: assessmentId }, id: 'cp' });
+    assert.equal((await cand.reply('cp')).data['code'], 'FORBIDDEN');
+    cand.ws.close();
+    proctor.ws.close();
+  });
+});
