@@ -25,6 +25,11 @@ describe('parseClientFrame', () => {
       chat_message: { message: 'hello' },
       heartbeat: {},
       end_assessment: {},
+      integrity_event: { kind: 'tab_hidden', at: '2026-11-25T10:00:00Z' },
+      pause_assessment: { assessment_id: 'a1' },
+      resume_assessment: { assessment_id: 'a1' },
+      terminate_assessment: { assessment_id: 'a1', reason: 'phone in use' },
+      extra_time: { assessment_id: 'a1', seconds: 60 },
     };
     for (const type of CLIENT_FRAME_TYPES) {
       const r = parseClientFrame(JSON.stringify({ type, data: samples[type], id: 'r1' }));

@@ -57,3 +57,8 @@ export function readStackConfig(env: StackEnv = process.env): StackConfig {
   if (mongoUrl !== undefined) cfg.mongoUrl = mongoUrl;
   return cfg;
 }
+
+/** The environment of this process: the default wherever a caller passes none. */
+export function processEnvironment(): StackEnv {
+  return process.env;
+}

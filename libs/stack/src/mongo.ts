@@ -1,3 +1,4 @@
+import { processEnvironment } from './config.ts';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
@@ -53,7 +54,7 @@ function withoutPrefix(env: StackEnv, prefix: string): Record<string, string | u
  * else FerretDB with its SQLite backend. Waits until it answers `ping` (default 30 s).
  */
 export async function startMongo(opts: LocalServerOptions = {}): Promise<MongoServer> {
-  const env = opts.env ?? process.env;
+  const env = opts.env ?? processEnvironment();
   const mongod = findTool('mongod', env);
   const ferretdb = mongod === undefined ? findTool('ferretdb', env) : undefined;
   const bin = mongod ?? ferretdb;

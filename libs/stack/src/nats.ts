@@ -1,3 +1,4 @@
+import { processEnvironment } from './config.ts';
 import { join } from 'node:path';
 import { HOST, probeTcp } from './net.ts';
 import { dataDir, launch, type LocalServerOptions } from './launch.ts';
@@ -17,7 +18,7 @@ export interface NatsServer {
  * greets clients with an INFO line that advertises JetStream.
  */
 export async function startNats(opts: LocalServerOptions = {}): Promise<NatsServer> {
-  const env = opts.env ?? process.env;
+  const env = opts.env ?? processEnvironment();
   const bin = findTool('nats-server', env);
   if (bin === undefined) throw new Error(installHint('nats-server', env));
   const data = await dataDir('nats', opts.dir);

@@ -1,3 +1,4 @@
+import { processEnvironment } from './config.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -116,7 +117,7 @@ export function spawnServer(
   };
   const child = spawn(bin, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...(opts.env ?? process.env) },
+    env: { ...(opts.env ?? processEnvironment()) },
     ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
   });
   live.add(child);

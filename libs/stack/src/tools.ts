@@ -1,6 +1,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { readStackConfig, type StackEnv } from './config.ts';
+import { readStackConfig, type StackEnv, processEnvironment } from './config.ts';
 
 /** Infrastructure binaries this library knows how to run. */
 export type ToolName = 'nats-server' | 'ferretdb' | 'mongod';
@@ -22,7 +22,7 @@ function isExecutable(file: string): boolean {
  * Locates a server binary: the env override (`NATS_SERVER_BIN`, `FERRETDB_BIN`, `MONGOD_BIN`),
  * then the tools cache (`TOOLS_DIR`, default `~/.cache/assess-tools/bin`), then `PATH`.
  */
-export function findTool(name: ToolName, env: StackEnv = process.env): string | undefined {
+export function findTool(name: ToolName, env: StackEnv = processEnvironment()): string | undefined {
   const cfg = readStackConfig(env);
   const override = cfg.bins[name];
   if (override !== undefined) return isExecutable(override) ? override : undefined;
@@ -35,7 +35,7 @@ export function findTool(name: ToolName, env: StackEnv = process.env): string | 
 }
 
 /** Human-readable instructions for installing a missing tool. */
-export function installHint(name: ToolName, env: StackEnv = process.env): string {
+export function installHint(name: ToolName, env: StackEnv = processEnvironment()): string {
   const dir = readStackConfig(env).toolsDir;
   switch (name) {
     case 'nats-server':

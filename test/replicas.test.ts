@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { AssessmentDoc } from '@ap/assessment';
+import { resilientCandidate } from './support/candidate.ts';
+import { setup } from './support/setup.ts';
+import type { TestStack } from './support/setup.ts';
+
+const CANDIDATES = 50;
+const ITEMS = 10;
+let stack: TestStack;
+let testId: string;
+
+before(async () => {
+  stack = await setup({ replicas: { assessment: 2 }, metricsPorts: true, env: { REQUEST_TIMEOUT_MS: '10000' } });
+  const items = ((await stack.db.collection('tests').findOne({ _id: stack.seed.test_id } as never))?.['items'] ?? []) as string[];
+  ({ test_id: testId } = await stack.bus.request('testCreate', {
+    caller: { user_id: stack.seed.recruiter.user_id, role: 'recruiter' },
+    definition: { id: 'replicas', title: 'Two replicas', time_limit_s: 1800, strategy: 'random', items: items.slice(0, ITEMS) },
+  }));
+});
+
+after(async () => {
+  await (stack as TestStack | undefined)?.close();
+});
+
+/** Requests one assessment replica answered, from its /metrics. */
+async function handledBy(index: number): Promise<number> {
+  const replica = stack.platform.processes.find((p) => p.service === 'assessment' && p.index === index);
+  assert.ok(replica?.metricsUrl, 'each replica has a metrics endpoint');
+  const text = await (await fetch(`${replica.metricsUrl}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('nats_handled_total{') && line.includes('subject="assessment.v1.')) total += Number(line.split(' ').at(-1));
+  }
+  return total;
+}
+
+describe('two replicas of the assessment service', () => {
+  test('share the load through the queue group, and killing one loses nothing', async () => {
+    const tokens: Awaited<ReturnType<TestStack['inviteCandidate']>>[] = [];
+    for (let i = 0; i < CANDIDATES; i += 10) tokens.push(...(await Promise.all(Array.from({ length: 10 }, () => stack.inviteCandidate(testId)))));
+    const runs = Promise.all(
+      tokens.map((c) => resilientCandidate({ wsUrl: stack.wsUrl, token: c.token, deadlineMs: 120_000, thinkMs: 100, requestTimeoutMs: 12_000 })),
+    );
+    await new Promise((r) => setTimeout(r, 3000));
+    const [first, second] = [await handledBy(0), await handledBy(1)];
+    assert.ok(first > 0 && second > 0, `both replicas served requests (${first}, ${second})`);
+    await stack.platform.kill('assessment', 1);
+    const results = await runs;
+    const docs = await stack.db
+      .collection<AssessmentDoc>('assessments')
+      .find({ candidate_id: { $in: tokens.map((t) => t.user_id) } })
+      .toArray();
+    const byCandidate = new Map(docs.map((d) => [d.candidate_id, d] as const));
+    let acknowledged = 0;
+    let lost = 0;
+    let duplicates = 0;
+    for (const [i, run] of results.entries()) {
+      const doc = byCandidate.get(tokens[i]?.user_id ?? '');
+      acknowledged += run.acknowledged.size;
+      assert.ok(doc, 'stored');
+      assert.equal(doc.status, 'completed');
+      duplicates += doc.responses.length - new Set(doc.responses.map((r) => r.item_id)).size;
+      for (const [qid, option] of run.acknowledged) {
+        if (doc.responses.filter((r) => r.item_id === qid && r.selected_option === option).length !== 1) lost += 1;
+      }
+    }
+    process.stdout.write(
+      `# two replicas, one killed: handled before the kill ${first} + ${second}; acknowledged=${acknowledged} duplicates=${duplicates} lost=${lost}\n`,
+    );
+    assert.equal(acknowledged, CANDIDATES * ITEMS);
+    assert.equal(lost, 0);
+    assert.equal(duplicates, 0);
+  });
+});
