@@ -13,11 +13,7 @@ let testId: string;
 
 before(async () => {
   stack = await setup({ restartable: true, env: { REQUEST_TIMEOUT_MS: '10000', SWEEP_INTERVAL_MS: '1000' } });
-  const items = ((await stack.db.collection('tests').findOne({ _id: stack.seed.test_id } as never))?.['items'] ?? []) as string[];
-  ({ test_id: testId } = await stack.bus.request('testCreate', {
-    caller: { user_id: stack.seed.recruiter.user_id, role: 'recruiter' },
-    definition: { id: 'faults', title: 'Ten questions under fire', time_limit_s: 1800, strategy: 'random', items: items.slice(0, ITEMS) },
-  }));
+  testId = await stack.createTest({ id: 'faults', title: 'Ten questions under fire', time_limit_s: 1800, strategy: 'random' }, ITEMS);
 });
 
 after(async () => {
@@ -28,8 +24,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs CANDIDATES candidates through the demo test while `fault` runs, then checks every acknowledged answer. */
 async function underFault(label: string, fault: () => Promise<void>): Promise<CandidateRun[]> {
-  const tokens: Awaited<ReturnType<TestStack['inviteCandidate']>>[] = [];
-  for (let i = 0; i < CANDIDATES; i += 10) tokens.push(...(await Promise.all(Array.from({ length: 10 }, () => stack.inviteCandidate(testId)))));
+  const tokens = await stack.inviteCandidates(CANDIDATES, testId);
   const runs = Promise.all(
     tokens.map((c, i) =>
       resilientCandidate({

@@ -12,11 +12,7 @@ let testId: string;
 
 before(async () => {
   stack = await setup({ replicas: { assessment: 2 }, metricsPorts: true, env: { REQUEST_TIMEOUT_MS: '10000' } });
-  const items = ((await stack.db.collection('tests').findOne({ _id: stack.seed.test_id } as never))?.['items'] ?? []) as string[];
-  ({ test_id: testId } = await stack.bus.request('testCreate', {
-    caller: { user_id: stack.seed.recruiter.user_id, role: 'recruiter' },
-    definition: { id: 'replicas', title: 'Two replicas', time_limit_s: 1800, strategy: 'random', items: items.slice(0, ITEMS) },
-  }));
+  testId = await stack.createTest({ id: 'replicas', title: 'Two replicas', time_limit_s: 1800, strategy: 'random' }, ITEMS);
 });
 
 after(async () => {
@@ -37,8 +33,7 @@ async function handledBy(index: number): Promise<number> {
 
 describe('two replicas of the assessment service', () => {
   test('share the load through the queue group, and killing one loses nothing', async () => {
-    const tokens: Awaited<ReturnType<TestStack['inviteCandidate']>>[] = [];
-    for (let i = 0; i < CANDIDATES; i += 10) tokens.push(...(await Promise.all(Array.from({ length: 10 }, () => stack.inviteCandidate(testId)))));
+    const tokens = await stack.inviteCandidates(CANDIDATES, testId);
     const runs = Promise.all(
       tokens.map((c) => resilientCandidate({ wsUrl: stack.wsUrl, token: c.token, deadlineMs: 120_000, thinkMs: 100, requestTimeoutMs: 12_000 })),
     );

@@ -8,23 +8,17 @@ import { openRaw, setup } from './support/setup.ts';
 import type { RawSocket, TestStack } from './support/setup.ts';
 
 let stack: TestStack;
-let items: string[];
 
 before(async () => {
   stack = await setup({ env: { SWEEP_INTERVAL_MS: '500', PRESENCE_INTERVAL_MS: '500' } });
-  items = ((await stack.db.collection('tests').findOne({ _id: stack.seed.test_id } as never))?.['items'] ?? []) as string[];
 });
 
 after(async () => {
   await (stack as TestStack | undefined)?.close();
 });
 
-async function createTest(definition: Omit<TestDefinitionInput, 'items'>): Promise<string> {
-  const r = await stack.bus.request('testCreate', {
-    caller: { user_id: stack.seed.recruiter.user_id, role: 'recruiter' },
-    definition: { ...definition, items: items.slice(0, 5) },
-  });
-  return r.test_id;
+function createTest(definition: Omit<TestDefinitionInput, 'items'>): Promise<string> {
+  return stack.createTest(definition, 5);
 }
 
 /** A candidate connected to a test, with the assessment started. */

@@ -15,6 +15,7 @@ import { startInfra, startMongo, startNats } from '@ap/stack';
 import { startPlatform } from '@ap/stack';
 import type { Infra } from '@ap/stack';
 import type { Platform, PlatformOptions } from '@ap/stack';
+import type { TestDefinitionInput } from '@ap/protocol';
 import { z } from 'zod';
 
 /** A whole platform for a test: real NATS and database servers, every service as its own process. */
@@ -37,6 +38,10 @@ export type TestStack = {
   startNats(): Promise<void>;
   stopDatabase(): Promise<void>;
   startDatabase(): Promise<void>;
+  /** Creates a test over the first `itemCount` items of the demo bank, as the demo recruiter. */
+  createTest(definition: Omit<TestDefinitionInput, 'items'>, itemCount: number): Promise<string>;
+  /** Invites `count` candidates, ten at a time. */
+  inviteCandidates(count: number, testId?: string): Promise<Awaited<ReturnType<TestStack['inviteCandidate']>>[]>;
   /** Invites a new candidate to a test and returns a token for them. */
   inviteCandidate(testId?: string): Promise<{ token: string; user_id: string; code: string; application_id: string }>;
   close(): Promise<void>;
@@ -97,6 +102,15 @@ export async function setup(
     const testBus = bus;
     const testMongo = mongo;
     const testPlatform = platform;
+    const invite = async (testId = seed.test_id) => {
+      const email = `c-${randomBytes(4).toString('hex')}@test.example`;
+      // A busy machine may answer SERVICE_UNAVAILABLE or TIMEOUT: set-up retries, as a client would.
+      const invitation = await transientRetry(() =>
+        testBus.request('authInvite', { caller: { user_id: seed.recruiter.user_id, role: 'recruiter' }, test_id: testId, candidate_email: email }),
+      );
+      const redeemed = await transientRetry(() => testBus.request('authRedeem', { code: invitation.code }));
+      return { token: redeemed.token, user_id: redeemed.user_id, code: invitation.code, application_id: redeemed.application_id };
+    };
     return {
       natsUrl: infra.natsUrl,
       mongoUrl: infra.mongoUrl,
@@ -111,15 +125,23 @@ export async function setup(
       startNats: () => infra.control('nats', 'start'),
       stopDatabase: () => infra.control('mongo', 'stop'),
       startDatabase: () => infra.control('mongo', 'start'),
-      async inviteCandidate(testId = seed.test_id) {
-        const email = `c-${randomBytes(4).toString('hex')}@test.example`;
-        // A busy machine may answer SERVICE_UNAVAILABLE or TIMEOUT: set-up retries, as a client would.
-        const invitation = await transientRetry(() =>
-          testBus.request('authInvite', { caller: { user_id: seed.recruiter.user_id, role: 'recruiter' }, test_id: testId, candidate_email: email }),
-        );
-        const redeemed = await transientRetry(() => testBus.request('authRedeem', { code: invitation.code }));
-        return { token: redeemed.token, user_id: redeemed.user_id, code: invitation.code, application_id: redeemed.application_id };
+      async createTest(definition, itemCount) {
+        const demo = await testMongo.db(dbName).collection<{ _id: string; items: string[] }>('tests').findOne({ _id: seed.test_id });
+        const items = (demo?.items ?? []).slice(0, itemCount);
+        const r = await testBus.request('testCreate', {
+          caller: { user_id: seed.recruiter.user_id, role: 'recruiter' },
+          definition: { ...definition, items },
+        });
+        return r.test_id;
       },
+      async inviteCandidates(count, testId) {
+        const out: Awaited<ReturnType<TestStack['inviteCandidate']>>[] = [];
+        for (let i = 0; i < count; i += 10) {
+          out.push(...(await Promise.all(Array.from({ length: Math.min(10, count - i) }, () => invite(testId)))));
+        }
+        return out;
+      },
+      inviteCandidate: invite,
       async close() {
         await testBus.close();
         await testPlatform.close();

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { readStackConfig, type StackEnv } from './config.ts';
+import { processEnvironment, readStackConfig, type StackEnv } from './config.ts';
 import { dockerAvailable, startMongoContainer, startNatsContainer } from './docker.ts';
 import { startMongo } from './mongo.ts';
 import { startNats } from './nats.ts';
@@ -15,7 +15,7 @@ export interface InfraOptions {
   dir?: string | undefined;
   /** Receives server output lines. */
   log?: LogFn | undefined;
-  /** Environment for tool lookup and Docker detection (default `process.env`). */
+  /** Environment for tool lookup and Docker detection (default: this process's environment). */
   env?: StackEnv | undefined;
   /** Set false to skip the testcontainers path even when Docker answers. */
   docker?: boolean | undefined;
@@ -40,7 +40,7 @@ export interface Infra {
  * (nats-server; mongod, or FerretDB on SQLite).
  */
 export async function startInfra(opts: InfraOptions = {}): Promise<Infra> {
-  const env = opts.env ?? process.env;
+  const env = opts.env ?? processEnvironment();
   const cfg = readStackConfig(env);
   const needNats = opts.natsUrl === undefined;
   const needMongo = opts.mongoUrl === undefined;

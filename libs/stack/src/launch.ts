@@ -11,7 +11,7 @@ export interface LocalServerOptions {
   dir?: string;
   /** Receives each output line of the server; default: output is discarded (last lines kept for errors). */
   log?: LogFn;
-  /** Environment for tool lookup and the child (default `process.env`). */
+  /** Environment for tool lookup and the child (default: this process's environment). */
   env?: StackEnv;
   /** How long to wait for the server to become ready (ms). */
   timeoutMs?: number;
