@@ -6,7 +6,18 @@ import {
   roleSchema,
 } from './common.ts';
 import { itemSchema, testDefinitionSchema } from './definitions.ts';
-import { chatMessageSchema, completedSchema, progressSchema, questionSchema, serverFrameData, testSummarySchema } from './frames.ts';
+import {
+  chatMessageSchema,
+  completedSchema,
+  liveAssessmentSchema,
+  progressSchema,
+  questionSchema,
+  resultSchema,
+  roomSchema,
+  serverFrameData,
+  testSummarySchema,
+} from './frames.ts';
+import { assessmentStatusSchema, completionReasonSchema } from './common.ts';
 
 /** A reply on the bus: `{ok: true, data}` or `{ok: false, error}`. */
 export const replySchema = z.discriminatedUnion('ok', [
@@ -29,7 +40,13 @@ export const endpoints = {
   },
   authRedeem: {
     subject: 'auth.v1.invitations.redeem',
-    request: z.object({ code: z.string().trim().min(4).max(128) }).strict(),
+    request: z
+      .object({
+        code: z.string().trim().min(4).max(128),
+        /** The candidate's name, for open codes (those without an email). */
+        name: z.string().trim().max(200).optional(),
+      })
+      .strict(),
     response: z.object({
       token: z.string(),
       expires_at: z.string(),
@@ -43,12 +60,23 @@ export const endpoints = {
     subject: 'auth.v1.invitations.create',
     request: withCaller({
       test_id: idSchema,
-      candidate_email: email,
+      /** With an email the code belongs to that one candidate; without, each use makes a new candidate. */
+      candidate_email: email.optional(),
       candidate_name: z.string().max(200).default(''),
       expires_in_s: z.number().int().positive().max(90 * 24 * 3600).default(7 * 24 * 3600),
+      /** How many candidates may redeem an open code (no email); a code with an email has one. */
+      max_uses: z.number().int().min(1).max(100_000).default(1),
       code: z.string().min(8).max(128).optional(),
     }),
-    response: z.object({ invitation_id: idSchema, code: z.string(), candidate_id: idSchema, application_id: idSchema, expires_at: z.string() }),
+    response: z.object({
+      invitation_id: idSchema,
+      code: z.string(),
+      /** Present when the invitation names a candidate. */
+      candidate_id: idSchema.optional(),
+      application_id: idSchema.optional(),
+      expires_at: z.string(),
+      max_uses: z.number().int(),
+    }),
   },
   authCreateUser: {
     subject: 'auth.v1.users.create',
@@ -163,6 +191,73 @@ export const endpoints = {
     request: withCaller({ limit: z.number().int().positive().max(1000).default(100) }),
     response: z.object({ expired: z.array(z.object({ assessment_id: idSchema, candidate_id: idSchema })) }),
   },
+  assessmentLive: {
+    subject: 'assessment.v1.live',
+    request: withCaller({ test_id: idSchema.optional(), limit: z.number().int().min(1).max(2000).default(500) }),
+    response: z.object({ assessments: z.array(liveAssessmentSchema) }),
+  },
+  assessmentResults: {
+    subject: 'assessment.v1.results',
+    request: withCaller({
+      test_id: idSchema,
+      /** Only finished assessments (default) or every one. */
+      include_unfinished: z.boolean().default(false),
+      limit: z.number().int().min(1).max(500).default(100),
+      /** Cursor from the previous page. */
+      after: idSchema.optional(),
+    }),
+    response: z.object({
+      results: z.array(
+        z.object({
+          assessment_id: idSchema,
+          candidate_id: idSchema,
+          candidate_name: z.string(),
+          status: assessmentStatusSchema,
+          reason: completionReasonSchema.nullable(),
+          started_at: z.string(),
+          finished_at: z.string().nullable(),
+          answered: z.number().int(),
+          score: z.number().optional(),
+          incidents: z.number().int(),
+          result: resultSchema.omit({ trace: true }).nullable(),
+        }),
+      ),
+      next_cursor: idSchema.nullable(),
+    }),
+  },
+  assessmentHelpContext: {
+    subject: 'assessment.v1.help_context',
+    request: assessmentRef,
+    /** What the help assistant may know: never a key, an item parameter or a score. */
+    response: z.object({
+      assessment_id: idSchema,
+      status: assessmentStatusSchema,
+      time_remaining_s: z.number().int().nonnegative(),
+      answered: z.number().int().nonnegative(),
+      planned: z.object({ min: z.number().int(), max: z.number().int() }),
+      adaptive: z.boolean(),
+      on_expiry: z.enum(['autosubmit', 'grace']),
+      question: z
+        .object({
+          index: z.number().int(),
+          type: z.literal('single_choice'),
+          skill: z.string(),
+          options: z.number().int(),
+          clarification: z.string().optional(),
+        })
+        .nullable(),
+    }),
+  },
+  chatOpenRoom: {
+    subject: 'chat.v1.rooms.open',
+    request: withCaller({ candidate_id: idSchema, topic: z.string().max(200).default('') }),
+    response: roomSchema,
+  },
+  chatRooms: {
+    subject: 'chat.v1.rooms.list',
+    request: withCaller({}),
+    response: z.object({ rooms: z.array(roomSchema) }),
+  },
   chatPost: {
     subject: 'chat.v1.post',
     request: withCaller({ room_id: idSchema, message: z.string().min(1).max(8000) }),
@@ -204,6 +299,24 @@ export const events = {
     wildcard: 'chat.v1.events.room.*',
     schema: chatMessageSchema,
   },
+  /** A changed in-progress assessment, for proctors watching its test. */
+  liveAssessment: {
+    subject: (testId: string) => `assessment.v1.live.${testId}`,
+    wildcard: 'assessment.v1.live.*',
+    schema: liveAssessmentSchema,
+  },
+  /** A connection bound to (or released) an assessment on a gateway: proctors see online/offline at once. */
+  connection: {
+    subject: () => 'gateway.v1.connection',
+    wildcard: 'gateway.v1.connection',
+    schema: z.object({ gateway_id: z.string().max(64), connection_id: z.string().max(64), assessment_id: idSchema, online: z.boolean(), at: z.string() }),
+  },
+  /** Someone is typing in a room (not stored). */
+  chatTyping: {
+    subject: (roomId: string) => `chat.v1.events.typing.${roomId}`,
+    wildcard: 'chat.v1.events.typing.*',
+    schema: serverFrameData.typing,
+  },
   assessmentCompleted: {
     subject: () => 'assessment.v1.events.completed',
     wildcard: 'assessment.v1.events.completed',
@@ -215,6 +328,9 @@ export const events = {
 export function assessmentRoomId(assessmentId: string): string {
   return `asm_${assessmentId}`;
 }
+
+/** Support rooms a recruiter opens with a candidate start with this prefix. */
+export const SUPPORT_ROOM_PREFIX = 'sup_';
 
 /** The assessment id of an assessment room, or undefined for other rooms. */
 export function assessmentIdOfRoom(roomId: string): string | undefined {

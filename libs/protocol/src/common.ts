@@ -28,6 +28,8 @@ export const callerSchema = z.object({
   /** Tests a candidate may take or a proctor/recruiter may see; absent means no restriction for staff. */
   tests: z.array(idSchema).optional(),
   application_id: idSchema.optional(),
+  /** Display name (or email) from the token, for people who see the caller: proctors, chat. */
+  name: z.string().max(254).optional(),
 });
 export type Caller = z.infer<typeof callerSchema>;
 

@@ -53,6 +53,18 @@ export const clientFrameData = {
   resume_assessment: z.object({ assessment_id: idSchema }).strict(),
   terminate_assessment: z.object({ assessment_id: idSchema, reason: z.string().min(1).max(500) }).strict(),
   extra_time: z.object({ assessment_id: idSchema, seconds: z.number().int().min(1).max(24 * 3600), reason: z.string().max(500).default('') }).strict(),
+  /** Chat rooms: join (membership is checked), leave, read history newest first, say that one is typing. */
+  join_room: z.object({ room_id: idSchema }).strict(),
+  leave_room: z.object({ room_id: idSchema }).strict(),
+  chat_history: z
+    .object({ room_id: idSchema.optional(), before: idSchema.optional(), limit: z.number().int().min(1).max(200).default(50) })
+    .strict(),
+  typing: z.object({ room_id: idSchema.optional() }).strict(),
+  /** A recruiter (or admin) opens a support room with a candidate. */
+  open_support_room: z.object({ candidate_id: idSchema, topic: z.string().max(200).default('') }).strict(),
+  /** Staff: the live feed of in-progress assessments of their tests (one test, or all they may see). */
+  watch_assessments: z.object({ test_id: idSchema.optional() }).strict(),
+  unwatch_assessments: empty,
 } as const;
 
 export type ClientFrameType = keyof typeof clientFrameData;
@@ -152,6 +164,41 @@ export const chatMessageSchema = z.object({
 });
 export type ChatMessage = z.infer<typeof chatMessageSchema>;
 
+/** A room as members see it. */
+export const roomSchema = z.object({
+  room_id: idSchema,
+  kind: z.enum(['assessment', 'support']),
+  /** Support rooms: who belongs (the candidate and the staff member who opened it). */
+  members: z.array(idSchema).optional(),
+  topic: z.string().optional(),
+  opened_by: idSchema.optional(),
+  created_at: z.string().optional(),
+});
+export type Room = z.infer<typeof roomSchema>;
+
+/** One in-progress assessment as proctors watch it. */
+export const liveAssessmentSchema = z.object({
+  assessment_id: idSchema,
+  test_id: idSchema,
+  candidate_id: idSchema,
+  candidate_name: z.string(),
+  status: assessmentStatusSchema,
+  /** Whether a gateway holds a live connection for it. */
+  online: z.boolean(),
+  answered: z.number().int().nonnegative(),
+  planned: z.number().int().nonnegative(),
+  time_remaining_s: z.number().int().nonnegative(),
+  deadline: z.string(),
+  started_at: z.string(),
+  /** Adaptive tests: the current ability estimate and its standard error. */
+  theta: z.number().optional(),
+  se: z.number().optional(),
+  incidents: z.number().int().nonnegative(),
+  last_incident: z.object({ kind: z.string(), at: z.string() }).optional(),
+  updated_at: z.string(),
+});
+export type LiveAssessment = z.infer<typeof liveAssessmentSchema>;
+
 /** Data schemas of the server frames, by type. */
 export const serverFrameData = {
   auth_success: z.object({ user_id: idSchema, role: roleSchema, expires_at: z.string() }),
@@ -198,6 +245,15 @@ export const serverFrameData = {
     time_remaining_s: z.number().int().nonnegative(),
     extra_s: z.number().int(),
   }),
+  room_joined: roomSchema,
+  room_left: z.object({ room_id: idSchema }),
+  /** A support room opened with this user (pushed to the candidate, replied to the recruiter). */
+  room_opened: roomSchema,
+  chat_history: z.object({ room_id: idSchema, messages: z.array(chatMessageSchema), next_cursor: z.string().nullable() }),
+  typing: z.object({ room_id: idSchema, user_id: idSchema, role: roleSchema, name: z.string().optional() }),
+  /** The snapshot a watch starts with; `live_assessment` frames follow as assessments change. */
+  live_assessments: z.object({ test_id: idSchema.nullable(), assessments: z.array(liveAssessmentSchema) }),
+  live_assessment: liveAssessmentSchema,
   error: errorBodySchema,
 } as const;
 

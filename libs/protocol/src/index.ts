@@ -23,6 +23,8 @@ export {
   clientFrameData,
   completedSchema,
   issueList,
+  liveAssessmentSchema,
+  roomSchema,
   parseClientFrame,
   progressSchema,
   questionSchema,
@@ -40,6 +42,8 @@ export type {
   ClientFrameDataOf,
   ClientFrameType,
   FrameParseResult,
+  LiveAssessment,
+  Room,
   Progress,
   Question,
   ServerFrame,
@@ -49,7 +53,7 @@ export type {
 } from './frames.ts';
 export { itemSchema, skillTargetSchema, testDefinitionSchema } from './definitions.ts';
 export type { Item, TestDefinition, TestDefinitionInput } from './definitions.ts';
-export { assessmentIdOfRoom, assessmentRoomId, endpoints, events, replySchema } from './bus.ts';
+export { SUPPORT_ROOM_PREFIX, assessmentIdOfRoom, assessmentRoomId, endpoints, events, replySchema } from './bus.ts';
 export type { EndpointName, ParsedRequestOf, Reply, RequestOf, ResponseOf } from './bus.ts';
 export { TOKEN_AUDIENCE, TOKEN_ISSUER, tokenClaimsSchema } from './tokens.ts';
 export type { TokenClaims } from './tokens.ts';

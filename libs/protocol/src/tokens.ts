@@ -11,6 +11,8 @@ export const tokenClaimsSchema = z.object({
   role: roleSchema,
   tests: z.array(idSchema).optional(),
   app: idSchema.optional(),
+  /** Display name or email of the subject. */
+  name: z.string().max(254).optional(),
   exp: z.number().int(),
   iat: z.number().int().optional(),
   jti: z.string().optional(),

@@ -269,13 +269,50 @@ describe('auth service', { timeout: 120_000 }, () => {
     });
     offsetMs = 601 * 1000;
     try {
-      await rejectsWith(client.request('authRedeem', { code: invitation.code }), 'AUTH_INVALID', 'invitation expired');
+      await rejectsWith(client.request('authRedeem', { code: invitation.code }), 'INVITATION_EXPIRED');
     } finally {
       offsetMs = 0;
     }
     const stored = await database.db.collection('invitations').findOne({ _id: invitation.invitation_id as never });
     assert.equal(stored?.['redeemed_at'], undefined);
     await rejectsWith(client.request('authRedeem', { code: 'ZZZZ-ZZZZ-ZZ' }), 'AUTH_INVALID', 'invalid invitation code');
+  });
+
+  test('an open code with N uses admits exactly N candidates under concurrent redemption', async () => {
+    const invitation = await client.request('authInvite', { caller: RECRUITER, test_id: 'test-a', max_uses: 5, candidate_name: 'Walk-in' });
+    assert.equal(invitation.max_uses, 5);
+    assert.equal(invitation.candidate_id, undefined);
+    const attempts = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) => client.request('authRedeem', { code: invitation.code, ...(i === 0 ? { name: 'Ada Lovelace' } : {}) })),
+    );
+    const won = attempts.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
+    const lost = attempts.flatMap((a) => (a.status === 'rejected' ? [a.reason as { code?: string }] : []));
+    assert.equal(won.length, 5, 'exactly max_uses redemptions succeed');
+    assert.deepEqual([...new Set(lost.map((e) => e.code))], ['INVITATION_USED']);
+    assert.equal(new Set(won.map((w) => w.user_id)).size, 5, 'each use is a new candidate');
+    assert.equal(new Set(won.map((w) => w.application_id)).size, 5);
+    const names = await Promise.all(won.map(async (w) => tokenClaimsSchema.parse(await verify(w.token)).name));
+    assert.ok(names.every((n) => n === 'Ada Lovelace' || /^Walk-in [1-5]$/.test(n ?? '')), names.join(', '));
+    const uses = await database.db.collection('invitation_redemptions').countDocuments({ invitation_id: invitation.invitation_id });
+    assert.equal(uses, 5);
+    await rejectsWith(client.request('authRedeem', { code: invitation.code }), 'INVITATION_USED', 'this invitation code was used 5 times, its limit');
+  });
+
+  test('a single-use open code works once; a named code cannot have several uses', async () => {
+    const invitation = await client.request('authInvite', { caller: ADMIN, test_id: 'test-a' });
+    assert.equal(invitation.max_uses, 1);
+    const [first, second] = await Promise.allSettled([
+      client.request('authRedeem', { code: invitation.code }),
+      client.request('authRedeem', { code: invitation.code }),
+    ]);
+    assert.equal([first, second].filter((r) => r.status === 'fulfilled').length, 1);
+    await rejectsWith(client.request('authRedeem', { code: invitation.code }), 'INVITATION_USED', 'this invitation code was already used');
+    const before = await counts();
+    await rejectsWith(
+      client.request('authInvite', { caller: ADMIN, test_id: 'test-a', candidate_email: 'many@example.com', max_uses: 3 }),
+      'VALIDATION_FAILED',
+    );
+    assert.deepEqual(await counts(), before);
   });
 
   test('a tampered token, or one checked with another algorithm, fails verification', async () => {

@@ -10,7 +10,7 @@ import { createKeyRing } from './keys.ts';
 import type { SigningAlg } from './keys.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
 import { openCollections } from './store.ts';
-import type { InvitationDoc, UserDoc } from './store.ts';
+import type { InvitationDoc, RedemptionDoc, UserDoc } from './store.ts';
 import { signToken } from './tokens.ts';
 
 /** Settings of the auth service, parsed from the environment by main.ts. */
@@ -41,7 +41,7 @@ const CODE_ATTEMPTS = 3;
 export async function createAuthService(deps: AuthDependencies): Promise<AuthService> {
   const { bus, clock, config } = deps;
   const log = deps.log.child({ module: 'auth' });
-  const { users, invitations, signingKeys } = await openCollections(deps.db);
+  const { users, invitations, redemptions, signingKeys } = await openCollections(deps.db);
   const keyRing = createKeyRing({
     keys: signingKeys,
     alg: config.signingAlg,
@@ -59,7 +59,7 @@ export async function createAuthService(deps: AuthDependencies): Promise<AuthSer
     const valid = await verifyPassword(req.password, user?.password);
     if (user === null || !valid) throw new AppError('AUTH_INVALID', 'invalid email or password');
     const key = await keyRing.signingKey();
-    const issued = await signToken(key, { userId: user._id, role: user.role, tests: user.tests }, clock(), config.tokenTtlS);
+    const issued = await signToken(key, { userId: user._id, role: user.role, tests: user.tests, name: displayName(user) }, clock(), config.tokenTtlS);
     log.info({ user_id: user._id, role: user.role, kid: key.kid }, 'login');
     return { token: issued.token, expires_at: issued.expiresAt.toISOString(), user_id: user._id, role: user.role };
   }
@@ -126,6 +126,9 @@ export async function createAuthService(deps: AuthDependencies): Promise<AuthSer
     if (caller.role === 'recruiter' && caller.tests !== undefined && !caller.tests.includes(req.test_id)) {
       throw new AppError('FORBIDDEN', 'not allowed to invite candidates to this test');
     }
+    if (req.candidate_email !== undefined && req.max_uses > 1) {
+      throw new AppError('VALIDATION_FAILED', 'an invitation for one candidate (candidate_email) has one use; leave the email out for a code with several uses');
+    }
     const givenCode = req.code?.trim().toUpperCase();
     if (givenCode !== undefined && normaliseCode(givenCode).length < MIN_CODE_LENGTH) {
       throw new AppError('VALIDATION_FAILED', `an invitation code needs at least ${String(MIN_CODE_LENGTH)} letters or digits`);
@@ -134,7 +137,7 @@ export async function createAuthService(deps: AuthDependencies): Promise<AuthSer
       const existing = await invitations.findOne({ code_hash: hashCode(givenCode) });
       if (existing !== null) return reissued(existing, givenCode, req);
     }
-    const candidate = await ensureCandidate(req.candidate_email, req.candidate_name);
+    const candidate = req.candidate_email === undefined ? undefined : await ensureCandidate(req.candidate_email, req.candidate_name);
     const now = clock();
     for (let attempt = 1; ; attempt++) {
       const code = givenCode ?? generateInvitationCode();
@@ -142,8 +145,9 @@ export async function createAuthService(deps: AuthDependencies): Promise<AuthSer
         _id: randomUUID(),
         code_hash: hashCode(code),
         test_id: req.test_id,
-        candidate_id: candidate._id,
-        application_id: randomUUID(),
+        ...(candidate === undefined
+          ? { candidate_name: req.candidate_name, max_uses: req.max_uses, uses: 0 }
+          : { candidate_id: candidate._id, application_id: randomUUID(), max_uses: 1 }),
         expires_at: new Date(now.getTime() + req.expires_in_s * 1000),
         created_by: caller.user_id,
         created_at: now,
@@ -161,69 +165,115 @@ export async function createAuthService(deps: AuthDependencies): Promise<AuthSer
         throw err;
       }
       log.info(
-        { invitation_id: invitation._id, test_id: invitation.test_id, candidate_id: candidate._id, by: caller.user_id },
+        { invitation_id: invitation._id, test_id: invitation.test_id, candidate_id: candidate?._id, max_uses: invitation.max_uses, by: caller.user_id },
         'invitation created',
       );
-      return {
-        invitation_id: invitation._id,
-        code,
-        candidate_id: candidate._id,
-        application_id: invitation.application_id,
-        expires_at: invitation.expires_at.toISOString(),
-      };
+      return invitationView(invitation, code);
     }
+  }
+
+  function invitationView(invitation: InvitationDoc, code: string): ResponseOf<'authInvite'> {
+    return {
+      invitation_id: invitation._id,
+      code,
+      ...(invitation.candidate_id === undefined ? {} : { candidate_id: invitation.candidate_id }),
+      ...(invitation.application_id === undefined ? {} : { application_id: invitation.application_id }),
+      expires_at: invitation.expires_at.toISOString(),
+      max_uses: invitation.max_uses ?? 1,
+    };
   }
 
   // A given code that already exists is the same invitation only for the same candidate and test.
   async function reissued(existing: InvitationDoc, code: string, req: ParsedRequestOf<'authInvite'>): Promise<ResponseOf<'authInvite'>> {
-    const candidate = await users.findOne({ _id: existing.candidate_id });
-    if (candidate === null || candidate.email !== req.candidate_email || existing.test_id !== req.test_id) {
-      throw new AppError('CONFLICT', 'this invitation code is already in use');
-    }
-    return {
-      invitation_id: existing._id,
-      code,
-      candidate_id: existing.candidate_id,
-      application_id: existing.application_id,
-      expires_at: existing.expires_at.toISOString(),
-    };
+    const candidate = existing.candidate_id === undefined ? null : await users.findOne({ _id: existing.candidate_id });
+    const same =
+      existing.test_id === req.test_id &&
+      (req.candidate_email === undefined ? existing.candidate_id === undefined : candidate?.email === req.candidate_email);
+    if (!same) throw new AppError('CONFLICT', 'this invitation code is already in use');
+    return invitationView(existing, code);
   }
 
   async function redeem(req: ParsedRequestOf<'authRedeem'>): Promise<ResponseOf<'authRedeem'>> {
     const invitation = await invitations.findOne({ code_hash: hashCode(req.code) });
     if (invitation === null) throw new AppError('AUTH_INVALID', 'invalid invitation code');
     const now = clock();
-    if (invitation.expires_at.getTime() <= now.getTime()) throw new AppError('AUTH_INVALID', 'invitation expired');
-    if (invitation.redeemed_at === undefined) {
-      // Only the first redemption is recorded; the code keeps working until it expires so that a
-      // candidate whose token lapsed mid-test can sign in again.
-      await invitations.updateOne({ _id: invitation._id, redeemed_at: { $exists: false } }, { $set: { redeemed_at: now } });
+    if (invitation.expires_at.getTime() <= now.getTime()) {
+      throw new AppError('INVITATION_EXPIRED', `this invitation expired at ${invitation.expires_at.toISOString()}`);
     }
+    const holder = invitation.candidate_id === undefined ? await takeUse(invitation, req.name, now) : await namedHolder(invitation, now);
     const key = await keyRing.signingKey();
     const issued = await signToken(
       key,
-      { userId: invitation.candidate_id, role: 'candidate', tests: [invitation.test_id], applicationId: invitation.application_id },
+      { userId: holder.candidateId, role: 'candidate', tests: [invitation.test_id], applicationId: holder.applicationId, name: holder.name },
       now,
       config.candidateTokenTtlS,
     );
-    log.info({ invitation_id: invitation._id, candidate_id: invitation.candidate_id, kid: key.kid }, 'invitation redeemed');
+    log.info({ invitation_id: invitation._id, candidate_id: holder.candidateId, use: holder.use, kid: key.kid }, 'invitation redeemed');
     return {
       token: issued.token,
       expires_at: issued.expiresAt.toISOString(),
-      user_id: invitation.candidate_id,
+      user_id: holder.candidateId,
       role: 'candidate',
       test_id: invitation.test_id,
-      application_id: invitation.application_id,
+      application_id: holder.applicationId,
     };
+  }
+
+  type Holder = { candidateId: string; applicationId: string; name: string; use: number };
+
+  // An invitation that names its candidate signs that candidate in again until it expires, so that
+  // a candidate whose token lapsed mid-test can come back; the assessment allows one attempt anyway.
+  async function namedHolder(invitation: InvitationDoc, now: Date): Promise<Holder> {
+    const candidateId = invitation.candidate_id ?? '';
+    if (invitation.redeemed_at === undefined) {
+      // Only the first redemption is recorded.
+      await invitations.updateOne({ _id: invitation._id, redeemed_at: { $exists: false } }, { $set: { redeemed_at: now } });
+    }
+    const user = await users.findOne({ _id: candidateId });
+    return { candidateId, applicationId: invitation.application_id ?? invitation._id, name: user === null ? '' : displayName(user), use: 1 };
+  }
+
+  // An open code: each redemption claims the next free use by a unique insert, so concurrent
+  // redeemers never share one and never exceed max_uses; then it makes a new candidate.
+  async function takeUse(invitation: InvitationDoc, givenName: string | undefined, now: Date): Promise<Holder> {
+    const maxUses = invitation.max_uses ?? 1;
+    for (let use = (invitation.uses ?? 0) + 1; use <= maxUses; use++) {
+      const redemption: RedemptionDoc = {
+        _id: `${invitation._id}:${String(use)}`,
+        invitation_id: invitation._id,
+        candidate_id: randomUUID(),
+        application_id: randomUUID(),
+        redeemed_at: now,
+      };
+      try {
+        await redemptions.insertOne(redemption);
+      } catch (err) {
+        if (isDuplicateKey(err)) continue;
+        throw err;
+      }
+      await invitations.updateOne({ _id: invitation._id }, { $max: { uses: use }, $set: { redeemed_at: invitation.redeemed_at ?? now } });
+      const base = invitation.candidate_name !== undefined && invitation.candidate_name.length > 0 ? invitation.candidate_name : 'Candidate';
+      const name = givenName !== undefined && givenName.length > 0 ? givenName : `${base} ${String(use)}`;
+      return { candidateId: redemption.candidate_id, applicationId: redemption.application_id, name, use };
+    }
+    throw new AppError('INVITATION_USED', maxUses === 1 ? 'this invitation code was already used' : `this invitation code was used ${String(maxUses)} times, its limit`);
   }
 
   /** Removes invitations that expired more than `older_than_s` ago (the cleanup sweep calls this). */
   async function purgeInvitations(req: ParsedRequestOf<'authPurgeInvitations'>): Promise<ResponseOf<'authPurgeInvitations'>> {
     if (req.caller.role !== 'admin') throw new AppError('FORBIDDEN', 'only the platform may purge invitations');
     const cutoff = new Date(clock().getTime() - req.older_than_s * 1000);
-    const res = await invitations.deleteMany({ expires_at: { $lt: cutoff } });
+    const expired = await invitations.find({ expires_at: { $lt: cutoff } }, { projection: { _id: 1 } }).toArray();
+    if (expired.length === 0) return { removed: 0 };
+    const ids = expired.map((i) => i._id);
+    await redemptions.deleteMany({ invitation_id: { $in: ids } });
+    const res = await invitations.deleteMany({ _id: { $in: ids } });
     if (res.deletedCount > 0) log.info({ removed: res.deletedCount }, 'expired invitations removed');
     return { removed: res.deletedCount };
+  }
+
+  function displayName(user: UserDoc): string {
+    return user.name.length > 0 ? user.name : user.email;
   }
 
   async function jwks(): Promise<ResponseOf<'authJwks'>> {

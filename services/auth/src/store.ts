@@ -19,12 +19,31 @@ export type InvitationDoc = {
   _id: string;
   code_hash: string;
   test_id: string;
-  candidate_id: string;
-  application_id: string;
+  /** The candidate it names; absent for an open code, where each use makes a new candidate. */
+  candidate_id?: string;
+  application_id?: string;
+  /** Name given to candidates of an open code (numbered per use). */
+  candidate_name?: string;
+  /** Uses of an open code (absent on older documents: 1). */
+  max_uses?: number;
+  /** Highest use number taken so far: a hint where to start claiming; the redemptions are the record. */
+  uses?: number;
   expires_at: Date;
   created_by: string;
   created_at: Date;
   redeemed_at?: Date;
+};
+
+/**
+ * One use of an open invitation code: `_id` is `${invitation_id}:${n}` for n in 1..max_uses, so a
+ * unique insert claims a use (concurrent redeemers cannot take the same one, on MongoDB or FerretDB).
+ */
+export type RedemptionDoc = {
+  _id: string;
+  invitation_id: string;
+  candidate_id: string;
+  application_id: string;
+  redeemed_at: Date;
 };
 
 /** A token signing key; it signs until `retire_after`, then stays published until its tokens have expired. */
@@ -41,6 +60,7 @@ export type SigningKeyDoc = {
 export type AuthCollections = {
   users: Collection<UserDoc>;
   invitations: Collection<InvitationDoc>;
+  redemptions: Collection<RedemptionDoc>;
   signingKeys: Collection<SigningKeyDoc>;
 };
 
@@ -49,6 +69,7 @@ export async function openCollections(db: Db): Promise<AuthCollections> {
   const users = db.collection<UserDoc>('users');
   const invitations = db.collection<InvitationDoc>('invitations');
   const signingKeys = db.collection<SigningKeyDoc>('signing_keys');
+  const redemptions = db.collection<RedemptionDoc>('invitation_redemptions');
   // One index per createIndexes command: FerretDB 1.24 drops the connection when a command
   // lists several indexes that already exist, which is what every restart does.
   await Promise.all([
@@ -59,5 +80,5 @@ export async function openCollections(db: Db): Promise<AuthCollections> {
     invitations.createIndexes([{ key: { candidate_id: 1 }, name: 'candidate_id' }]),
     signingKeys.createIndexes([{ key: { alg: 1, created_at: -1 }, name: 'alg_created_at' }]),
   ]);
-  return { users, invitations, signingKeys };
+  return { users, invitations, redemptions, signingKeys };
 }

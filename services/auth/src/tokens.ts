@@ -5,7 +5,7 @@ import type { Role } from '@ap/protocol';
 import type { SigningKey } from './keys.ts';
 
 /** What a token says about its subject. */
-export type TokenSubject = { userId: string; role: Role; tests?: readonly string[] | undefined; applicationId?: string | undefined };
+export type TokenSubject = { userId: string; role: Role; tests?: readonly string[] | undefined; applicationId?: string | undefined; name?: string | undefined };
 
 /** A signed token and when it expires. */
 export type IssuedToken = { token: string; expiresAt: Date };
@@ -17,6 +17,7 @@ export async function signToken(key: SigningKey, subject: TokenSubject, now: Dat
   const claims: Record<string, unknown> = { role: subject.role };
   if (subject.tests !== undefined) claims['tests'] = [...subject.tests];
   if (subject.applicationId !== undefined) claims['app'] = subject.applicationId;
+  if (subject.name !== undefined && subject.name.length > 0) claims['name'] = subject.name.slice(0, 254);
   const token = await new SignJWT(claims)
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
     .setIssuer(TOKEN_ISSUER)

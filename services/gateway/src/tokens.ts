@@ -76,6 +76,7 @@ export function createTokenVerifier(deps: { bus: Bus; log: Logger; clock?: () =>
       role: c.role,
       ...(c.tests === undefined ? {} : { tests: c.tests }),
       ...(c.app === undefined ? {} : { application_id: c.app }),
+      ...(c.name === undefined ? {} : { name: c.name }),
     };
     return { caller, claims: c, expiresAt: new Date(c.exp * 1000) };
   }
