@@ -30,6 +30,13 @@ describe('parseClientFrame', () => {
       resume_assessment: { assessment_id: 'a1' },
       terminate_assessment: { assessment_id: 'a1', reason: 'phone in use' },
       extra_time: { assessment_id: 'a1', seconds: 60 },
+      join_room: { room_id: 'asm_a1' },
+      leave_room: { room_id: 'asm_a1' },
+      chat_history: { room_id: 'asm_a1', before: '0001', limit: 20 },
+      typing: {},
+      open_support_room: { candidate_id: 'c1', topic: 'your results' },
+      watch_assessments: { test_id: 't1' },
+      unwatch_assessments: {},
     };
     for (const type of CLIENT_FRAME_TYPES) {
       const r = parseClientFrame(JSON.stringify({ type, data: samples[type], id: 'r1' }));
