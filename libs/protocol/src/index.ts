@@ -57,4 +57,4 @@ export { SUPPORT_ROOM_PREFIX, assessmentIdOfRoom, assessmentRoomId, endpoints, e
 export type { EndpointName, ParsedRequestOf, Reply, RequestOf, ResponseOf } from './bus.ts';
 export { TOKEN_AUDIENCE, TOKEN_ISSUER, tokenClaimsSchema } from './tokens.ts';
 export type { TokenClaims } from './tokens.ts';
-export { httpBodies, httpErrorSchema } from './http.ts';
+export { httpBodies, httpErrorSchema, resultsQuerySchema } from './http.ts';

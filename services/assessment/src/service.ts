@@ -11,6 +11,7 @@ import type { UpdateFilter } from 'mongodb';
 import { computeResult, loadTest, planNext } from './selection.ts';
 import type { LoadedTest } from './selection.ts';
 import { openCollections } from './store.ts';
+import { createOnlineTracker, helpContextView, liveView, resultRow } from './live.ts';
 import type { AssessmentDoc, Collections, ItemDoc, ResponseDoc, ResultDoc, TestDoc } from './store.ts';
 
 export type Clock = () => Date;
@@ -26,6 +27,7 @@ const MAX_INCIDENTS = 200;
 /** Presence rows not refreshed for this long are removed by the sweep. */
 const PRESENCE_RETENTION_MS = 24 * 3600 * 1000;
 const QUEUE = 'assessment';
+const FINAL = ['completed', 'expired', 'abandoned', 'terminated'] as const;
 
 /** Creates the assessment service: tests, assessment instances, answers and results, served on the bus. */
 export async function createAssessmentService(deps: {
@@ -43,6 +45,7 @@ export async function createAssessmentService(deps: {
   const clock = deps.clock ?? (() => new Date());
   const col = await openCollections(deps.db);
   const tests = new Map<string, Promise<LoadedTest>>();
+  const online = createOnlineTracker();
 
   function getTest(testId: string): Promise<LoadedTest> {
     let loaded = tests.get(testId);
@@ -75,8 +78,16 @@ export async function createAssessmentService(deps: {
     bus.serve('assessmentAbandonIdle', QUEUE, (req) => abandonIdle(req)),
     bus.serve('assessmentCommand', QUEUE, (req) => command(req)),
     bus.serve('assessmentIntegrity', QUEUE, (req) => integrity(req)),
+    bus.serve('assessmentLive', QUEUE, (req) => live(req)),
+    bus.serve('assessmentResults', QUEUE, (req) => results(req)),
+    bus.serve('assessmentHelpContext', QUEUE, (req) => helpContext(req)),
     // Presence from every gateway; one replica records each batch.
     bus.subscribe(events.presence.wildcard, events.presence.schema, (p) => recordPresence(p.assessment_ids), { queue: QUEUE }),
+    // Every replica keeps who is online in memory, for the live feed.
+    bus.subscribe(events.presence.wildcard, events.presence.schema, (p) => online.batch(p.gateway_id, p.assessment_ids, clock().getTime())),
+    bus.subscribe(events.connection.wildcard, events.connection.schema, (e) => online.connection(e, clock().getTime())),
+    // One replica tells proctors when a candidate comes or goes.
+    bus.subscribe(events.connection.wildcard, events.connection.schema, (e) => connectionChanged(e), { queue: QUEUE }),
   ];
 
   /** Publishes an event to the stream; the database is the record, so a failed publish is logged, not fatal. */
@@ -84,6 +95,65 @@ export async function createAssessmentService(deps: {
     deps.eventStream.publish(`assessment.v1.events.${kind}`, { ...payload, at: clock().toISOString() }, msgId).catch((err: unknown) => {
       log.warn({ err, kind, msg_id: msgId }, 'event not published');
     });
+  }
+
+  /** Tells proctors watching the test how an assessment stands now (core NATS: a missed one is repaired by the next). */
+  function publishLive(a: AssessmentDoc, isOnline?: boolean): void {
+    const now = clock();
+    const up = isOnline ?? online.isOnline(a._id, now.getTime());
+    bus.publish(events.liveAssessment.subject(a.test_id), liveView(a, up, now));
+    if (FINAL.includes(a.status as (typeof FINAL)[number])) online.forget(a._id);
+  }
+
+  async function connectionChanged(e: { assessment_id: string; online: boolean }): Promise<void> {
+    const a = await col.assessments.findOne({ _id: e.assessment_id });
+    if (a === null || FINAL.includes(a.status as (typeof FINAL)[number])) return;
+    publishLive(a, e.online);
+  }
+
+  async function live(req: ParsedRequestOf<'assessmentLive'>): Promise<ResponseOf<'assessmentLive'>> {
+    const { caller } = req;
+    if (caller.role === 'candidate') throw new AppError('FORBIDDEN', 'only staff watch assessments');
+    if (req.test_id !== undefined && !staffMaySee(caller, req.test_id)) throw new AppError('FORBIDDEN', 'not allowed to watch this test');
+    const filter =
+      req.test_id !== undefined
+        ? { test_id: req.test_id }
+        : caller.role === 'admin' || caller.tests === undefined
+          ? {}
+          : { test_id: { $in: caller.tests } };
+    const rows = await col.active.find(filter, { projection: { _id: 1 } }).limit(req.limit).toArray();
+    const docs = await col.assessments.find({ _id: { $in: rows.map((r) => r._id) } }).toArray();
+    const now = clock();
+    const assessments = docs
+      .filter((a) => !FINAL.includes(a.status as (typeof FINAL)[number]))
+      .sort((x, y) => x.started_at.getTime() - y.started_at.getTime())
+      .map((a) => liveView(a, online.isOnline(a._id, now.getTime()), now));
+    return { assessments };
+  }
+
+  async function results(req: ParsedRequestOf<'assessmentResults'>): Promise<ResponseOf<'assessmentResults'>> {
+    const { caller } = req;
+    if (caller.role === 'candidate' || caller.role === 'proctor' || !staffMaySee(caller, req.test_id)) {
+      throw new AppError('FORBIDDEN', 'only recruiters and admins of this test read its results');
+    }
+    const filter = {
+      test_id: req.test_id,
+      ...(req.include_unfinished ? {} : { status: { $in: [...FINAL] } }),
+      ...(req.after === undefined ? {} : { _id: { $gt: req.after } }),
+    };
+    const docs = await col.assessments
+      .find(filter, { projection: { responses: 0, log: 0, current: 0, seed: 0 } })
+      .sort({ _id: 1 })
+      .limit(req.limit + 1)
+      .toArray();
+    const page = docs.slice(0, req.limit).map((a) => resultRow({ ...a, responses: [], log: [] }));
+    return { results: page, next_cursor: docs.length > req.limit ? (page.at(-1)?.assessment_id ?? null) : null };
+  }
+
+  async function helpContext(req: ParsedRequestOf<'assessmentHelpContext'>): Promise<ResponseOf<'assessmentHelpContext'>> {
+    const a = await load(req.caller, req.assessment_id);
+    const test = await getTest(a.test_id);
+    return helpContextView(a, test, clock());
   }
 
   async function recordPresence(ids: string[]): Promise<void> {
@@ -121,6 +191,7 @@ export async function createAssessmentService(deps: {
       const current = await col.assessments.findOne({ _id: a._id }, { projection: { version: 1 } });
       if (current?.version !== a.version) return null;
       const next = await col.assessments.findOneAndUpdate({ _id: a._id }, update, { returnDocument: 'after' });
+      if (next !== null) publishLive(next);
       if (next !== null && (next.status !== a.status || next.deadline.getTime() !== a.deadline.getTime())) {
         if (ACTIVE.includes(next.status as (typeof ACTIVE)[number]) || next.status === 'overdue') {
           await col.active.updateOne({ _id: next._id }, { $set: { status: next.status, deadline: next.deadline } });
@@ -174,6 +245,7 @@ export async function createAssessmentService(deps: {
         attempt_key: attemptKey,
         test_id: testId,
         candidate_id: caller.user_id,
+        candidate_name: caller.name ?? '',
         application_id: caller.application_id ?? null,
         status: 'in_progress',
         strategy: test.doc.strategy,
@@ -212,6 +284,7 @@ export async function createAssessmentService(deps: {
         );
       }
       log.info({ assessment_id: doc._id, test_id: testId, candidate_id: caller.user_id }, 'assessment started');
+      publishLive(doc, true);
       emit('started', `${doc._id}:started`, { assessment_id: doc._id, test_id: testId, candidate_id: caller.user_id, deadline: doc.deadline.toISOString() });
       return started(doc, test, now, false);
     }

@@ -43,6 +43,8 @@ export type AssessmentDoc = {
   attempt_key: string;
   test_id: string;
   candidate_id: string;
+  /** The candidate's display name from the token, for proctors and results. */
+  candidate_name?: string;
   application_id: string | null;
   status: AssessmentStatus;
   strategy: TestDefinition['strategy'];

@@ -10,3 +10,5 @@ export type { RateLimitSettings, RateLimiter } from './rate-limit.ts';
 export { createMessageIdGenerator } from './message-id.ts';
 export type { RandomBytes } from './message-id.ts';
 export type { Clock } from './clock.ts';
+export { ASSISTANT_ID, assistantReply } from './assistant.ts';
+export type { HelpContext } from './assistant.ts';

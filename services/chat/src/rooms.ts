@@ -1,10 +1,39 @@
-import { AppError, assessmentIdOfRoom } from '@ap/protocol';
-import type { Caller } from '@ap/protocol';
+import { AppError, SUPPORT_ROOM_PREFIX, assessmentIdOfRoom } from '@ap/protocol';
+import type { Caller, Room } from '@ap/protocol';
 import type { Bus } from '@ap/bus';
+import type { Collection } from 'mongodb';
 import type { Clock } from './clock.ts';
 
-/** Who belongs to a room: the candidate of an assessment, and staff who may see its test. */
-export type RoomMembers = { room_id: string; assessment_id: string; candidate_id: string; test_id: string };
+/**
+ * Who belongs to a room. An assessment room: its candidate, and staff who may see its test.
+ * A support room: the candidate and the staff member who opened it (and admins).
+ */
+export type RoomMembers =
+  | { kind: 'assessment'; room_id: string; assessment_id: string; candidate_id: string; test_id: string }
+  | { kind: 'support'; room_id: string; members: string[]; topic: string; opened_by: string; created_at: Date };
+
+/** A support room as stored; `_id` is the room id (`sup_…`). */
+export type SupportRoomDoc = { _id: string; members: string[]; topic: string; opened_by: string; created_at: Date };
+
+/** The collection of support rooms. */
+export const CHAT_ROOMS = 'chat_rooms';
+
+/** A room as members see it. */
+export function roomView(room: RoomMembers): Room {
+  if (room.kind === 'assessment') return { room_id: room.room_id, kind: 'assessment' };
+  return {
+    room_id: room.room_id,
+    kind: 'support',
+    members: room.members,
+    topic: room.topic,
+    opened_by: room.opened_by,
+    created_at: room.created_at.toISOString(),
+  };
+}
+
+export function supportRoom(doc: SupportRoomDoc): RoomMembers {
+  return { kind: 'support', room_id: doc._id, members: doc.members, topic: doc.topic, opened_by: doc.opened_by, created_at: doc.created_at };
+}
 
 /** Resolves rooms to their members and checks callers against them. */
 export type RoomDirectory = {
@@ -14,6 +43,7 @@ export type RoomDirectory = {
 
 /** Whether a caller belongs to a room with these members. */
 export function isMember(caller: Caller, room: RoomMembers): boolean {
+  if (room.kind === 'support') return room.members.includes(caller.user_id) || caller.role === 'admin';
   if (caller.role === 'candidate') return caller.user_id === room.candidate_id;
   return caller.tests === undefined || caller.tests.includes(room.test_id);
 }
@@ -27,6 +57,8 @@ type Entry = { room: RoomMembers; expiresMs: number };
 export function createRoomDirectory(options: {
   bus: Bus;
   clock: Clock;
+  /** Where support rooms are stored. */
+  supportRooms: Collection<SupportRoomDoc>;
   cacheTtlMs?: number;
   maxCachedRooms?: number;
 }): RoomDirectory {
@@ -45,6 +77,7 @@ export function createRoomDirectory(options: {
       requestId === undefined ? {} : { requestId },
     );
     const room: RoomMembers = {
+      kind: 'assessment',
       room_id: roomId,
       assessment_id: described.assessment_id,
       candidate_id: described.candidate_id,
@@ -59,13 +92,20 @@ export function createRoomDirectory(options: {
   }
 
   async function lookup(caller: Caller, roomId: string, requestId: string | undefined): Promise<RoomMembers> {
+    const cached = cache.get(roomId);
+    if (cached !== undefined && cached.expiresMs > clock.now().getTime()) return cached.room;
+    cache.delete(roomId);
+    if (roomId.startsWith(SUPPORT_ROOM_PREFIX)) {
+      const doc = await options.supportRooms.findOne({ _id: roomId });
+      if (doc === null) throw new AppError('NOT_FOUND', `no room ${roomId}`);
+      const room = supportRoom(doc);
+      cache.set(roomId, { room, expiresMs: clock.now().getTime() + ttlMs });
+      return room;
+    }
     const assessmentId = assessmentIdOfRoom(roomId);
     if (assessmentId === undefined || assessmentId.length === 0) {
       throw new AppError('NOT_FOUND', `no room ${roomId}`);
     }
-    const cached = cache.get(roomId);
-    if (cached !== undefined && cached.expiresMs > clock.now().getTime()) return cached.room;
-    cache.delete(roomId);
     const key = `${roomId} ${caller.user_id}`;
     const inFlight = pending.get(key);
     if (inFlight !== undefined) return inFlight;

@@ -1,5 +1,6 @@
-import { AppError, events } from '@ap/protocol';
-import type { ChatMessage, ParsedRequestOf } from '@ap/protocol';
+import { randomUUID } from 'node:crypto';
+import { AppError, SUPPORT_ROOM_PREFIX, assessmentIdOfRoom, events } from '@ap/protocol';
+import type { Caller, ChatMessage, ParsedRequestOf, ResponseOf, Room } from '@ap/protocol';
 import type { Bus, HandlerContext } from '@ap/bus';
 import type { Db } from '@ap/db';
 import type { Logger } from '@ap/logging';
@@ -10,7 +11,9 @@ import { createMessageStore } from './messages.ts';
 import type { HistoryPage } from './messages.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import type { RateLimitSettings } from './rate-limit.ts';
-import { createRoomDirectory } from './rooms.ts';
+import { CHAT_ROOMS, createRoomDirectory, roomView, supportRoom } from './rooms.ts';
+import type { SupportRoomDoc } from './rooms.ts';
+import { ASSISTANT_ID, assistantReply } from './assistant.ts';
 import { normalizeChatText } from './text.ts';
 
 /** NATS queue group of the chat service. */
@@ -43,7 +46,8 @@ export function createChatService(deps: ChatServiceDeps): ChatService {
   const { bus, clock } = deps;
   const log = deps.log.child({ module: 'chat' });
   const store = createMessageStore(deps.db);
-  const rooms = createRoomDirectory({ bus, clock, ...(deps.roomCacheTtlMs === undefined ? {} : { cacheTtlMs: deps.roomCacheTtlMs }) });
+  const supportRooms = deps.db.collection<SupportRoomDoc>(CHAT_ROOMS);
+  const rooms = createRoomDirectory({ bus, clock, supportRooms, ...(deps.roomCacheTtlMs === undefined ? {} : { cacheTtlMs: deps.roomCacheTtlMs }) });
   const limiter = createRateLimiter(deps.rateLimit ?? { burst: 5, refillPerSecond: 1 }, clock);
   const nextId = createMessageIdGenerator(clock, deps.random);
   const subscriptions: Array<ReturnType<Bus['serve']>> = [];
@@ -76,7 +80,54 @@ export function createChatService(deps: ChatServiceDeps): ChatService {
     });
     bus.publish(events.chatRoom.subject(roomId), message, context.requestId === undefined ? {} : { requestId: context.requestId });
     context.log.debug({ room_id: roomId, message_id: message.message_id, sender_id: caller.user_id }, 'chat message stored');
+    const assessmentId = assessmentIdOfRoom(roomId);
+    if (caller.role === 'candidate' && assessmentId !== undefined) void track(assist(caller, roomId, assessmentId, text, context));
     return message;
+  }
+
+  /** The help assistant answers a candidate's question in an assessment room, after the question itself. */
+  async function assist(caller: Caller, roomId: string, assessmentId: string, text: string, context: HandlerContext): Promise<void> {
+    try {
+      const help = await bus.request('assessmentHelpContext', { caller, assessment_id: assessmentId }, context.requestId === undefined ? {} : { requestId: context.requestId });
+      const reply = assistantReply(text, help);
+      if (reply === undefined) return;
+      const message = await store.insert({
+        _id: nextId(),
+        room_id: roomId,
+        sender_id: ASSISTANT_ID,
+        sender_role: 'assistant',
+        text: reply,
+        created_at: clock.now(),
+      });
+      bus.publish(events.chatRoom.subject(roomId), message, context.requestId === undefined ? {} : { requestId: context.requestId });
+    } catch (err) {
+      // The candidate's message is stored and delivered; a proctor answers instead.
+      context.log.warn({ err, room_id: roomId }, 'help assistant could not answer');
+    }
+  }
+
+  async function openRoom(request: ParsedRequestOf<'chatOpenRoom'>, context: HandlerContext): Promise<Room> {
+    const { caller } = request;
+    if (caller.role !== 'recruiter' && caller.role !== 'admin') throw new AppError('FORBIDDEN', 'only recruiters and admins open support rooms');
+    if (request.candidate_id === caller.user_id) throw new AppError('VALIDATION_FAILED', 'a support room needs a candidate other than you');
+    const doc: SupportRoomDoc = {
+      _id: `${SUPPORT_ROOM_PREFIX}${randomUUID()}`,
+      members: [caller.user_id, request.candidate_id],
+      topic: normalizeChatText(request.topic.length > 0 ? request.topic : 'Support'),
+      opened_by: caller.user_id,
+      created_at: clock.now(),
+    };
+    await supportRooms.insertOne(doc);
+    const room = roomView(supportRoom(doc));
+    // The candidate's connections learn of it (and join it) wherever they are.
+    bus.publish(events.pushToUser.subject(request.candidate_id), { type: 'room_opened', data: room });
+    context.log.info({ room_id: doc._id, candidate_id: request.candidate_id, by: caller.user_id }, 'support room opened');
+    return room;
+  }
+
+  async function listRooms(request: ParsedRequestOf<'chatRooms'>): Promise<ResponseOf<'chatRooms'>> {
+    const docs = await supportRooms.find({ members: request.caller.user_id }).sort({ created_at: -1 }).limit(100).toArray();
+    return { rooms: docs.map((d) => roomView(supportRoom(d))) };
   }
 
   async function history(request: ParsedRequestOf<'chatHistory'>, context: HandlerContext): Promise<HistoryPage> {
@@ -86,9 +137,12 @@ export function createChatService(deps: ChatServiceDeps): ChatService {
 
   async function start(): Promise<void> {
     await store.ensureIndexes();
+    await supportRooms.createIndexes([{ key: { members: 1 }, name: 'members' }]);
     subscriptions.push(
       bus.serve('chatPost', CHAT_QUEUE, (request, context) => track(post(request, context))),
       bus.serve('chatHistory', CHAT_QUEUE, (request, context) => track(history(request, context))),
+      bus.serve('chatOpenRoom', CHAT_QUEUE, (request, context) => track(openRoom(request, context))),
+      bus.serve('chatRooms', CHAT_QUEUE, (request) => track(listRooms(request))),
     );
     log.info('chat service started');
   }

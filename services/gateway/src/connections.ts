@@ -4,8 +4,8 @@ import type { WebSocket } from 'ws';
 import type { Bus } from '@ap/bus';
 import type { Logger } from '@ap/logging';
 import type { Metrics } from '@ap/metrics';
-import { AppError, assessmentRoomId, completedSchema, events, isAppError, parseClientFrame } from '@ap/protocol';
-import type { AssessmentStatus, Caller, ClientFrame, ErrorCode, ServerFrameDataOf, ServerFrameType } from '@ap/protocol';
+import { AppError, SUPPORT_ROOM_PREFIX, assessmentRoomId, completedSchema, events, isAppError, parseClientFrame } from '@ap/protocol';
+import type { AssessmentStatus, Caller, ClientFrame, ErrorCode, Room, ServerFrameDataOf, ServerFrameType } from '@ap/protocol';
 import type { Subscription } from '@nats-io/transport-node';
 import type { Identity, TokenVerifier } from './tokens.ts';
 
@@ -42,6 +42,9 @@ type Connection = {
   queryTestId: string | undefined;
   queryRoomId: string | undefined;
   rooms: Set<string>;
+  /** Live-feed subjects this (staff) connection watches. */
+  watches: Set<string>;
+  lastTypingMs: number;
   delivered: string[];
   authTimer: NodeJS.Timeout | undefined;
   expiryTimer: NodeJS.Timeout | undefined;
@@ -73,6 +76,7 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
   let shuttingDown = false;
   const byUser = new Map<string, Shared>();
   const byRoom = new Map<string, Shared>();
+  const byLive = new Map<string, Shared>();
 
   const pinger = setInterval(() => {
     for (const c of connections) {
@@ -121,6 +125,8 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
       queryTestId: url.searchParams.get('test_id') ?? undefined,
       queryRoomId: url.searchParams.get('room_id') ?? undefined,
       rooms: new Set(),
+      watches: new Set(),
+      lastTypingMs: 0,
       delivered: [],
       authTimer: undefined,
       expiryTimer: undefined,
@@ -296,11 +302,77 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
       case 'chat_message': {
         const roomId = roomOf(c, frame.data.room_id);
         const message = await bus.request('chatPost', { caller, room_id: roomId, message: frame.data.message }, opts);
-        if (!c.rooms.has(roomId)) join(byRoom, roomId, c, events.chatRoom.subject(roomId), onRoomMessage);
+        if (!c.rooms.has(roomId)) joinRoomSubjects(c, roomId);
         remember(c, message.message_id);
         send(c, 'chat_message', message, id);
         return;
       }
+      case 'join_room': {
+        const room = await joinRoom(c, caller, frame.data.room_id, opts.requestId);
+        send(c, 'room_joined', room, id);
+        return;
+      }
+      case 'leave_room':
+        leave(byRoom, frame.data.room_id, c);
+        send(c, 'room_left', { room_id: frame.data.room_id }, id);
+        return;
+      case 'chat_history': {
+        const roomId = roomOf(c, frame.data.room_id);
+        const page = await bus.request(
+          'chatHistory',
+          { caller, room_id: roomId, limit: frame.data.limit, ...(frame.data.before === undefined ? {} : { before: frame.data.before }) },
+          opts,
+        );
+        send(c, 'chat_history', { room_id: roomId, ...page }, id);
+        return;
+      }
+      case 'typing': {
+        const roomId = roomOf(c, frame.data.room_id);
+        if (!c.rooms.has(roomId)) throw new AppError('FORBIDDEN', `join room ${roomId} first`);
+        // At most one typing notice per connection every two seconds; the rest are dropped quietly.
+        const now = Date.now();
+        if (now - c.lastTypingMs < 2000) return;
+        c.lastTypingMs = now;
+        bus.publish(events.chatTyping.subject(roomId), {
+          room_id: roomId,
+          user_id: caller.user_id,
+          role: caller.role,
+          ...(caller.name === undefined ? {} : { name: caller.name }),
+        });
+        return;
+      }
+      case 'open_support_room': {
+        const room = await bus.request('chatOpenRoom', { caller, ...frame.data }, opts);
+        joinRoomSubjects(c, room.room_id);
+        send(c, 'room_opened', room, id);
+        return;
+      }
+      case 'watch_assessments': {
+        if (caller.role === 'candidate') throw new AppError('FORBIDDEN', 'only staff watch assessments');
+        const testId = frame.data.test_id;
+        if (testId !== undefined && caller.role !== 'admin' && caller.tests !== undefined && !caller.tests.includes(testId)) {
+          throw new AppError('FORBIDDEN', 'not allowed to watch this test');
+        }
+        // Subscribe first, so that no change falls between the snapshot and the feed.
+        unwatch(c);
+        const subjects =
+          testId !== undefined
+            ? [events.liveAssessment.subject(testId)]
+            : caller.role === 'admin' || caller.tests === undefined
+              ? [events.liveAssessment.wildcard]
+              : caller.tests.map((t) => events.liveAssessment.subject(t));
+        for (const subject of subjects) {
+          join(byLive, subject, c, subject, onLive);
+          c.watches.add(subject);
+        }
+        const snapshot = await bus.request('assessmentLive', { caller, ...(testId === undefined ? {} : { test_id: testId }) }, opts);
+        send(c, 'live_assessments', { test_id: testId ?? null, assessments: snapshot.assessments }, id);
+        return;
+      }
+      case 'unwatch_assessments':
+        unwatch(c);
+        send(c, 'live_assessments', { test_id: null, assessments: [] }, id);
+        return;
       case 'integrity_event': {
         const r = await bus.request('assessmentIntegrity', { caller, assessment_id: requireAssessment(c), ...frame.data }, opts);
         send(c, 'integrity_recorded', r, id);
@@ -348,22 +420,44 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
   }
 
   function roomOf(c: Connection, requested: string | undefined): string {
-    if (c.endpoint === 'assessment') return assessmentRoomId(requireAssessment(c));
+    if (c.endpoint === 'assessment' && requested === undefined) return assessmentRoomId(requireAssessment(c));
     const room = requested ?? c.queryRoomId;
     if (room === undefined) throw new AppError('VALIDATION_FAILED', 'room_id is required on /ws/chat');
     return room;
   }
 
-  async function joinRoom(c: Connection, caller: Caller, roomId: string): Promise<void> {
+  async function joinRoom(c: Connection, caller: Caller, roomId: string, requestId?: string): Promise<Room> {
     // Reading the history checks membership with the chat service.
-    await bus.request('chatHistory', { caller, room_id: roomId, limit: 1 }, { timeoutMs: options.requestTimeoutMs });
-    join(byRoom, roomId, c, events.chatRoom.subject(roomId), onRoomMessage);
+    await bus.request('chatHistory', { caller, room_id: roomId, limit: 1 }, { timeoutMs: options.requestTimeoutMs, ...(requestId === undefined ? {} : { requestId }) });
+    joinRoomSubjects(c, roomId);
+    return { room_id: roomId, kind: roomId.startsWith(SUPPORT_ROOM_PREFIX) ? 'support' : 'assessment' };
+  }
+
+  /** One subscription per room and gateway, to its messages and typing notices: `chat.v1.events.*.<room>`. */
+  function joinRoomSubjects(c: Connection, roomId: string): void {
+    join(byRoom, roomId, c, `chat.v1.events.*.${roomId}`, onRoomEvent);
+  }
+
+  function unwatch(c: Connection): void {
+    for (const subject of [...c.watches]) leave(byLive, subject, c);
+    c.watches.clear();
+  }
+
+  function announce(c: Connection, assessmentId: string, online: boolean): void {
+    bus.publish(events.connection.subject(), {
+      gateway_id: deps.gatewayId,
+      connection_id: c.id,
+      assessment_id: assessmentId,
+      online,
+      at: new Date().toISOString(),
+    });
   }
 
   function unbindAssessment(c: Connection): void {
     for (const t of c.warningTimers) clearTimeout(t);
     c.warningTimers = [];
     for (const room of [...c.rooms]) leave(byRoom, room, c);
+    if (c.assessmentId !== undefined) announce(c, c.assessmentId, false);
     c.assessmentId = undefined;
   }
 
@@ -371,10 +465,17 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
     if (c.assessmentId === assessmentId) return;
     for (const room of [...c.rooms]) leave(byRoom, room, c);
     c.assessmentId = assessmentId;
-    join(byRoom, assessmentRoomId(assessmentId), c, events.chatRoom.subject(assessmentRoomId(assessmentId)), onRoomMessage);
+    joinRoomSubjects(c, assessmentRoomId(assessmentId));
+    announce(c, assessmentId, true);
   }
 
-  function join(map: Map<string, Shared>, key: string, c: Connection, subject: string, handler: (key: string, payload: unknown) => void): void {
+  function join(
+    map: Map<string, Shared>,
+    key: string,
+    c: Connection,
+    subject: string,
+    handler: (key: string, payload: unknown, subject: string) => void,
+  ): void {
     let shared = map.get(key);
     if (shared === undefined) {
       const sub = bus.nc.subscribe(subject, {
@@ -386,7 +487,7 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
           } catch {
             return;
           }
-          handler(key, payload);
+          handler(key, payload, msg.subject);
         },
       });
       shared = { sub, conns: new Set() };
@@ -433,19 +534,42 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
         if (deadline !== undefined && c.assessmentId !== undefined) scheduleWarnings(c, c.assessmentId, deadline, true);
       } else if (push.type === 'assessment_completed') {
         scheduleWarnings(c, c.assessmentId ?? '', new Date(0), false);
+      } else if (push.type === 'room_opened' && typeof push.data['room_id'] === 'string') {
+        // The chat service pushes this only to a member of the new room.
+        joinRoomSubjects(c, push.data['room_id']);
       }
     }
   }
 
-  function onRoomMessage(roomId: string, payload: unknown): void {
-    const parsed = events.chatRoom.schema.safeParse(payload);
-    if (!parsed.success) return;
+  function onRoomEvent(roomId: string, payload: unknown, subject: string): void {
     const shared = byRoom.get(roomId);
     if (shared === undefined) return;
+    if (subject === events.chatTyping.subject(roomId)) {
+      const typing = events.chatTyping.schema.safeParse(payload);
+      if (!typing.success) return;
+      for (const c of shared.conns) if (c.identity?.caller.user_id !== typing.data.user_id) send(c, 'typing', typing.data);
+      return;
+    }
+    const parsed = events.chatRoom.schema.safeParse(payload);
+    if (!parsed.success) return;
     for (const c of shared.conns) {
       if (c.delivered.includes(parsed.data.message_id)) continue;
       remember(c, parsed.data.message_id);
       send(c, 'chat_message', parsed.data);
+    }
+  }
+
+  function onLive(subject: string, payload: unknown): void {
+    const parsed = events.liveAssessment.schema.safeParse(payload);
+    if (!parsed.success) return;
+    const shared = byLive.get(subject);
+    if (shared === undefined) return;
+    // Serialized once for every watcher.
+    const frame = JSON.stringify({ type: 'live_assessment', data: parsed.data, ts: new Date().toISOString() });
+    for (const c of shared.conns) {
+      if (c.ws.readyState !== c.ws.OPEN) continue;
+      c.ws.send(frame);
+      deps.metrics?.frameOut('live_assessment');
     }
   }
 
@@ -460,6 +584,8 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
     clearTimeout(c.expiryTimer);
     for (const t of c.warningTimers) clearTimeout(t);
     for (const room of [...c.rooms]) leave(byRoom, room, c);
+    unwatch(c);
+    if (c.assessmentId !== undefined) announce(c, c.assessmentId, false);
     if (c.identity !== undefined) leave(byUser, c.identity.caller.user_id, c);
   }
 

@@ -54,7 +54,7 @@ export async function createGateway(deps: {
   const hub = createConnectionHub({ bus, verifier, log, options: deps.options, gatewayId: randomUUID(), ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }) });
   deps.metrics?.connections(() => hub.count());
   const ready = () => !bus.nc.isClosed() && verifier.ready();
-  const server = createServer(createHttpHandler({ bus, log, ready, requestTimeoutMs: deps.options.requestTimeoutMs, site, ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }) }));
+  const server = createServer(createHttpHandler({ bus, log, ready, verifier, requestTimeoutMs: deps.options.requestTimeoutMs, site, ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }) }));
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
 
   server.on('upgrade', (req, socket, head) => {

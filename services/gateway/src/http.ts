@@ -2,13 +2,27 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Bus } from '@ap/bus';
 import type { Logger } from '@ap/logging';
 import type { Metrics } from '@ap/metrics';
-import { AppError, HTTP_STATUS, httpBodies, isAppError } from '@ap/protocol';
+import { AppError, HTTP_STATUS, httpBodies, idSchema, isAppError, resultsQuerySchema } from '@ap/protocol';
+import type { Caller } from '@ap/protocol';
 import type { z } from 'zod';
 import type { StaticSite } from './static.ts';
+import type { TokenVerifier } from './tokens.ts';
 
 const MAX_BODY_BYTES = 16 * 1024;
 
-export type HttpDeps = { bus: Bus; log: Logger; ready: () => boolean; requestTimeoutMs: number; site?: StaticSite; metrics?: Metrics };
+export type HttpDeps = {
+  bus: Bus;
+  log: Logger;
+  ready: () => boolean;
+  requestTimeoutMs: number;
+  /** Verifies the bearer token of the staff routes. */
+  verifier?: TokenVerifier;
+  site?: StaticSite;
+  metrics?: Metrics;
+};
+
+/** `/api/tests/{test_id}/{results|invitations}` */
+const TEST_ROUTE = /^\/api\/tests\/([^/]+)\/(results|invitations)$/;
 
 /** Serves the gateway's HTTP routes: health, readiness, metrics, the /api/auth endpoints, and the candidate page's files (static.ts). */
 export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
@@ -56,10 +70,50 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
         json(res, 200, await deps.bus.request('authRedeem', body, { timeoutMs: deps.requestTimeoutMs }));
         return;
       }
-      default:
+      default: {
+        const testRoute = TEST_ROUTE.exec(url.pathname);
+        if (testRoute !== null) {
+          await testRoutes(req, res, url, decodeURIComponent(testRoute[1] ?? ''), testRoute[2] ?? '');
+          return;
+        }
         if ((req.method === 'GET' || req.method === 'HEAD') && deps.site?.serve(req, res, url.pathname) === true) return;
         json(res, 404, { error: { code: 'NOT_FOUND', message: `no route ${route}` } });
+      }
     }
+  }
+
+  /** Recruiters' routes: a test's results (GET) and new invitations to it (POST), authorized by the bearer token. */
+  async function testRoutes(req: IncomingMessage, res: ServerResponse, url: URL, rawTestId: string, what: string): Promise<void> {
+    const testId = idSchema.safeParse(rawTestId);
+    if (!testId.success) throw new AppError('VALIDATION_FAILED', 'invalid test id in the path');
+    const caller = await staffCaller(req);
+    const opts = { timeoutMs: deps.requestTimeoutMs };
+    if (what === 'results' && req.method === 'GET') {
+      const query = resultsQuerySchema.safeParse(Object.fromEntries(url.searchParams));
+      if (!query.success) {
+        throw new AppError('VALIDATION_FAILED', 'invalid query', {
+          details: { issues: query.error.issues.slice(0, 10).map((i) => ({ path: i.path.join('.'), message: i.message })) },
+        });
+      }
+      json(res, 200, await deps.bus.request('assessmentResults', { caller, test_id: testId.data, ...query.data }, opts));
+      return;
+    }
+    if (what === 'invitations' && req.method === 'POST') {
+      const body = await readBody(req, httpBodies.invite);
+      json(res, 201, await deps.bus.request('authInvite', { caller, test_id: testId.data, ...body }, opts));
+      return;
+    }
+    json(res, 405, { error: { code: 'VALIDATION_FAILED', message: `${req.method ?? ''} is not allowed on ${url.pathname}` } });
+  }
+
+  async function staffCaller(req: IncomingMessage): Promise<Caller> {
+    const header = req.headers.authorization ?? '';
+    const token = /^Bearer\s+(.+)$/i.exec(header)?.[1];
+    if (token === undefined) throw new AppError('AUTH_REQUIRED', 'send Authorization: Bearer <token>');
+    if (deps.verifier === undefined) throw new AppError('SERVICE_UNAVAILABLE', 'tokens cannot be verified here');
+    const identity = await deps.verifier.verify(token);
+    if (identity.caller.role === 'candidate') throw new AppError('FORBIDDEN', 'this route is for staff');
+    return identity.caller;
   }
 }
 
