@@ -184,7 +184,7 @@ describe('chat and proctoring across two gateways', () => {
     const replies = await Promise.all(Array.from({ length: 8 }, (_, i) => ask(cand.socket, 'chat_message', { message: `burst ${String(i)}` })));
     const limited = replies.filter((r) => r.data['code'] === 'RATE_LIMITED');
     assert.ok(limited.length >= 2, `${String(limited.length)} of 8 limited`);
-    assert.ok(Number((limited[0]?.data['details'] as { retry_after_ms: number }).retry_after_ms) > 0);
+    assert.ok((limited[0]?.data['details'] as { retry_after_ms: number }).retry_after_ms > 0);
     for (const s of [cand.socket, outsider, scoped]) s.ws.close();
   });
 
