@@ -101,8 +101,13 @@ export async function createAssessmentService(deps: {
   function publishLive(a: AssessmentDoc, isOnline?: boolean): void {
     const now = clock();
     const up = isOnline ?? online.isOnline(a._id, now.getTime());
-    bus.publish(events.liveAssessment.subject(a.test_id), liveView(a, up, now));
     if (FINAL.includes(a.status as (typeof FINAL)[number])) online.forget(a._id);
+    try {
+      bus.publish(events.liveAssessment.subject(a.test_id), liveView(a, up, now));
+    } catch (err) {
+      // The write is done; the feed is best effort and the next change repairs it.
+      log.warn({ err, assessment_id: a._id }, 'live row not published');
+    }
   }
 
   async function connectionChanged(e: { assessment_id: string; online: boolean }): Promise<void> {
