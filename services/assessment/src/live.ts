@@ -1,6 +1,6 @@
-import type { LiveAssessment, ResponseOf } from '@ap/protocol';
+import type { AssessmentResult, LiveAssessment, ResponseOf } from '@ap/protocol';
 import type { LoadedTest } from './selection.ts';
-import type { AssessmentDoc, ItemDoc } from './store.ts';
+import type { AssessmentDoc, ItemDoc, ResultDoc } from './store.ts';
 
 /** Presence batches come every 10 s by default; an assessment not reported for this long is offline. */
 export const ONLINE_WINDOW_MS = 35_000;
@@ -83,6 +83,21 @@ export function liveView(a: AssessmentDoc, online: boolean, now: Date): LiveAsse
 
 type ResultRow = ResponseOf<'assessmentResults'>['results'][number];
 
+/** A stored result as people may see it, without the item-by-item trace. */
+export function resultSummary(r: ResultDoc): Omit<AssessmentResult, 'trace'> {
+  return {
+    number_correct: r.number_correct,
+    answered: r.answered,
+    percent_correct: r.percent_correct,
+    ...(r.theta === undefined ? {} : { theta: r.theta }),
+    ...(r.se === undefined ? {} : { se: r.se }),
+    ...(r.scaled_score === undefined ? {} : { scaled_score: r.scaled_score }),
+    ...(r.percentile === undefined ? {} : { percentile: r.percentile }),
+    ...(r.incidents === undefined ? {} : { incidents: r.incidents }),
+    skills: r.skills,
+  };
+}
+
 /** A row of a test's results for recruiters. */
 export function resultRow(a: AssessmentDoc): ResultRow {
   const r = a.result;
@@ -97,20 +112,7 @@ export function resultRow(a: AssessmentDoc): ResultRow {
     answered: r?.answered ?? a.responses.length,
     ...(r === null ? {} : { score: r.scaled_score ?? r.percent_correct }),
     incidents: r?.incidents ?? a.incidents?.length ?? 0,
-    result:
-      r === null
-        ? null
-        : {
-            number_correct: r.number_correct,
-            answered: r.answered,
-            percent_correct: r.percent_correct,
-            ...(r.theta === undefined ? {} : { theta: r.theta }),
-            ...(r.se === undefined ? {} : { se: r.se }),
-            ...(r.scaled_score === undefined ? {} : { scaled_score: r.scaled_score }),
-            ...(r.percentile === undefined ? {} : { percentile: r.percentile }),
-            ...(r.incidents === undefined ? {} : { incidents: r.incidents }),
-            skills: r.skills,
-          },
+    result: r === null ? null : resultSummary(r),
   };
 }
 

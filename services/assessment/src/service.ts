@@ -11,7 +11,7 @@ import type { UpdateFilter } from 'mongodb';
 import { computeResult, loadTest, planNext } from './selection.ts';
 import type { LoadedTest } from './selection.ts';
 import { openCollections } from './store.ts';
-import { createOnlineTracker, helpContextView, liveView, resultRow } from './live.ts';
+import { createOnlineTracker, helpContextView, liveView, resultRow, resultSummary } from './live.ts';
 import type { AssessmentDoc, Collections, ItemDoc, ResponseDoc, ResultDoc, TestDoc } from './store.ts';
 
 export type Clock = () => Date;
@@ -147,11 +147,12 @@ export async function createAssessmentService(deps: {
       ...(req.after === undefined ? {} : { _id: { $gt: req.after } }),
     };
     const docs = await col.assessments
-      .find(filter, { projection: { responses: 0, log: 0, current: 0, seed: 0 } })
+      .find(filter, { projection: req.include_unfinished ? { log: 0, seed: 0 } : { responses: 0, log: 0, seed: 0 } })
       .sort({ _id: 1 })
       .limit(req.limit + 1)
       .toArray();
-    const page = docs.slice(0, req.limit).map((a) => resultRow({ ...a, responses: [], log: [] }));
+    // Without the responses in the projection, the stored result holds the count.
+    const page = docs.slice(0, req.limit).map((a) => resultRow({ ...a, responses: (a.responses as AssessmentDoc['responses'] | undefined) ?? [], log: [] }));
     return { results: page, next_cursor: docs.length > req.limit ? (page.at(-1)?.assessment_id ?? null) : null };
   }
 
@@ -806,16 +807,8 @@ function completedView(a: AssessmentDoc, test: LoadedTest): AssessmentCompleted 
       ? {
           score: result.scaled_score ?? result.percent_correct,
           result: {
-            number_correct: result.number_correct,
-            answered: result.answered,
-            percent_correct: result.percent_correct,
-            ...(result.theta === undefined ? {} : { theta: result.theta }),
-            ...(result.se === undefined ? {} : { se: result.se }),
-            ...(result.scaled_score === undefined ? {} : { scaled_score: result.scaled_score }),
-            ...(result.percentile === undefined ? {} : { percentile: result.percentile }),
-            ...(result.incidents === undefined ? {} : { incidents: result.incidents }),
+            ...resultSummary(result),
             trace: result.trace.map((t) => ({ theta: t.theta, se: t.se })),
-            skills: result.skills,
           },
         }
       : {}),
