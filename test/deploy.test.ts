@@ -4,9 +4,9 @@
 // Needs the kustomize binary (.ci/run installs it into $TOOLS_DIR) and no network.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync, readdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -158,6 +158,32 @@ function label(o: K8sObject, ...names: string[]): string {
 function matches(selector: Obj, labels: Obj): boolean {
   return Object.entries(selector).every(([k, v]) => labels[k] === v);
 }
+/** A LabelSelector (matchLabels and matchExpressions) against a pod's labels. */
+function selects(selector: unknown, labels: Obj): boolean {
+  if (!matches(obj(at(selector, 'matchLabels')), labels)) return false;
+  return arr(at(selector, 'matchExpressions')).every((e) => {
+    const key = str(at(e, 'key')) ?? '';
+    const values = arr(at(e, 'values'));
+    switch (at(e, 'operator')) {
+      case 'In':
+        return values.includes(labels[key]);
+      case 'NotIn':
+        return !values.includes(labels[key]);
+      case 'Exists':
+        return key in labels;
+      case 'DoesNotExist':
+        return !(key in labels);
+      default:
+        return false;
+    }
+  });
+}
+/** A container port by name or number. */
+function containerPort(c: Obj, port: unknown): Obj | undefined {
+  return arr(c['ports'])
+    .map(obj)
+    .find((p) => p['name'] === port || p['containerPort'] === port);
+}
 function configData(objects: readonly K8sObject[], name: string): Record<string, string> {
   const cm = mustFind(objects, 'ConfigMap', name);
   return Object.fromEntries(Object.entries(obj(cm['data'])).map(([k, v]) => [k, String(v)]));
@@ -243,12 +269,38 @@ function ruleViolations(objects: readonly K8sObject[], overlay: string): string[
       defined.add(String(obj(e)['name']));
     }
 
-    const httpPorts = arr(c['ports']).filter((p) => obj(p)['name'] === 'http');
-    if (httpPorts.length > 0) {
-      for (const probe of ['readinessProbe', 'livenessProbe']) {
-        if (at(c, probe, 'httpGet', 'path') === undefined) v.push(`${label(d)}: serves HTTP but has no HTTP ${probe}`);
-      }
+    // Every service answers /healthz (alive) and /readyz (ready): the gateway on its HTTP port,
+    // the others on METRICS_PORT. Both probes are required, on a port the container declares.
+    const metricsPort = Number(configData(objects, 'platform-config')['METRICS_PORT'] ?? 9464);
+    const probePort = svc === 'gateway' ? 'http' : 'metrics';
+    const declared = containerPort(c, probePort);
+    if (declared === undefined) v.push(`${label(d)}: no container port named ${probePort}`);
+    else if (svc !== 'gateway' && declared['containerPort'] !== metricsPort)
+      v.push(`${label(d)}: port metrics is ${String(declared['containerPort'])}, METRICS_PORT is ${metricsPort}`);
+    for (const [probe, path] of [
+      ['readinessProbe', '/readyz'],
+      ['livenessProbe', '/healthz'],
+    ] as const) {
+      if (at(c, probe, 'httpGet', 'path') !== path) v.push(`${label(d)}: ${probe} is not GET ${path}`);
+      else if (containerPort(c, at(c, probe, 'httpGet', 'port')) === undefined)
+        v.push(`${label(d)}: ${probe} uses a port the container does not declare`);
     }
+    // Prometheus finds the pod by its annotations, on the port its policy admits.
+    const annotations = obj(at(d, 'spec', 'template', 'metadata', 'annotations'));
+    if (annotations['prometheus.io/scrape'] !== 'true') v.push(`${label(d)}: pod is not annotated prometheus.io/scrape`);
+    if (declared !== undefined && annotations['prometheus.io/port'] !== String(declared['containerPort']))
+      v.push(`${label(d)}: prometheus.io/port is not its ${probePort} port`);
+    const scraped = objects.some(
+      (np) =>
+        np.kind === 'NetworkPolicy' &&
+        selects(at(np, 'spec', 'podSelector'), podLabels(d)) &&
+        arr(at(np, 'spec', 'ingress')).some(
+          (rule) =>
+            arr(obj(rule)['from']).some((f) => at(f, 'namespaceSelector') !== undefined) &&
+            arr(obj(rule)['ports']).some((p) => [probePort, declared?.['containerPort']].includes(obj(p)['port'])),
+        ),
+    );
+    if (!scraped) v.push(`${label(d)}: no NetworkPolicy admits Prometheus to its ${probePort} port`);
   }
   const gateway = named(objects, 'Deployment', 'gateway');
   if (gateway) {
@@ -437,27 +489,56 @@ describe('deploy/k8s', () => {
       assert.match(config['NATS_URL'] ?? '', /^nats:\/\/nats:4222$/);
     });
 
-    test(`${overlay}: the ingress keeps WebSockets open and only the gateway is exposed`, () => {
+    test(`${overlay}: the ingress keeps WebSockets open, only the gateway is exposed, and not its /metrics`, () => {
       const objects = objectsOf(overlay);
       const ingresses = objects.filter((o) => o.kind === 'Ingress');
-      assert.equal(ingresses.length, 1);
-      const annotations = obj(at(ingresses[0], 'metadata', 'annotations'));
+      const paths = ingresses.flatMap((ing) =>
+        arr(at(ing, 'spec', 'rules')).flatMap((rule) => arr(at(rule, 'http', 'paths')).map((p) => ({ ing, path: obj(p) }))),
+      );
+      for (const { ing, path: p } of paths)
+        assert.equal(at(p, 'backend', 'service', 'name'), 'gateway', `${label(ing)} routes only to the gateway`);
+      const site = paths.find(({ path: p }) => p['path'] === '/' && p['pathType'] === 'Prefix');
+      assert.ok(site, 'an Ingress routes / to the gateway');
+      const annotations = obj(at(site.ing, 'metadata', 'annotations'));
       for (const a of ['proxy-read-timeout', 'proxy-send-timeout']) {
         assert.ok(Number(annotations[`nginx.ingress.kubernetes.io/${a}`]) >= 3600, `${a} is at least 3600 s`);
       }
+      // /metrics is for Prometheus inside the cluster: its exact path admits no outside address.
+      const metrics = paths.find(({ path: p }) => p['path'] === '/metrics' && p['pathType'] === 'Exact');
+      assert.ok(metrics, 'an Ingress takes /metrics');
+      const allowed = str(obj(at(metrics.ing, 'metadata', 'annotations'))['nginx.ingress.kubernetes.io/whitelist-source-range']) ?? '';
+      assert.ok(
+        allowed !== '' && allowed.split(',').every((cidr) => /^127\./.test(cidr.trim())),
+        `${label(metrics.ing)} admits only loopback (got "${allowed}")`,
+      );
+      assert.deepEqual(
+        arr(at(metrics.ing, 'spec', 'rules')).map((r) => at(r, 'host')),
+        arr(at(site.ing, 'spec', 'rules')).map((r) => at(r, 'host')),
+        'the /metrics Ingress covers the same hosts',
+      );
       for (const s of objects.filter((o) => o.kind === 'Service')) {
         assert.ok([undefined, 'ClusterIP'].includes(str(at(s, 'spec', 'type'))), `${label(s)} is not exposed outside the cluster`);
       }
       const gatewayIngress = mustFind(objects, 'NetworkPolicy', 'gateway-ingress');
       assert.equal(at(gatewayIngress, 'spec', 'podSelector', 'matchLabels', 'app.kubernetes.io/name'), 'gateway');
-      // No policy other than the gateway's admits traffic from outside the namespace.
+      // Apart from the gateway's, a policy admits traffic from outside the namespace only for
+      // scraping: metrics ports, from chosen pods of a namespace (never a whole namespace or CIDR).
       for (const np of objects.filter((o) => o.kind === 'NetworkPolicy' && o.metadata.name !== 'gateway-ingress')) {
         for (const rule of arr(at(np, 'spec', 'ingress'))) {
-          for (const from of arr(obj(rule)['from'])) {
-            assert.ok(
-              at(from, 'namespaceSelector') === undefined && at(from, 'ipBlock') === undefined,
-              `${label(np)} admits traffic from outside the namespace`,
-            );
+          const outside = arr(obj(rule)['from']).filter((f) => at(f, 'namespaceSelector') !== undefined || at(f, 'ipBlock') !== undefined);
+          if (outside.length === 0) continue;
+          for (const from of outside) {
+            assert.ok(at(from, 'ipBlock') === undefined, `${label(np)} admits an address block`);
+            assert.ok(isObj(at(from, 'podSelector')), `${label(np)} admits a whole namespace`);
+          }
+          const ports = arr(obj(rule)['ports']).map((p) => obj(p)['port']);
+          assert.ok(
+            ports.length > 0 && ports.every((p) => p === 'metrics' || p === 'http'),
+            `${label(np)} admits outside traffic to ports ${JSON.stringify(ports)}, not only the metrics ports`,
+          );
+          for (const d of objects.filter((o) => o.kind === 'Deployment' && selects(at(np, 'spec', 'podSelector'), podLabels(o)))) {
+            if (d.metadata.name !== 'gateway')
+              assert.ok(!containerPort(containers(d, false)[0] ?? {}, 'http'), `${label(np)} would admit ${label(d)}'s own http port`);
           }
         }
       }
@@ -708,5 +789,61 @@ describe('Dockerfile', () => {
       final.instructions.some((i) => i.keyword === 'EXPOSE' && i.args.split(/\s+/).includes('8080')),
       'EXPOSE 8080 (the gateway)',
     );
+    // Every service has /healthz: the gateway on PORT, the others on METRICS_PORT (9464 by default).
+    assert.match(health.args, /\/healthz/, 'HEALTHCHECK asks /healthz');
+    assert.match(health.args, /METRICS_PORT \|\| '9464'/, 'HEALTHCHECK probes the other services on METRICS_PORT');
+    assert.ok(
+      final.instructions.some((i) => i.keyword === 'EXPOSE' && i.args.split(/\s+/).includes('9464')),
+      'EXPOSE 9464 (METRICS_PORT)',
+    );
+  });
+
+  test('the image holds the built pages in web/dist, where the gateway serves them from without esbuild', async () => {
+    assert.ok(final);
+    // The runtime stage installs production dependencies only, so esbuild is not there.
+    const lock = obj(JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8')));
+    assert.equal(at(lock, 'packages', 'node_modules/esbuild', 'dev'), true, 'esbuild is a development dependency');
+    const workdir = final.instructions.filter((i) => i.keyword === 'WORKDIR').at(-1)?.args;
+    assert.equal(workdir, '/app', 'the runtime WORKDIR is /app (the gateway reads <root>/web/dist)');
+    const copy = final.instructions.find((i) => i.keyword === 'COPY' && /\bweb\/dist\b/.test(i.args));
+    assert.ok(copy, 'the runtime stage copies web/dist');
+    const [, fromStage] = /--from=(\S+)/.exec(copy.args) ?? [];
+    const words = copy.args.split(/\s+/).filter((w) => !w.startsWith('--'));
+    assert.deepEqual(words, ['/app/web/dist', './web/dist'], `COPY ${copy.args}`);
+    const builder = stages.find((st) => st.name === fromStage);
+    assert.ok(builder, `the pages come from a build stage (got --from=${String(fromStage)})`);
+    const ins = builder.instructions;
+    const build = ins.findIndex((i) => i.keyword === 'RUN' && /^node web\/build\.ts web\/dist$/.test(i.args));
+    assert.ok(build >= 0, `stage ${String(fromStage)} runs node web/build.ts web/dist`);
+    assert.ok(
+      ins.slice(0, build).some((i) => i.keyword === 'RUN' && /^npm ci\b/.test(i.args) && !/--omit=dev/.test(i.args)),
+      'the build stage installs the development dependencies (esbuild) first',
+    );
+    for (const dir of ['libs', 'web']) {
+      assert.ok(
+        ins.slice(0, build).some((i) => i.keyword === 'COPY' && i.args === `${dir} ./${dir}`),
+        `the build stage copies ${dir}/ before building`,
+      );
+    }
+    // The build context carries the page's sources but never a local web/dist.
+    const ignored = readFileSync(path.join(root, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith('!'));
+    const excluded = (file: string) => ignored.some((p) => path.matchesGlob(file, p) || path.matchesGlob(file, `${p}/**`));
+    assert.ok(excluded('web/dist/index.html'), '.dockerignore keeps a local web/dist out');
+    for (const file of ['web/build.ts', 'web/src/main.ts', 'web/src/index.html', 'libs/client/src/index.ts'])
+      assert.ok(!excluded(file), `.dockerignore lets ${file} into the build context`);
+    // The command of the build stage produces the pages and every asset they name.
+    const out = mkdtempSync(path.join(tmpdir(), 'ap-web-'));
+    try {
+      await run(process.execPath, [path.join(root, 'web', 'build.ts'), out], { cwd: root, timeout: 60_000 });
+      const html = readFileSync(path.join(out, 'index.html'), 'utf8');
+      const assets = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1] ?? '');
+      assert.ok(assets.length > 0, 'index.html names its assets');
+      for (const asset of assets) assert.ok(existsSync(path.join(out, asset)), `${asset} is built`);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 });
