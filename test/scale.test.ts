@@ -36,7 +36,10 @@ before(async () => {
       if (line.includes('"request_id"') && requestIdLines.length < 20_000) requestIdLines.push(line);
     },
   });
-  testId = await stack.createTest({ id: 'scale', title: 'Five questions, two of everything', time_limit_s: 1800, strategy: 'fixed' }, ITEMS);
+  testId = await stack.createTest(
+    { id: 'scale', title: 'Five questions, two of everything', time_limit_s: 1800, strategy: 'fixed' },
+    ITEMS,
+  );
 });
 
 after(async () => {
@@ -107,7 +110,13 @@ describe('scale: two replicas of every service', () => {
         const reply = await sock.reply(`${id}-${attempt}`);
         if (reply.type === 'chat_message') return;
         assert.equal(reply.data['code'], 'RATE_LIMITED', JSON.stringify(reply));
-        await sleep(z.number().int().positive().parse(reply.data['details'] === undefined ? 1000 : (reply.data['details'] as { retry_after_ms: unknown }).retry_after_ms));
+        await sleep(
+          z
+            .number()
+            .int()
+            .positive()
+            .parse(reply.data['details'] === undefined ? 1000 : (reply.data['details'] as { retry_after_ms: unknown }).retry_after_ms),
+        );
       }
       assert.fail(`${id} was never accepted`);
     };
@@ -158,7 +167,8 @@ describe('scale: two replicas of every service', () => {
     );
 
     // Once about a third of the answers are acknowledged, gateway B is stopped (SIGTERM).
-    const feedbackOn = async (url: string) => metricSum(await metricsOf(url), 'ws_frames_total', { direction: 'out', type: 'answer_feedback' });
+    const feedbackOn = async (url: string) =>
+      metricSum(await metricsOf(url), 'ws_frames_total', { direction: 'out', type: 'answer_feedback' });
     let before = { a: 0, b: 0 };
     const waitUntil = Date.now() + 180_000;
     while (Date.now() < waitUntil) {
@@ -178,10 +188,7 @@ describe('scale: two replicas of every service', () => {
     const runMs = Date.now() - startedAt;
 
     // What the database holds, read directly.
-    const docs = await stack.db
-      .collection<AssessmentDoc>('assessments')
-      .find({ test_id: testId })
-      .toArray();
+    const docs = await stack.db.collection<AssessmentDoc>('assessments').find({ test_id: testId }).toArray();
     const byCandidate = new Map(docs.map((d) => [d.candidate_id, d] as const));
     let acknowledged = 0;
     let stored = 0;
@@ -219,7 +226,9 @@ describe('scale: two replicas of every service', () => {
     const sweeps = await Promise.all(
       stack.platform.processes
         .filter((p) => p.service === 'cleanup')
-        .map(async (p) => metricSum(await metricsOf(p.metricsUrl ?? ''), 'nats_request_duration_seconds_count', { subject: 'assessment.v1.expire_due' })),
+        .map(async (p) =>
+          metricSum(await metricsOf(p.metricsUrl ?? ''), 'nats_request_duration_seconds_count', { subject: 'assessment.v1.expire_due' }),
+        ),
     );
     const framesA = metricSum(await metricsOf(httpA), 'ws_frames_total', { direction: 'in' });
     const framesB = metricSum(gatewayB, 'ws_frames_total', { direction: 'in' });
