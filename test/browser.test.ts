@@ -4,80 +4,38 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { AssessmentDoc } from '@ap/assessment';
 import { ADAPTIVE_SKILLS, ADAPTIVE_TEST_ID } from '@ap/demo';
-import { focused, launchChromium, recentFrames, saveScreenshot, watchPage } from './support/browser.ts';
+import {
+  EXPECTED_CSP,
+  answerWithKeyboard,
+  closeBrowserAndStack,
+  focused,
+  nextScreen,
+  openPage,
+  saveScreenshot,
+  startBrowserAndStack,
+  visible,
+} from './support/browser.ts';
 import type { PageProblems } from './support/browser.ts';
-import { setup } from './support/setup.ts';
 import type { TestStack } from './support/setup.ts';
-
-const CSP =
-  "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'";
 
 let stack: TestStack;
 let browser: Browser;
 
 before(async () => {
-  // Fail first on a missing browser, before paying for the stack.
-  browser = await launchChromium();
-  stack = await setup();
+  ({ browser, stack } = await startBrowserAndStack());
 });
 
-after(async () => {
-  await (browser as Browser | undefined)?.close();
-  await (stack as TestStack | undefined)?.close();
-});
+// Either may be missing when the set-up failed.
+after(() => closeBrowserAndStack(browser, stack));
 
 /** An answer as the page lists it once the server acknowledged it. */
 type ShownAnswer = { question_id: string; option: string };
 
-async function newPage(width = 1000, height = 760): Promise<{ page: Page; problems: PageProblems }> {
-  const context = await browser.newContext({ viewport: { width, height }, locale: 'en-GB', timezoneId: 'UTC' });
-  const page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-  return { page, problems: watchPage(page) };
-}
-
-const visible = (page: Page, id: string) => page.waitForSelector(`#${id}:not([hidden])`);
+const newPage = (width?: number, height?: number): Promise<{ page: Page; problems: PageProblems }> => openPage(browser, width, height);
 
 async function questionNumber(page: Page): Promise<number> {
   const text = (await page.textContent('#question-title')) ?? '';
   return Number(/Question (\d+)/.exec(text)?.[1] ?? NaN);
-}
-
-/** Waits until question `n` is on screen and ready for an answer, or the end screen is shown; returns which. */
-async function nextScreen(page: Page, n: number): Promise<'question' | 'end'> {
-  const handle = await page
-    .waitForFunction((want) => {
-      if (document.getElementById('screen-end')?.hidden === false) return 'end';
-      const title = document.getElementById('question-title');
-      const fieldset = document.getElementById('question-fieldset') as HTMLFieldSetElement | null;
-      const screen = document.getElementById('screen-question');
-      if (screen?.hidden === false && title?.textContent === `Question ${want}` && fieldset?.disabled === false) return 'question';
-      return false;
-    }, n)
-    .catch(async (err: unknown) => {
-      throw new Error(`question ${n} did not come: ${await pageState(page)}\nlast frames:\n${recentFrames(page)}`, { cause: err });
-    });
-  return (await handle.jsonValue()) as 'question' | 'end';
-}
-
-/** What the page shows, for failure messages. */
-function pageState(page: Page): Promise<string> {
-  return page.evaluate(() => {
-    const screen = [...document.querySelectorAll('main > section')].find((el) => !(el as HTMLElement).hidden)?.id ?? 'none';
-    const text = (id: string) => document.getElementById(id)?.textContent.trim() ?? '';
-    return `screen ${screen}; connection "${text('connection-text')}"; problem "${text('problem')}"; title "${text('question-title')}"; status "${text('answer-status')}"; options ${(document.getElementById('question-fieldset') as HTMLFieldSetElement | null)?.disabled === true ? 'disabled' : 'enabled'}; focus ${document.activeElement?.id ?? ''}`;
-  });
-}
-
-/** Answers the question on screen with the keyboard only: a number key or the arrow keys, then Enter. */
-async function answerWithKeyboard(page: Page, n: number): Promise<string> {
-  assert.match(await focused(page), /^#option-\d$/, `question ${n}: focus starts on the options`);
-  if (n % 2 === 1) await page.keyboard.press(String(((n - 1) % 4) + 1));
-  else await page.keyboard.press('ArrowDown');
-  const chosen = await page.$eval('#options', (el) => el.querySelector<HTMLInputElement>('input:checked')?.value ?? '');
-  assert.notEqual(chosen, '', `question ${n}: an option is selected`);
-  await page.keyboard.press('Enter');
-  return chosen;
 }
 
 async function shownAnswers(page: Page): Promise<ShownAnswer[]> {
@@ -337,7 +295,7 @@ describe('the candidate page in a browser', () => {
     const index = await fetch(`${stack.httpUrl}/`);
     assert.equal(index.status, 200);
     assert.equal(index.headers.get('content-type'), 'text/html; charset=utf-8');
-    assert.equal(index.headers.get('content-security-policy'), CSP);
+    assert.equal(index.headers.get('content-security-policy'), EXPECTED_CSP);
     assert.equal(index.headers.get('cache-control'), 'no-cache');
     assert.equal(index.headers.get('x-content-type-options'), 'nosniff');
     assert.equal(index.headers.get('referrer-policy'), 'no-referrer');

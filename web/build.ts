@@ -1,6 +1,8 @@
 /**
- * Builds the candidate page with esbuild: one browser bundle of `src/main.ts` (with `@ap/client`),
- * one stylesheet, the icon, and `index.html` pointing at their content-hashed names.
+ * Builds the two pages with esbuild: the candidate page (`src/main.ts`, `/index.html`) and the
+ * proctor dashboard (`src/proctor.ts`, `/proctor.html`), whose shared code (`@ap/client`, zod,
+ * the connection and formatting modules) goes into common chunks; one stylesheet, the icon, and
+ * each page's HTML pointing at their content-hashed names.
  *
  * `buildSite()` returns the files in memory (the gateway calls it at start-up);
  * `node web/build.ts [outdir]` (`npm run build:web`) writes them to `web/dist` for a gateway
@@ -14,6 +16,12 @@ import * as esbuild from 'esbuild';
 
 /** One file of the built site, addressed by its URL path (`/index.html`, `/assets/main-4XK2.js`). */
 export type SiteFile = { path: string; contents: Uint8Array };
+
+/** The pages: HTML template in `src/`, script entry point, and the URL path of the filled page. */
+const PAGES = [
+  { template: 'index.html', entry: 'main', source: 'src/main.ts', path: '/index.html' },
+  { template: 'proctor.html', entry: 'proctor', source: 'src/proctor.ts', path: '/proctor.html' },
+] as const;
 
 const webDir = dirname(fileURLToPath(import.meta.url));
 
@@ -47,10 +55,12 @@ export async function buildSite(): Promise<SiteFile[]> {
   try {
     result = await esbuild.build({
       absWorkingDir: webDir,
-      entryPoints: { main: 'src/main.ts', styles: 'src/styles.css' },
+      entryPoints: { ...Object.fromEntries(PAGES.map((p) => [p.entry, p.source])), styles: 'src/styles.css' },
       outdir: 'dist/assets',
       entryNames: '[name]-[hash]',
+      chunkNames: 'chunk-[hash]',
       bundle: true,
+      splitting: true,
       format: 'esm',
       platform: 'browser',
       target: ['es2022', 'chrome111', 'firefox115', 'safari16'],
@@ -71,9 +81,12 @@ export async function buildSite(): Promise<SiteFile[]> {
     path: ASSET_PREFIX + relative(assetsDir, f.path).split(sep).join('/'),
     contents: f.contents,
   }));
-  const outputOf = (entry: string): string => {
+  const urlOf = (out: string): string => ASSET_PREFIX + relative('dist/assets', out).split(sep).join('/');
+  const outputOf = (entry: string): { url: string; imports: string[] } => {
     for (const [out, meta] of Object.entries(result.metafile.outputs)) {
-      if (meta.entryPoint === entry) return ASSET_PREFIX + relative('dist/assets', out).split(sep).join('/');
+      if (meta.entryPoint !== entry) continue;
+      const imports = meta.imports.filter((i) => i.kind === 'import-statement' && !i.external).map((i) => urlOf(i.path));
+      return { url: urlOf(out), imports };
     }
     throw new Error(`esbuild produced no output for ${entry}`);
   };
@@ -81,9 +94,15 @@ export async function buildSite(): Promise<SiteFile[]> {
   const iconPath = `${ASSET_PREFIX}icon-${shortHash(icon)}.svg`;
   files.push({ path: iconPath, contents: icon });
 
-  const template = await readFile(join(webDir, 'src', 'index.html'), 'utf8');
-  const html = fill(template, { script: outputOf('src/main.ts'), styles: outputOf('src/styles.css'), icon: iconPath });
-  files.push({ path: '/index.html', contents: new TextEncoder().encode(html) });
+  const styles = outputOf('src/styles.css').url;
+  for (const page of PAGES) {
+    const template = await readFile(join(webDir, 'src', page.template), 'utf8');
+    const script = outputOf(page.source);
+    // The shared chunks load in parallel with the page's own script instead of after it.
+    const preload = script.imports.map((url) => `<link rel="modulepreload" href="${url}" />`).join('\n    ');
+    const html = fill(template, { script: script.url, preload, styles, icon: iconPath });
+    files.push({ path: page.path, contents: new TextEncoder().encode(html) });
+  }
   return files;
 }
 
@@ -91,7 +110,7 @@ export async function buildSite(): Promise<SiteFile[]> {
 function fill(template: string, values: Record<string, string>): string {
   return template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
     const value = values[name];
-    if (value === undefined) throw new Error(`index.html: no value for {{${name}}}`);
+    if (value === undefined) throw new Error(`page template: no value for {{${name}}}`);
     return value;
   });
 }

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { constants } from 'node:fs';
 import { access, copyFile, mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -5,6 +6,12 @@ import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { parseConfig, processEnv } from '@ap/config';
 import { z } from 'zod';
+import { setup } from './setup.ts';
+import type { TestStack } from './setup.ts';
+
+/** The Content-Security-Policy every page is served with, as the tests expect it to the letter. */
+export const EXPECTED_CSP =
+  "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'";
 
 /** Debian's chromium; CI installs it in .ci/run's system packages section. */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -39,6 +46,36 @@ export async function launchChromium(): Promise<Browser> {
     );
   }
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+}
+
+/** A new page in its own context (own storage), as a user in Europe would see it, watched for problems. */
+export async function openPage(browser: Browser, width = 1000, height = 760): Promise<{ page: Page; problems: PageProblems }> {
+  const context = await browser.newContext({ viewport: { width, height }, locale: 'en-GB', timezoneId: 'UTC' });
+  const page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  return { page, problems: watchPage(page) };
+}
+
+/** Waits until the element with this id is shown. */
+export function visible(page: Page, id: string): Promise<unknown> {
+  return page.waitForSelector(`#${id}:not([hidden])`);
+}
+
+/** Chromium and a whole stack for a browser test file; Chromium first, so that a missing browser fails before the stack is paid for. */
+export async function startBrowserAndStack(): Promise<{ browser: Browser; stack: TestStack }> {
+  const browser = await launchChromium();
+  try {
+    return { browser, stack: await setup() };
+  } catch (err) {
+    await browser.close();
+    throw err;
+  }
+}
+
+/** Closes what `startBrowserAndStack` started (either may be missing when it failed). */
+export async function closeBrowserAndStack(browser: Browser | undefined, stack: TestStack | undefined): Promise<void> {
+  await browser?.close();
+  await stack?.close();
 }
 
 /** What went wrong inside a page: uncaught errors and Content-Security-Policy violations. */
@@ -107,4 +144,43 @@ export function focused(page: Page): Promise<string> {
     if (el.id !== '') return `#${el.id}`;
     return el.tagName.toLowerCase();
   });
+}
+
+// ---- the candidate page
+
+/** Waits until question `n` is on screen and ready for an answer, or the end screen is shown; returns which. */
+export async function nextScreen(page: Page, n: number): Promise<'question' | 'end'> {
+  const handle = await page
+    .waitForFunction((want) => {
+      if (document.getElementById('screen-end')?.hidden === false) return 'end';
+      const title = document.getElementById('question-title');
+      const fieldset = document.getElementById('question-fieldset') as HTMLFieldSetElement | null;
+      const screen = document.getElementById('screen-question');
+      if (screen?.hidden === false && title?.textContent === `Question ${want}` && fieldset?.disabled === false) return 'question';
+      return false;
+    }, n)
+    .catch(async (err: unknown) => {
+      throw new Error(`question ${n} did not come: ${await pageState(page)}\nlast frames:\n${recentFrames(page)}`, { cause: err });
+    });
+  return (await handle.jsonValue()) as 'question' | 'end';
+}
+
+/** What the page shows, for failure messages. */
+export function pageState(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const screen = [...document.querySelectorAll('main > section')].find((el) => !(el as HTMLElement).hidden)?.id ?? 'none';
+    const text = (id: string) => document.getElementById(id)?.textContent.trim() ?? '';
+    return `screen ${screen}; connection "${text('connection-text')}"; problem "${text('problem')}"; title "${text('question-title')}"; status "${text('answer-status')}"; options ${(document.getElementById('question-fieldset') as HTMLFieldSetElement | null)?.disabled === true ? 'disabled' : 'enabled'}; focus ${document.activeElement?.id ?? ''}`;
+  });
+}
+
+/** Answers the question on screen with the keyboard only: a number key or the arrow keys, then Enter. */
+export async function answerWithKeyboard(page: Page, n: number): Promise<string> {
+  assert.match(await focused(page), /^#option-\d$/, `question ${n}: focus starts on the options`);
+  if (n % 2 === 1) await page.keyboard.press(String(((n - 1) % 4) + 1));
+  else await page.keyboard.press('ArrowDown');
+  const chosen = await page.$eval('#options', (el) => el.querySelector<HTMLInputElement>('input:checked')?.value ?? '');
+  assert.notEqual(chosen, '', `question ${n}: an option is selected`);
+  await page.keyboard.press('Enter');
+  return chosen;
 }

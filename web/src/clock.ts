@@ -5,21 +5,34 @@
 export class ServerClock {
   #seconds: number | undefined;
   #at = 0;
+  #running = true;
   #now: () => number;
 
   constructor(now: () => number = () => performance.now()) {
     this.#now = now;
   }
 
-  /** The server said `seconds` are left, now. */
-  sync(seconds: number): void {
+  /**
+   * The server said `seconds` are left, now; `running` false when its clock stands still (a paused
+   * assessment), so that nothing is interpolated until the next value.
+   */
+  sync(seconds: number, running = true): void {
     this.#seconds = seconds;
     this.#at = this.#now();
+    this.#running = running;
+  }
+
+  /** Stops (or restarts) the interpolation at the value shown now, until the server says more. */
+  hold(running = false): void {
+    const left = this.secondsLeft();
+    if (left !== undefined) this.sync(left, running);
+    else this.#running = running;
   }
 
   /** Whole seconds left by the last server value minus the time since it came; undefined before any. */
   secondsLeft(): number | undefined {
     if (this.#seconds === undefined) return undefined;
+    if (!this.#running) return Math.max(0, Math.ceil(this.#seconds));
     return Math.max(0, Math.ceil(this.#seconds - (this.#now() - this.#at) / 1000));
   }
 }

@@ -4,22 +4,18 @@
  * script or style (strict CSP).
  */
 import { HttpApiError, redeemInvitation } from '@ap/client';
-import type { AssessmentCompleted, ChatMessage, Progress, Question, TestSummary } from '@ap/protocol';
+import { SUPPORT_ROOM_PREFIX } from '@ap/protocol';
+import type { AssessmentCompleted, ChatMessage, Progress, Question, Room, TestSummary } from '@ap/protocol';
 import { barChart, thetaChart } from './chart.ts';
 import type { Bar, ThetaPoint } from './chart.ts';
 import { ServerClock, formatClock, formatDuration, plural } from './clock.ts';
+import { appendChatMessage, busyButton, byId, cell, loadStored, renderConnectionState, saveStored, setFieldError } from './dom.ts';
+import type { ConnectionState } from './link.ts';
 import { Session } from './session.ts';
-import type { ConnectionState, Feedback, GivenAnswer, SessionListener, Started } from './session.ts';
-import { questionCount, reasonText, rules, skillName } from './text.ts';
+import type { Feedback, GivenAnswer, SessionListener, Started } from './session.ts';
+import { estimate, questionCount, reasonText, rules, skillName } from './text.ts';
 
 const STORAGE_KEY = 'assessment.sign-in';
-
-/** The page's elements, looked up once; a missing one is a build error worth failing loudly on. */
-function byId<T extends HTMLElement>(id: string, type: new () => T): T {
-  const node = document.getElementById(id);
-  if (!(node instanceof type)) throw new Error(`#${id} is missing or not a ${type.name}`);
-  return node;
-}
 
 const ui = {
   main: byId('main', HTMLElement),
@@ -27,12 +23,14 @@ const ui = {
   connection: byId('connection', HTMLParagraphElement),
   connectionText: byId('connection-text', HTMLSpanElement),
   timeWarning: byId('time-warning', HTMLParagraphElement),
+  notice: byId('notice', HTMLParagraphElement),
   problem: byId('problem', HTMLParagraphElement),
   screens: {
     loading: byId('screen-loading', HTMLElement),
     signin: byId('screen-signin', HTMLElement),
     intro: byId('screen-intro', HTMLElement),
     question: byId('screen-question', HTMLElement),
+    paused: byId('screen-paused', HTMLElement),
     end: byId('screen-end', HTMLElement),
     replaced: byId('screen-replaced', HTMLElement),
   },
@@ -72,10 +70,16 @@ const ui = {
   endChartCaption: byId('end-chart-caption', HTMLElement),
   endAnswersSummary: byId('end-answers-summary', HTMLElement),
   answersList: byId('answers-list', HTMLOListElement),
+  pausedTitle: byId('paused-title', HTMLHeadingElement),
+  pausedReason: byId('paused-reason', HTMLParagraphElement),
+  pausedTimeLeft: byId('paused-time-left', HTMLElement),
   replacedTitle: byId('replaced-title', HTMLHeadingElement),
   help: byId('help', HTMLElement),
   chatLog: byId('chat-log', HTMLOListElement),
   chatForm: byId('chat-form', HTMLFormElement),
+  chatTyping: byId('chat-typing', HTMLParagraphElement),
+  chatRoomField: byId('chat-room-field', HTMLDivElement),
+  chatRoom: byId('chat-room', HTMLSelectElement),
   chatInput: byId('chat-input', HTMLTextAreaElement),
   chatError: byId('chat-error', HTMLParagraphElement),
   chatSend: byId('chat-send', HTMLButtonElement),
@@ -92,6 +96,10 @@ let question: Question | undefined;
 let connection: ConnectionState = { status: 'closed', reason: 'not started' };
 let clockAskedAtZero = false;
 let startPressed = false;
+let paused = false;
+let typingTimer: ReturnType<typeof setTimeout> | undefined;
+/** The screen to go back to when a pause ends. */
+let beforePause: ScreenName = 'loading';
 
 // ---- screens and focus
 
@@ -110,25 +118,14 @@ function focusMayMove(): boolean {
 // ---- sign-in
 
 function readSignIn(): SignIn | undefined {
-  try {
-    const raw = sessionStorage.getItem(STORAGE_KEY);
-    if (raw === null) return undefined;
-    const value = JSON.parse(raw) as Partial<SignIn>;
-    return typeof value.token === 'string'
-      ? { token: value.token, test_id: typeof value.test_id === 'string' ? value.test_id : undefined }
-      : undefined;
-  } catch {
-    return undefined;
-  }
+  const value = loadStored(STORAGE_KEY) as Partial<SignIn> | null | undefined;
+  return typeof value?.token === 'string'
+    ? { token: value.token, test_id: typeof value.test_id === 'string' ? value.test_id : undefined }
+    : undefined;
 }
 
 function saveSignIn(signIn: SignIn | undefined): void {
-  try {
-    if (signIn === undefined) sessionStorage.removeItem(STORAGE_KEY);
-    else sessionStorage.setItem(STORAGE_KEY, JSON.stringify(signIn));
-  } catch {
-    // Storage may be disabled: the page still works until it is reloaded.
-  }
+  saveStored(STORAGE_KEY, signIn);
 }
 
 function showSignIn(message?: string): void {
@@ -140,10 +137,7 @@ function showSignIn(message?: string): void {
 }
 
 function setCodeError(message: string | undefined): void {
-  ui.codeError.hidden = message === undefined;
-  ui.codeError.textContent = message ?? '';
-  if (message === undefined) ui.code.removeAttribute('aria-invalid');
-  else ui.code.setAttribute('aria-invalid', 'true');
+  setFieldError(ui.code, ui.codeError, message);
 }
 
 ui.signinForm.addEventListener('submit', (event) => {
@@ -155,18 +149,16 @@ ui.signinForm.addEventListener('submit', (event) => {
     return;
   }
   setCodeError(undefined);
-  ui.signinButton.disabled = true;
-  ui.signinButton.textContent = 'Signing in…';
+  const done = busyButton(ui.signinButton, 'Signing in…');
   redeemInvitation(location.origin, code).then(
     (redeemed) => {
-      ui.signinButton.textContent = 'Sign in';
+      done();
       const signIn = { token: redeemed.token, test_id: redeemed.test_id };
       saveSignIn(signIn);
       begin(signIn);
     },
     (err: unknown) => {
-      ui.signinButton.disabled = false;
-      ui.signinButton.textContent = 'Sign in';
+      done();
       setCodeError(signInError(err));
       ui.code.focus();
     },
@@ -214,7 +206,7 @@ const listener: SessionListener = {
     renderProgress(p);
   },
   remaining(seconds) {
-    clock.sync(seconds);
+    clock.sync(seconds, !paused);
     clockAskedAtZero = false;
     renderClock();
   },
@@ -225,6 +217,12 @@ const listener: SessionListener = {
   timeExtended(extraSeconds, remainingSeconds) {
     ui.timeWarning.textContent = `You were given ${formatDuration(Math.abs(extraSeconds))} ${extraSeconds >= 0 ? 'more' : 'less'}: ${formatDuration(remainingSeconds)} left.`;
     ui.timeWarning.hidden = false;
+  },
+  paused(reason) {
+    onPaused(reason);
+  },
+  resumed() {
+    onResumed();
   },
   completed(completed) {
     renderEnd(completed);
@@ -240,6 +238,16 @@ const listener: SessionListener = {
   chat(message) {
     appendChat(message);
   },
+  roomOpened(room) {
+    onRoomOpened(room);
+  },
+  typing(role) {
+    ui.chatTyping.textContent = `${SENDERS[role] ?? 'Staff'} is typing…`;
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(() => {
+      ui.chatTyping.textContent = '';
+    }, 4000);
+  },
   signedOut(message) {
     saveSignIn(undefined);
     showSignIn(message);
@@ -251,24 +259,12 @@ const listener: SessionListener = {
 };
 
 function renderConnection(): void {
-  ui.connection.dataset['state'] = connection.status;
-  switch (connection.status) {
-    case 'connecting':
-      ui.connectionText.textContent = connection.attempt > 1 ? `Reconnecting (attempt ${connection.attempt})…` : 'Connecting…';
-      break;
-    case 'open':
-      ui.connectionText.textContent = 'Connected';
-      break;
-    case 'waiting': {
-      const seconds = Math.max(0, Math.ceil((connection.retryAt - Date.now()) / 1000));
-      ui.connectionText.textContent = `Offline: ${connection.reason}. Reconnecting in ${plural(seconds, 'second')}…`;
-      break;
-    }
-    case 'closed':
-      ui.connectionText.textContent =
-        screen === 'end' ? 'Finished' : screen === 'replaced' ? 'Closed: continues in another window' : 'Disconnected';
-      break;
-  }
+  renderConnectionState(
+    ui.connection,
+    ui.connectionText,
+    connection,
+    screen === 'end' ? 'Finished' : screen === 'replaced' ? 'Closed: continues in another window' : 'Disconnected',
+  );
   const pending = session?.pending;
   if (pending !== undefined && question?.question_id === pending.question_id) {
     ui.answerStatus.textContent =
@@ -282,7 +278,7 @@ function onStarted(started: Started): void {
   ui.testName.hidden = false;
   ui.help.hidden = false;
   // A resume: the question on screen stays (or is replaced by the current one).
-  if (screen === 'question' || startPressed) return;
+  if (screen === 'question' || screen === 'paused' || startPressed) return;
   if (started.answered > 0 || started.current_question_id !== null) {
     ui.loadingTitle.textContent = 'Resuming…';
     ui.loadingText.textContent = `Welcome back: ${plural(started.answered, 'answer')} saved. Loading your current question.`;
@@ -342,10 +338,16 @@ function renderQuestion(q: Question): void {
       }),
     );
     ui.answerStatus.textContent = '';
+    ui.notice.textContent = '';
   }
   ui.questionFieldset.disabled = false;
   ui.submitAnswer.disabled = false;
   ui.questionForm.dataset['questionId'] = q.question_id;
+  if (paused) {
+    // The question comes back when the pause ends.
+    beforePause = 'question';
+    return;
+  }
   const wasVisible = screen === 'question';
   if (!wasVisible) show('question');
   if (!same && moveFocus) radios()[0]?.focus();
@@ -445,11 +447,12 @@ function renderClock(): void {
   const text = left === undefined ? '–' : formatClock(left);
   if (ui.timer.textContent !== text) ui.timer.textContent = text;
   ui.introTimeLeft.textContent = text;
+  ui.pausedTimeLeft.textContent = left === undefined ? '–' : formatDuration(left);
   const low = left !== undefined && left < 60;
   ui.timer.parentElement?.setAttribute('data-low', String(low));
-  ui.timerNote.textContent = left === 0 ? '(time is up)' : low ? '(less than a minute)' : '';
+  ui.timerNote.textContent = paused ? '(paused)' : left === 0 ? '(time is up)' : low ? '(less than a minute)' : '';
   // The server decides when time is up: ask it once the interpolation reaches zero.
-  if (left === 0 && !clockAskedAtZero && session?.ready === true) {
+  if (left === 0 && !paused && !clockAskedAtZero && session?.ready === true) {
     clockAskedAtZero = true;
     session.sync();
   }
@@ -460,6 +463,7 @@ function renderClock(): void {
 function renderEnd(completed: AssessmentCompleted): void {
   ui.help.hidden = true;
   ui.timeWarning.hidden = true;
+  ui.notice.textContent = '';
   ui.endTitle.textContent = completed.reason === 'time_limit' ? 'Time is up' : 'Assessment complete';
   ui.endReason.textContent = reasonText(completed.reason);
   const facts: [string, string][] = [];
@@ -513,18 +517,8 @@ function renderEnded(status: string): void {
   renderConnection();
 }
 
-function cell(text: string): HTMLTableCellElement {
-  const td = document.createElement('td');
-  td.textContent = text;
-  return td;
-}
-
 function formatNumber(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(2);
-}
-
-function estimate(theta: number, se: number | undefined): string {
-  return se === undefined ? theta.toFixed(2) : `${theta.toFixed(2)} ± ${se.toFixed(2)}`;
 }
 
 /** The θ trace when the result carries one (`result.trace`), else the skills as bars. */
@@ -572,6 +566,38 @@ function traceOf(result: AssessmentCompleted['result']): ThetaPoint[] {
   return points;
 }
 
+// ---- pause
+
+function onPaused(reason: string | undefined): void {
+  const wasPaused = paused;
+  paused = true;
+  clock.hold(false);
+  if (reason !== undefined && reason.trim() !== '') ui.pausedReason.textContent = `The proctor says: “${reason.trim()}”`;
+  else if (!wasPaused) ui.pausedReason.textContent = 'A proctor paused it.';
+  ui.notice.textContent = '';
+  renderClock();
+  if (wasPaused) return;
+  if (screen !== 'end' && screen !== 'replaced' && screen !== 'signin') {
+    beforePause = screen;
+    show('paused', focusMayMove() ? ui.pausedTitle : undefined);
+  }
+}
+
+function onResumed(): void {
+  if (!paused) return;
+  paused = false;
+  clock.hold(true);
+  renderClock();
+  if (screen !== 'paused') return;
+  ui.notice.textContent = 'Your assessment was resumed: the clock is running again.';
+  if (beforePause === 'question' && question !== undefined) {
+    show('question');
+    if (focusMayMove()) (radios().find((r) => r.checked) ?? radios()[0])?.focus();
+  } else {
+    show(beforePause, focusMayMove() ? (ui.screens[beforePause].querySelector<HTMLElement>('h1') ?? undefined) : undefined);
+  }
+}
+
 // ---- help chat
 
 const SENDERS: Readonly<Record<string, string>> = {
@@ -583,22 +609,30 @@ const SENDERS: Readonly<Record<string, string>> = {
 };
 
 function appendChat(message: ChatMessage): void {
+  const sender = SENDERS[message.sender_role] ?? message.sender_role;
+  const note = message.room_id.startsWith(SUPPORT_ROOM_PREFIX)
+    ? 'support'
+    : message.sender_role === 'assistant'
+      ? 'automatic reply'
+      : undefined;
+  appendChatMessage(ui.chatLog, message, sender, note);
+  if (message.sender_role !== 'candidate') ui.chatTyping.textContent = '';
+}
+
+/** A recruiter opened a support conversation: say so in the log, and let the candidate answer there. */
+function onRoomOpened(room: Room): void {
   const li = document.createElement('li');
-  li.dataset['messageId'] = message.message_id;
-  const sender = document.createElement('span');
-  sender.className = 'chat-sender';
-  sender.textContent = SENDERS[message.sender_role] ?? message.sender_role;
-  const time = document.createElement('time');
-  time.className = 'chat-time';
-  time.dateTime = message.created_at;
-  const at = new Date(message.created_at);
-  time.textContent = Number.isNaN(at.getTime()) ? '' : ` ${at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`;
-  const text = document.createElement('p');
-  text.className = 'chat-text';
-  text.textContent = message.text;
-  li.append(sender, time, text);
+  li.className = 'chat-system';
+  li.dataset['createdAt'] = room.created_at ?? new Date().toISOString();
+  const topic = room.topic !== undefined && room.topic !== '' ? `: ${room.topic}` : '';
+  li.textContent = `A recruiter opened a support conversation${topic}. Their messages are marked “support”.`;
   ui.chatLog.append(li);
   ui.chatLog.scrollTop = ui.chatLog.scrollHeight;
+  const option = document.createElement('option');
+  option.value = room.room_id;
+  option.textContent = `Support${topic}`;
+  ui.chatRoom.append(option);
+  ui.chatRoomField.hidden = false;
 }
 
 function sendChat(): void {
@@ -606,7 +640,7 @@ function sendChat(): void {
   if (text === '' || session === undefined) return;
   ui.chatSend.disabled = true;
   ui.chatError.hidden = true;
-  session.chat(text).then(
+  session.chat(text, ui.chatRoom.value === '' ? undefined : ui.chatRoom.value).then(
     () => {
       ui.chatInput.value = '';
       ui.chatSend.disabled = false;
@@ -631,7 +665,7 @@ ui.chatInput.addEventListener('keydown', (event) => {
   }
 });
 
-// ---- integrity signals (the server does not record them yet; see Session.integrity)
+// ---- integrity signals, recorded on the assessment for the proctors
 
 document.addEventListener('visibilitychange', () => {
   if (document.visibilityState === 'hidden') session?.integrity('tab_hidden');

@@ -1,22 +1,16 @@
 /**
- * The candidate's session with the platform: one WebSocket at a time, reconnected with backoff,
- * the assessment resumed on every connection, and an answer kept until the server has
- * acknowledged it (answers are idempotent, so it is simply sent again after a drop).
+ * The candidate's session with the platform: the assessment started (or resumed) on every
+ * connection of a `Link`, an answer kept until the server has acknowledged it (answers are
+ * idempotent, so it is simply sent again after a drop), pauses by a proctor, and the help chat.
  * No DOM here: the page renders what the session reports.
  */
-import { connectClient } from '@ap/client';
 import type { ConnectOptions, PlatformClient } from '@ap/client';
-import type { AssessmentCompleted, ChatMessage, Progress, Question, ServerFrame, ServerFrameDataOf } from '@ap/protocol';
+import type { AssessmentCompleted, ChatMessage, Progress, Question, Room, ServerFrame, ServerFrameDataOf } from '@ap/protocol';
+import { Link } from './link.ts';
+import type { ConnectionState } from './link.ts';
 
 export type Started = ServerFrameDataOf<'assessment_started'>;
 export type Feedback = ServerFrameDataOf<'answer_feedback'>;
-
-/** What the connection is doing, for the always-visible status. */
-export type ConnectionState =
-  | { status: 'connecting'; attempt: number }
-  | { status: 'open' }
-  | { status: 'waiting'; attempt: number; retryAt: number; reason: string }
-  | { status: 'closed'; reason: string };
 
 /** An answer the candidate gave; `acknowledged` once the server has stored it. */
 export type GivenAnswer = { question_id: string; index: number; selected_option: string; option_text: string; acknowledged: boolean };
@@ -33,11 +27,19 @@ export type SessionListener = {
   timeWarning(seconds: number): void;
   /** A proctor gave extra time. */
   timeExtended(extraSeconds: number, remainingSeconds: number): void;
+  /** A proctor paused the assessment (the reason when the pause frame carried one); the clock stands still. */
+  paused(reason: string | undefined): void;
+  /** The assessment runs again (the clock follows with `remaining`). */
+  resumed(): void;
   completed(completed: AssessmentCompleted & { trace?: unknown }): void;
   /** The assessment is over but this connection could not get its result (e.g. it ended while offline). */
   ended(status: string): void;
   replaced(): void;
   chat(message: ChatMessage): void;
+  /** Staff (a proctor, or the recruiter of a support room) are writing to the candidate. */
+  typing(role: string): void;
+  /** A recruiter opened a support room with the candidate; its messages arrive through `chat`. */
+  roomOpened(room: Room): void;
   /** The token was refused or expired: sign in again. */
   signedOut(message: string): void;
   /** A problem worth showing that the session is handling (or that needs the candidate). */
@@ -56,56 +58,63 @@ export type SessionOptions = {
   requestTimeoutMs?: number;
 };
 
-/** Reconnect delays: 0.5 s doubling to 15 s, with jitter so that many pages do not return at once. */
-export function backoffMs(attempt: number, random: () => number): number {
-  const base = Math.min(15_000, 500 * 2 ** Math.max(0, attempt - 1));
-  return Math.round(base * (0.5 + random() / 2));
-}
-
 /** Error codes after which sending the same answer again cannot succeed. */
 const FINAL_ANSWER_ERRORS = new Set(['VALIDATION_FAILED', 'CONFLICT', 'FORBIDDEN', 'NOT_FOUND']);
-/** Error codes that mean the assessment is over. */
+/** Error codes that mean the assessment is over (or, for ASSESSMENT_NOT_ACTIVE, paused). */
 const OVER_ERRORS = new Set(['TIME_EXPIRED', 'ASSESSMENT_NOT_ACTIVE']);
 /** The gateway closes an older connection with this code when a newer one resumes the assessment. */
 const CLOSE_SESSION_REPLACED = 4409;
-/** Integrity events kept per minute (each is a frame the gateway may count as bad until it knows the type). */
+/** Integrity events kept per minute (the gateway closes sockets that send many frames it rejects). */
 const INTEGRITY_PER_MINUTE = 10;
-
-type Untyped = { request(type: string, data: Record<string, unknown>): Promise<ServerFrame> };
+/** Chat messages read back on each connection, so that nothing said while offline is missed. */
+const CHAT_HISTORY_LIMIT = 50;
 
 export class Session {
   readonly answers: GivenAnswer[] = [];
   #options: SessionOptions;
   #listener: SessionListener;
-  #connect: (options: ConnectOptions) => Promise<PlatformClient>;
-  #random: () => number;
-  #client: PlatformClient | undefined;
-  #generation = 0;
-  #attempt = 0;
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #link: Link;
   #syncTimer: ReturnType<typeof setInterval> | undefined;
   #questionRetry: ReturnType<typeof setTimeout> | undefined;
-  #stopped = false;
-  #ready = false;
   #begun = false;
   #finished = false;
+  #paused = false;
   #question: Question | undefined;
   #pending: GivenAnswer | undefined;
   #sending = false;
   #chatSeen = new Set<string>();
+  #supportRooms = new Map<string, Room>();
   #integritySent: number[] = [];
   #integrityLast = new Map<string, number>();
 
   constructor(options: SessionOptions) {
     this.#options = options;
     this.#listener = options.listener;
-    this.#connect = options.connect ?? connectClient;
-    this.#random = options.random ?? Math.random;
+    this.#link = new Link({
+      url: options.url,
+      token: options.token,
+      ...(options.connect === undefined ? {} : { connect: options.connect }),
+      ...(options.random === undefined ? {} : { random: options.random }),
+      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+      state: (state) => {
+        if (state.status === 'closed') this.#clearTimers();
+        this.#listener.connection(state);
+      },
+      handshake: (client) => this.#handshake(client),
+      frame: (frame) => this.#onPush(frame),
+      dropped: () => clearInterval(this.#syncTimer),
+      closed: (info) => {
+        if (info.code !== CLOSE_SESSION_REPLACED) return false;
+        this.#replaced();
+        return true;
+      },
+      signedOut: (message) => this.#listener.signedOut(message),
+    });
   }
 
   /** Whether the assessment is started and bound on an open connection. */
   get ready(): boolean {
-    return this.#ready && this.#client?.isOpen === true;
+    return this.#link.live;
   }
 
   /** The answer waiting for the server's acknowledgement, if any. */
@@ -113,9 +122,19 @@ export class Session {
     return this.#pending;
   }
 
+  /** Whether a proctor has paused the assessment. */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** The support rooms a recruiter opened with the candidate. */
+  get supportRooms(): Room[] {
+    return [...this.#supportRooms.values()];
+  }
+
   /** Opens the first connection: authenticates and starts (or resumes) the assessment. */
   open(): void {
-    void this.#run();
+    this.#link.open();
   }
 
   /** The candidate pressed Start: ask for the first (or current) question. */
@@ -139,22 +158,22 @@ export class Session {
     void this.#sendPending();
   }
 
-  /** Sends a chat message; rejects when there is no connection or the server refused it. */
-  async chat(text: string): Promise<void> {
-    const client = this.#client;
+  /** Sends a chat message (to the assessment's room, or a support room); rejects when there is no connection or the server refused it. */
+  async chat(text: string, roomId?: string): Promise<void> {
+    const client = this.#link.client;
     if (client === undefined || !this.ready) throw new Error('Not connected: the message was not sent.');
-    const reply = await client.chat(text);
+    const reply = await client.chat(text, roomId);
     if (reply.type === 'chat_message') this.#onChat(reply.data);
     else if (reply.type === 'error') throw new Error(reply.data.message);
   }
 
   /**
-   * Reports that the page lost the candidate's attention (tab hidden, focus lost, paste). The
-   * server does not know `integrity_event` yet and answers `error UNKNOWN_TYPE`, which is
-   * ignored; sends are rate-limited because the gateway closes sockets that send many bad frames.
+   * Reports that the page lost the candidate's attention (tab hidden, focus lost, paste): the
+   * server stores it on the assessment for the proctors. Sends are rate-limited, and the reply is
+   * not awaited.
    */
-  integrity(kind: string): void {
-    const client = this.#client;
+  integrity(kind: 'focus_lost' | 'tab_hidden' | 'paste'): void {
+    const client = this.#link.client;
     if (client === undefined || !this.ready || this.#finished) return;
     const now = Date.now();
     if (now - (this.#integrityLast.get(kind) ?? 0) < 5000) return;
@@ -162,8 +181,8 @@ export class Session {
     if (this.#integritySent.length >= INTEGRITY_PER_MINUTE) return;
     this.#integrityLast.set(kind, now);
     this.#integritySent.push(now);
-    (client as unknown as Untyped).request('integrity_event', { kind, at: new Date(now).toISOString() }).then(
-      () => undefined, // an UNKNOWN_TYPE error is expected until the server handles the frame
+    client.request('integrity_event', { kind, at: new Date(now).toISOString() }).then(
+      () => undefined,
       () => undefined,
     );
   }
@@ -175,77 +194,21 @@ export class Session {
 
   /** Skips the wait of a scheduled reconnect (e.g. the browser is online again). */
   retryNow(): void {
-    if (this.#retryTimer === undefined || this.#stopped) return;
-    clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
-    void this.#run();
+    this.#link.retryNow();
   }
 
   /** Stops for good: no reconnect. */
   stop(reason: string): void {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    this.#ready = false;
-    clearTimeout(this.#retryTimer);
-    clearTimeout(this.#questionRetry);
-    clearInterval(this.#syncTimer);
-    this.#client?.close(1000, reason);
-    this.#listener.connection({ status: 'closed', reason });
+    this.#clearTimers();
+    this.#link.stop(reason);
   }
 
-  async #run(): Promise<void> {
-    if (this.#stopped) return;
-    const generation = ++this.#generation;
-    this.#attempt += 1;
-    this.#ready = false;
-    this.#listener.connection({ status: 'connecting', attempt: this.#attempt });
-    let client: PlatformClient;
-    try {
-      client = await this.#connect({ url: this.#options.url, timeoutMs: this.#options.requestTimeoutMs ?? 10_000 });
-    } catch {
-      this.#retry(generation, 'the server cannot be reached');
-      return;
-    }
-    if (!this.#isCurrent(generation)) {
-      client.close();
-      return;
-    }
-    this.#client = client;
-    client.on('*', (frame) => {
-      if (generation === this.#generation) this.#onPush(frame);
-    });
-    void client.closed.then((info) => {
-      if (generation !== this.#generation || this.#stopped) return;
-      this.#ready = false;
-      clearInterval(this.#syncTimer);
-      if (info.code === CLOSE_SESSION_REPLACED) {
-        this.#replaced();
-        return;
-      }
-      if (info.code === 4402 || info.code === 4401) {
-        this.#signOut(
-          info.code === 4402 ? 'Your sign-in has expired. Please sign in again.' : 'Signing in took too long. Please sign in again.',
-        );
-        return;
-      }
-      this.#retry(generation, info.code === 1001 ? 'the server is restarting' : 'the connection was lost');
-    });
-    try {
-      await this.#handshake(client);
-    } catch {
-      // A request failed or timed out: start over on a fresh connection.
-      if (this.#isCurrent(generation)) client.close(4000, 'retrying');
-    }
+  #clearTimers(): void {
+    clearTimeout(this.#questionRetry);
+    clearInterval(this.#syncTimer);
   }
 
   async #handshake(client: PlatformClient): Promise<void> {
-    const auth = await client.auth(this.#options.token);
-    if (auth.type === 'error') {
-      if (auth.data.code === 'AUTH_INVALID' || auth.data.code === 'FORBIDDEN')
-        this.#signOut('This sign-in is no longer valid. Please sign in again.');
-      else throw new Error(auth.data.message);
-      return;
-    }
     const started = await client.startAssessment(this.#options.testId);
     if (started.type === 'error') {
       if (started.data.code === 'ASSESSMENT_NOT_ACTIVE') {
@@ -264,28 +227,44 @@ export class Session {
       return;
     }
     if (started.type !== 'assessment_started') throw new Error(`unexpected ${started.type}`);
-    this.#attempt = 0;
-    this.#ready = true;
-    this.#listener.connection({ status: 'open' });
+    this.#link.markLive();
     this.#listener.problem(undefined);
     if (started.data.answered > 0 || started.data.current_question_id !== null) this.#begun = true;
     this.#listener.started(started.data);
+    // What to ask next is decided just below, whether the pause ended while offline or not.
+    this.#setPaused(started.data.status === 'paused', undefined, false);
     this.#listener.remaining(started.data.time_remaining_s);
+    clearInterval(this.#syncTimer);
     this.#syncTimer = setInterval(() => this.sync(), this.#options.syncIntervalMs ?? 20_000);
+    this.#readChat(client);
     if (this.#pending !== undefined) await this.#sendPending();
     else if (this.#begun) await this.#nextQuestion();
     if (this.ready) await this.#progress();
   }
 
-  /** Whether `generation` is still the live connection (read through a method: it changes across awaits). */
-  #isCurrent(generation: number): boolean {
-    return generation === this.#generation && !this.#stopped;
+  /**
+   * The assessment room's recent messages (the gateway joins it on start) and the support rooms:
+   * joined again, since a new connection starts in none. Failures only cost history.
+   */
+  #readChat(client: PlatformClient): void {
+    const ignore = (): undefined => undefined;
+    client.request('chat_history', { limit: CHAT_HISTORY_LIMIT }).then((reply) => this.#onHistory(reply), ignore);
+    for (const roomId of this.#supportRooms.keys()) {
+      client.request('join_room', { room_id: roomId }).then(ignore, ignore);
+      client.request('chat_history', { room_id: roomId, limit: CHAT_HISTORY_LIMIT }).then((reply) => this.#onHistory(reply), ignore);
+    }
+  }
+
+  #onHistory(reply: ServerFrame): void {
+    if (reply.type !== 'chat_history') return;
+    // Newest first on the wire; shown oldest first.
+    for (const message of [...reply.data.messages].reverse()) this.#onChat(message);
   }
 
   async #sendPending(): Promise<void> {
-    const client = this.#client;
+    const client = this.#link.client;
     const answer = this.#pending;
-    if (answer === undefined || client === undefined || !this.ready || this.#sending) return;
+    if (answer === undefined || client === undefined || !this.ready || this.#sending || this.#paused) return;
     this.#sending = true;
     let reply: ServerFrame;
     try {
@@ -293,7 +272,7 @@ export class Session {
     } catch {
       // Closed or timed out: the answer stays pending and is sent again on the next connection.
       this.#sending = false;
-      if (client.isOpen) client.close(4000, 'no acknowledgement');
+      this.#link.restart('no acknowledgement', client);
       return;
     }
     this.#sending = false;
@@ -308,6 +287,12 @@ export class Session {
       return;
     }
     if (reply.type !== 'error') return;
+    if (reply.data.code === 'ASSESSMENT_NOT_ACTIVE') {
+      // Paused by a proctor just as it was sent? Then the answer waits for the resume.
+      await this.#progress();
+      // Read through the getter: the await may have changed it, which narrowing does not see.
+      if (this.paused) return;
+    }
     if (OVER_ERRORS.has(reply.data.code)) {
       // Not stored: the time was up. The completion arrives as a push, or with the next question.
       this.#pending = undefined;
@@ -333,13 +318,13 @@ export class Session {
   }
 
   async #nextQuestion(): Promise<void> {
-    const client = this.#client;
-    if (client === undefined || !this.ready || this.#finished) return;
+    const client = this.#link.client;
+    if (client === undefined || !this.ready || this.#finished || this.#paused) return;
     let reply: ServerFrame;
     try {
       reply = await client.getQuestion();
     } catch {
-      if (client.isOpen) client.close(4000, 'no question');
+      this.#link.restart('no question', client);
       return;
     }
     clearTimeout(this.#questionRetry);
@@ -356,7 +341,12 @@ export class Session {
     } else if (reply.type === 'assessment_completed') {
       this.#onCompleted(reply.data);
     } else if (reply.type === 'error') {
-      // Paused, a timeout or a concurrent change: show it and ask again shortly.
+      if (reply.data.code === 'ASSESSMENT_NOT_ACTIVE') {
+        // Paused meanwhile: the progress says so, and the resume asks again.
+        await this.#progress();
+        if (this.paused) return;
+      }
+      // A timeout or a concurrent change: show it and ask again shortly.
       this.#listener.problem(`The next question could not be loaded: ${reply.data.message}. Trying again…`);
       clearTimeout(this.#questionRetry);
       this.#questionRetry = setTimeout(() => void this.#nextQuestion(), reply.data.code === 'ASSESSMENT_NOT_ACTIVE' ? 5000 : 1500);
@@ -364,14 +354,14 @@ export class Session {
   }
 
   async #progress(): Promise<void> {
-    const client = this.#client;
+    const client = this.#link.client;
     if (client === undefined || !this.ready || this.#finished) return;
     let reply: ServerFrame;
     try {
       reply = await client.getProgress();
     } catch {
       // No answer within the timeout: the connection is probably dead without having closed.
-      if (client.isOpen) client.close(4000, 'no progress');
+      this.#link.restart('no progress', client);
       return;
     }
     if (reply.type === 'progress_update') this.#onProgress(reply.data);
@@ -379,10 +369,31 @@ export class Session {
   }
 
   #onProgress(progress: Progress): void {
+    this.#setPaused(progress.status === 'paused', undefined);
     this.#listener.remaining(progress.time_remaining_s);
     this.#listener.progress(progress);
     // The clock ran out on the server: the next question request returns the completion.
     if (progress.status !== 'in_progress' || progress.time_remaining_s === 0) void this.#nextQuestion();
+  }
+
+  /** Enters or leaves the paused state; leaving it carries on where the candidate was (unless `carryOn` is false). */
+  #setPaused(paused: boolean, reason: string | undefined, carryOn = true): void {
+    if (paused === this.#paused) {
+      // Already paused (learnt from the progress): the push brings the reason.
+      if (paused && reason !== undefined) this.#listener.paused(reason);
+      return;
+    }
+    this.#paused = paused;
+    if (paused) {
+      clearTimeout(this.#questionRetry);
+      this.#listener.problem(undefined);
+      this.#listener.paused(reason);
+      return;
+    }
+    this.#listener.resumed();
+    if (!carryOn) return;
+    if (this.#pending !== undefined) void this.#sendPending();
+    else if (this.#begun) void this.#nextQuestion();
   }
 
   #onPush(frame: ServerFrame): void {
@@ -401,8 +412,21 @@ export class Session {
         this.#listener.remaining(frame.data.time_remaining_s);
         this.#listener.timeExtended(frame.data.extra_s, frame.data.time_remaining_s);
         return;
+      case 'assessment_paused':
+        this.#setPaused(true, frame.data.reason);
+        return;
+      case 'assessment_resumed':
+        this.#setPaused(false, undefined);
+        this.#listener.remaining(frame.data.time_remaining_s);
+        return;
       case 'chat_message':
         this.#onChat(frame.data);
+        return;
+      case 'room_opened':
+        this.#onRoomOpened(frame.data);
+        return;
+      case 'typing':
+        if (frame.data.role !== 'candidate') this.#listener.typing(frame.data.role);
         return;
       case 'progress_update':
         if (frame.reply_to === undefined) this.#onProgress(frame.data);
@@ -410,6 +434,12 @@ export class Session {
       default:
         return;
     }
+  }
+
+  #onRoomOpened(room: Room): void {
+    if (room.kind !== 'support' || this.#supportRooms.has(room.room_id)) return;
+    this.#supportRooms.set(room.room_id, room);
+    this.#listener.roomOpened(room);
   }
 
   #onChat(message: ChatMessage): void {
@@ -443,17 +473,6 @@ export class Session {
   #signOut(message: string): void {
     this.stop('signed out');
     this.#listener.signedOut(message);
-  }
-
-  #retry(generation: number, reason: string): void {
-    if (generation !== this.#generation || this.#stopped) return;
-    const delay = backoffMs(this.#attempt, this.#random);
-    this.#listener.connection({ status: 'waiting', attempt: this.#attempt, retryAt: Date.now() + delay, reason });
-    clearTimeout(this.#retryTimer);
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
-      void this.#run();
-    }, delay);
   }
 
   /** The question on screen (for the page's keyboard handling). */

@@ -49,3 +49,8 @@ export function skillName(skill: string): string {
   const words = skill.replace(/[-_]+/g, ' ').trim();
   return words.length === 0 ? skill : words.charAt(0).toUpperCase() + words.slice(1);
 }
+
+/** An ability estimate: `0.42 ± 0.31`, or `0.42` without a standard error. */
+export function estimate(theta: number, se: number | undefined): string {
+  return se === undefined ? theta.toFixed(2) : `${theta.toFixed(2)} ± ${se.toFixed(2)}`;
+}

@@ -13,6 +13,9 @@ export const CONTENT_SECURITY_POLICY =
 /** The repository's `web/` folder, where the candidate page's sources and `dist/` live. */
 export const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../../web/', import.meta.url));
 
+/** Page addresses without their file name: the candidate page at `/`, the proctor dashboard at `/proctor`. */
+const PAGE_ALIASES: Readonly<Record<string, string>> = { '/': '/index.html', '/proctor': '/proctor.html' };
+
 /** One file of the site, by URL path, as `web/build.ts` produces it. */
 type SiteFile = { path: string; contents: Uint8Array };
 
@@ -91,11 +94,11 @@ export async function loadStaticSite(deps: { webDir?: string; log: Logger }): Pr
     source,
     paths: () => [...entries.keys()],
     serve(req, res, pathname) {
-      const path = pathname === '/' ? '/index.html' : pathname;
+      const path = PAGE_ALIASES[pathname] ?? pathname;
       const entry = entries.get(path);
       if (entry === undefined) {
-        if (path !== '/index.html') return false;
-        const text = 'The candidate page is not built: run `npm run build:web`, or install esbuild and restart the gateway.\n';
+        if (!Object.values(PAGE_ALIASES).includes(path)) return false;
+        const text = 'The page is not built: run `npm run build:web`, or install esbuild and restart the gateway.\n';
         res.writeHead(503, {
           ...SECURITY_HEADERS,
           'content-type': 'text/plain; charset=utf-8',
