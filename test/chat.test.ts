@@ -73,6 +73,8 @@ describe('chat and proctoring across two gateways', () => {
     const first = await next(proctor, mark, (f) => isMine(f) && f.data['online'] === true);
     assert.equal(first.data['answered'], 0);
     assert.match(String(first.data['candidate_name']), /@test\.example$/);
+    assert.equal(first.data['test_title'], 'Fundamentals: numeracy, logic and software');
+    assert.equal(first.data['strategy'], 'random');
     assert.ok(Number(first.data['time_remaining_s']) > 0);
 
     // An answer and an incident show up as they happen.
@@ -190,7 +192,8 @@ describe('chat and proctoring across two gateways', () => {
 
   test('a recruiter opens a support room with a candidate on the other gateway', async () => {
     const c = await stack.inviteCandidate();
-    const candidate = await connect(`${urlB}/ws/chat`, c.token);
+    // The candidate is on the assessment socket: a support room stays joined when the test starts.
+    const candidate = await connect(`${urlB}/ws/assessment`, c.token);
     const recruiter = await connect(`${urlA}/ws/chat`, await staffToken(stack.seed.recruiter.email, stack.seed.recruiter.password));
     const mark = candidate.frames.length;
     const opened = await ask(recruiter, 'open_support_room', { candidate_id: c.user_id, topic: 'Your application' });
@@ -200,6 +203,7 @@ describe('chat and proctoring across two gateways', () => {
     const pushed = await next(candidate, mark, (f) => f.type === 'room_opened');
     assert.equal(pushed.data['room_id'], roomId);
     assert.equal(pushed.data['topic'], 'Your application');
+    assert.equal((await ask(candidate, 'start_assessment')).type, 'assessment_started');
 
     let m = candidate.frames.length;
     await ask(recruiter, 'chat_message', { room_id: roomId, message: 'Hello, any questions about the test?' });
@@ -252,12 +256,9 @@ describe('chat and proctoring across two gateways', () => {
     const socket = await connect(`${urlA}/ws/assessment`, token);
     assert.equal((await ask(socket, 'start_assessment')).type, 'assessment_started');
     await ask(socket, 'integrity_event', { kind: 'tab_hidden', at: new Date().toISOString() });
-    let completed: Frame | undefined;
-    for (let i = 0; i < 3; i++) {
-      await answerCurrent(socket);
-      completed = socket.frames.find((f) => f.type === 'assessment_completed');
-    }
-    assert.ok(completed, 'finished after three answers');
+    for (let i = 0; i < 3; i++) assert.equal((await answerCurrent(socket)).type, 'answer_feedback');
+    // The third answer ends the test: assessment_completed follows its feedback.
+    await socket.waitFor((f) => f.type === 'assessment_completed');
     socket.ws.close();
 
     const results = await fetch(`${http}/api/tests/${testId}/results`, { headers: { authorization: `Bearer ${recruiterToken}` } });

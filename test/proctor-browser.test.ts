@@ -175,7 +175,7 @@ describe('the proctor dashboard in a browser', () => {
     await cellShows(adaRow, '.online', /^Online$/);
     await cellShows(adaRow, '.progress-text', /^0 of 20$/);
     assert.match((await adaRow.locator('.time').textContent()) ?? '', /^(20:00|19:[0-5]\d)$/, 'the time left counts from 20 minutes');
-    assert.equal(await adaRow.locator('.ability').textContent(), '—', 'no estimate before the first answer');
+    assert.equal(await adaRow.locator('.ability').textContent(), 'no estimate yet', 'no estimate before the first answer');
 
     // Each answer shows up in the proctor's table without a reload, with θ ± SE.
     await answerWithKeyboard(candidate.page, 1);

@@ -48,7 +48,9 @@ describe('proctors: commands, chat and integrity incidents', () => {
     assert.equal((await proctor.reply('pause')).data['status'], 'paused');
     assert.equal((await cand.waitFor((f) => f.type === 'assessment_paused')).data['reason'], 'fire drill');
     cand.send({ type: 'get_question', data: {}, id: 'q-paused' });
-    assert.equal((await cand.reply('q-paused')).data['code'], 'ASSESSMENT_NOT_ACTIVE');
+    const refused = await cand.reply('q-paused');
+    assert.equal(refused.data['code'], 'ASSESSMENT_NOT_ACTIVE');
+    assert.equal((refused.data['details'] as { status: string }).status, 'paused');
     const before = await stack.db.collection<AssessmentDoc>('assessments').findOne({ _id: assessmentId });
     await new Promise((r) => setTimeout(r, 1500));
     proctor.send({ type: 'resume_assessment', data: { assessment_id: assessmentId }, id: 'resume' });
@@ -57,10 +59,13 @@ describe('proctors: commands, chat and integrity incidents', () => {
     const moved = new Date(String(resumed.data['deadline'])).getTime() - (before?.deadline.getTime() ?? 0);
     assert.ok(moved >= 1400 && moved < 5000, `the deadline moved by the paused time (${moved} ms)`);
 
-    // Extra time.
-    proctor.send({ type: 'extra_time', data: { assessment_id: assessmentId, seconds: 120 }, id: 'extra' });
-    assert.equal((await proctor.reply('extra')).type, 'assessment_status');
+    // Extra time; the same command again (a retry with its key) adds nothing.
+    proctor.send({ type: 'extra_time', data: { assessment_id: assessmentId, seconds: 120, key: 'extra-1' }, id: 'extra' });
+    const extended = await proctor.reply('extra');
+    assert.equal(extended.type, 'assessment_status');
     assert.equal((await cand.waitFor((f) => f.type === 'time_extended')).data['extra_s'], 120);
+    proctor.send({ type: 'extra_time', data: { assessment_id: assessmentId, seconds: 120, key: 'extra-1' }, id: 'extra-again' });
+    assert.equal((await proctor.reply('extra-again')).data['deadline'], extended.data['deadline']);
 
     // A proctor of another test may not touch it.
     await stack.bus.request('authCreateUser', {

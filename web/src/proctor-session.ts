@@ -109,8 +109,9 @@ export class ProctorSession {
     return this.#command((c) => c.request('resume_assessment', { assessment_id: assessmentId }));
   }
 
-  extraTime(assessmentId: string, seconds: number, reason: string): Promise<AssessmentStatusReply> {
-    return this.#command((c) => c.request('extra_time', { assessment_id: assessmentId, seconds, reason }));
+  /** `key` makes the command safe to repeat: the server adds the time once per key. */
+  extraTime(assessmentId: string, seconds: number, reason: string, key: string): Promise<AssessmentStatusReply> {
+    return this.#command((c) => c.request('extra_time', { assessment_id: assessmentId, seconds, reason, key }));
   }
 
   terminate(assessmentId: string, reason: string): Promise<AssessmentStatusReply> {

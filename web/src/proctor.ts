@@ -355,7 +355,7 @@ function createRow(a: LiveAssessment): Row {
   const detail = document.createElement('span');
   detail.className = 'candidate-detail';
   const at = shortTime(a.started_at);
-  detail.textContent = `${a.test_id}${at === '' ? '' : `, started ${at}`}`;
+  detail.textContent = `${a.test_title === '' ? a.test_id : a.test_title}${at === '' ? '' : `, started ${at}`}`;
   th.append(name, detail);
   const status = td('status');
   const online = td('online');
@@ -443,7 +443,7 @@ function renderRow(row: Row): void {
   row.bar.max = planned;
   row.bar.value = a.answered;
   row.progressText.textContent = `${a.answered} of ${planned}`;
-  row.ability.textContent = a.theta === undefined ? '—' : estimate(a.theta, a.se);
+  row.ability.textContent = a.strategy !== 'adaptive' ? 'not adaptive' : a.theta === undefined ? 'no estimate yet' : estimate(a.theta, a.se);
   row.incidents.dataset['count'] = String(a.incidents);
   row.incidents.textContent = a.incidents === 0 ? 'None' : `${a.incidents}, last: ${incidentText(a)}`;
   renderTime(row);
@@ -658,15 +658,16 @@ function resume(row: Row): void {
 const extraDialog = commandDialog(ui.extraDialog, ui.extraForm, ui.extraMinutes, ui.extraError, async (row) => {
   const minutes = Number(ui.extraMinutes.value);
   if (!Number.isInteger(minutes) || minutes < 1 || minutes > 240) throw new Error('Enter a whole number of minutes from 1 to 240.');
-  try {
-    applyStatus(row, await need().extraTime(row.data.assessment_id, minutes * 60, ui.extraReason.value.trim()));
-  } catch (err) {
-    // Not asked for again: extra time given twice would add up.
-    if (!TRANSIENT.has(codeOf(err)) || codeOf(err) === 'OFFLINE') throw err;
-    throw new Error(
-      `The server did not confirm it (${err instanceof Error ? err.message : String(err)}). Check the time left before trying again: it may have been given.`,
-      { cause: err },
-    );
+  // One key per command: a retry after a lost reply adds nothing the second time.
+  const key = crypto.randomUUID();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      applyStatus(row, await need().extraTime(row.data.assessment_id, minutes * 60, ui.extraReason.value.trim(), key));
+      break;
+    } catch (err) {
+      if (!TRANSIENT.has(codeOf(err)) || attempt >= 5) throw err;
+    }
+    await new Promise((r) => setTimeout(r, 1000 * attempt));
   }
   return `${nameOf(row.data)}: ${formatDuration(minutes * 60)} added.`;
 });

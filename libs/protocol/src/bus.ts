@@ -150,7 +150,12 @@ export const endpoints = {
   },
   assessmentExtraTime: {
     subject: 'assessment.v1.extra_time',
-    request: withCaller({ assessment_id: idSchema, seconds: z.number().int().min(1).max(24 * 3600), reason: z.string().max(500).default('') }),
+    request: withCaller({
+      assessment_id: idSchema,
+      seconds: z.number().int().min(1).max(24 * 3600),
+      reason: z.string().max(500).default(''),
+      key: idSchema.optional(),
+    }),
     response: z.object({ assessment_id: idSchema, deadline: z.string(), time_remaining_s: z.number().int(), status: z.string() }),
   },
   assessmentCommand: {

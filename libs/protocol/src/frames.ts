@@ -52,7 +52,15 @@ export const clientFrameData = {
   pause_assessment: z.object({ assessment_id: idSchema, reason: z.string().max(500).default('') }).strict(),
   resume_assessment: z.object({ assessment_id: idSchema }).strict(),
   terminate_assessment: z.object({ assessment_id: idSchema, reason: z.string().min(1).max(500) }).strict(),
-  extra_time: z.object({ assessment_id: idSchema, seconds: z.number().int().min(1).max(24 * 3600), reason: z.string().max(500).default('') }).strict(),
+  extra_time: z
+    .object({
+      assessment_id: idSchema,
+      seconds: z.number().int().min(1).max(24 * 3600),
+      reason: z.string().max(500).default(''),
+      /** Makes a retry safe: a second command with the same key adds nothing. */
+      key: idSchema.optional(),
+    })
+    .strict(),
   /** Chat rooms: join (membership is checked), leave, read history newest first, say that one is typing. */
   join_room: z.object({ room_id: idSchema }).strict(),
   leave_room: z.object({ room_id: idSchema }).strict(),
@@ -180,6 +188,8 @@ export type Room = z.infer<typeof roomSchema>;
 export const liveAssessmentSchema = z.object({
   assessment_id: idSchema,
   test_id: idSchema,
+  test_title: z.string(),
+  strategy: z.enum(['fixed', 'random', 'adaptive']),
   candidate_id: idSchema,
   candidate_name: z.string(),
   status: assessmentStatusSchema,

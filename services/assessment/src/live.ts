@@ -64,6 +64,8 @@ export function liveView(a: AssessmentDoc, online: boolean, now: Date): LiveAsse
   return {
     assessment_id: a._id,
     test_id: a.test_id,
+    test_title: a.test_title ?? '',
+    strategy: a.strategy,
     candidate_id: a.candidate_id,
     candidate_name: a.candidate_name ?? '',
     status: a.status,

@@ -252,6 +252,7 @@ export async function createAssessmentService(deps: {
         test_id: testId,
         candidate_id: caller.user_id,
         candidate_name: caller.name ?? '',
+        test_title: test.doc.title,
         application_id: caller.application_id ?? null,
         status: 'in_progress',
         strategy: test.doc.strategy,
@@ -320,7 +321,7 @@ export async function createAssessmentService(deps: {
       const now = clock();
       a = await settleDeadline(a, test, now);
       if (a.status !== 'in_progress') {
-        if (a.status === 'paused') throw new AppError('ASSESSMENT_NOT_ACTIVE', 'the assessment is paused');
+        if (a.status === 'paused') throw notActive(a, 'the assessment is paused');
         if (a.status === 'overdue') throw overdueError(a, test);
         return { question: null, completed: completedView(a, test) };
       }
@@ -369,7 +370,7 @@ export async function createAssessmentService(deps: {
         if (settled.status === 'overdue') throw overdueError(settled, test);
         throw new AppError('TIME_EXPIRED', 'the time for this assessment is over; the answer was not stored');
       }
-      if (a.status !== 'in_progress') throw new AppError('ASSESSMENT_NOT_ACTIVE', `the assessment is ${a.status}`);
+      if (a.status !== 'in_progress') throw notActive(a, `the assessment is ${a.status}`);
       if (a.current === null || a.current.item_id !== req.question_id) {
         throw new AppError('CONFLICT', 'this question was not asked; request the current question first', {
           details: { question_id: req.question_id, current_question_id: a.current?.item_id ?? null },
@@ -524,12 +525,24 @@ export async function createAssessmentService(deps: {
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const a = await load(req.caller, req.assessment_id);
       if (!['in_progress', 'paused', 'overdue'].includes(a.status)) {
-        throw new AppError('ASSESSMENT_NOT_ACTIVE', `the assessment is ${a.status}`);
+        throw notActive(a, `the assessment is ${a.status}`);
       }
       const now = clock();
+      // A retried command (same key) adds nothing the second time.
+      if (req.key !== undefined && a.log.some((e) => e.type === 'extra_time' && e['key'] === req.key)) {
+        return { assessment_id: a._id, deadline: a.deadline.toISOString(), time_remaining_s: remainingS(a, now), status: a.status };
+      }
       const deadline = new Date(a.deadline.getTime() + req.seconds * 1000);
       const status = a.status === 'overdue' && deadline.getTime() > now.getTime() ? 'in_progress' : a.status;
-      const entry = { type: 'extra_time', by: req.caller.user_id, role: req.caller.role, at: now, seconds: req.seconds, reason: req.reason };
+      const entry = {
+        type: 'extra_time',
+        by: req.caller.user_id,
+        role: req.caller.role,
+        at: now,
+        seconds: req.seconds,
+        reason: req.reason,
+        ...(req.key === undefined ? {} : { key: req.key }),
+      };
       const res = await versioned(a, { deadline, status, updated_at: now, log: [...a.log, entry] });
       if (res === null) continue;
       const timeRemaining = remainingS(res, now);
@@ -554,11 +567,11 @@ export async function createAssessmentService(deps: {
       const entry = { type: req.command, by: req.caller.user_id, role: req.caller.role, at: now, reason: req.reason };
       let next: AssessmentDoc | null;
       if (req.command === 'pause') {
-        if (a.status !== 'in_progress') throw new AppError('ASSESSMENT_NOT_ACTIVE', `cannot pause: the assessment is ${a.status}`);
+        if (a.status !== 'in_progress') throw notActive(a, `cannot pause: the assessment is ${a.status}`);
         next = await versioned(a, { status: 'paused', paused_at: now, updated_at: now, log: [...a.log, entry] });
         if (next !== null) push(a, 'assessment_paused', { assessment_id: a._id, reason: req.reason });
       } else if (req.command === 'resume') {
-        if (a.status !== 'paused') throw new AppError('ASSESSMENT_NOT_ACTIVE', `cannot resume: the assessment is ${a.status}`);
+        if (a.status !== 'paused') throw notActive(a, `cannot resume: the assessment is ${a.status}`);
         // The clock stopped while paused: the deadline moves by the paused time.
         const pausedMs = now.getTime() - (a.paused_at ?? now).getTime();
         const deadline = new Date(a.deadline.getTime() + pausedMs);
@@ -567,7 +580,7 @@ export async function createAssessmentService(deps: {
           push(a, 'assessment_resumed', { assessment_id: a._id, deadline: deadline.toISOString(), time_remaining_s: remainingS(next, now) });
         }
       } else {
-        if (!['in_progress', 'paused', 'overdue'].includes(a.status)) throw new AppError('ASSESSMENT_NOT_ACTIVE', `the assessment is ${a.status}`);
+        if (!['in_progress', 'paused', 'overdue'].includes(a.status)) throw notActive(a, `the assessment is ${a.status}`);
         next = await finalize({ ...a, log: [...a.log, entry] }, test, 'terminated', 'terminated', now, true);
       }
       if (next === null) continue;
@@ -718,6 +731,11 @@ export async function createAssessmentService(deps: {
       await Promise.all(subs.map((s) => s.drain()));
     },
   };
+}
+
+/** ASSESSMENT_NOT_ACTIVE with the status, so that a client can tell a pause from the end. */
+function notActive(a: AssessmentDoc, message: string): AppError {
+  return new AppError('ASSESSMENT_NOT_ACTIVE', message, { details: { assessment_id: a._id, status: a.status } });
 }
 
 function staffMaySee(caller: Caller, testId: string): boolean {

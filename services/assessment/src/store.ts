@@ -45,6 +45,8 @@ export type AssessmentDoc = {
   candidate_id: string;
   /** The candidate's display name from the token, for proctors and results. */
   candidate_name?: string;
+  /** The test's title when it started, for proctors. */
+  test_title?: string;
   application_id: string | null;
   status: AssessmentStatus;
   strategy: TestDefinition['strategy'];

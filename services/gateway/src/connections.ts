@@ -4,7 +4,7 @@ import type { WebSocket } from 'ws';
 import type { Bus } from '@ap/bus';
 import type { Logger } from '@ap/logging';
 import type { Metrics } from '@ap/metrics';
-import { AppError, SUPPORT_ROOM_PREFIX, assessmentRoomId, completedSchema, events, isAppError, parseClientFrame } from '@ap/protocol';
+import { AppError, SUPPORT_ROOM_PREFIX, assessmentIdOfRoom, assessmentRoomId, completedSchema, events, isAppError, parseClientFrame } from '@ap/protocol';
 import type { AssessmentStatus, Caller, ClientFrame, ErrorCode, Room, ServerFrameDataOf, ServerFrameType } from '@ap/protocol';
 import type { Subscription } from '@nats-io/transport-node';
 import type { Identity, TokenVerifier } from './tokens.ts';
@@ -353,8 +353,8 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
         if (testId !== undefined && caller.role !== 'admin' && caller.tests !== undefined && !caller.tests.includes(testId)) {
           throw new AppError('FORBIDDEN', 'not allowed to watch this test');
         }
-        // Subscribe first, so that no change falls between the snapshot and the feed.
-        unwatch(c);
+        // Subscribe before the snapshot, so that no change falls between the two; a repeated
+        // watch keeps the subscriptions it still needs instead of dropping and re-creating them.
         const subjects =
           testId !== undefined
             ? [events.liveAssessment.subject(testId)]
@@ -362,9 +362,10 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
               ? [events.liveAssessment.wildcard]
               : caller.tests.map((t) => events.liveAssessment.subject(t));
         for (const subject of subjects) {
-          join(byLive, subject, c, subject, onLive);
-          c.watches.add(subject);
+          if (!c.watches.has(subject)) join(byLive, subject, c, subject, onLive);
         }
+        for (const subject of [...c.watches]) if (!subjects.includes(subject)) leave(byLive, subject, c);
+        c.watches = new Set(subjects);
         const snapshot = await bus.request('assessmentLive', { caller, ...(testId === undefined ? {} : { test_id: testId }) }, opts);
         send(c, 'live_assessments', { test_id: testId ?? null, assessments: snapshot.assessments }, id);
         return;
@@ -463,7 +464,8 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
 
   function bindAssessment(c: Connection, assessmentId: string): void {
     if (c.assessmentId === assessmentId) return;
-    for (const room of [...c.rooms]) leave(byRoom, room, c);
+    // Another assessment's room goes; support rooms stay.
+    for (const room of [...c.rooms]) if (assessmentIdOfRoom(room) !== undefined) leave(byRoom, room, c);
     c.assessmentId = assessmentId;
     joinRoomSubjects(c, assessmentRoomId(assessmentId));
     announce(c, assessmentId, true);
