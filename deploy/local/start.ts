@@ -66,7 +66,9 @@ try {
   say('');
   say('The assessment platform is running.');
   say(`  WebSocket:        ${ws}`);
-  say(`  HTTP:             ${http}  (GET /healthz, /readyz; POST /api/auth/login, /api/auth/invitations/redeem)`);
+  say(`  candidate page:   ${http}/  (sign in with an invitation code below)`);
+  say(`  proctor page:     ${http}/proctor  (sign in as the proctor below)`);
+  say(`  HTTP:             ${http}  (GET /healthz, /readyz, /api/tests/{id}/results; POST /api/auth/login, /api/auth/invitations/redeem, /api/tests/{id}/invitations)`);
   say(`  test_id:          ${seed.test_id}`);
   say(`  invitation code:  ${seed.candidate.invitation_code}`);
   say(`  adaptive test:    test_id ${seed.adaptive_test_id}, invitation code ${seed.adaptive_invitation_code}`);
