@@ -569,6 +569,9 @@ function commandDialog(
   });
   for (const cancel of form.querySelectorAll<HTMLButtonElement>('[data-cancel]')) cancel.addEventListener('click', () => dialog.close());
   dialog.addEventListener('close', () => {
+    // The close event is queued: when the dialog was opened again before it ran (a quick
+    // Escape then Enter), it belongs to the earlier opening and must not clear the new one.
+    if (dialog.open) return;
     current = undefined;
     // Back to the button that opened it, unless that is gone or disabled (the assessment ended).
     if (opener?.isConnected === true && !(opener instanceof HTMLButtonElement && opener.disabled)) opener.focus();
