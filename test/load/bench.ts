@@ -68,6 +68,8 @@ const HELP = `npm run bench -- [options]
   --duration S       measured seconds per heartbeat run and per answer rate (default 15)
   --warmup S         unmeasured seconds before each of those (default 3)
   --rates LIST       answer scenario: offered answers/s (default 200,500,1000,2000)
+  --sessions N       answer scenario: candidate sessions per step (default: from the rate and
+                     the best rate reached so far)
   --workers N        client worker processes (default: available cores, at least 2)
   --no-echo          skip the echo-server baseline runs
   --cpu-prof         run the services with --cpu-prof and summarize where their time went
@@ -93,6 +95,7 @@ const argsSchema = z.object({
   duration: positive.max(600).optional(),
   warmup: z.coerce.number().min(0).max(60).optional(),
   rates: commaList.pipe(z.array(z.string().transform(Number).pipe(z.number().positive().max(50_000))).min(1)).optional(),
+  sessions: count.max(5000).optional(),
   workers: count.max(64).optional(),
   'no-echo': z.boolean().default(false),
   'cpu-prof': z.boolean().default(false),
@@ -111,6 +114,7 @@ function readOptions() {
       duration: { type: 'string' },
       warmup: { type: 'string' },
       rates: { type: 'string' },
+      sessions: { type: 'string' },
       workers: { type: 'string' },
       'no-echo': { type: 'boolean' },
       'cpu-prof': { type: 'boolean' },
@@ -141,6 +145,7 @@ function readOptions() {
     durationMs: Math.round((a.duration ?? (q ? 4 : 15)) * 1000),
     warmupMs: Math.round((a.warmup ?? (q ? 1 : 3)) * 1000),
     rates: a.rates ?? (q ? [100, 300] : [200, 500, 1000, 2000]),
+    sessions: a.sessions,
     workers: a.workers ?? Math.max(2, os.availableParallelism()),
     echo: !a['no-echo'],
     cpuProf: a['cpu-prof'],
@@ -613,14 +618,20 @@ class Bench {
     // Highest rate the platform managed when it could not keep up: no need to invite candidates
     // for far more answers than that in later steps (inviting is itself slow on a loaded database).
     let saturatedAt = Number.POSITIVE_INFINITY;
+    /** Sessions of the first step that saturated: later steps keep at least as many (see below). */
+    let saturatedSessions = 0;
     const rates = [...opts.rates];
     let autoRate: number | undefined;
     for (let r = 0; r < rates.length; r++) {
       const rate = rates[r] as number;
       // Enough sessions that each needs at most ~8 answers/s (a cycle of 125 ms), at least 2 per
       // worker; past the rate at which the platform saturated, more sessions only add timeouts.
+      // But never fewer than the first saturated step had: a saturated platform answers each
+      // session in turn, so fewer sessions alone would lower what the next step achieves (measured:
+      // 13, 25 and 50 sessions at 500/s offered achieved 25, 30 and 36 answers/s on an empty
+      // database) and hide how the database's growth slows it.
       const expected = Math.min(rate, 1.5 * saturatedAt + 20);
-      const sessions = Math.max(2 * pool.size, Math.ceil(Math.min(rate, 2 * saturatedAt + 40) / 8));
+      const sessions = opts.sessions ?? Math.max(2 * pool.size, saturatedSessions, Math.ceil(Math.min(rate, 2 * saturatedAt + 40) / 8));
       const seconds = (opts.warmupMs + opts.durationMs + drainMs) / 1000;
       const need = Math.ceil(((expected * seconds) / DEMO_ITEMS) * 1.15) + sessions + 10 * pool.size;
       await this.settle(`before answers ${rate}/s`);
@@ -651,7 +662,10 @@ class Bench {
       };
       const assessmentsBefore = await this.countAssessments();
       const gw = { ...(await runOne(gateway, tokens, opts.durationMs)), assessmentsBefore };
-      if (gw.achieved < 0.9 * rate) saturatedAt = Math.min(saturatedAt, Math.max(gw.achieved, 1));
+      if (gw.achieved < 0.9 * rate) {
+        if (!Number.isFinite(saturatedAt)) saturatedSessions = sessions;
+        saturatedAt = Math.min(saturatedAt, Math.max(gw.achieved, 1));
+      }
       const base = echo === undefined ? undefined : await runOne(echo, [], echoDurationMs);
       steps.push({ offered: rate, gateway: gw, echo: base });
       // If even the lowest rate saturated the platform, add one step at half of what it managed, so
