@@ -25,12 +25,9 @@ before(async () => {
     env: {
       LOG_LEVEL: 'debug',
       REQUEST_TIMEOUT_MS: '10000',
-      // FerretDB 1.24 on SQLite wedges for good when one update command carries more than ~100
-      // updates of existing documents (each keeps a SQLite connection until the command ends; it
-      // has 100). The assessment service writes a gateway's whole presence batch (every live
-      // assessment on it, 100 to 200 here) as one bulkWrite, so presence is kept out of this
-      // test's window until that write is split into smaller commands.
-      PRESENCE_INTERVAL_MS: '600000',
+      // Presence every 2 s: each gateway reports 100 live assessments, which the assessment
+      // service writes in small commands (one bulk write of ~100 updates wedges FerretDB 1.24).
+      PRESENCE_INTERVAL_MS: '2000',
     },
     onLog: (line) => {
       if (line.includes('"request_id"') && requestIdLines.length < 20_000) requestIdLines.push(line);
