@@ -1,5 +1,5 @@
 import { MongoClient } from 'mongodb';
-import type { Db } from 'mongodb';
+import type { Db, MongoClientOptions } from 'mongodb';
 import type { Logger } from '@ap/logging';
 
 export type { Db };
@@ -23,32 +23,96 @@ export function poolSizeInUrl(url: string): number | undefined {
   return m?.[1] === undefined ? undefined : Number(m[1]);
 }
 
+/** How often the watchdog checks the client, and after how many failed checks in a row it probes. */
+const WATCHDOG_INTERVAL_MS = 5000;
+const WATCHDOG_FAILURES = 3;
+
 /** Connects to a MongoDB-wire server (MongoDB 7 or FerretDB) and checks it answers. */
-export async function connectDatabase(options: { url: string; name: string; log: Logger; appName?: string }): Promise<Database> {
-  const client = new MongoClient(options.url, {
+export async function connectDatabase(options: {
+  url: string;
+  name: string;
+  log: Logger;
+  appName?: string;
+  /** Check interval of the watchdog (0 turns it off). */
+  watchdogIntervalMs?: number;
+}): Promise<Database> {
+  const log = options.log.child({ module: 'db' });
+  const clientOptions: MongoClientOptions = {
     appName: options.appName ?? 'assessment-platform',
     // Fail fast while the database is away, so callers get SERVICE_UNAVAILABLE before their own timeout.
     serverSelectionTimeoutMS: 3000,
     connectTimeoutMS: 3000,
     // An option given here would override the connection string's, so the default applies only without one.
     ...(poolSizeInUrl(options.url) === undefined ? { maxPoolSize: DEFAULT_MAX_POOL_SIZE } : {}),
-  });
+  };
+  const client = new MongoClient(options.url, clientOptions);
   await client.connect();
   const db = client.db(options.name);
   await db.command({ ping: 1 });
-  options.log.child({ module: 'db' }).info({ db: options.name }, 'database connected');
+  log.info({ db: options.name }, 'database connected');
+
+  const ping = async (): Promise<boolean> => {
+    try {
+      await db.command({ ping: 1 });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  // Watchdog. After a database restart under load the driver has been seen (with FerretDB 1.24)
+  // to stay in "server selection failed" for good while a new client reaches the server at once.
+  // When pings keep failing but a fresh client gets through, the client is closed and connected
+  // again; collections taken from it keep working, since operations use its current topology.
+  let failures = 0;
+  let checking = false;
+  const state = { closed: false };
+  const isClosed = (): boolean => state.closed;
+  const intervalMs = options.watchdogIntervalMs ?? WATCHDOG_INTERVAL_MS;
+  const watchdog =
+    intervalMs > 0
+      ? setInterval(() => {
+          if (checking || state.closed) return;
+          checking = true;
+          void (async () => {
+            if (await ping()) {
+              failures = 0;
+              return;
+            }
+            failures += 1;
+            if (failures < WATCHDOG_FAILURES || state.closed) return;
+            const probe = new MongoClient(options.url, { ...clientOptions, maxPoolSize: 1 });
+            try {
+              await probe.connect();
+              await probe.db(options.name).command({ ping: 1 });
+            } catch {
+              return; // the server is really away: nothing to repair
+            } finally {
+              await probe.close().catch(() => undefined);
+            }
+            log.warn({ failed_checks: failures }, 'database reachable but this client is stuck: reconnecting it');
+            await client.close().catch(() => undefined);
+            // close() may have been called while this check ran.
+            if (!isClosed()) await client.connect();
+            failures = 0;
+          })()
+            .catch((err: unknown) => log.warn({ err }, 'database watchdog check failed'))
+            .finally(() => {
+              checking = false;
+            });
+        }, intervalMs)
+      : undefined;
+  watchdog?.unref();
+
   return {
     db,
     client,
-    close: () => client.close(),
-    ping: async () => {
-      try {
-        await db.command({ ping: 1 });
-        return true;
-      } catch {
-        return false;
-      }
+    close: async () => {
+      state.closed = true;
+      clearInterval(watchdog);
+      await client.close();
     },
+    ping,
   };
 }
 
