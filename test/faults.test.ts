@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { AssessmentDoc } from '@ap/assessment';
-import { resilientCandidate } from './support/candidate.ts';
+import { resilientCandidate, tallyRuns } from './support/candidate.ts';
 import type { CandidateRun } from './support/candidate.ts';
 import { setup } from './support/setup.ts';
 import type { TestStack } from './support/setup.ts';
@@ -40,36 +39,11 @@ async function underFault(label: string, fault: () => Promise<void>): Promise<Ca
   await sleep(1000);
   await fault();
   const results = await runs;
-  const docs = await stack.db
-    .collection<AssessmentDoc>('assessments')
-    .find({ candidate_id: { $in: tokens.map((t) => t.user_id) } })
-    .toArray();
-  const byCandidate = new Map(docs.map((d) => [d.candidate_id, d] as const));
-  let acknowledged = 0;
-  let stored = 0;
-  let duplicates = 0;
-  let lost = 0;
-  let unfinished = 0;
-  const errors: Record<string, number> = {};
-  for (const [i, run] of results.entries()) {
-    const doc = byCandidate.get(tokens[i]?.user_id ?? '');
-    acknowledged += run.acknowledged.size;
-    for (const [code, n] of Object.entries(run.errors)) errors[code] = (errors[code] ?? 0) + n;
-    if (doc === undefined) {
-      lost += run.acknowledged.size;
-      unfinished += 1;
-      continue;
-    }
-    stored += doc.responses.length;
-    duplicates += doc.responses.length - new Set(doc.responses.map((r) => r.item_id)).size;
-    for (const [qid, option] of run.acknowledged) {
-      const matches = doc.responses.filter((r) => r.item_id === qid && r.selected_option === option);
-      if (matches.length !== 1) lost += 1;
-    }
-    if (run.completed === undefined || doc.status !== 'completed') unfinished += 1;
-  }
-  const reconnects = results.reduce((n, r) => n + r.reconnects, 0);
-  const timeouts = results.reduce((n, r) => n + r.timeouts, 0);
+  const { acknowledged, stored, duplicates, lost, unfinished, reconnects, timeouts, errors } = await tallyRuns(
+    stack.db,
+    tokens.map((t) => t.user_id),
+    results,
+  );
   process.stdout.write(
     `# ${label}: candidates=${CANDIDATES} acknowledged=${acknowledged} stored=${stored} duplicates=${duplicates} lost=${lost} unfinished=${unfinished} reconnects=${reconnects} timeouts=${timeouts} errors=${JSON.stringify(errors)}\n`,
   );

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { AssessmentDoc } from '@ap/assessment';
-import { resilientCandidate } from './support/candidate.ts';
+import { resilientCandidate, tallyRuns } from './support/candidate.ts';
 import { setup } from './support/setup.ts';
 import type { TestStack } from './support/setup.ts';
 
@@ -35,31 +34,21 @@ describe('two replicas of the assessment service', () => {
   test('share the load through the queue group, and killing one loses nothing', async () => {
     const tokens = await stack.inviteCandidates(CANDIDATES, testId);
     const runs = Promise.all(
-      tokens.map((c) => resilientCandidate({ wsUrl: stack.wsUrl, token: c.token, deadlineMs: 120_000, thinkMs: 100, requestTimeoutMs: 12_000 })),
+      tokens.map((c) =>
+        resilientCandidate({ wsUrl: stack.wsUrl, token: c.token, deadlineMs: 120_000, thinkMs: 100, requestTimeoutMs: 12_000 }),
+      ),
     );
     await new Promise((r) => setTimeout(r, 3000));
     const [first, second] = [await handledBy(0), await handledBy(1)];
     assert.ok(first > 0 && second > 0, `both replicas served requests (${first}, ${second})`);
     await stack.platform.kill('assessment', 1);
     const results = await runs;
-    const docs = await stack.db
-      .collection<AssessmentDoc>('assessments')
-      .find({ candidate_id: { $in: tokens.map((t) => t.user_id) } })
-      .toArray();
-    const byCandidate = new Map(docs.map((d) => [d.candidate_id, d] as const));
-    let acknowledged = 0;
-    let lost = 0;
-    let duplicates = 0;
-    for (const [i, run] of results.entries()) {
-      const doc = byCandidate.get(tokens[i]?.user_id ?? '');
-      acknowledged += run.acknowledged.size;
-      assert.ok(doc, 'stored');
-      assert.equal(doc.status, 'completed');
-      duplicates += doc.responses.length - new Set(doc.responses.map((r) => r.item_id)).size;
-      for (const [qid, option] of run.acknowledged) {
-        if (doc.responses.filter((r) => r.item_id === qid && r.selected_option === option).length !== 1) lost += 1;
-      }
-    }
+    const { acknowledged, duplicates, lost, unfinished } = await tallyRuns(
+      stack.db,
+      tokens.map((t) => t.user_id),
+      results,
+    );
+    assert.equal(unfinished, 0, 'every assessment stored and completed');
     process.stdout.write(
       `# two replicas, one killed: handled before the kill ${first} + ${second}; acknowledged=${acknowledged} duplicates=${duplicates} lost=${lost}\n`,
     );

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { AssessmentDoc } from '@ap/assessment';
 import { z } from 'zod';
-import { resilientCandidate } from './support/candidate.ts';
+import { resilientCandidate, tallyRuns } from './support/candidate.ts';
 import type { CandidateRun } from './support/candidate.ts';
 import { openRaw, setup } from './support/setup.ts';
 import type { TestStack } from './support/setup.ts';
@@ -184,36 +183,20 @@ describe('scale: two replicas of every service', () => {
     const results = await Promise.all(runs);
     const runMs = Date.now() - startedAt;
 
-    // What the database holds, read directly.
-    const docs = await stack.db.collection<AssessmentDoc>('assessments').find({ test_id: testId }).toArray();
-    const byCandidate = new Map(docs.map((d) => [d.candidate_id, d] as const));
-    let acknowledged = 0;
-    let stored = 0;
-    let duplicates = 0;
-    let lost = 0;
-    let unfinished = 0;
+    // What the database holds, read directly, against what each candidate was told.
+    const { acknowledged, stored, duplicates, lost, unfinished, reconnects, timeouts, errors } = await tallyRuns(
+      stack.db,
+      candidates.map((c) => c.user_id),
+      results,
+      ITEMS,
+    );
     let moved = 0;
     let finishedAfterB = 0;
-    const errors: Record<string, number> = {};
     for (const [i, run] of results.entries()) {
-      const doc = byCandidate.get(candidates[i]?.user_id ?? '');
-      acknowledged += run.acknowledged.size;
-      for (const [code, n] of Object.entries(run.errors)) errors[code] = (errors[code] ?? 0) + n;
       // Moved: started the assessment on B, then resumed it on A.
       const onB = run.gateways.indexOf(urlB);
       if (onB >= 0 && run.gateways.lastIndexOf(urlA) > onB) moved += 1;
       if (onB >= 0 && (finishedAt[i] ?? 0) > goneAt) finishedAfterB += 1;
-      if (doc === undefined) {
-        lost += run.acknowledged.size;
-        unfinished += 1;
-        continue;
-      }
-      stored += doc.responses.length;
-      duplicates += doc.responses.length - new Set(doc.responses.map((r) => r.item_id)).size;
-      for (const [qid, option] of run.acknowledged) {
-        if (doc.responses.filter((r) => r.item_id === qid && r.selected_option === option).length !== 1) lost += 1;
-      }
-      if (run.completed === undefined || doc.status !== 'completed' || doc.responses.length !== ITEMS) unfinished += 1;
     }
 
     // Who served what, from each replica's /metrics (gateway B's were read before it stopped).
@@ -229,8 +212,6 @@ describe('scale: two replicas of every service', () => {
     );
     const framesA = metricSum(await metricsOf(httpA), 'ws_frames_total', { direction: 'in' });
     const framesB = metricSum(gatewayB, 'ws_frames_total', { direction: 'in' });
-    const reconnects = results.reduce((n, r) => n + r.reconnects, 0);
-    const timeouts = results.reduce((n, r) => n + r.timeouts, 0);
 
     process.stdout.write(
       `# ${CANDIDATES} candidates x ${ITEMS} items: invited in ${inviteMs} ms, played in ${runMs} ms (${((stored * 1000) / runMs).toFixed(1)} answers/s)\n` +
@@ -243,7 +224,7 @@ describe('scale: two replicas of every service', () => {
     assert.equal(lost, 0, 'every acknowledged answer is stored');
     assert.equal(duplicates, 0, 'no answer is stored twice');
     assert.equal(unfinished, 0, 'every candidate finished with all its answers stored');
-    assert.equal(docs.length, CANDIDATES, 'one assessment per candidate');
+    assert.equal(await stack.db.collection('assessments').countDocuments({ test_id: testId }), CANDIDATES, 'one assessment per candidate');
     assert.equal(stored, CANDIDATES * ITEMS);
     assert.ok(moved > 0, 'candidates moved from gateway B to gateway A');
     assert.ok(framesA > 0 && framesB > 0, 'both gateways served frames');

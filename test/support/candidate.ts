@@ -1,3 +1,5 @@
+import type { AssessmentDoc } from '@ap/assessment';
+import type { Db } from 'mongodb';
 import { WebSocket } from 'ws';
 
 /** What a candidate that survives faults saw: every answer acknowledged to it, and how it ended. */
@@ -191,4 +193,52 @@ function open(url: string, timeoutMs: number): Promise<Conn> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** What the database holds against what each candidate was told. */
+export type Tally = {
+  acknowledged: number;
+  stored: number;
+  /** Answers stored twice for the same question. */
+  duplicates: number;
+  /** Acknowledged answers not stored exactly once with the acknowledged option. */
+  lost: number;
+  /** Candidates whose run did not complete, or whose assessment is missing, not completed or short of `items`. */
+  unfinished: number;
+  reconnects: number;
+  timeouts: number;
+  errors: Record<string, number>;
+};
+
+/**
+ * Reads the candidates' assessments from the database and checks every acknowledged answer
+ * against them (`userIds[i]` played `runs[i]`).
+ */
+export async function tallyRuns(db: Db, userIds: readonly string[], runs: readonly CandidateRun[], items?: number): Promise<Tally> {
+  const docs = await db
+    .collection<AssessmentDoc>('assessments')
+    .find({ candidate_id: { $in: [...userIds] } })
+    .toArray();
+  const byCandidate = new Map(docs.map((d) => [d.candidate_id, d] as const));
+  const t: Tally = { acknowledged: 0, stored: 0, duplicates: 0, lost: 0, unfinished: 0, reconnects: 0, timeouts: 0, errors: {} };
+  for (const [i, run] of runs.entries()) {
+    const doc = byCandidate.get(userIds[i] ?? '');
+    t.acknowledged += run.acknowledged.size;
+    t.reconnects += run.reconnects;
+    t.timeouts += run.timeouts;
+    for (const [code, n] of Object.entries(run.errors)) t.errors[code] = (t.errors[code] ?? 0) + n;
+    if (doc === undefined) {
+      t.lost += run.acknowledged.size;
+      t.unfinished += 1;
+      continue;
+    }
+    t.stored += doc.responses.length;
+    t.duplicates += doc.responses.length - new Set(doc.responses.map((r) => r.item_id)).size;
+    for (const [qid, option] of run.acknowledged) {
+      if (doc.responses.filter((r) => r.item_id === qid && r.selected_option === option).length !== 1) t.lost += 1;
+    }
+    if (run.completed === undefined || doc.status !== 'completed' || (items !== undefined && doc.responses.length !== items))
+      t.unfinished += 1;
+  }
+  return t;
 }
