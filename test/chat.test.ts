@@ -161,14 +161,7 @@ describe('chat and proctoring across two gateways', () => {
     }
     // A candidate cannot watch, and a proctor of another test cannot watch this one.
     assert.equal((await ask(outsider, 'watch_assessments')).data['code'], 'FORBIDDEN');
-    await stack.bus.request('authCreateUser', {
-      caller: { user_id: 'system', role: 'admin' },
-      email: 'scoped-proctor@test.example',
-      password: 'scoped-proctor-pass',
-      role: 'proctor',
-      tests: ['another-test'],
-    });
-    const scoped = await connect(`${urlA}/ws/chat`, await staffToken('scoped-proctor@test.example', 'scoped-proctor-pass'));
+    const scoped = await connect(`${urlA}/ws/chat`, await stack.staffToken('scoped-proctor@test.example', 'proctor', ['another-test']));
     assert.equal((await ask(scoped, 'watch_assessments', { test_id: stack.seed.test_id })).data['code'], 'FORBIDDEN');
     const own = await ask(scoped, 'watch_assessments');
     assert.deepEqual(own.data['assessments'], [], 'a scoped proctor sees only the tests in scope');

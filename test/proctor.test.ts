@@ -68,15 +68,8 @@ describe('proctors: commands, chat and integrity incidents', () => {
     assert.equal((await proctor.reply('extra-again')).data['deadline'], extended.data['deadline']);
 
     // A proctor of another test may not touch it.
-    await stack.bus.request('authCreateUser', {
-      caller: { user_id: 'system', role: 'admin' },
-      email: 'other-proctor@test.example',
-      password: 'other-proctor-pass',
-      role: 'proctor',
-      tests: ['another-test'],
-    });
-    const other = await stack.bus.request('authLogin', { email: 'other-proctor@test.example', password: 'other-proctor-pass' });
-    const outsider = await openRaw(`${stack.wsUrl}/ws/chat?token=${other.token}`);
+    const otherToken = await stack.staffToken('other-proctor@test.example', 'proctor', ['another-test']);
+    const outsider = await openRaw(`${stack.wsUrl}/ws/chat?token=${otherToken}`);
     await outsider.waitFor((f) => f.type === 'auth_success');
     outsider.send({ type: 'terminate_assessment', data: { assessment_id: assessmentId, reason: 'no' }, id: 't' });
     assert.equal((await outsider.reply('t')).data['code'], 'FORBIDDEN');

@@ -44,6 +44,8 @@ export type TestStack = {
   inviteCandidates(count: number, testId?: string): Promise<Awaited<ReturnType<TestStack['inviteCandidate']>>[]>;
   /** Invites a new candidate to a test and returns a token for them. */
   inviteCandidate(testId?: string): Promise<{ token: string; user_id: string; code: string; application_id: string }>;
+  /** Creates (or reuses) a staff user scoped to `tests` and returns a login token for them. */
+  staffToken(email: string, role: 'proctor' | 'recruiter', tests: string[]): Promise<string>;
   close(): Promise<void>;
 };
 
@@ -133,6 +135,11 @@ export async function setup(
           definition: { ...definition, items },
         });
         return r.test_id;
+      },
+      async staffToken(email, role, tests) {
+        const password = `${email}-password`;
+        await testBus.request('authCreateUser', { caller: { user_id: 'system', role: 'admin' }, email, password, role, tests });
+        return (await testBus.request('authLogin', { email, password })).token;
       },
       async inviteCandidates(count, testId) {
         const out: Awaited<ReturnType<TestStack['inviteCandidate']>>[] = [];
