@@ -56,6 +56,10 @@ export async function createAssessmentService(deps: {
         const doc = await col.tests.findOne({ _id: testId });
         if (doc === null) throw new AppError('NOT_FOUND', `test ${testId} not found`);
         const items = await col.items.find({ _id: { $in: doc.items } }).toArray();
+        // Never cache a test read without all its items (the pool was checked when it was
+        // created): a replica would keep failing on an item another replica had asked.
+        const found = new Set(items.map((i) => i._id));
+        if (doc.items.some((id) => !found.has(id))) throw new AppError('SERVICE_UNAVAILABLE', `test ${testId} was read incompletely; try again`);
         return loadTest(doc, items);
       })();
       tests.set(testId, loaded);
