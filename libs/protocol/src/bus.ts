@@ -30,12 +30,25 @@ const withCaller = <T extends z.ZodRawShape>(shape: T) => z.object({ caller: cal
 const assessmentRef = withCaller({ assessment_id: idSchema });
 
 const email = z.string().trim().toLowerCase().pipe(z.email().max(254));
+/** A client's IPv4 or IPv6 address as its socket reports it (IPv4-mapped and zone ids included). */
+const clientIpSchema = z
+  .string()
+  .min(2)
+  .max(64)
+  .regex(/^[0-9A-Za-z:.%_-]+$/, 'must be an IP address');
 
 /** Request/reply endpoints: subject, queue group (the owning service), request and response schemas. */
 export const endpoints = {
   authLogin: {
     subject: 'auth.v1.login',
-    request: z.object({ email, password: z.string().min(1).max(1024) }).strict(),
+    request: z
+      .object({
+        email,
+        password: z.string().min(1).max(1024),
+        /** The client's address, set by the gateway from the socket (never from the body); keys the per-address throttle. */
+        ip: clientIpSchema.optional(),
+      })
+      .strict(),
     response: z.object({ token: z.string(), expires_at: z.string(), user_id: idSchema, role: roleSchema }),
   },
   authRedeem: {
@@ -45,6 +58,8 @@ export const endpoints = {
         code: z.string().trim().min(4).max(128),
         /** The candidate's name, for open codes (those without an email). */
         name: z.string().trim().max(200).optional(),
+        /** The client's address, set by the gateway from the socket (never from the body); keys the per-address throttle. */
+        ip: clientIpSchema.optional(),
       })
       .strict(),
     response: z.object({

@@ -4,8 +4,9 @@ import { idSchema } from './common.ts';
 
 /** HTTP bodies accepted by the gateway's /api routes. */
 export const httpBodies = {
-  login: endpoints.authLogin.request,
-  redeem: endpoints.authRedeem.request,
+  /** The client's address is the gateway's to add, so a body cannot carry `ip`. */
+  login: endpoints.authLogin.request.omit({ ip: true }).strict(),
+  redeem: endpoints.authRedeem.request.omit({ ip: true }).strict(),
   /** POST /api/tests/{test_id}/invitations: the invitation fields; the caller and test come from the token and path. */
   invite: endpoints.authInvite.request.omit({ caller: true, test_id: true }).strict(),
 } as const;

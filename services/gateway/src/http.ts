@@ -30,6 +30,8 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
   return (req, res) => {
     void handle(req, res).catch((err: unknown) => {
       if (isAppError(err)) {
+        const retryAfterMs = err.code === 'RATE_LIMITED' ? err.details?.['retry_after_ms'] : undefined;
+        if (typeof retryAfterMs === 'number') res.setHeader('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
         json(res, HTTP_STATUS[err.code], { error: { code: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) } });
       } else {
         log.error({ err, url: req.url }, 'request failed');
@@ -62,12 +64,12 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
       }
       case 'POST /api/auth/login': {
         const body = await readBody(req, httpBodies.login);
-        json(res, 200, await deps.bus.request('authLogin', body, { timeoutMs: deps.requestTimeoutMs }));
+        json(res, 200, await deps.bus.request('authLogin', { ...body, ...clientIp(req) }, { timeoutMs: deps.requestTimeoutMs }));
         return;
       }
       case 'POST /api/auth/invitations/redeem': {
         const body = await readBody(req, httpBodies.redeem);
-        json(res, 200, await deps.bus.request('authRedeem', body, { timeoutMs: deps.requestTimeoutMs }));
+        json(res, 200, await deps.bus.request('authRedeem', { ...body, ...clientIp(req) }, { timeoutMs: deps.requestTimeoutMs }));
         return;
       }
       default: {
@@ -115,6 +117,12 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
     if (identity.caller.role === 'candidate') throw new AppError('FORBIDDEN', 'this route is for staff');
     return identity.caller;
   }
+}
+
+/** The peer address of the socket, for the auth service's per-address throttles (absent when the socket is gone). */
+function clientIp(req: IncomingMessage): { ip?: string } {
+  const ip = req.socket.remoteAddress;
+  return ip === undefined ? {} : { ip };
 }
 
 async function readBody<S extends z.ZodType>(req: IncomingMessage, schema: S): Promise<z.output<S>> {
