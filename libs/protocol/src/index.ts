@@ -58,3 +58,4 @@ export type { EndpointName, ParsedRequestOf, Reply, RequestOf, ResponseOf } from
 export { TOKEN_AUDIENCE, TOKEN_ISSUER, tokenClaimsSchema } from './tokens.ts';
 export type { TokenClaims } from './tokens.ts';
 export { httpBodies, httpErrorSchema, resultsQuerySchema } from './http.ts';
+export { cleanDisplayName, stripUnsafeText } from './text.ts';
