@@ -69,6 +69,8 @@ export const endpoints = {
       role: roleSchema,
       test_id: idSchema,
       application_id: idSchema,
+      /** A named code redeemed again (a sign-in after the first): whoever holds it may take over a running assessment. */
+      re_sign_in: z.boolean().optional(),
     }),
   },
   authInvite: {
@@ -336,6 +338,23 @@ export const events = {
     subject: (roomId: string) => `chat.v1.events.typing.${roomId}`,
     wildcard: 'chat.v1.events.typing.*',
     schema: serverFrameData.typing,
+  },
+  /**
+   * A candidate signed in again with a named invitation code (not its first redemption). The
+   * assessment service may record it as an incident on the candidate's running assessment of the test.
+   */
+  reSignIn: {
+    subject: () => 'auth.v1.events.re_sign_in',
+    wildcard: 'auth.v1.events.re_sign_in',
+    schema: z.object({
+      candidate_id: idSchema,
+      test_id: idSchema,
+      application_id: idSchema,
+      invitation_id: idSchema,
+      at: z.string(),
+      /** The address the code was redeemed from, when it came through a gateway. */
+      ip: z.string().max(64).optional(),
+    }),
   },
   assessmentCompleted: {
     subject: () => 'assessment.v1.events.completed',

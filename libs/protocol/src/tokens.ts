@@ -13,6 +13,8 @@ export const tokenClaimsSchema = z.object({
   app: idSchema.optional(),
   /** Display name or email of the subject. */
   name: z.string().max(254).optional(),
+  /** Set on a candidate token from a repeated redemption of a named code (a sign-in again, maybe from someone else). */
+  re_sign_in: z.boolean().optional(),
   exp: z.number().int(),
   iat: z.number().int().optional(),
   jti: z.string().optional(),
