@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT, generateKeyPair, importJWK } from 'jose';
 import type { JWK } from 'jose';
-import type { AssessmentDoc } from '@ap/assessment';
+import { findAssessment, findAssessments } from '@ap/assessment';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '@ap/protocol';
 import { openRaw, setup } from './support/setup.ts';
 import type { RawSocket, TestStack } from './support/setup.ts';
@@ -19,9 +19,9 @@ after(async () => {
 
 /** Everything the services stored, to check that a bad input changed nothing. */
 async function snapshot(): Promise<string> {
-  const assessments = await stack.db.collection('assessments').find({}).sort({ _id: 1 }).toArray();
+  const assessments = (await findAssessments(stack.db, {})).sort((x, y) => x._id.localeCompare(y._id));
   const messages = await stack.db.collection('chat_messages').countDocuments();
-  return JSON.stringify({ assessments: assessments.map((a): unknown[] => [a['_id'], a['version'], (a['responses'] as unknown[]).length]), messages });
+  return JSON.stringify({ assessments: assessments.map((a): unknown[] => [a._id, a.version, a.responses.length]), messages });
 }
 
 async function candidateSocket(): Promise<{ s: RawSocket; token: string; userId: string }> {
@@ -174,14 +174,14 @@ describe('bad input gets a coded error, changes nothing, and the connection keep
     const id = String(started.data['assessment_id']);
     s.send({ type: 'get_question', data: {}, id: 'q' });
     const q = await s.reply('q');
-    const docBefore = await stack.db.collection<AssessmentDoc>('assessments').findOne({ _id: id });
+    const docBefore = await findAssessment(stack.db, { _id: id });
     const other = q.data['question_id'] === 'num-01' ? 'num-02' : 'num-01';
     s.send({ type: 'submit_answer', data: { question_id: other, selected_option: 'a' }, id: 'x' });
     const conflict = await s.reply('x');
     assert.equal(conflict.data['code'], 'CONFLICT');
     s.send({ type: 'submit_answer', data: { question_id: q.data['question_id'], selected_option: 'zz' }, id: 'y' });
     assert.equal((await s.reply('y')).data['code'], 'VALIDATION_FAILED');
-    const docAfter = await stack.db.collection<AssessmentDoc>('assessments').findOne({ _id: id });
+    const docAfter = await findAssessment(stack.db, { _id: id });
     assert.deepEqual(docAfter, docBefore);
     await stillServes(s);
     s.ws.close();

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { findAssessment } from '@ap/assessment';
 import type { AssessmentDoc } from '@ap/assessment';
 import { ADAPTIVE_SKILLS, ADAPTIVE_TEST_ID } from '@ap/demo';
 import {
@@ -48,7 +49,7 @@ async function shownAnswers(page: Page): Promise<ShownAnswer[]> {
 }
 
 async function storedAssessment(candidateId: string): Promise<AssessmentDoc> {
-  const doc = await stack.db.collection<AssessmentDoc>('assessments').findOne({ candidate_id: candidateId, test_id: ADAPTIVE_TEST_ID });
+  const doc = await findAssessment(stack.db, { candidate_id: candidateId, test_id: ADAPTIVE_TEST_ID });
   assert.ok(doc, 'the assessment is stored');
   return doc;
 }

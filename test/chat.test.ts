@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { AssessmentDoc } from '@ap/assessment';
+import { findAssessment } from '@ap/assessment';
 import { openRaw, setup } from './support/setup.ts';
 import type { RawSocket, TestStack } from './support/setup.ts';
 
@@ -271,7 +271,7 @@ describe('chat and proctoring across two gateways', () => {
     // The same over NATS.
     const overNats = await stack.bus.request('assessmentResults', { caller: { user_id: stack.seed.recruiter.user_id, role: 'recruiter' }, test_id: testId });
     assert.deepEqual(overNats.results.map((r) => r.assessment_id), [row['assessment_id']]);
-    const stored = await stack.db.collection<AssessmentDoc>('assessments').findOne({ _id: String(row['assessment_id']) });
+    const stored = await findAssessment(stack.db, { _id: String(row['assessment_id']) });
     assert.equal(stored?.result?.incidents, 1);
 
     // Proctors, candidates and strangers may not read results; bad queries are refused.

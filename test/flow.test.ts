@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { AssessmentDoc } from '@ap/assessment';
+import { findAssessment } from '@ap/assessment';
 import { openRaw, setup } from './support/setup.ts';
 import type { RawSocket, TestStack } from './support/setup.ts';
 
@@ -68,11 +68,10 @@ describe('the whole assessment flow across five services', () => {
   test('three candidates complete at once and every acknowledged answer is stored', async () => {
     const candidates = await Promise.all([0, 1, 2].map(() => stack.inviteCandidate()));
     const runs = await Promise.all(candidates.map((c, i) => play(c.token, stack.seed.test_id, `candidate-${i}`)));
-    const assessments = stack.db.collection<AssessmentDoc>('assessments');
     for (const [i, run] of runs.entries()) {
       assert.equal(run.completed.data['status'], 'completed');
       assert.equal(run.acknowledged.size, 30);
-      const doc = await assessments.findOne({ _id: run.assessmentId });
+      const doc = await findAssessment(stack.db, { _id: run.assessmentId });
       assert.ok(doc, 'the assessment is stored');
       assert.equal(doc.status, 'completed');
       assert.equal(doc.candidate_id, candidates[i]?.user_id);
@@ -110,7 +109,7 @@ describe('the whole assessment flow across five services', () => {
     const conflict = await s.reply('a3');
     assert.equal(conflict.type, 'error');
     assert.equal(conflict.data['code'], 'CONFLICT');
-    const doc = await stack.db.collection<AssessmentDoc>('assessments').findOne({ _id: String(started.data['assessment_id']) });
+    const doc = await findAssessment(stack.db, { _id: String(started.data['assessment_id']) });
     assert.ok(doc);
     assert.equal(doc.responses.length, 1);
     assert.equal(doc.responses[0]?.selected_option, first);

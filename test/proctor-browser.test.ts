@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Locator, Page } from 'playwright-core';
-import type { AssessmentDoc } from '@ap/assessment';
+import { findAssessment } from '@ap/assessment';
 import { ADAPTIVE_TEST_ID } from '@ap/demo';
 import {
   EXPECTED_CSP,
@@ -282,7 +282,7 @@ describe('the proctor dashboard in a browser', () => {
     assert.equal(await graceRow.count(), 1, 'the other candidate stays');
     assert.equal(await sameDocument(), true, 'the dashboard was not reloaded');
 
-    const doc = await stack.db.collection<AssessmentDoc>('assessments').findOne({ candidate_name: 'Ada Lovelace' });
+    const doc = await findAssessment(stack.db, { candidate_name: 'Ada Lovelace' });
     assert.ok(doc);
     assert.equal(doc.status, 'terminated');
     assert.deepEqual(

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { AssessmentDoc } from '@ap/assessment';
+import { findAssessment } from '@ap/assessment';
 import { openRaw, setup } from './support/setup.ts';
 import type { RawSocket, TestStack } from './support/setup.ts';
 
@@ -51,7 +51,7 @@ describe('proctors: commands, chat and integrity incidents', () => {
     const refused = await cand.reply('q-paused');
     assert.equal(refused.data['code'], 'ASSESSMENT_NOT_ACTIVE');
     assert.equal((refused.data['details'] as { status: string }).status, 'paused');
-    const before = await stack.db.collection<AssessmentDoc>('assessments').findOne({ _id: assessmentId });
+    const before = await findAssessment(stack.db, { _id: assessmentId });
     await new Promise((r) => setTimeout(r, 1500));
     proctor.send({ type: 'resume_assessment', data: { assessment_id: assessmentId }, id: 'resume' });
     assert.equal((await proctor.reply('resume')).data['status'], 'in_progress');
@@ -80,7 +80,7 @@ describe('proctors: commands, chat and integrity incidents', () => {
     assert.equal((await proctor.reply('term')).data['status'], 'terminated');
     const ended = await cand.waitFor((f) => f.type === 'assessment_completed');
     assert.equal(ended.data['status'], 'terminated');
-    const doc = await stack.db.collection<AssessmentDoc>('assessments').findOne({ _id: assessmentId });
+    const doc = await findAssessment(stack.db, { _id: assessmentId });
     assert.ok(doc);
     assert.equal(doc.status, 'terminated');
     assert.deepEqual(

@@ -1,4 +1,4 @@
-import type { AssessmentDoc } from '@ap/assessment';
+import { findAssessments } from '@ap/assessment';
 import type { Db } from 'mongodb';
 import { WebSocket } from 'ws';
 
@@ -215,10 +215,7 @@ export type Tally = {
  * against them (`userIds[i]` played `runs[i]`).
  */
 export async function tallyRuns(db: Db, userIds: readonly string[], runs: readonly CandidateRun[], items?: number): Promise<Tally> {
-  const docs = await db
-    .collection<AssessmentDoc>('assessments')
-    .find({ candidate_id: { $in: [...userIds] } })
-    .toArray();
+  const docs = await findAssessments(db, { candidate_id: { $in: [...userIds] } });
   const byCandidate = new Map(docs.map((d) => [d.candidate_id, d] as const));
   const t: Tally = { acknowledged: 0, stored: 0, duplicates: 0, lost: 0, unfinished: 0, reconnects: 0, timeouts: 0, errors: {} };
   for (const [i, run] of runs.entries()) {

@@ -6,6 +6,7 @@ import type { StackEnv } from './config.ts';
 import { HOST, isPortOpen, sleep } from './net.ts';
 import { dataDir, launch, type LocalServerOptions } from './launch.ts';
 import { findTool, installHint } from './tools.ts';
+import { keepFerretTablesIndexed } from './ferret-index.ts';
 
 /** A running MongoDB-wire server child process. */
 export interface MongoServer {
@@ -90,5 +91,15 @@ export async function startMongo(opts: LocalServerOptions = {}): Promise<MongoSe
     timeoutMs: opts.timeoutMs ?? 30_000,
     ...(data.temp ? { cleanupDir: data.dir } : {}),
   });
-  return { url: `mongodb://${HOST}:${launched.port}/`, port: launched.port, kind, close: launched.close };
+  // FerretDB's lookups by _id scan their table unless an index matches the expression they use.
+  const indexer = kind === 'ferretdb' ? keepFerretTablesIndexed(dbDir, { log: opts.log }) : undefined;
+  return {
+    url: `mongodb://${HOST}:${launched.port}/`,
+    port: launched.port,
+    kind,
+    close: async () => {
+      indexer?.close();
+      await launched.close();
+    },
+  };
 }

@@ -5,3 +5,7 @@ export type { LoadedTest, Plan } from './selection.ts';
 export type { AssessmentDoc, ItemDoc, ResponseDoc, TestDoc } from './store.ts';
 export { createOnlineTracker, helpContextView, liveView, resultRow, safeClarification } from './live.ts';
 export type { OnlineTracker } from './live.ts';
+export { createRepository, findAssessment, findAssessments, applyEvent, eventId } from './repository.ts';
+export type { AssessmentRepository, Change } from './repository.ts';
+export { openCollections } from './store.ts';
+export type { Collections, EventDoc } from './store.ts';

@@ -1,4 +1,5 @@
 import type { AssessmentResult, LiveAssessment, ResponseOf } from '@ap/protocol';
+import { isOpen, secondsLeft } from './rules.ts';
 import type { LoadedTest } from './selection.ts';
 import type { AssessmentDoc, ItemDoc, ResultDoc } from './store.ts';
 
@@ -34,7 +35,8 @@ export function createOnlineTracker(windowMs = ONLINE_WINDOW_MS): OnlineTracker 
     batch(gatewayId, assessmentIds, nowMs) {
       for (const id of assessmentIds) {
         const current = seen.get(id);
-        if (current === undefined || current.gateway === gatewayId) seen.set(id, { connection: current?.connection ?? '', gateway: gatewayId, atMs: nowMs });
+        if (current === undefined || current.gateway === gatewayId)
+          seen.set(id, { connection: current?.connection ?? '', gateway: gatewayId, atMs: nowMs });
       }
       // Old entries go, so that the map stays as large as the number of live connections.
       for (const [id, s] of seen) if (nowMs - s.atMs > 2 * windowMs) seen.delete(id);
@@ -50,17 +52,12 @@ export function createOnlineTracker(windowMs = ONLINE_WINDOW_MS): OnlineTracker 
   };
 }
 
-function secondsLeft(a: AssessmentDoc, now: Date): number {
-  const at = a.status === 'paused' && a.paused_at ? a.paused_at : now;
-  return Math.max(0, Math.floor((a.deadline.getTime() - at.getTime()) / 1000));
-}
-
 /** An assessment as proctors see it in the live feed: progress, time, ability estimate, incidents — never answers. */
 export function liveView(a: AssessmentDoc, online: boolean, now: Date): LiveAssessment {
   const last = a.responses.at(-1);
   const incidents = a.incidents ?? [];
   const lastIncident = incidents.at(-1);
-  const finished = !['in_progress', 'paused', 'overdue'].includes(a.status);
+  const finished = !isOpen(a.status);
   return {
     assessment_id: a._id,
     test_id: a.test_id,
@@ -131,7 +128,8 @@ export function safeClarification(item: Pick<ItemDoc, 'clarification' | 'options
   const note = normalize(text);
   for (const option of item.options) {
     const optionText = normalize(option.text);
-    if (optionText.length > 0 && new RegExp(`(^|[^\\p{L}\\p{N}])${escapeRegExp(optionText)}($|[^\\p{L}\\p{N}])`, 'u').test(note)) return undefined;
+    if (optionText.length > 0 && new RegExp(`(^|[^\\p{L}\\p{N}])${escapeRegExp(optionText)}($|[^\\p{L}\\p{N}])`, 'u').test(note))
+      return undefined;
     const namesOption = new RegExp(`\\b(option|answer|choice|pick|select)\\s*[:(]?\\s*${escapeRegExp(option.id)}\\b`, 'i');
     if (namesOption.test(text)) return undefined;
   }
@@ -149,7 +147,7 @@ export function helpContextView(a: AssessmentDoc, test: LoadedTest, now: Date): 
   return {
     assessment_id: a._id,
     status: a.status,
-    time_remaining_s: ['in_progress', 'paused', 'overdue'].includes(a.status) ? secondsLeft(a, now) : 0,
+    time_remaining_s: isOpen(a.status) ? secondsLeft(a, now) : 0,
     answered: a.responses.length,
     planned: a.planned,
     adaptive: a.strategy === 'adaptive',

@@ -36,7 +36,13 @@ export type ResultDoc = AssessmentResult & {
   percentile?: number;
 };
 
-/** An assessment instance: one document, responses embedded, `version` for optimistic concurrency. */
+/**
+ * An assessment as the service works with it: the head document written at start, plus every
+ * event after it (see {@link EventDoc}). The `assessments` collection holds a snapshot of this
+ * document, written when the status or the deadline changes and when it ends (then with every
+ * response, log entry and incident); answers are not written to it. `version` is the `seq` of the
+ * last event folded in.
+ */
 export type AssessmentDoc = {
   _id: string;
   /** `${candidate_id}:${test_id}:${attempt}`, unique: at most one assessment per candidate, test and attempt. */
@@ -62,9 +68,9 @@ export type AssessmentDoc = {
   /** When a proctor paused it (the clock stops until it is resumed). */
   paused_at?: Date | null;
   /** Integrity incidents reported by the candidate's client (capped). */
-  incidents?: { kind: string; at: string; received_at: Date }[];
+  incidents?: Incident[];
   /** Commands applied to it (extra time, pause…), with who and when. */
-  log: { type: string; by: string; role: string; at: Date; [key: string]: unknown }[];
+  log: LogEntry[];
   version: number;
   created_at: Date;
   updated_at: Date;
@@ -80,12 +86,30 @@ export type ApplicationDoc = {
   updated_at: Date;
 };
 
+/** One entry of an assessment's log of staff commands. */
+export type LogEntry = { type: string; by: string; role: string; at: Date; [key: string]: unknown };
+
+/** An integrity incident reported by the candidate's client. */
+export type Incident = { kind: string; at: string; received_at: Date };
+
+/** The fields of an assessment that an event may set (the lists grow by `response`, `log`, `incident`). */
+export type AssessmentFields = Partial<Omit<AssessmentDoc, '_id' | 'version' | 'responses' | 'log' | 'incidents'>>;
+
 /**
- * A claim on one version transition of an assessment: whoever inserts `${assessment_id}:${version}`
- * first may write the next version. The unique `_id` makes this safe on servers whose conditional
- * updates are not atomic (FerretDB 1.24 reads and writes separately); on MongoDB it is redundant.
+ * One change of an assessment, insert-only: `_id` is `${assessment_id}:${seq}` and `seq` is the
+ * version it makes. Whoever inserts the next `_id` first has written the next version; everyone
+ * else gets a duplicate key, reads what was written and decides again. A unique insert is atomic
+ * on MongoDB and on FerretDB alike, so this needs no transaction, no conditional update and no
+ * lock, and costs one command per change.
  */
-export type VersionClaimDoc = { _id: string; at: Date };
+export type EventDoc = {
+  _id: string;
+  seq: number;
+  set?: AssessmentFields;
+  response?: ResponseDoc;
+  log?: LogEntry;
+  incident?: Incident;
+};
 
 /** When a gateway last reported a live connection for an assessment (kept apart from the assessment document). */
 export type PresenceDoc = { _id: string; last_seen_at: Date };
@@ -107,7 +131,7 @@ export type Collections = {
   items: Collection<ItemDoc>;
   assessments: Collection<AssessmentDoc>;
   applications: Collection<ApplicationDoc>;
-  claims: Collection<VersionClaimDoc>;
+  events: Collection<EventDoc>;
   presence: Collection<PresenceDoc>;
   attempts: Collection<AttemptDoc>;
   active: Collection<ActiveDoc>;
@@ -121,7 +145,7 @@ export async function openCollections(db: Db): Promise<Collections> {
     items: db.collection<ItemDoc>('items'),
     assessments: db.collection<AssessmentDoc>('assessments'),
     applications: db.collection<ApplicationDoc>('applications'),
-    claims: db.collection<VersionClaimDoc>('assessment_claims'),
+    events: db.collection<EventDoc>('assessment_events'),
     presence: db.collection<PresenceDoc>('assessment_presence'),
     attempts: db.collection<AttemptDoc>('assessment_attempts'),
     active: db.collection<ActiveDoc>('assessments_active'),

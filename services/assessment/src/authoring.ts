@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto';
+import { parseBankFile, updateExposureFromUsage } from '@ap/cat';
+import { AppError, itemSchema } from '@ap/protocol';
+import type { ParsedRequestOf, ResponseOf } from '@ap/protocol';
+import type { Clock, Context, HandlerTable } from './context.ts';
+import type { Collections, ItemDoc, TestDoc } from './store.ts';
+import { summary } from './views.ts';
+
+/** What authors do: tests, item banks, exposure parameters. */
+export function authoringHandlers(ctx: Context): HandlerTable {
+  const { col, clock } = ctx;
+  return {
+    testCreate: async (req) => {
+      const res = await createTest(col, req, clock);
+      ctx.forgetTests(res.test_id);
+      return res;
+    },
+    itemsImport: async (req) => {
+      const res = await importItems(col, req);
+      // Tests that use these items see the new version on their next load.
+      ctx.forgetTests();
+      return res;
+    },
+    testGet: async (req) => summary(await ctx.getTest(req.test_id)),
+    exposureUpdate: (req) => updateExposure(req),
+  };
+
+  /** Recomputes the Sympson–Hetter exposure parameters of a test's items from how often they were given. */
+  async function updateExposure(req: ParsedRequestOf<'exposureUpdate'>): Promise<ResponseOf<'exposureUpdate'>> {
+    if (req.caller.role !== 'admin') throw new AppError('FORBIDDEN', 'only admins update exposure parameters');
+    const test = await ctx.getTest(req.test_id);
+    const finished = await col.assessments
+      .find({ test_id: req.test_id, status: { $in: ['completed', 'expired'] } }, { projection: { 'responses.item_id': 1 } })
+      .toArray();
+    const usage = new Map<string, { administered: number }>();
+    for (const a of finished) {
+      for (const r of a.responses) usage.set(r.item_id, { administered: (usage.get(r.item_id)?.administered ?? 0) + 1 });
+    }
+    const updates = updateExposureFromUsage({
+      items: test.bank.map((b) => ({ id: b.id, exposureK: b.exposureK })),
+      usage,
+      examinees: finished.length,
+      rMax: req.r_max,
+      minExaminees: req.min_examinees,
+    });
+    let updated = 0;
+    for (const u of updates) {
+      if (u.exposureK === u.previousK) continue;
+      await col.items.updateOne({ _id: u.id }, { $set: { [`exposure_k.${req.test_id}`]: u.exposureK } });
+      updated += 1;
+    }
+    ctx.forgetTests(req.test_id);
+    ctx.log.info({ test_id: req.test_id, examinees: finished.length, updated }, 'exposure parameters updated');
+    return {
+      examinees: finished.length,
+      updated,
+      max_exposure_rate: Math.max(0, ...updates.map((u) => u.exposureRate)),
+      items: updates.map((u) => ({ id: u.id, exposure_k: u.exposureK, exposure_rate: u.exposureRate })),
+    };
+  }
+}
+
+/** Imports a bank file (JSON or YAML): every item is checked first, so a bad file imports nothing. */
+async function importItems(col: Collections, req: ParsedRequestOf<'itemsImport'>): Promise<ResponseOf<'itemsImport'>> {
+  if (req.caller.role !== 'admin' && req.caller.role !== 'recruiter')
+    throw new AppError('FORBIDDEN', 'only recruiters and admins import items');
+  const parsed = parseBankFile(req.text, req.format);
+  if (!parsed.ok) {
+    throw new AppError('VALIDATION_FAILED', `the bank has ${parsed.errors.length} error(s); nothing was imported`, {
+      details: { errors: parsed.errors.slice(0, 100) },
+    });
+  }
+  const ids: string[] = [];
+  for (const item of parsed.items) {
+    const checked = itemSchema.safeParse({ ...item, type: 'single_choice' });
+    if (!checked.success) {
+      throw new AppError('VALIDATION_FAILED', `item ${item.id}: ${checked.error.issues[0]?.message ?? 'invalid'}; nothing was imported`, {
+        details: { errors: checked.error.issues.map((i) => ({ item: item.id, field: i.path.join('.'), message: i.message })) },
+      });
+    }
+    ids.push(checked.data.id);
+  }
+  for (const item of parsed.items) {
+    const { id, ...rest } = item;
+    const doc: ItemDoc = { _id: id, ...rest, type: 'single_choice' };
+    await col.items.replaceOne({ _id: id }, doc, { upsert: true });
+  }
+  return { imported: ids.length, item_ids: ids };
+}
+
+async function createTest(col: Collections, req: ParsedRequestOf<'testCreate'>, clock: Clock): Promise<ResponseOf<'testCreate'>> {
+  if (req.caller.role !== 'admin' && req.caller.role !== 'recruiter')
+    throw new AppError('FORBIDDEN', 'only recruiters and admins create tests');
+  const { definition, items } = req;
+  const given = new Set(items.map((i) => i.id));
+  if (given.size !== items.length) throw new AppError('VALIDATION_FAILED', 'item ids must be unique');
+  const missing = definition.items.filter((id) => !given.has(id));
+  if (missing.length > 0) {
+    const found = await col.items.find({ _id: { $in: missing } }, { projection: { _id: 1 } }).toArray();
+    const foundIds = new Set(found.map((f) => f._id));
+    const unknown = missing.filter((id) => !foundIds.has(id));
+    if (unknown.length > 0) {
+      throw new AppError('VALIDATION_FAILED', `unknown items in the pool: ${unknown.slice(0, 5).join(', ')}`, {
+        details: { unknown: unknown.slice(0, 50) },
+      });
+    }
+  }
+  const now = clock();
+  for (const item of items) {
+    const { id, ...rest } = item;
+    const doc: ItemDoc = { _id: id, ...rest };
+    await col.items.replaceOne({ _id: id }, doc, { upsert: true });
+  }
+  const testId = definition.id ?? randomUUID();
+  const { id: _ignored, ...body } = definition;
+  const doc: TestDoc = { ...body, _id: testId, created_by: req.caller.user_id, created_at: now, updated_at: now };
+  await col.tests.replaceOne({ _id: testId }, doc, { upsert: true });
+  return { test_id: testId, items: definition.items.length };
+}

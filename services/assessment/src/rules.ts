@@ -1,0 +1,78 @@
+import { AppError } from '@ap/protocol';
+import type { AssessmentStatus, Caller } from '@ap/protocol';
+import type { AssessmentDoc } from './store.ts';
+
+/** Statuses in which the candidate is still taking the test (the clock may stand while paused). */
+export const ACTIVE: readonly AssessmentStatus[] = ['in_progress', 'paused'];
+/** Statuses after which nothing changes. */
+export const FINAL: readonly AssessmentStatus[] = ['completed', 'expired', 'abandoned', 'terminated'];
+
+/** Taking it, paused, or past the deadline in the grace period: not finished yet. */
+export function isOpen(status: AssessmentStatus): boolean {
+  return status === 'in_progress' || status === 'paused' || status === 'overdue';
+}
+
+export function isActive(status: AssessmentStatus): boolean {
+  return ACTIVE.includes(status);
+}
+
+export function isFinal(status: AssessmentStatus): boolean {
+  return FINAL.includes(status);
+}
+
+/**
+ * Whole seconds left before the deadline; while paused the clock stands still at the moment of
+ * the pause. The one definition every view uses.
+ */
+export function secondsLeft(a: Pick<AssessmentDoc, 'deadline'> & Partial<Pick<AssessmentDoc, 'status' | 'paused_at'>>, now: Date): number {
+  const at = a.status === 'paused' && a.paused_at ? a.paused_at : now;
+  return Math.max(0, Math.floor((a.deadline.getTime() - at.getTime()) / 1000));
+}
+
+/** Seconds left in the grace period after the deadline. */
+export function graceLeft(a: Pick<AssessmentDoc, 'deadline'>, graceS: number, now: Date): number {
+  return Math.max(0, Math.floor((a.deadline.getTime() + graceS * 1000 - now.getTime()) / 1000));
+}
+
+/** Recruiters, proctors and admins see the tests in their scope (no scope: every test). */
+export function staffMaySee(caller: Caller, testId: string): boolean {
+  if (caller.role === 'candidate') return false;
+  return caller.role === 'admin' || caller.tests === undefined || caller.tests.includes(testId);
+}
+
+/** A candidate sees their own assessments; staff the assessments of the tests they may see. */
+export function checkAccess(caller: Caller, a: AssessmentDoc): AssessmentDoc {
+  if (caller.role === 'candidate' ? a.candidate_id !== caller.user_id : !staffMaySee(caller, a.test_id)) {
+    throw new AppError('FORBIDDEN', 'this assessment belongs to someone else');
+  }
+  return a;
+}
+
+/** ASSESSMENT_NOT_ACTIVE with the status, so that a client can tell a pause from the end. */
+export function notActive(a: AssessmentDoc, message: string): AppError {
+  return new AppError('ASSESSMENT_NOT_ACTIVE', message, { details: { assessment_id: a._id, status: a.status } });
+}
+
+/** TIME_EXPIRED in the grace period, with the seconds left to send end_assessment. */
+export function overdueError(a: AssessmentDoc, graceS: number, now: Date): AppError {
+  const left = graceLeft(a, graceS, now);
+  return new AppError('TIME_EXPIRED', `the time is up; send end_assessment within ${left} s to submit what you answered`, {
+    details: { status: 'overdue', grace_remaining_s: left },
+  });
+}
+
+/** What the deadline policy does to an assessment at `now`, if anything. */
+export type DeadlineStep = 'none' | 'expire' | 'overdue' | 'abandon';
+
+export function deadlineStep(
+  a: Pick<AssessmentDoc, 'status' | 'deadline'>,
+  policy: { on_expiry: 'autosubmit' | 'grace'; grace_s: number },
+  now: Date,
+): DeadlineStep {
+  const pastDeadline = now.getTime() > a.deadline.getTime();
+  const pastGrace = now.getTime() > a.deadline.getTime() + policy.grace_s * 1000;
+  if (a.status === 'in_progress' && pastDeadline && policy.on_expiry === 'autosubmit') return 'expire';
+  if ((a.status === 'in_progress' || a.status === 'overdue') && pastGrace && policy.on_expiry === 'grace') return 'abandon';
+  if (a.status === 'in_progress' && pastDeadline && policy.on_expiry === 'grace') return 'overdue';
+  return 'none';
+}

@@ -1,0 +1,98 @@
+import { AppError } from '@ap/protocol';
+import type { Context, HandlerTable } from './context.ts';
+import { finalize, settleDeadline } from './finish.ts';
+import { isFinal } from './rules.ts';
+import type { AssessmentDoc } from './store.ts';
+
+/** Presence rows not refreshed for this long are removed by the sweep. */
+const PRESENCE_RETENTION_MS = 24 * 3600 * 1000;
+/** Presence rows written per database command. */
+const PRESENCE_CHUNK = 20;
+
+/** What the platform itself asks for: the deadline and idleness sweeps (cleanup calls them as admin). */
+export function systemHandlers(ctx: Context): HandlerTable {
+  const { repo, clock, col } = ctx;
+
+  async function loadAll(ids: readonly string[]): Promise<AssessmentDoc[]> {
+    const docs = await Promise.all(ids.map((id) => repo.fresh(id)));
+    return docs.filter((a): a is AssessmentDoc => a !== null);
+  }
+
+  return {
+    async assessmentExpireDue(req) {
+      if (req.caller.role !== 'admin') throw new AppError('FORBIDDEN', 'only the platform may expire assessments');
+      const now = clock();
+      // The sweep row is written when the deadline changes; the assessment itself decides.
+      const dueIds = await col.active
+        .find({ status: { $in: ['in_progress', 'overdue'] }, deadline: { $lt: now } }, { projection: { _id: 1 } })
+        .sort({ deadline: 1 })
+        .limit(req.limit)
+        .toArray();
+      const expired: { assessment_id: string; candidate_id: string }[] = [];
+      for (const a of await loadAll(dueIds.map((d) => d._id))) {
+        const after = await settleDeadline(ctx, a, await ctx.getTest(a.test_id), now);
+        if (after.status !== a.status) expired.push({ assessment_id: a._id, candidate_id: a.candidate_id });
+      }
+      if (expired.length > 0) ctx.log.info({ count: expired.length }, 'expired assessments past their deadline');
+      return { expired };
+    },
+
+    /** Abandons in-progress assessments of tests that set `abandon_after_s` whose candidate has had no live connection for that long. */
+    async assessmentAbandonIdle(req) {
+      if (req.caller.role !== 'admin') throw new AppError('FORBIDDEN', 'only the platform may abandon assessments');
+      const now = clock();
+      const strict = await col.tests.find({ abandon_after_s: { $exists: true } }, { projection: { _id: 1, abandon_after_s: 1 } }).toArray();
+      const abandoned: { assessment_id: string; candidate_id: string }[] = [];
+      for (const t of strict) {
+        if (t.abandon_after_s === undefined) continue;
+        const cutoff = new Date(now.getTime() - t.abandon_after_s * 1000);
+        const running = await col.active
+          .find({ test_id: t._id, status: 'in_progress', started_at: { $lt: cutoff } }, { projection: { _id: 1 } })
+          .toArray();
+        const seen = await col.presence
+          .find({ _id: { $in: running.map((r) => r._id) }, last_seen_at: { $gte: cutoff } }, { projection: { _id: 1 } })
+          .toArray();
+        const live = new Set(seen.map((p) => p._id));
+        const idleIds = running
+          .map((r) => r._id)
+          .filter((id) => !live.has(id))
+          .slice(0, req.limit - abandoned.length);
+        const test = await ctx.getTest(t._id);
+        for (const a of await loadAll(idleIds)) {
+          if (a.status !== 'in_progress') continue;
+          const done = await finalize(ctx, a, test, 'abandoned', 'abandoned', now, { pushToCandidate: true });
+          if (done !== null) abandoned.push({ assessment_id: a._id, candidate_id: a.candidate_id });
+        }
+        if (abandoned.length >= req.limit) break;
+      }
+      if (abandoned.length > 0) ctx.log.info({ count: abandoned.length }, 'abandoned idle assessments');
+      // Old presence rows go: a live connection refreshes its row every few seconds.
+      const dropped = await col.presence.deleteMany({ last_seen_at: { $lt: new Date(now.getTime() - PRESENCE_RETENTION_MS) } });
+      if (dropped.deletedCount > 0) ctx.log.info({ count: dropped.deletedCount }, 'old presence entries dropped');
+      return { abandoned };
+    },
+  };
+}
+
+/** Records which assessments a gateway holds a connection for (one replica per batch). */
+export async function recordPresence(ctx: Context, ids: readonly string[]): Promise<void> {
+  const now = ctx.clock();
+  // Small commands one after another: FerretDB 1.24 on SQLite holds a connection of its own
+  // pool (100) for every update of a command until the command ends, and a bulk write of a
+  // hundred updates exhausts it for good.
+  for (let i = 0; i < ids.length; i += PRESENCE_CHUNK) {
+    await ctx.col.presence.bulkWrite(
+      ids
+        .slice(i, i + PRESENCE_CHUNK)
+        .map((id) => ({ updateOne: { filter: { _id: id }, update: { $set: { last_seen_at: now } }, upsert: true } })),
+      { ordered: false },
+    );
+  }
+}
+
+/** Tells proctors when a candidate comes or goes (one replica per event). */
+export async function connectionChanged(ctx: Context, e: { assessment_id: string; online: boolean }): Promise<void> {
+  const a = await ctx.repo.fresh(e.assessment_id);
+  if (a === null || isFinal(a.status)) return;
+  ctx.publishLive(a, e.online);
+}
