@@ -4,16 +4,16 @@ import type { Db } from 'mongodb';
 import { WebSocket } from 'ws';
 import { connectBus } from '@ap/bus';
 import type { Bus } from '@ap/bus';
-import { parseConfig, processEnv } from '@ap/config';
+import { natsNkeySeed, parseConfig, processEnv } from '@ap/config';
 import { seedDemo } from '@ap/demo';
 import type { DemoSeed } from '@ap/demo';
 import { createLogger } from '@ap/logging';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startInfra, startMongo, startNats } from '@ap/stack';
+import { createNatsIdentities, natsAuthorizationConfig, publicKeysOf, seedsOf, startInfra, startMongo, startNats } from '@ap/stack';
 import { startPlatform } from '@ap/stack';
-import type { Infra } from '@ap/stack';
+import type { Infra, NatsIdentities } from '@ap/stack';
 import type { Platform, PlatformOptions } from '@ap/stack';
 import type { TestDefinitionInput } from '@ap/protocol';
 import { z } from 'zod';
@@ -30,8 +30,12 @@ export type TestStack = {
   wsUrl: string;
   /** The database, read directly to check what the services stored. */
   db: Db;
-  /** A bus connection for the test itself (seeding, invitations). */
+  /** A bus connection for the test itself (seeding, invitations), as the operator's `cli` NATS user. */
   bus: Bus;
+  /** The NKEY users of the NATS server the stack started (absent with a given NATS_URL). */
+  natsIdentities: NatsIdentities | undefined;
+  /** Environment for a command-line tool that connects to this stack's NATS as the operator (NATS_URL, NATS_NKEY_SEED). */
+  cliEnv: Record<string, string>;
   seed: DemoSeed;
   /** With `restartable`: stops NATS or the database and starts it again on the same port and data. */
   stopNats(): Promise<void>;
@@ -51,6 +55,7 @@ export type TestStack = {
 
 const envSchema = z.object({
   NATS_URL: z.string().optional(),
+  NATS_NKEY_SEED: natsNkeySeed,
   MONGO_URL: z.string().optional(),
   TEST_LOG: z.enum(['0', '1']).default('0'),
 });
@@ -82,6 +87,8 @@ export async function setup(
       ? await restartableInfra()
       : withoutControl(await startInfra({ natsUrl: env.NATS_URL, mongoUrl: env.MONGO_URL, log: echo }));
   const dbName = `test_${randomBytes(5).toString('hex')}`;
+  const seeds = infra.natsIdentities === undefined ? undefined : seedsOf(infra.natsIdentities);
+  const cliSeed = seeds?.cli ?? env.NATS_NKEY_SEED;
   let platform: Platform | undefined;
   let mongo: MongoClient | undefined;
   let bus: Bus | undefined;
@@ -92,13 +99,14 @@ export async function setup(
       dbName,
       log,
       inheritEnv: processEnv(),
+      natsSeeds: seeds,
       ...(options.replicas === undefined ? {} : { replicas: options.replicas }),
       ...(options.metricsPorts === undefined ? {} : { metricsPorts: options.metricsPorts }),
       env: { LOG_LEVEL: env.TEST_LOG === '1' ? 'info' : 'warn', ...options.env },
     });
     mongo = new MongoClient(infra.mongoUrl);
     await mongo.connect();
-    bus = await connectBus({ servers: infra.natsUrl, name: 'test', log: createLogger({ service: 'test', level: 'warn' }) });
+    bus = await connectBus({ servers: infra.natsUrl, nkeySeed: cliSeed, name: 'test', log: createLogger({ service: 'test', level: 'warn' }) });
     const seed = await seedDemo(bus);
     const httpUrl = platform.gatewayUrls[0] as string;
     const testBus = bus;
@@ -122,6 +130,8 @@ export async function setup(
       wsUrl: httpUrl.replace(/^http/, 'ws'),
       db: mongo.db(dbName),
       bus,
+      natsIdentities: infra.natsIdentities,
+      cliEnv: { NATS_URL: infra.natsUrl, ...(cliSeed === undefined ? {} : { NATS_NKEY_SEED: cliSeed }) },
       seed,
       stopNats: () => infra.control('nats', 'stop'),
       startNats: () => infra.control('nats', 'start'),
@@ -165,7 +175,7 @@ export async function setup(
   }
 }
 
-type ControlledInfra = Pick<Infra, 'natsUrl' | 'mongoUrl' | 'close'> & {
+type ControlledInfra = Pick<Infra, 'natsUrl' | 'mongoUrl' | 'natsIdentities' | 'close'> & {
   control(which: 'nats' | 'mongo', action: 'stop' | 'start'): Promise<void>;
 };
 
@@ -185,6 +195,7 @@ function withoutControl(infra: Infra): ControlledInfra {
   return {
     natsUrl: infra.natsUrl,
     mongoUrl: infra.mongoUrl,
+    ...(infra.natsIdentities === undefined ? {} : { natsIdentities: infra.natsIdentities }),
     close: () => infra.close(),
     control: () => Promise.reject(new Error('start the stack with { restartable: true } to stop and start its servers')),
   };
@@ -193,19 +204,23 @@ function withoutControl(infra: Infra): ControlledInfra {
 /** nats-server and the database as our own children, each restartable on the same port and data directory. */
 async function restartableInfra(): Promise<ControlledInfra> {
   const dir = await mkdtemp(join(tmpdir(), 'ap-faults-'));
-  let nats: { port: number; close(): Promise<void> } | undefined = await startNats({ dir: join(dir, 'nats') });
+  // The same users and permissions on every start, as a restarted production server keeps its config.
+  const natsIdentities = createNatsIdentities();
+  const natsConfig = natsAuthorizationConfig(publicKeysOf(natsIdentities));
+  let nats: { port: number; close(): Promise<void> } | undefined = await startNats({ dir: join(dir, 'nats'), config: natsConfig });
   let mongo: { port: number; close(): Promise<void> } | undefined = await startMongo({ dir: join(dir, 'mongo') });
   const natsPort = nats.port;
   const mongoPort = mongo.port;
   return {
     natsUrl: `nats://127.0.0.1:${natsPort}`,
     mongoUrl: `mongodb://127.0.0.1:${mongoPort}/`,
+    natsIdentities,
     async control(which, action) {
       if (which === 'nats') {
         if (action === 'stop') {
           await nats?.close();
           nats = undefined;
-        } else nats ??= await startNats({ dir: join(dir, 'nats'), port: natsPort });
+        } else nats ??= await startNats({ dir: join(dir, 'nats'), port: natsPort, config: natsConfig });
       } else if (action === 'stop') {
         await mongo?.close();
         mongo = undefined;

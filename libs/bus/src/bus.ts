@@ -1,5 +1,5 @@
-import { connect } from '@nats-io/transport-node';
-import { headers as natsHeaders, RequestError, TimeoutError } from '@nats-io/transport-node';
+import { connect, nkeyAuthenticator } from '@nats-io/transport-node';
+import { headers as natsHeaders, PermissionViolationError, RequestError, TimeoutError } from '@nats-io/transport-node';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { z } from 'zod';
 import { AppError, endpoints, isAppError, replySchema } from '@ap/protocol';
@@ -69,18 +69,25 @@ function errorReply(error: ErrorBody): Uint8Array {
   return encode({ ok: false, error });
 }
 
-/** Connects to NATS and returns a Bus on that connection. */
-export async function connectBus(options: { servers: string; name: string; log: Logger } & BusOptions): Promise<Bus> {
+/**
+ * Connects to NATS and returns a Bus on that connection. With `nkeySeed` (an NKEY user seed, `SU…`)
+ * the connection authenticates as that user; without it, it connects anonymously.
+ */
+export async function connectBus(options: { servers: string; name: string; log: Logger; nkeySeed?: string | undefined } & BusOptions): Promise<Bus> {
   const nc = await connect({
     servers: options.servers.split(','),
     name: options.name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
+    ...(options.nkeySeed === undefined ? {} : { authenticator: nkeyAuthenticator(new TextEncoder().encode(options.nkeySeed)) }),
   });
   const log = options.log.child({ module: 'bus' });
   void (async () => {
     for await (const status of nc.status()) {
-      if (status.type === 'disconnect' || status.type === 'reconnect' || status.type === 'error') {
+      if (status.type === 'error' && status.error instanceof PermissionViolationError) {
+        // The server's authorization block does not allow this subject for this identity.
+        log.error({ operation: status.error.operation, subject: status.error.subject }, 'nats permission violation (see libs/stack/src/nats-auth.ts)');
+      } else if (status.type === 'disconnect' || status.type === 'reconnect' || status.type === 'error') {
         log.warn({ status: status.type }, 'nats connection status');
       }
     }
@@ -107,6 +114,9 @@ export function createBus(nc: NatsConnection, rootLog: Logger, defaults: BusOpti
       defaults.metrics?.requestDone(endpoint.subject, (performance.now() - sentAt) / 1000);
     } catch (err) {
       defaults.metrics?.requestDone(endpoint.subject, (performance.now() - sentAt) / 1000);
+      if (err instanceof PermissionViolationError || (err instanceof Error && err.cause instanceof PermissionViolationError)) {
+        throw new AppError('INTERNAL', `this connection may not publish to ${endpoint.subject}`, { cause: err });
+      }
       if (err instanceof RequestError && err.isNoResponders()) {
         throw new AppError('SERVICE_UNAVAILABLE', `no service answers ${endpoint.subject}`, { cause: err });
       }

@@ -16,9 +16,23 @@ export function parseConfig<S extends z.ZodObject>(schema: S, env: Env): Readonl
   return Object.freeze(result.data);
 }
 
+/**
+ * The NKEY user seed a process authenticates to NATS with (`SU` and 56 base32 characters); unset
+ * or empty connects anonymously, which a server with an authorization block refuses.
+ */
+export const natsNkeySeed = z.preprocess(
+  (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+  z
+    .string()
+    .trim()
+    .regex(/^SU[A-Z2-7]{56}$/, 'must be an NKEY user seed (SU followed by 56 base32 characters)')
+    .optional(),
+);
+
 /** Variables every service reads. */
 export const commonEnv = {
   NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
+  NATS_NKEY_SEED: natsNkeySeed,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /** A request handler still running after this long is answered SERVICE_UNAVAILABLE; keep it below the gateway's REQUEST_TIMEOUT_MS. */

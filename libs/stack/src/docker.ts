@@ -57,11 +57,13 @@ export interface ContainerServer {
   close: () => Promise<void>;
 }
 
-/** Starts `nats:2.10` with JetStream through testcontainers. */
-export async function startNatsContainer(): Promise<ContainerServer> {
+/** Starts `nats:2.10` with JetStream through testcontainers; `config` is a config file body (the authorization block). */
+export async function startNatsContainer(options: { config?: string } = {}): Promise<ContainerServer> {
   const { GenericContainer, Wait } = await import('testcontainers');
+  const configFile = '/etc/nats/platform.conf';
   const c = await new GenericContainer('nats:2.10')
-    .withCommand(['-js'])
+    .withCopyContentToContainer(options.config === undefined ? [] : [{ content: options.config, target: configFile }])
+    .withCommand(options.config === undefined ? ['-js'] : ['--config', configFile, '-js'])
     .withExposedPorts(4222)
     .withWaitStrategy(Wait.forLogMessage(/Server is ready/))
     .start();

@@ -8,7 +8,17 @@ export { findTool, installHint } from './tools.ts';
 export type { ToolName } from './tools.ts';
 export { freePort, isPortOpen } from './net.ts';
 export { startNats } from './nats.ts';
-export type { NatsServer } from './nats.ts';
+export type { NatsServer, NatsServerOptions } from './nats.ts';
+export {
+  BUS_IDENTITIES,
+  busPermissions,
+  createNatsIdentities,
+  natsAuthorizationConfig,
+  nkeyVariables,
+  publicKeysOf,
+  seedsOf,
+} from './nats-auth.ts';
+export type { BusIdentity, BusPermissions, NatsIdentities, NatsIdentity } from './nats-auth.ts';
 export { startMongo, pingMongo, waitForMongo } from './mongo.ts';
 export type { MongoServer } from './mongo.ts';
 export type { LocalServerOptions } from './launch.ts';

@@ -3,6 +3,8 @@ import { processEnvironment, readStackConfig, type StackEnv } from './config.ts'
 import { dockerAvailable, startMongoContainer, startNatsContainer } from './docker.ts';
 import { startMongo } from './mongo.ts';
 import { startNats } from './nats.ts';
+import { createNatsIdentities, natsAuthorizationConfig, publicKeysOf } from './nats-auth.ts';
+import type { NatsIdentities } from './nats-auth.ts';
 import type { LogFn } from './proc.ts';
 
 /** Options for {@link startInfra}. */
@@ -30,6 +32,11 @@ export interface Infra {
   mongoUrl: string;
   natsSource: InfraSource;
   mongoSource: InfraSource;
+  /**
+   * The NKEY users of a NATS server started here (its config admits only them, each with its
+   * own permissions); absent for a given `natsUrl`, whose credentials come from the environment.
+   */
+  natsIdentities?: NatsIdentities;
   /** Stops whatever {@link startInfra} started; given URLs are left alone. */
   close: () => Promise<void>;
 }
@@ -56,11 +63,15 @@ export async function startInfra(opts: InfraOptions = {}): Promise<Infra> {
   try {
     let natsUrl = opts.natsUrl;
     let natsSource: InfraSource = 'given';
+    let natsIdentities: NatsIdentities | undefined;
     if (natsUrl === undefined) {
+      natsIdentities = createNatsIdentities();
+      const config = natsAuthorizationConfig(publicKeysOf(natsIdentities));
       const s = useDocker
-        ? await startNatsContainer()
+        ? await startNatsContainer({ config })
         : await startNats({
             env,
+            config,
             ...(opts.log !== undefined ? { log: opts.log } : {}),
             ...(opts.dir !== undefined ? { dir: join(opts.dir, 'nats') } : {}),
           });
@@ -87,7 +98,7 @@ export async function startInfra(opts: InfraOptions = {}): Promise<Infra> {
         mongoSource = s.kind;
       }
     }
-    return { natsUrl, mongoUrl, natsSource, mongoSource, close };
+    return { natsUrl, mongoUrl, natsSource, mongoSource, ...(natsIdentities === undefined ? {} : { natsIdentities }), close };
   } catch (err) {
     await close().catch(() => undefined);
     throw err;

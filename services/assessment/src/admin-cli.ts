@@ -57,7 +57,7 @@ async function run(bus: Bus, cmd: Command): Promise<string> {
 }
 
 const log = createLogger({ service: 'admin', level: config.LOG_LEVEL });
-const bus = await connectBus({ servers: config.NATS_URL, name: 'admin', log });
+const bus = await connectBus({ servers: config.NATS_URL, nkeySeed: config.NATS_NKEY_SEED, name: 'admin', log });
 try {
   process.stdout.write(`${await run(bus, command.data)}\n`);
 } catch (err) {

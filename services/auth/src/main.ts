@@ -18,6 +18,7 @@ await runUntilSignal({
     const database = await connectDatabase({ url: env.MONGO_URL, name: env.MONGO_DB, log, appName: 'auth' });
     const bus = await connectBus({
       servers: env.NATS_URL,
+      nkeySeed: env.NATS_NKEY_SEED,
       name: 'auth',
       log,
       unavailable: isDatabaseUnavailable,

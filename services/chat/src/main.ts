@@ -18,6 +18,7 @@ await runUntilSignal({
     const database = await connectDatabase({ url: config.MONGO_URL, name: config.MONGO_DB, log, appName: 'chat' });
     const bus = await connectBus({
       servers: config.NATS_URL,
+      nkeySeed: config.NATS_NKEY_SEED,
       name: 'chat',
       log,
       unavailable: isDatabaseUnavailable,

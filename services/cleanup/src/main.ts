@@ -15,7 +15,7 @@ await runUntilSignal({
   log,
   timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   start: async () => {
-    const bus = await connectBus({ servers: config.NATS_URL, name: 'cleanup', log, metrics });
+    const bus = await connectBus({ servers: config.NATS_URL, nkeySeed: config.NATS_NKEY_SEED, name: 'cleanup', log, metrics });
     // Only one replica sweeps at a time: the lease lives in NATS KV and lapses if its holder stops renewing it.
     const lease = await openLease(bus.nc, {
       bucket: 'cleanup_lease',
