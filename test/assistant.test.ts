@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { helpContextView, loadTest, safeClarification } from '@ap/assessment';
 import type { AssessmentDoc, ItemDoc, TestDoc } from '@ap/assessment';
-import { assistantReply } from '@ap/chat';
+import { NOTE_WITHHELD, assistantReply } from '@ap/chat';
 import { DEMO_TEST_ID, adaptiveTestDefinition, demoTestDefinition, generateAdaptiveBank, loadDemoBank } from '@ap/demo';
 import type { Item, TestDefinitionInput } from '@ap/protocol';
 import { testDefinitionSchema } from '@ap/protocol';
@@ -66,7 +66,9 @@ function replies(test: TestDoc, item: Item, key: string, params: Pick<Item, 'a' 
   const loaded = loadTest(test, [doc]);
   const context = helpContextView(assessmentAt(test, item, 4), loaded, NOW);
   assert.ok(!JSON.stringify(context).includes('"key"'), 'the help context holds no key');
-  return QUESTIONS.map((q) => assistantReply(q, context));
+  // The options as the candidate sees them (ids and texts, never the key) let the assistant check the author's note.
+  const options = item.options.map((o) => ({ id: o.id, text: o.text }));
+  return QUESTIONS.map((q) => assistantReply(q, context, options));
 }
 
 async function demoBanks(): Promise<{ test: TestDoc; items: Item[] }[]> {
@@ -88,7 +90,11 @@ describe('help assistant: no answer ever leaks', () => {
         items += 1;
         const reference = replies(t, item, item.key, { a: item.a, b: item.b, c: item.c });
         for (const option of item.options) {
-          assert.deepEqual(replies(t, item, option.id, { a: 0.7, b: -1.3, c: 0.05 }), reference, `${item.id}: a reply changes with the key`);
+          assert.deepEqual(
+            replies(t, item, option.id, { a: 0.7, b: -1.3, c: 0.05 }),
+            reference,
+            `${item.id}: a reply changes with the key`,
+          );
         }
         const keyText = item.options.find((o) => o.id === item.key)?.text ?? '';
         for (const [i, reply] of reference.entries()) {
@@ -105,7 +111,9 @@ describe('help assistant: no answer ever leaks', () => {
     assert.equal(items, 270);
     assert.ok(clarified >= 200, `author's notes given for ${clarified} items`);
     for (const q of QUESTIONS) assert.equal(answered.get(q), items, `"${q}" got a reply for every item`);
-    console.log(`assistant asked ${QUESTIONS.length} questions about ${items} items; notes given for ${clarified}; no reply depends on the key`);
+    console.log(
+      `assistant asked ${QUESTIONS.length} questions about ${items} items; notes given for ${clarified}; no reply depends on the key`,
+    );
   });
 
   test('refuses answers and scores, and answers what the platform knows', async () => {
@@ -120,6 +128,22 @@ describe('help assistant: no answer ever leaks', () => {
     assert.equal(assistantReply('thanks!', helpContextView(assessmentAt(t, item, 0), loadTest(t, []), NOW)), undefined);
   });
 
+  test('an author note that points to an option in any phrasing is withheld, whichever option is the key', async () => {
+    const [{ test: t, items }] = (await demoBanks()) as [{ test: TestDoc; items: Item[] }];
+    const base = items.find((i) => i.clarification !== undefined) as Item;
+    const clarify = QUESTIONS.indexOf('What does this question mean?');
+    for (const note of ['The answer is b.', 'Choose b.', 'Correct: (b)', 'It is the second one.', 'Pick #2', 'the last option', 'B)']) {
+      for (const option of base.options) {
+        const reply = replies(t, { ...base, clarification: note }, option.id, {})[clarify];
+        assert.equal(reply, NOTE_WITHHELD, `${note} (key ${option.id})`);
+      }
+    }
+    assert.match(
+      replies(t, { ...base, clarification: 'Think about the time complexity of a loop.' }, base.key, {})[clarify] ?? '',
+      /^The author's note on this question: Think about/,
+    );
+  });
+
   test('a note that quotes an option or names one is withheld, whichever option is the key', () => {
     const options = [
       { id: 'a', text: 'Stack' },
@@ -128,7 +152,25 @@ describe('help assistant: no answer ever leaks', () => {
     assert.equal(safeClarification({ options, clarification: 'Think of a line at a shop.' }), 'Think of a line at a shop.');
     assert.equal(safeClarification({ options, clarification: 'A queue is not the same as a list.' }), undefined);
     assert.equal(safeClarification({ options, clarification: 'Hint: not option a.' }), undefined);
-    assert.equal(safeClarification({ options: [{ id: 'a', text: '12' }, { id: 'b', text: '120' }], clarification: 'Round to 120.' }), undefined);
-    assert.equal(safeClarification({ options: [{ id: 'a', text: '12' }, { id: 'b', text: '7' }], clarification: 'Count 120 days.' }), 'Count 120 days.');
+    assert.equal(
+      safeClarification({
+        options: [
+          { id: 'a', text: '12' },
+          { id: 'b', text: '120' },
+        ],
+        clarification: 'Round to 120.',
+      }),
+      undefined,
+    );
+    assert.equal(
+      safeClarification({
+        options: [
+          { id: 'a', text: '12' },
+          { id: 'b', text: '7' },
+        ],
+        clarification: 'Count 120 days.',
+      }),
+      'Count 120 days.',
+    );
   });
 });

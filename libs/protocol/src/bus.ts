@@ -203,6 +203,12 @@ export const endpoints = {
     request: withCaller({ older_than_s: z.number().int().nonnegative().default(0) }),
     response: z.object({ removed: z.number().int() }),
   },
+  authCandidateTests: {
+    subject: 'auth.v1.candidates.tests',
+    /** Staff ask which tests a candidate was invited to, among those the caller may see (NOT_FOUND: no such candidate). */
+    request: withCaller({ candidate_id: idSchema }),
+    response: z.object({ candidate_id: idSchema, tests: z.array(idSchema) }),
+  },
   assessmentDescribe: {
     subject: 'assessment.v1.describe',
     request: assessmentRef,

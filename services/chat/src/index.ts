@@ -10,5 +10,7 @@ export type { RateLimitSettings, RateLimiter } from './rate-limit.ts';
 export { createMessageIdGenerator } from './message-id.ts';
 export type { RandomBytes } from './message-id.ts';
 export type { Clock } from './clock.ts';
-export { ASSISTANT_ID, assistantReply } from './assistant.ts';
+export { ASSISTANT_ID, NOTE_WITHHELD, assistantReply, wantsAuthorNote } from './assistant.ts';
+export { authorNoteMayBeShown, canonicalNote } from './author-note.ts';
+export type { NoteOptions } from './author-note.ts';
 export type { HelpContext } from './assistant.ts';

@@ -10,10 +10,13 @@ import type { Clock } from './clock.ts';
  */
 export type RoomMembers =
   | { kind: 'assessment'; room_id: string; assessment_id: string; candidate_id: string; test_id: string }
-  | { kind: 'support'; room_id: string; members: string[]; topic: string; opened_by: string; created_at: Date };
+  | { kind: 'support'; room_id: string; members: string[]; topic: string; opened_by: string; created_at: Date; tests?: string[] };
 
-/** A support room as stored; `_id` is the room id (`sup_…`). */
-export type SupportRoomDoc = { _id: string; members: string[]; topic: string; opened_by: string; created_at: Date };
+/**
+ * A support room as stored; `_id` is the room id (`sup_…`). `tests`: the candidate's tests that the
+ * opener may see, when it was opened; the candidate takes part with a token for one of them.
+ */
+export type SupportRoomDoc = { _id: string; members: string[]; topic: string; opened_by: string; created_at: Date; tests?: string[] };
 
 /** The collection of support rooms. */
 export const CHAT_ROOMS = 'chat_rooms';
@@ -32,7 +35,20 @@ export function roomView(room: RoomMembers): Room {
 }
 
 export function supportRoom(doc: SupportRoomDoc): RoomMembers {
-  return { kind: 'support', room_id: doc._id, members: doc.members, topic: doc.topic, opened_by: doc.opened_by, created_at: doc.created_at };
+  return {
+    kind: 'support',
+    room_id: doc._id,
+    members: doc.members,
+    topic: doc.topic,
+    opened_by: doc.opened_by,
+    created_at: doc.created_at,
+    ...(doc.tests === undefined ? {} : { tests: doc.tests }),
+  };
+}
+
+/** Whether a candidate's token is for one of `tests` (its `tests` claim). */
+function holdsTest(caller: Caller, tests: readonly string[]): boolean {
+  return caller.tests !== undefined && caller.tests.some((t) => tests.includes(t));
 }
 
 /** Resolves rooms to their members and checks callers against them. */
@@ -41,10 +57,18 @@ export type RoomDirectory = {
   authorize(caller: Caller, roomId: string, options?: { requestId?: string }): Promise<RoomMembers>;
 };
 
-/** Whether a caller belongs to a room with these members. */
+/**
+ * Whether a caller belongs to a room with these members. A candidate acts only with a token whose
+ * `tests` claim holds the room's test: the assessment's own test, or one of the support room's
+ * tests, so that a token for another test of the same person reads and posts nothing here.
+ */
 export function isMember(caller: Caller, room: RoomMembers): boolean {
-  if (room.kind === 'support') return room.members.includes(caller.user_id) || caller.role === 'admin';
-  if (caller.role === 'candidate') return caller.user_id === room.candidate_id;
+  if (room.kind === 'support') {
+    if (caller.role === 'admin') return true;
+    if (!room.members.includes(caller.user_id)) return false;
+    return caller.role !== 'candidate' || room.tests === undefined || room.tests.length === 0 || holdsTest(caller, room.tests);
+  }
+  if (caller.role === 'candidate') return caller.user_id === room.candidate_id && holdsTest(caller, [room.test_id]);
   return caller.tests === undefined || caller.tests.includes(room.test_id);
 }
 

@@ -7,7 +7,7 @@ import type { Database } from '@ap/db';
 import { createLogger } from '@ap/logging';
 import { AppError, MAX_CHAT_CHARS, assessmentRoomId, chatMessageSchema, events } from '@ap/protocol';
 import type { Caller, ChatMessage } from '@ap/protocol';
-import { startInfra } from '@ap/stack';
+import { seedsOf, startInfra } from '@ap/stack';
 import type { Infra } from '@ap/stack';
 import { CHAT_MESSAGES, createChatService } from './index.ts';
 import type { ChatMessageDocument, ChatService } from './index.ts';
@@ -21,7 +21,17 @@ const ASSESSMENTS: Record<string, { candidate_id: string; test_id: string }> = {
   a5: { candidate_id: 'cand5', test_id: 't3' },
 };
 
-const candidate = (id: string): Caller => ({ user_id: id, role: 'candidate', tests: [] });
+// A candidate's token is for the test of its assessment unless a test says otherwise.
+const candidate = (
+  id: string,
+  tests = Object.values(ASSESSMENTS)
+    .filter((a) => a.candidate_id === id)
+    .map((a) => a.test_id),
+): Caller => ({
+  user_id: id,
+  role: 'candidate',
+  tests,
+});
 const proctor = (id: string, tests?: string[]): Caller =>
   tests === undefined ? { user_id: id, role: 'proctor' } : { user_id: id, role: 'proctor', tests };
 
@@ -33,7 +43,7 @@ describe('chat service on a real bus and database', () => {
   let infra: Infra;
   let database: Database;
   let serviceBus: Bus;
-  let peerBus: Bus; // plays the gateway and the assessment service
+  let peerBus: Bus; // plays the gateway; another connection plays the assessment service
   let chat: ChatService;
 
   // What `before` set up, undone newest first by `after`: a `before` that failed halfway still releases what it made.
@@ -50,11 +60,15 @@ describe('chat service on a real bus and database', () => {
       await database.close();
     });
     await database.db.dropDatabase();
-    serviceBus = await connectBus({ servers: infra.natsUrl, name: 'chat', log });
+    // Each side connects as the NATS user it plays, with that user's permissions.
+    const seeds = infra.natsIdentities === undefined ? undefined : seedsOf(infra.natsIdentities);
+    serviceBus = await connectBus({ servers: infra.natsUrl, nkeySeed: seeds?.chat, name: 'chat', log });
     teardown.push(() => serviceBus.close());
-    peerBus = await connectBus({ servers: infra.natsUrl, name: 'peer', log });
+    peerBus = await connectBus({ servers: infra.natsUrl, nkeySeed: seeds?.gateway, name: 'peer', log });
     teardown.push(() => peerBus.close());
-    peerBus.serve('assessmentDescribe', 'assessment', (req) => {
+    const assessmentBus = await connectBus({ servers: infra.natsUrl, nkeySeed: seeds?.assessment, name: 'assessment', log });
+    teardown.push(() => assessmentBus.close());
+    assessmentBus.serve('assessmentDescribe', 'assessment', (req) => {
       describeCalls.push(req.assessment_id);
       const found = ASSESSMENTS[req.assessment_id];
       if (found === undefined) throw new AppError('NOT_FOUND', `no assessment ${req.assessment_id}`);
@@ -78,7 +92,11 @@ describe('chat service on a real bus and database', () => {
       });
     });
     await peerBus.nc.flush();
-    const reply = await peerBus.request('chatPost', { caller: candidate('cand1'), room_id: room, message: 'I need help <b>now</b> & then' });
+    const reply = await peerBus.request('chatPost', {
+      caller: candidate('cand1'),
+      room_id: room,
+      message: 'I need help <b>now</b> & then',
+    });
     assert.equal(reply.room_id, room);
     assert.equal(reply.sender_id, 'cand1');
     assert.equal(reply.sender_role, 'candidate');
@@ -107,18 +125,38 @@ describe('chat service on a real bus and database', () => {
   test('non-members get FORBIDDEN and nothing is stored', async () => {
     const room = assessmentRoomId('a2');
     const before = await messages().countDocuments({ room_id: room });
-    await assert.rejects(peerBus.request('chatPost', { caller: candidate('cand1'), room_id: room, message: 'not mine' }), { code: 'FORBIDDEN' });
-    await assert.rejects(peerBus.request('chatPost', { caller: proctor('p-other', ['t2']), room_id: room, message: 'x' }), { code: 'FORBIDDEN' });
+    await assert.rejects(peerBus.request('chatPost', { caller: candidate('cand1'), room_id: room, message: 'not mine' }), {
+      code: 'FORBIDDEN',
+    });
+    await assert.rejects(peerBus.request('chatPost', { caller: proctor('p-other', ['t2']), room_id: room, message: 'x' }), {
+      code: 'FORBIDDEN',
+    });
     await assert.rejects(peerBus.request('chatHistory', { caller: candidate('cand1'), room_id: room }), { code: 'FORBIDDEN' });
     assert.equal(await messages().countDocuments({ room_id: room }), before);
     assert.equal(await messages().countDocuments({ sender_id: { $in: ['cand1', 'p-other'] }, room_id: room }), 0);
   });
 
+  test("a candidate's token for another test reads and posts nothing in the room of its own assessment", async () => {
+    const room = assessmentRoomId('a1');
+    const before = await messages().countDocuments({ room_id: room });
+    for (const tests of [['t2'], [], undefined]) {
+      const caller: Caller = tests === undefined ? { user_id: 'cand1', role: 'candidate' } : candidate('cand1', tests);
+      await assert.rejects(
+        peerBus.request('chatPost', { caller, room_id: room, message: 'as someone else' }),
+        { code: 'FORBIDDEN' },
+        JSON.stringify(tests),
+      );
+      await assert.rejects(peerBus.request('chatHistory', { caller, room_id: room }), { code: 'FORBIDDEN' }, JSON.stringify(tests));
+    }
+    assert.equal(await messages().countDocuments({ room_id: room }), before);
+    // The same person with a token for the assessment's test still takes part.
+    await peerBus.request('chatHistory', { caller: candidate('cand1', ['t2', 't1']), room_id: room });
+  });
+
   test('unknown assessments and other rooms are NOT_FOUND', async () => {
-    await assert.rejects(
-      peerBus.request('chatPost', { caller: proctor('p-any'), room_id: assessmentRoomId('nope'), message: 'x' }),
-      { code: 'NOT_FOUND' },
-    );
+    await assert.rejects(peerBus.request('chatPost', { caller: proctor('p-any'), room_id: assessmentRoomId('nope'), message: 'x' }), {
+      code: 'NOT_FOUND',
+    });
     await assert.rejects(peerBus.request('chatPost', { caller: proctor('p-any'), room_id: 'lobby', message: 'x' }), { code: 'NOT_FOUND' });
     await assert.rejects(peerBus.request('chatHistory', { caller: proctor('p-any'), room_id: 'lobby' }), { code: 'NOT_FOUND' });
     assert.equal(await messages().countDocuments({ sender_id: 'p-any' }), 0);
@@ -126,7 +164,11 @@ describe('chat service on a real bus and database', () => {
 
   test('control characters are stripped before storing; an empty result is VALIDATION_FAILED', async () => {
     const room = assessmentRoomId('a3');
-    const reply = await peerBus.request('chatPost', { caller: candidate('cand3'), room_id: room, message: '\u0000 line\u0007 one\r\n\tline\u001b two \u0008' });
+    const reply = await peerBus.request('chatPost', {
+      caller: candidate('cand3'),
+      room_id: room,
+      message: '\u0000 line\u0007 one\r\n\tline\u001b two \u0008',
+    });
     assert.equal(reply.text, 'line one\n\tline two');
     assert.equal((await messages().findOne({ _id: reply.message_id }))?.text, 'line one\n\tline two');
     await assert.rejects(peerBus.request('chatPost', { caller: candidate('cand3'), room_id: room, message: '\u0000\u0007 \r\n' }), {
@@ -138,9 +180,12 @@ describe('chat service on a real bus and database', () => {
     nowMs += 10_000; // refill cand3's bucket
     const room = assessmentRoomId('a3');
     const before = await messages().countDocuments({ room_id: room });
-    await assert.rejects(peerBus.request('chatPost', { caller: candidate('cand3'), room_id: room, message: 'y'.repeat(MAX_CHAT_CHARS + 1) }), {
-      code: 'VALIDATION_FAILED',
-    });
+    await assert.rejects(
+      peerBus.request('chatPost', { caller: candidate('cand3'), room_id: room, message: 'y'.repeat(MAX_CHAT_CHARS + 1) }),
+      {
+        code: 'VALIDATION_FAILED',
+      },
+    );
     assert.equal(await messages().countDocuments({ room_id: room }), before);
     const longest = await peerBus.request('chatPost', { caller: candidate('cand3'), room_id: room, message: 'y'.repeat(MAX_CHAT_CHARS) });
     assert.equal(longest.text.length, MAX_CHAT_CHARS);
@@ -175,16 +220,33 @@ describe('chat service on a real bus and database', () => {
     const newestFirst = [...posted].reverse();
 
     const first = await peerBus.request('chatHistory', { caller, room_id: room, limit: 3 });
-    assert.deepEqual(first.messages.map((m) => m.text), ['m6', 'm5', 'm4']);
-    assert.deepEqual(first.messages.map((m) => m.message_id), newestFirst.slice(0, 3));
+    assert.deepEqual(
+      first.messages.map((m) => m.text),
+      ['m6', 'm5', 'm4'],
+    );
+    assert.deepEqual(
+      first.messages.map((m) => m.message_id),
+      newestFirst.slice(0, 3),
+    );
     assert.equal(first.next_cursor, newestFirst[2]);
 
-    const second = await peerBus.request('chatHistory', { caller: proctor('p-hist', ['t3']), room_id: room, before: first.next_cursor, limit: 3 });
-    assert.deepEqual(second.messages.map((m) => m.text), ['m3', 'm2', 'm1']);
+    const second = await peerBus.request('chatHistory', {
+      caller: proctor('p-hist', ['t3']),
+      room_id: room,
+      before: first.next_cursor,
+      limit: 3,
+    });
+    assert.deepEqual(
+      second.messages.map((m) => m.text),
+      ['m3', 'm2', 'm1'],
+    );
     assert.equal(second.next_cursor, newestFirst[5]);
 
     const third = await peerBus.request('chatHistory', { caller, room_id: room, before: second.next_cursor, limit: 3 });
-    assert.deepEqual(third.messages.map((m) => m.text), ['m0']);
+    assert.deepEqual(
+      third.messages.map((m) => m.text),
+      ['m0'],
+    );
     assert.equal(third.next_cursor, null);
 
     const exact = await peerBus.request('chatHistory', { caller, room_id: room, limit: 7 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AppError, SUPPORT_ROOM_PREFIX, assessmentIdOfRoom, events } from '@ap/protocol';
+import { AppError, SUPPORT_ROOM_PREFIX, assessmentIdOfRoom, events, isAppError } from '@ap/protocol';
 import type { Caller, ChatMessage, ParsedRequestOf, ResponseOf, Room } from '@ap/protocol';
 import type { Bus, HandlerContext } from '@ap/bus';
 import type { Db } from '@ap/db';
@@ -11,9 +11,11 @@ import { createMessageStore } from './messages.ts';
 import type { HistoryPage } from './messages.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import type { RateLimitSettings } from './rate-limit.ts';
-import { CHAT_ROOMS, createRoomDirectory, roomView, supportRoom } from './rooms.ts';
+import { CHAT_ROOMS, createRoomDirectory, isMember, roomView, supportRoom } from './rooms.ts';
 import type { SupportRoomDoc } from './rooms.ts';
-import { ASSISTANT_ID, assistantReply } from './assistant.ts';
+import { ASSISTANT_ID, assistantReply, wantsAuthorNote } from './assistant.ts';
+import type { HelpContext } from './assistant.ts';
+import type { NoteOptions } from './author-note.ts';
 import { normalizeChatText } from './text.ts';
 
 /** NATS queue group of the chat service. */
@@ -47,7 +49,12 @@ export function createChatService(deps: ChatServiceDeps): ChatService {
   const log = deps.log.child({ module: 'chat' });
   const store = createMessageStore(deps.db);
   const supportRooms = deps.db.collection<SupportRoomDoc>(CHAT_ROOMS);
-  const rooms = createRoomDirectory({ bus, clock, supportRooms, ...(deps.roomCacheTtlMs === undefined ? {} : { cacheTtlMs: deps.roomCacheTtlMs }) });
+  const rooms = createRoomDirectory({
+    bus,
+    clock,
+    supportRooms,
+    ...(deps.roomCacheTtlMs === undefined ? {} : { cacheTtlMs: deps.roomCacheTtlMs }),
+  });
   const limiter = createRateLimiter(deps.rateLimit ?? { burst: 5, refillPerSecond: 1 }, clock);
   const nextId = createMessageIdGenerator(clock, deps.random);
   const subscriptions: Array<ReturnType<Bus['serve']>> = [];
@@ -88,8 +95,13 @@ export function createChatService(deps: ChatServiceDeps): ChatService {
   /** The help assistant answers a candidate's question in an assessment room, after the question itself. */
   async function assist(caller: Caller, roomId: string, assessmentId: string, text: string, context: HandlerContext): Promise<void> {
     try {
-      const help = await bus.request('assessmentHelpContext', { caller, assessment_id: assessmentId }, context.requestId === undefined ? {} : { requestId: context.requestId });
-      const reply = assistantReply(text, help);
+      const opts = context.requestId === undefined ? {} : { requestId: context.requestId };
+      const help = await bus.request('assessmentHelpContext', { caller, assessment_id: assessmentId }, opts);
+      const reply = assistantReply(
+        text,
+        help,
+        wantsAuthorNote(text, help) ? await questionOptions(caller, assessmentId, help, context) : undefined,
+      );
       if (reply === undefined) return;
       const message = await store.insert({
         _id: nextId(),
@@ -106,16 +118,68 @@ export function createChatService(deps: ChatServiceDeps): ChatService {
     }
   }
 
+  /**
+   * The options of the question the help context describes, as the candidate sees them, to check
+   * its author's note against; undefined (the note is withheld) when they cannot be had or the
+   * candidate has moved on to another question meanwhile.
+   */
+  async function questionOptions(
+    caller: Caller,
+    assessmentId: string,
+    help: HelpContext,
+    context: HandlerContext,
+  ): Promise<NoteOptions | undefined> {
+    try {
+      const current = await bus.request(
+        'assessmentQuestion',
+        { caller, assessment_id: assessmentId },
+        context.requestId === undefined ? {} : { requestId: context.requestId },
+      );
+      if (current.question === null || current.question.index !== help.question?.index) return undefined;
+      return current.question.options;
+    } catch (err) {
+      context.log.warn({ err, assessment_id: assessmentId }, 'question options unavailable; the author note is withheld');
+      return undefined;
+    }
+  }
+
+  /**
+   * The tests of a candidate that the opener of a support room may see, from the auth service, which
+   * keeps invitations. NOT_FOUND for an id that is no candidate, or one with no test in the opener's
+   * scope (the same answer, so that it does not tell whether someone exists elsewhere); admins may
+   * open one with any candidate.
+   */
+  async function candidateTestsInScope(caller: Caller, candidateId: string, context: HandlerContext): Promise<string[]> {
+    const missing = new AppError('NOT_FOUND', `no candidate ${candidateId} in your tests`);
+    let tests: string[];
+    try {
+      ({ tests } = await bus.request(
+        'authCandidateTests',
+        { caller, candidate_id: candidateId },
+        context.requestId === undefined ? {} : { requestId: context.requestId },
+      ));
+    } catch (err) {
+      if (isAppError(err) && err.code === 'NOT_FOUND') throw missing;
+      throw err;
+    }
+    if (tests.length === 0 && caller.role !== 'admin') throw missing;
+    return tests;
+  }
+
   async function openRoom(request: ParsedRequestOf<'chatOpenRoom'>, context: HandlerContext): Promise<Room> {
     const { caller } = request;
-    if (caller.role !== 'recruiter' && caller.role !== 'admin') throw new AppError('FORBIDDEN', 'only recruiters and admins open support rooms');
+    if (caller.role !== 'recruiter' && caller.role !== 'admin')
+      throw new AppError('FORBIDDEN', 'only recruiters and admins open support rooms');
     if (request.candidate_id === caller.user_id) throw new AppError('VALIDATION_FAILED', 'a support room needs a candidate other than you');
+    const topic = normalizeChatText(request.topic.length > 0 ? request.topic : 'Support');
+    const tests = await candidateTestsInScope(caller, request.candidate_id, context);
     const doc: SupportRoomDoc = {
       _id: `${SUPPORT_ROOM_PREFIX}${randomUUID()}`,
       members: [caller.user_id, request.candidate_id],
-      topic: normalizeChatText(request.topic.length > 0 ? request.topic : 'Support'),
+      topic,
       opened_by: caller.user_id,
       created_at: clock.now(),
+      tests,
     };
     await supportRooms.insertOne(doc);
     const room = roomView(supportRoom(doc));
@@ -127,7 +191,12 @@ export function createChatService(deps: ChatServiceDeps): ChatService {
 
   async function listRooms(request: ParsedRequestOf<'chatRooms'>): Promise<ResponseOf<'chatRooms'>> {
     const docs = await supportRooms.find({ members: request.caller.user_id }).sort({ created_at: -1 }).limit(100).toArray();
-    return { rooms: docs.map((d) => roomView(supportRoom(d))) };
+    return {
+      rooms: docs
+        .map(supportRoom)
+        .filter((room) => isMember(request.caller, room))
+        .map(roomView),
+    };
   }
 
   async function history(request: ParsedRequestOf<'chatHistory'>, context: HandlerContext): Promise<HistoryPage> {
