@@ -4,7 +4,7 @@
 // Needs the kustomize binary (.ci/run installs it into $TOOLS_DIR) and no network.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,6 +12,15 @@ import { before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { parse, parseAllDocuments } from 'yaml';
+import {
+  BUS_IDENTITIES,
+  createNatsIdentities,
+  findTool,
+  installHint,
+  natsAuthorizationConfig,
+  nkeyVariables,
+  publicKeyReferences,
+} from '@ap/stack';
 
 const root = path.resolve(import.meta.dirname, '..');
 const k8sDir = path.join(root, 'deploy', 'k8s');
@@ -344,8 +353,9 @@ function ruleViolations(objects: readonly K8sObject[], overlay: string): string[
   if (!defaultDeny) v.push('no default-deny NetworkPolicy (empty podSelector, Ingress and Egress, no rules)');
 
   // References resolve: ConfigMaps and Secrets used by pods, Services' and PDBs' selectors,
-  // HPA targets, the Ingress backend. mongo-credentials may come from outside (prod).
-  const external = new Set(overlay === 'prod' ? ['Secret/mongo-credentials'] : []);
+  // HPA targets, the Ingress backend. mongo-credentials may come from outside (prod);
+  // nats-credentials always does (deploy/nats-keys.ts generates it: placeholders are not keys).
+  const external = new Set(['Secret/nats-credentials', ...(overlay === 'prod' ? ['Secret/mongo-credentials'] : [])]);
   const has = (kind: string, name: string): boolean => named(objects, kind, name) !== undefined || external.has(`${kind}/${name}`);
   for (const w of workloads) {
     const refs: [string, string][] = [];
@@ -487,6 +497,52 @@ describe('deploy/k8s', () => {
         assert.equal(at(s, 'spec', 'publishNotReadyAddresses'), true, `${svc} publishes members before they are ready`);
       }
       assert.match(config['NATS_URL'] ?? '', /^nats:\/\/nats:4222$/);
+    });
+
+    test(`${overlay}: NATS admits only the platform's NKEY users, and every service connects with its own`, async () => {
+      const objects = objectsOf(overlay);
+      const files = configData(objects, 'nats-config');
+      assert.match(files['nats.conf'] ?? '', /^include \.\/auth\.conf$/m, 'nats.conf includes the authorization block');
+      assert.equal(
+        files['auth.conf'],
+        natsAuthorizationConfig(publicKeyReferences()),
+        'auth.conf is what libs/stack/src/nats-auth.ts generates (npm exec -- node deploy/nats-keys.ts config > deploy/k8s/base/nats/auth.conf)',
+      );
+      const secretRef = (c: Obj | undefined, name: string) => {
+        const e = arr(c?.['env'])
+          .map(obj)
+          .find((x) => x['name'] === name);
+        return e === undefined ? undefined : (at(e, 'valueFrom', 'secretKeyRef') as Obj | undefined);
+      };
+      // The NATS servers read every identity's public key from the Secret.
+      const nats = containers(mustFind(objects, 'StatefulSet', 'nats'), false)[0];
+      for (const identity of BUS_IDENTITIES) {
+        const key = nkeyVariables(identity).publicKey;
+        assert.deepEqual(secretRef(nats, key), { name: 'nats-credentials', key }, `nats reads ${key} from Secret nats-credentials`);
+      }
+      // Each service its own seed, from the same Secret, and no two services the same one.
+      const seeds = new Set<string>();
+      for (const svc of APP_SERVICES) {
+        const c = containers(mustFind(objects, 'Deployment', svc), false)[0];
+        const ref = secretRef(c, 'NATS_NKEY_SEED');
+        assert.deepEqual(ref, { name: 'nats-credentials', key: nkeyVariables(svc).seed }, `${svc} connects to NATS with its own NKEY seed`);
+        seeds.add(String(ref['key']));
+      }
+      assert.equal(seeds.size, APP_SERVICES.length);
+      // The rendered config is valid for a real nats-server with keys in its environment.
+      const bin = findTool('nats-server');
+      assert.ok(bin !== undefined, installHint('nats-server'));
+      const dir = mkdtempSync(path.join(tmpdir(), 'nats-conf-'));
+      try {
+        for (const name of ['nats.conf', 'auth.conf']) writeFileSync(path.join(dir, name), files[name] ?? '');
+        const keys = createNatsIdentities();
+        const env: Record<string, string> = { SERVER_NAME: 'nats-0' };
+        for (const identity of BUS_IDENTITIES) env[nkeyVariables(identity).publicKey] = keys[identity].publicKey;
+        const { stdout, stderr } = await run(bin, ['-c', path.join(dir, 'nats.conf'), '-t'], { env, timeout: 10_000 });
+        assert.match(`${stdout}${stderr}`, /is valid/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     test(`${overlay}: the ingress keeps WebSockets open, only the gateway is exposed, and not its /metrics`, () => {
@@ -684,6 +740,28 @@ describe('docker-compose.yml', () => {
       }
       const env = obj(obj(def)['environment']);
       if (build !== undefined && name !== 'seed') assert.equal(env['SERVICE'], name, `${name} sets SERVICE=${name}`);
+    }
+  });
+
+  test('NATS admits only NKEY users from .env; every service and the seed connect with their own', () => {
+    const services = obj(at(compose, 'services'));
+    const nats = obj(services['nats']);
+    const command = arr(nats['command']).map(String);
+    const mount = arr(nats['volumes'])
+      .map(String)
+      .find((v) => v.endsWith(':/etc/nats/auth.conf:ro'));
+    assert.ok(mount, 'nats mounts auth.conf');
+    assert.equal(mount.split(':')[0], './deploy/k8s/base/nats/auth.conf', 'the same generated auth.conf as Kubernetes');
+    assert.deepEqual(command.slice(0, 2), ['--config', '/etc/nats/auth.conf']);
+    // Required (`:?`), never defaulted: no key is ever committed, and a missing .env stops compose with the fix.
+    const required = (name: string) => new RegExp(`^\\$\\{${name}:\\?.*nats-keys\\.ts env > \\.env\\}$`);
+    for (const identity of BUS_IDENTITIES) {
+      const key = nkeyVariables(identity).publicKey;
+      assert.match(String(obj(nats['environment'])[key]), required(key), `nats gets ${key} from .env`);
+    }
+    for (const name of [...APP_SERVICES, 'seed']) {
+      const seed = nkeyVariables(name === 'seed' ? 'cli' : name).seed;
+      assert.match(String(at(services, name, 'environment', 'NATS_NKEY_SEED')), required(seed), `${name} connects with ${seed}`);
     }
   });
 });

@@ -15,6 +15,7 @@ export {
   createNatsIdentities,
   natsAuthorizationConfig,
   nkeyVariables,
+  publicKeyReferences,
   publicKeysOf,
   seedsOf,
 } from './nats-auth.ts';

@@ -36,6 +36,8 @@ const callers: { readonly [E in EndpointName]?: readonly BusIdentity[] } = {
   assessmentDescribe: ['chat'],
   assessmentHelpContext: ['chat'],
   assessmentQuestion: ['gateway', 'chat'],
+  // The chat service checks that a support room's candidate is in the opener's scope.
+  authCandidateTests: ['chat'],
   // The auth service checks that a test exists before inviting to it.
   testGet: ['gateway', 'auth'],
 };
@@ -149,9 +151,18 @@ export function nkeyVariables(identity: BusIdentity): { publicKey: string; seed:
   return { publicKey: `${prefix}_NKEY`, seed: `${prefix}_NKEY_SEED` };
 }
 
+/** `$GATEWAY_NKEY` and so on, for a config whose server reads each public key from its environment (Kubernetes, Compose). */
+export function publicKeyReferences(): Record<BusIdentity, string> {
+  const out = {} as Record<BusIdentity, string>;
+  for (const identity of BUS_IDENTITIES) out[identity] = `$${nkeyVariables(identity).publicKey}`;
+  return out;
+}
+
 const quote = (s: string) => JSON.stringify(s);
-// An identity with nothing to allow gets an explicit denial rather than an empty list.
-const subjects = (list: readonly string[]) => (list.length === 0 ? '{ deny: [">"] }' : `{ allow: [${list.map(quote).join(', ')}] }`);
+// One subject per line, so a change of permissions reads as a small diff. An identity with
+// nothing to allow gets an explicit denial rather than an empty list.
+const subjects = (list: readonly string[]) =>
+  list.length === 0 ? '{ deny: [">"] }' : ['{ allow: [', ...list.map((s) => `          ${quote(s)}`), '        ] }'].join('\n');
 
 /**
  * The `authorization` block of a nats-server config: one NKEY user per identity with its
