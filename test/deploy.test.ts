@@ -526,7 +526,7 @@ describe('deploy/k8s', () => {
         const c = containers(mustFind(objects, 'Deployment', svc), false)[0];
         const ref = secretRef(c, 'NATS_NKEY_SEED');
         assert.deepEqual(ref, { name: 'nats-credentials', key: nkeyVariables(svc).seed }, `${svc} connects to NATS with its own NKEY seed`);
-        seeds.add(String(ref['key']));
+        seeds.add(ref.key);
       }
       assert.equal(seeds.size, APP_SERVICES.length);
       // The rendered config is valid for a real nats-server with keys in its environment.
@@ -759,8 +759,8 @@ describe('docker-compose.yml', () => {
       const key = nkeyVariables(identity).publicKey;
       assert.match(String(obj(nats['environment'])[key]), required(key), `nats gets ${key} from .env`);
     }
-    for (const name of [...APP_SERVICES, 'seed']) {
-      const seed = nkeyVariables(name === 'seed' ? 'cli' : name).seed;
+    for (const [name, identity] of [...APP_SERVICES.map((s) => [s, s] as const), ['seed', 'cli'] as const]) {
+      const seed = nkeyVariables(identity).seed;
       assert.match(String(at(services, name, 'environment', 'NATS_NKEY_SEED')), required(seed), `${name} connects with ${seed}`);
     }
   });
