@@ -4,9 +4,20 @@ import type { WebSocket } from 'ws';
 import type { Bus } from '@ap/bus';
 import type { Logger } from '@ap/logging';
 import type { Metrics } from '@ap/metrics';
-import { AppError, SUPPORT_ROOM_PREFIX, assessmentIdOfRoom, assessmentRoomId, completedSchema, events, isAppError, parseClientFrame } from '@ap/protocol';
+import {
+  AppError,
+  SUPPORT_ROOM_PREFIX,
+  assessmentIdOfRoom,
+  assessmentRoomId,
+  completedSchema,
+  events,
+  isAppError,
+  parseClientFrame,
+} from '@ap/protocol';
 import type { AssessmentStatus, Caller, ClientFrame, ErrorCode, Room, ServerFrameDataOf, ServerFrameType } from '@ap/protocol';
 import type { Subscription } from '@nats-io/transport-node';
+import { createTokenBucket, createUserLimits } from './limits.ts';
+import type { FrameLimits, Refusal, TokenBucket } from './limits.ts';
 import type { Identity, TokenVerifier } from './tokens.ts';
 
 /** Close codes the gateway uses besides the standard ones. */
@@ -15,9 +26,14 @@ export const CLOSE = {
   POLICY: 1008,
   AUTH_TIMEOUT: 4401,
   TOKEN_EXPIRED: 4402,
+  IDLE_TIMEOUT: 4408,
   SESSION_REPLACED: 4409,
+  /** Too many bad frames, or more sockets than one user may hold. */
   ABUSE: 4429,
 } as const;
+
+/** Frames answered by the gateway itself: they never wait for a service, so they are not requests in flight. */
+const LOCAL_FRAMES: ReadonlySet<ClientFrame['type']> = new Set(['heartbeat', 'auth', 'leave_room', 'typing', 'unwatch_assessments']);
 
 export type Endpoint = 'assessment' | 'chat';
 
@@ -29,6 +45,12 @@ export type GatewayOptions = {
   maxBadFramesPerMinute: number;
   /** How often live assessments are reported (presence), in ms. */
   presenceIntervalMs: number;
+  /** An authenticated socket that sends no frame (heartbeats count) for this long is closed with 4408. */
+  idleTimeoutMs: number;
+  /** Rate limits on valid frames, the cap on requests in flight and on sockets per user. */
+  limits: FrameLimits;
+  /** Which browser origins may open a WebSocket (see edge.ts). */
+  origins: { allowed: readonly string[]; allowLoopback: boolean };
 };
 
 /** One WebSocket connection and what the gateway knows about it (all reproducible from the services). */
@@ -56,6 +78,10 @@ type Connection = {
   badFrames: number;
   badWindowStart: number;
   alive: boolean;
+  /** Valid frames of this socket (heartbeats excepted). */
+  bucket: TokenBucket;
+  /** When the socket last sent a frame (or authenticated), for the idle timeout. */
+  lastFrameAt: number;
 };
 
 /** Subscriptions shared by every connection interested in the same subject. */
@@ -68,7 +94,14 @@ export type ConnectionHub = {
 };
 
 /** Creates the hub that authenticates sockets, validates frames, routes them over the bus and pushes events. */
-export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; log: Logger; options: GatewayOptions; gatewayId: string; metrics?: Metrics }): ConnectionHub {
+export function createConnectionHub(deps: {
+  bus: Bus;
+  verifier: TokenVerifier;
+  log: Logger;
+  options: GatewayOptions;
+  gatewayId: string;
+  metrics?: Metrics;
+}): ConnectionHub {
   const { bus, options } = deps;
   const log = deps.log.child({ module: 'ws' });
   const connections = new Set<Connection>();
@@ -77,6 +110,7 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
   const byUser = new Map<string, Shared>();
   const byRoom = new Map<string, Shared>();
   const byLive = new Map<string, Shared>();
+  const users = createUserLimits(options.limits);
 
   const pinger = setInterval(() => {
     for (const c of connections) {
@@ -91,6 +125,21 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
   }, options.pingIntervalMs);
   pinger.unref();
 
+  // Authenticated sockets that send nothing are closed; the check is a cheap sweep, so that a
+  // frame (a heartbeat above all) only records the time.
+  const idleSweep = setInterval(
+    () => {
+      const now = Date.now();
+      for (const c of connections) {
+        if (c.identity === undefined || now - c.lastFrameAt <= options.idleTimeoutMs || c.ws.readyState !== c.ws.OPEN) continue;
+        c.log.info({ idle_ms: now - c.lastFrameAt }, 'idle: closing');
+        c.ws.close(CLOSE.IDLE_TIMEOUT, 'idle timeout');
+      }
+    },
+    Math.max(100, Math.min(Math.floor(options.idleTimeoutMs / 4), 10_000)),
+  );
+  idleSweep.unref();
+
   // Presence: which assessments have a live connection here, in batches, for idle detection.
   const presence = setInterval(() => reportPresence(), options.presenceIntervalMs);
   presence.unref();
@@ -98,13 +147,29 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
   function reportPresence(): void {
     const ids = [...new Set([...connections].map((c) => c.assessmentId).filter((id): id is string => id !== undefined))];
     for (let i = 0; i < ids.length; i += 2000) {
-      bus.publish(events.presence.subject(), { gateway_id: deps.gatewayId, assessment_ids: ids.slice(i, i + 2000), at: new Date().toISOString() });
+      publish(events.presence.subject(), {
+        gateway_id: deps.gatewayId,
+        assessment_ids: ids.slice(i, i + 2000),
+        at: new Date().toISOString(),
+      });
+    }
+  }
+
+  /** A publish that a closed or draining NATS connection turns into a warning, not an exception in a listener or timer. */
+  function publish(subject: string, payload: unknown): void {
+    try {
+      bus.publish(subject, payload);
+    } catch (err) {
+      log.warn({ subject, err: err instanceof Error ? err.message : String(err) }, 'publish failed');
     }
   }
 
   function send<T extends ServerFrameType>(c: Connection, type: T, data: ServerFrameDataOf<T>, replyTo?: string): void {
     if (c.ws.readyState !== c.ws.OPEN) return;
-    const frame = replyTo === undefined ? { type, data, ts: new Date().toISOString() } : { type, data, reply_to: replyTo, ts: new Date().toISOString() };
+    const frame =
+      replyTo === undefined
+        ? { type, data, ts: new Date().toISOString() }
+        : { type, data, reply_to: replyTo, ts: new Date().toISOString() };
     c.ws.send(JSON.stringify(frame));
     deps.metrics?.frameOut(type);
   }
@@ -136,6 +201,8 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
       badFrames: 0,
       badWindowStart: Date.now(),
       alive: true,
+      bucket: createTokenBucket(options.limits.socketPerSecond, options.limits.socketBurst, Date.now()),
+      lastFrameAt: Date.now(),
     };
     c.log = log.child({ conn: c.id, endpoint });
     connections.add(c);
@@ -150,16 +217,50 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
     });
     ws.on('message', (raw, isBinary) => {
       c.alive = true;
-      if (isBinary) {
-        badFrame(c, 'VALIDATION_FAILED', 'frames must be JSON text');
-        return;
+      c.lastFrameAt = Date.now();
+      try {
+        if (isBinary) {
+          badFrame(c, 'VALIDATION_FAILED', 'frames must be JSON text');
+          return;
+        }
+        onFrame(c, rawToString(raw)).catch((err: unknown) => frameFailed(c, err));
+      } catch (err) {
+        frameFailed(c, err);
       }
-      void onFrame(c, rawToString(raw));
     });
-    ws.on('close', () => release(c));
-    ws.on('error', (err) => c.log.warn({ err }, 'socket error'));
+    ws.on('close', () => {
+      try {
+        release(c);
+      } catch (err) {
+        c.log.error({ err }, 'release failed');
+      }
+    });
+    ws.on('error', (err) => c.log.warn({ err: err.message }, 'socket error'));
     const token = bearer(req) ?? url.searchParams.get('token') ?? undefined;
-    if (token !== undefined) c.upgradeAuth = authenticate(c, token, undefined);
+    if (token !== undefined) {
+      c.upgradeAuth = authenticate(c, token, undefined).catch((err: unknown) => frameFailed(c, err));
+    }
+  }
+
+  /** A frame whose handling threw something that is not an AppError: logged, answered INTERNAL, and the socket keeps serving. */
+  function frameFailed(c: Connection, err: unknown): void {
+    c.log.error({ err }, 'frame handling failed');
+    try {
+      sendError(c, 'INTERNAL', 'internal error');
+    } catch {
+      // The socket is gone; nothing to answer.
+    }
+  }
+
+  /** RATE_LIMITED with the limit that refused the frame and when to try again. */
+  function refuse(c: Connection, refusal: Refusal, replyTo: string | undefined): void {
+    const message =
+      refusal.limit === 'inflight'
+        ? `at most ${options.limits.maxInflightPerUser} requests of one user at a time`
+        : refusal.limit === 'socket'
+          ? 'too many frames on this connection'
+          : 'too many frames from this user';
+    sendError(c, 'RATE_LIMITED', message, replyTo, { limit: refusal.limit, retry_after_ms: refusal.retryAfterMs });
   }
 
   function badFrame(c: Connection, code: ErrorCode, message: string, replyTo?: string, details?: Record<string, unknown>): void {
@@ -185,6 +286,21 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
       return;
     }
     const frame = parsed.frame;
+    // Heartbeats stay cheap and never limited: a page that keeps its connection alive is not
+    // refused because it also asked questions.
+    if (frame.type !== 'heartbeat') {
+      const now = Date.now();
+      const wait = c.bucket.take(now);
+      if (wait > 0) {
+        refuse(c, { limit: 'socket', retryAfterMs: wait }, frame.id);
+        return;
+      }
+      const refusal = c.identity === undefined ? undefined : users.take(c.identity.caller.user_id, now);
+      if (refusal !== undefined) {
+        refuse(c, refusal, frame.id);
+        return;
+      }
+    }
     if (frame.type === 'auth') {
       await authenticate(c, frame.data.token, frame.id);
       return;
@@ -196,6 +312,17 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
     if (shuttingDown) {
       sendError(c, 'SERVICE_UNAVAILABLE', 'the server is shutting down; reconnect', frame.id);
       return;
+    }
+    // One user's requests to the services are capped, so that a flood is answered here
+    // instead of queueing in front of everyone else's.
+    const userId = c.identity.caller.user_id;
+    const counted = !LOCAL_FRAMES.has(frame.type);
+    if (counted) {
+      const refusal = users.begin(userId, Date.now());
+      if (refusal !== undefined) {
+        refuse(c, refusal, frame.id);
+        return;
+      }
     }
     const work = route(c, c.identity.caller, frame);
     inflight.add(work);
@@ -210,6 +337,7 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
       }
     } finally {
       inflight.delete(work);
+      if (counted) users.end(userId);
     }
   }
 
@@ -227,14 +355,29 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
       return;
     }
     const first = c.identity === undefined;
+    if (first && !users.addSocket(identity.caller.user_id, Date.now())) {
+      c.log.warn({ user_id: identity.caller.user_id }, 'too many connections for one user: closing');
+      sendError(c, 'RATE_LIMITED', `at most ${options.limits.maxSocketsPerUser} connections per user`, replyTo, {
+        limit: 'sockets',
+        max_sockets: options.limits.maxSocketsPerUser,
+      });
+      c.ws.close(CLOSE.ABUSE, 'too many connections for this user');
+      return;
+    }
     c.identity = identity;
+    c.lastFrameAt = Date.now();
     clearTimeout(c.authTimer);
     clearTimeout(c.expiryTimer);
     const ttl = identity.expiresAt.getTime() - Date.now();
     c.expiryTimer = setTimeout(() => c.ws.close(CLOSE.TOKEN_EXPIRED, 'token expired'), Math.min(Math.max(ttl, 0), 2 ** 31 - 1));
     c.log = c.log.child({ user_id: identity.caller.user_id, role: identity.caller.role });
     if (first) join(byUser, identity.caller.user_id, c, events.pushToUser.subject(identity.caller.user_id), onPush);
-    send(c, 'auth_success', { user_id: identity.caller.user_id, role: identity.caller.role, expires_at: identity.expiresAt.toISOString() }, replyTo);
+    send(
+      c,
+      'auth_success',
+      { user_id: identity.caller.user_id, role: identity.caller.role, expires_at: identity.expiresAt.toISOString() },
+      replyTo,
+    );
     if (first && c.endpoint === 'chat' && c.queryRoomId !== undefined) {
       try {
         await joinRoom(c, identity.caller, c.queryRoomId);
@@ -259,14 +402,15 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
           started = await bus.request('assessmentStart', { caller, test_id: testId }, opts);
         } catch (err) {
           // Already finished (for example by the deadline while offline): show the outcome.
-          const done = isAppError(err) && err.code === 'ASSESSMENT_NOT_ACTIVE' ? completedSchema.safeParse(err.details?.['completed']) : undefined;
+          const done =
+            isAppError(err) && err.code === 'ASSESSMENT_NOT_ACTIVE' ? completedSchema.safeParse(err.details?.['completed']) : undefined;
           if (done?.success !== true) throw err;
           send(c, 'assessment_completed', done.data, id);
           return;
         }
         bindAssessment(c, started.assessment_id);
         // One live connection per assessment: older ones, on any gateway, are told and closed.
-        bus.publish(events.pushToUser.subject(caller.user_id), {
+        publish(events.pushToUser.subject(caller.user_id), {
           type: 'session_replaced',
           data: { assessment_id: started.assessment_id },
           assessment_id: started.assessment_id,
@@ -333,7 +477,7 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
         const now = Date.now();
         if (now - c.lastTypingMs < 2000) return;
         c.lastTypingMs = now;
-        bus.publish(events.chatTyping.subject(roomId), {
+        publish(events.chatTyping.subject(roomId), {
           room_id: roomId,
           user_id: caller.user_id,
           role: caller.role,
@@ -406,17 +550,21 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
     for (const before of c.warningsS) {
       const at = deadline.getTime() - before * 1000;
       if (at <= now) continue;
-      const timer = setTimeout(() => {
-        const left = Math.max(0, Math.round((deadline.getTime() - Date.now()) / 1000));
-        send(c, 'time_warning', { assessment_id: assessmentId, time_remaining_s: left });
-      }, Math.min(at - now, 2 ** 31 - 1));
+      const timer = setTimeout(
+        () => {
+          const left = Math.max(0, Math.round((deadline.getTime() - Date.now()) / 1000));
+          send(c, 'time_warning', { assessment_id: assessmentId, time_remaining_s: left });
+        },
+        Math.min(at - now, 2 ** 31 - 1),
+      );
       timer.unref();
       c.warningTimers.push(timer);
     }
   }
 
   function requireAssessment(c: Connection): string {
-    if (c.assessmentId === undefined) throw new AppError('ASSESSMENT_NOT_ACTIVE', 'no assessment on this connection: send start_assessment first');
+    if (c.assessmentId === undefined)
+      throw new AppError('ASSESSMENT_NOT_ACTIVE', 'no assessment on this connection: send start_assessment first');
     return c.assessmentId;
   }
 
@@ -429,7 +577,11 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
 
   async function joinRoom(c: Connection, caller: Caller, roomId: string, requestId?: string): Promise<Room> {
     // Reading the history checks membership with the chat service.
-    await bus.request('chatHistory', { caller, room_id: roomId, limit: 1 }, { timeoutMs: options.requestTimeoutMs, ...(requestId === undefined ? {} : { requestId }) });
+    await bus.request(
+      'chatHistory',
+      { caller, room_id: roomId, limit: 1 },
+      { timeoutMs: options.requestTimeoutMs, ...(requestId === undefined ? {} : { requestId }) },
+    );
     joinRoomSubjects(c, roomId);
     return { room_id: roomId, kind: roomId.startsWith(SUPPORT_ROOM_PREFIX) ? 'support' : 'assessment' };
   }
@@ -445,7 +597,7 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
   }
 
   function announce(c: Connection, assessmentId: string, online: boolean): void {
-    bus.publish(events.connection.subject(), {
+    publish(events.connection.subject(), {
       gateway_id: deps.gatewayId,
       connection_id: c.id,
       assessment_id: assessmentId,
@@ -487,9 +639,14 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
           try {
             payload = msg.json();
           } catch {
+            log.warn({ subject: msg.subject }, 'event is not JSON: dropped');
             return;
           }
-          handler(key, payload, msg.subject);
+          try {
+            handler(key, payload, msg.subject);
+          } catch (err) {
+            log.error({ err, subject: msg.subject }, 'event delivery failed');
+          }
         },
       });
       shared = { sub, conns: new Set() };
@@ -588,11 +745,15 @@ export function createConnectionHub(deps: { bus: Bus; verifier: TokenVerifier; l
     for (const room of [...c.rooms]) leave(byRoom, room, c);
     unwatch(c);
     if (c.assessmentId !== undefined) announce(c, c.assessmentId, false);
-    if (c.identity !== undefined) leave(byUser, c.identity.caller.user_id, c);
+    if (c.identity !== undefined) {
+      leave(byUser, c.identity.caller.user_id, c);
+      users.removeSocket(c.identity.caller.user_id);
+    }
   }
 
   async function close(): Promise<void> {
     clearInterval(pinger);
+    clearInterval(idleSweep);
     clearInterval(presence);
     // Take no new frames, let the ones in flight get their replies, then close with 1001.
     shuttingDown = true;

@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Bus } from '@ap/bus';
 import type { Logger } from '@ap/logging';
-import type { Metrics } from '@ap/metrics';
 import { AppError, HTTP_STATUS, httpBodies, idSchema, isAppError, resultsQuerySchema } from '@ap/protocol';
 import type { Caller } from '@ap/protocol';
 import type { z } from 'zod';
+import { decodePathSegment, parseRequestTarget } from './edge.ts';
 import type { StaticSite } from './static.ts';
 import type { TokenVerifier } from './tokens.ts';
 
@@ -18,45 +18,42 @@ export type HttpDeps = {
   /** Verifies the bearer token of the staff routes. */
   verifier?: TokenVerifier;
   site?: StaticSite;
-  metrics?: Metrics;
 };
 
 /** `/api/tests/{test_id}/{results|invitations}` */
 const TEST_ROUTE = /^\/api\/tests\/([^/]+)\/(results|invitations)$/;
 
-/** Serves the gateway's HTTP routes: health, readiness, metrics, the /api/auth endpoints, and the candidate page's files (static.ts). */
+/** Serves the gateway's public HTTP routes: health, readiness, the /api/auth endpoints, and the candidate page's files (static.ts). */
 export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const log = deps.log.child({ module: 'http' });
   return (req, res) => {
     void handle(req, res).catch((err: unknown) => {
       if (isAppError(err)) {
+        // The caller's mistake: one line at warn, never a stack.
+        if (err.code === 'VALIDATION_FAILED' || err.code === 'INVALID_JSON') {
+          log.warn({ code: err.code, reason: err.message, method: req.method, url: req.url?.slice(0, 200) }, 'bad request');
+        }
         const retryAfterMs = err.code === 'RATE_LIMITED' ? err.details?.['retry_after_ms'] : undefined;
         if (typeof retryAfterMs === 'number') res.setHeader('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
-        json(res, HTTP_STATUS[err.code], { error: { code: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) } });
+        json(res, HTTP_STATUS[err.code], {
+          error: { code: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) },
+        });
+      } else if (req.destroyed || req.readableAborted) {
+        log.debug({ url: req.url?.slice(0, 200) }, 'the client went away');
       } else {
-        log.error({ err, url: req.url }, 'request failed');
+        log.error({ err, url: req.url?.slice(0, 200) }, 'request failed');
         json(res, 500, { error: { code: 'INTERNAL', message: 'internal error' } });
       }
     });
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://gateway');
+    const url = parseRequestTarget(req.url);
     const route = `${req.method ?? 'GET'} ${url.pathname}`;
     switch (route) {
       case 'GET /healthz':
         json(res, 200, { status: 'ok' });
         return;
-      case 'GET /metrics': {
-        if (deps.metrics === undefined) {
-          json(res, 404, { error: { code: 'NOT_FOUND', message: 'metrics are off' } });
-          return;
-        }
-        const text = await deps.metrics.registry.metrics();
-        res.writeHead(200, { 'content-type': deps.metrics.registry.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
-        res.end(text);
-        return;
-      }
       case 'GET /readyz': {
         const ready = deps.ready();
         json(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready' });
@@ -75,7 +72,7 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
       default: {
         const testRoute = TEST_ROUTE.exec(url.pathname);
         if (testRoute !== null) {
-          await testRoutes(req, res, url, decodeURIComponent(testRoute[1] ?? ''), testRoute[2] ?? '');
+          await testRoutes(req, res, url, decodePathSegment(testRoute[1] ?? ''), testRoute[2] ?? '');
           return;
         }
         if ((req.method === 'GET' || req.method === 'HEAD') && deps.site?.serve(req, res, url.pathname) === true) return;
@@ -154,6 +151,10 @@ async function readBody<S extends z.ZodType>(req: IncomingMessage, schema: S): P
 function json(res: ServerResponse, status: number, body: unknown): void {
   if (res.headersSent) return;
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
   res.end(text);
 }

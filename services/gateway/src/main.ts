@@ -1,10 +1,30 @@
 import { connectBus } from '@ap/bus';
-import { commonEnv, parseConfig, positiveInt, processEnv } from '@ap/config';
+import { commonEnv, metricsEnv, parseConfig, positiveInt, processEnv } from '@ap/config';
 import { runUntilSignal } from '@ap/lifecycle';
 import { createLogger } from '@ap/logging';
-import { createMetrics } from '@ap/metrics';
+import { createMetrics, startMetricsServer } from '@ap/metrics';
 import { z } from 'zod';
+import { normalizeOrigin } from './edge.ts';
 import { createGateway } from './gateway.ts';
+
+/** `ALLOWED_ORIGINS`: comma-separated `scheme://host[:port]` origins, or `*` for any. */
+const originList = z
+  .string()
+  .default('')
+  .transform((text) =>
+    text
+      .split(',')
+      .map((o) => o.trim())
+      .filter((o) => o !== ''),
+  )
+  .pipe(
+    z.array(
+      z.union([
+        z.literal('*'),
+        z.string().refine((o) => normalizeOrigin(o) !== undefined, 'must be an origin such as https://exam.example.com'),
+      ]),
+    ),
+  );
 
 const config = parseConfig(
   z.object({
@@ -16,6 +36,17 @@ const config = parseConfig(
     PING_INTERVAL_MS: positiveInt(30_000),
     MAX_BAD_FRAMES_PER_MINUTE: positiveInt(60),
     PRESENCE_INTERVAL_MS: positiveInt(10_000),
+    IDLE_TIMEOUT_MS: positiveInt(300_000),
+    FRAME_RATE_PER_SOCKET: positiveInt(20),
+    FRAME_BURST_PER_SOCKET: positiveInt(60),
+    FRAME_RATE_PER_USER: positiveInt(40),
+    FRAME_BURST_PER_USER: positiveInt(120),
+    MAX_INFLIGHT_PER_USER: positiveInt(8),
+    MAX_SOCKETS_PER_USER: positiveInt(10),
+    ALLOWED_ORIGINS: originList,
+    /** Anything but `production` also lets pages on localhost and 127.0.0.1 (any port) open WebSockets. */
+    NODE_ENV: z.string().default('development'),
+    ...metricsEnv,
   }),
   processEnv(),
 );
@@ -26,7 +57,7 @@ await runUntilSignal({
   log,
   timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   start: async () => {
-    const bus = await connectBus({ servers: config.NATS_URL, name: 'gateway', log, metrics });
+    const bus = await connectBus({ servers: config.NATS_URL, nkeySeed: config.NATS_NKEY_SEED, name: 'gateway', log, metrics });
     const gateway = await createGateway({
       bus,
       log,
@@ -39,11 +70,32 @@ await runUntilSignal({
         pingIntervalMs: config.PING_INTERVAL_MS,
         maxBadFramesPerMinute: config.MAX_BAD_FRAMES_PER_MINUTE,
         presenceIntervalMs: config.PRESENCE_INTERVAL_MS,
+        idleTimeoutMs: config.IDLE_TIMEOUT_MS,
+        limits: {
+          socketPerSecond: config.FRAME_RATE_PER_SOCKET,
+          socketBurst: config.FRAME_BURST_PER_SOCKET,
+          userPerSecond: config.FRAME_RATE_PER_USER,
+          userBurst: config.FRAME_BURST_PER_USER,
+          maxInflightPerUser: config.MAX_INFLIGHT_PER_USER,
+          maxSocketsPerUser: config.MAX_SOCKETS_PER_USER,
+        },
+        origins: { allowed: config.ALLOWED_ORIGINS, allowLoopback: config.NODE_ENV !== 'production' },
       },
     });
+    // /metrics (and /healthz, /readyz for probes that prefer it) on their own port, never the public one.
+    const metricsServer =
+      config.METRICS_PORT === 0
+        ? undefined
+        : await startMetricsServer({
+            port: config.METRICS_PORT,
+            host: config.METRICS_HOST,
+            registry: metrics.registry,
+            ready: () => gateway.ready(),
+          });
     return [
       { name: 'bus', close: () => bus.close() },
       { name: 'gateway', close: () => gateway.close() },
+      { name: 'metrics', close: async () => metricsServer?.close() },
     ];
   },
 });
