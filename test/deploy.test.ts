@@ -280,11 +280,13 @@ function ruleViolations(objects: readonly K8sObject[], overlay: string): string[
 
     // Every service answers /healthz (alive) and /readyz (ready): the gateway on its HTTP port,
     // the others on METRICS_PORT. Both probes are required, on a port the container declares.
+    // Every service, the gateway included, serves /metrics on METRICS_PORT only.
     const metricsPort = Number(configData(objects, 'platform-config')['METRICS_PORT'] ?? 9464);
     const probePort = svc === 'gateway' ? 'http' : 'metrics';
-    const declared = containerPort(c, probePort);
-    if (declared === undefined) v.push(`${label(d)}: no container port named ${probePort}`);
-    else if (svc !== 'gateway' && declared['containerPort'] !== metricsPort)
+    if (containerPort(c, probePort) === undefined) v.push(`${label(d)}: no container port named ${probePort}`);
+    const declared = containerPort(c, 'metrics');
+    if (declared === undefined) v.push(`${label(d)}: no container port named metrics`);
+    else if (declared['containerPort'] !== metricsPort)
       v.push(`${label(d)}: port metrics is ${String(declared['containerPort'])}, METRICS_PORT is ${metricsPort}`);
     for (const [probe, path] of [
       ['readinessProbe', '/readyz'],
@@ -298,7 +300,7 @@ function ruleViolations(objects: readonly K8sObject[], overlay: string): string[
     const annotations = obj(at(d, 'spec', 'template', 'metadata', 'annotations'));
     if (annotations['prometheus.io/scrape'] !== 'true') v.push(`${label(d)}: pod is not annotated prometheus.io/scrape`);
     if (declared !== undefined && annotations['prometheus.io/port'] !== String(declared['containerPort']))
-      v.push(`${label(d)}: prometheus.io/port is not its ${probePort} port`);
+      v.push(`${label(d)}: prometheus.io/port is not its metrics port`);
     const scraped = objects.some(
       (np) =>
         np.kind === 'NetworkPolicy' &&
@@ -306,10 +308,10 @@ function ruleViolations(objects: readonly K8sObject[], overlay: string): string[
         arr(at(np, 'spec', 'ingress')).some(
           (rule) =>
             arr(obj(rule)['from']).some((f) => at(f, 'namespaceSelector') !== undefined) &&
-            arr(obj(rule)['ports']).some((p) => [probePort, declared?.['containerPort']].includes(obj(p)['port'])),
+            arr(obj(rule)['ports']).some((p) => ['metrics', declared?.['containerPort']].includes(obj(p)['port'])),
         ),
     );
-    if (!scraped) v.push(`${label(d)}: no NetworkPolicy admits Prometheus to its ${probePort} port`);
+    if (!scraped) v.push(`${label(d)}: no NetworkPolicy admits Prometheus to its metrics port`);
   }
   const gateway = named(objects, 'Deployment', 'gateway');
   if (gateway) {
@@ -589,7 +591,7 @@ describe('deploy/k8s', () => {
           }
           const ports = arr(obj(rule)['ports']).map((p) => obj(p)['port']);
           assert.ok(
-            ports.length > 0 && ports.every((p) => p === 'metrics' || p === 'http'),
+            ports.length > 0 && ports.every((p) => p === 'metrics'),
             `${label(np)} admits outside traffic to ports ${JSON.stringify(ports)}, not only the metrics ports`,
           );
           for (const d of objects.filter((o) => o.kind === 'Deployment' && selects(at(np, 'spec', 'podSelector'), podLabels(o)))) {
