@@ -139,7 +139,10 @@ describe('scale: two replicas of every service', () => {
 
   test(`${CANDIDATES} candidates over both gateways finish; stopping one gateway moves its candidates to the other; nothing is lost`, async () => {
     const [urlA, urlB] = wsUrls() as [string, string];
-    const [httpA, httpB] = stack.platform.gatewayUrls as [string, string];
+    // Each gateway's /metrics is on its own metrics port, not the public one.
+    const [metricsA, metricsB] = [0, 1].map(
+      (i) => stack.platform.processes.find((p) => p.service === 'gateway' && p.index === i)?.metricsUrl ?? '',
+    ) as [string, string];
     const invitedAt = Date.now();
     const candidates = await stack.inviteCandidates(CANDIDATES, testId);
     const inviteMs = Date.now() - invitedAt;
@@ -168,11 +171,11 @@ describe('scale: two replicas of every service', () => {
     let before = { a: 0, b: 0 };
     const waitUntil = Date.now() + 180_000;
     while (Date.now() < waitUntil) {
-      before = { a: await feedbackOn(httpA), b: await feedbackOn(httpB) };
+      before = { a: await feedbackOn(metricsA), b: await feedbackOn(metricsB) };
       if (before.a + before.b >= (CANDIDATES * ITEMS) / 3) break;
       await sleep(250);
     }
-    const gatewayB = await metricsOf(httpB);
+    const gatewayB = await metricsOf(metricsB);
     const onB = metricSum(gatewayB, 'ws_connections');
     assert.ok(before.a > 0 && before.b > 0, `both gateways acknowledged answers before the stop (${before.a}, ${before.b})`);
     const stoppedAt = Date.now();
@@ -210,7 +213,7 @@ describe('scale: two replicas of every service', () => {
           metricSum(await metricsOf(p.metricsUrl ?? ''), 'nats_request_duration_seconds_count', { subject: 'assessment.v1.expire_due' }),
         ),
     );
-    const framesA = metricSum(await metricsOf(httpA), 'ws_frames_total', { direction: 'in' });
+    const framesA = metricSum(await metricsOf(metricsA), 'ws_frames_total', { direction: 'in' });
     const framesB = metricSum(gatewayB, 'ws_frames_total', { direction: 'in' });
 
     process.stdout.write(
