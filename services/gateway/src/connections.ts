@@ -85,7 +85,7 @@ type Connection = {
 };
 
 /** Subscriptions shared by every connection interested in the same subject. */
-type Shared = { sub: Subscription; conns: Set<Connection> };
+type Shared = { subs: Subscription[]; conns: Set<Connection> };
 
 export type ConnectionHub = {
   accept(ws: WebSocket, req: IncomingMessage, endpoint: Endpoint, url: URL): void;
@@ -371,7 +371,7 @@ export function createConnectionHub(deps: {
     const ttl = identity.expiresAt.getTime() - Date.now();
     c.expiryTimer = setTimeout(() => c.ws.close(CLOSE.TOKEN_EXPIRED, 'token expired'), Math.min(Math.max(ttl, 0), 2 ** 31 - 1));
     c.log = c.log.child({ user_id: identity.caller.user_id, role: identity.caller.role });
-    if (first) join(byUser, identity.caller.user_id, c, events.pushToUser.subject(identity.caller.user_id), onPush);
+    if (first) join(byUser, identity.caller.user_id, c, [events.pushToUser.subject(identity.caller.user_id)], onPush);
     send(
       c,
       'auth_success',
@@ -506,7 +506,7 @@ export function createConnectionHub(deps: {
               ? [events.liveAssessment.wildcard]
               : caller.tests.map((t) => events.liveAssessment.subject(t));
         for (const subject of subjects) {
-          if (!c.watches.has(subject)) join(byLive, subject, c, subject, onLive);
+          if (!c.watches.has(subject)) join(byLive, subject, c, [subject], onLive);
         }
         for (const subject of [...c.watches]) if (!subjects.includes(subject)) leave(byLive, subject, c);
         c.watches = new Set(subjects);
@@ -586,9 +586,13 @@ export function createConnectionHub(deps: {
     return { room_id: roomId, kind: roomId.startsWith(SUPPORT_ROOM_PREFIX) ? 'support' : 'assessment' };
   }
 
-  /** One subscription per room and gateway, to its messages and typing notices: `chat.v1.events.*.<room>`. */
+  /**
+   * One pair of subscriptions per room and gateway, to its messages and its typing notices (two
+   * exact subjects rather than `chat.v1.events.*.<room>`, which the gateway's NATS permissions,
+   * granted per event, do not cover).
+   */
   function joinRoomSubjects(c: Connection, roomId: string): void {
-    join(byRoom, roomId, c, `chat.v1.events.*.${roomId}`, onRoomEvent);
+    join(byRoom, roomId, c, [events.chatRoom.subject(roomId), events.chatTyping.subject(roomId)], onRoomEvent);
   }
 
   function unwatch(c: Connection): void {
@@ -627,29 +631,30 @@ export function createConnectionHub(deps: {
     map: Map<string, Shared>,
     key: string,
     c: Connection,
-    subject: string,
+    subjects: readonly string[],
     handler: (key: string, payload: unknown, subject: string) => void,
   ): void {
     let shared = map.get(key);
     if (shared === undefined) {
-      const sub = bus.nc.subscribe(subject, {
-        callback: (err, msg) => {
-          if (err) return;
-          let payload: unknown;
-          try {
-            payload = msg.json();
-          } catch {
-            log.warn({ subject: msg.subject }, 'event is not JSON: dropped');
-            return;
-          }
-          try {
-            handler(key, payload, msg.subject);
-          } catch (err) {
-            log.error({ err, subject: msg.subject }, 'event delivery failed');
-          }
-        },
-      });
-      shared = { sub, conns: new Set() };
+      const subscribe = (subject: string) =>
+        bus.nc.subscribe(subject, {
+          callback: (err, msg) => {
+            if (err) return;
+            let payload: unknown;
+            try {
+              payload = msg.json();
+            } catch {
+              log.warn({ subject: msg.subject }, 'event is not JSON: dropped');
+              return;
+            }
+            try {
+              handler(key, payload, msg.subject);
+            } catch (err) {
+              log.error({ err, subject: msg.subject }, 'event delivery failed');
+            }
+          },
+        });
+      shared = { subs: subjects.map(subscribe), conns: new Set() };
       map.set(key, shared);
     }
     shared.conns.add(c);
@@ -662,7 +667,7 @@ export function createConnectionHub(deps: {
     shared.conns.delete(c);
     if (map === byRoom) c.rooms.delete(key);
     if (shared.conns.size === 0) {
-      shared.sub.unsubscribe();
+      for (const sub of shared.subs) sub.unsubscribe();
       map.delete(key);
     }
   }
