@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile, chmod, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from '@nats-io/transport-node';
+import { connect, nkeyAuthenticator } from '@nats-io/transport-node';
 import { MongoClient } from 'mongodb';
 import {
   dockerAvailable,
@@ -130,7 +130,11 @@ void test('startInfra: starts both servers locally with a persistent dir', async
     const infra = await startInfra({ dir, docker: false });
     t.diagnostic(`nats: ${infra.natsSource} ${infra.natsUrl}; mongo: ${infra.mongoSource} ${infra.mongoUrl}`);
     try {
-      const nc = await connect({ servers: infra.natsUrl });
+      // The server admits only the generated NKEY users.
+      await assert.rejects(connect({ servers: infra.natsUrl, reconnect: false }), /authorization violation/i);
+      const seed = infra.natsIdentities?.cli.seed;
+      assert.ok(seed !== undefined, 'a local nats-server comes with generated users');
+      const nc = await connect({ servers: infra.natsUrl, authenticator: nkeyAuthenticator(new TextEncoder().encode(seed)) });
       await nc.flush();
       await nc.close();
       const client = new MongoClient(infra.mongoUrl);

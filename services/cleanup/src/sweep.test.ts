@@ -46,9 +46,10 @@ describe('cleanup sweeps against a stand-in assessment service on a real bus', (
     infra = await startInfra();
     teardown.push(() => infra.close());
     const { log } = capturingLogger();
-    serviceBus = await connectBus({ servers: infra.natsUrl, name: 'cleanup', log });
+    // Each as its own NATS user, as in production (the server admits no one else).
+    serviceBus = await connectBus({ servers: infra.natsUrl, nkeySeed: infra.natsIdentities?.cleanup.seed, name: 'cleanup', log });
     teardown.push(() => serviceBus.close());
-    assessmentBus = await connectBus({ servers: infra.natsUrl, name: 'assessment', log });
+    assessmentBus = await connectBus({ servers: infra.natsUrl, nkeySeed: infra.natsIdentities?.assessment.seed, name: 'assessment', log });
     teardown.push(() => assessmentBus.close());
   });
 
