@@ -212,8 +212,11 @@ describe('chat and proctoring across two gateways', () => {
     assert.equal((await ask(proctor, 'chat_history', { room_id: roomId })).data['code'], 'FORBIDDEN');
     // A candidate cannot open one.
     assert.equal((await ask(candidate, 'open_support_room', { candidate_id: stack.seed.recruiter.user_id })).data['code'], 'FORBIDDEN');
-    const listed = await stack.bus.request('chatRooms', { caller: { user_id: c.user_id, role: 'candidate' } });
+    const listed = await stack.bus.request('chatRooms', { caller: { user_id: c.user_id, role: 'candidate', tests: [stack.seed.test_id] } });
     assert.deepEqual(listed.rooms.map((r) => r.room_id), [roomId]);
+    // The same candidate with a token for another test does not see it.
+    const elsewhere = await stack.bus.request('chatRooms', { caller: { user_id: c.user_id, role: 'candidate', tests: ['another-test'] } });
+    assert.deepEqual(elsewhere.rooms, []);
     for (const s of [candidate, recruiter, other, proctor]) s.ws.close();
   });
 
