@@ -26,6 +26,8 @@ const config = parseConfig(
 );
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
+/** A path as the user would type it: relative below the working directory, else absolute. */
+const shownPath = (path: string) => (relative(process.cwd(), path).startsWith('..') ? path : relative(process.cwd(), path));
 const dataDir = resolve(config.STACK_DIR, 'data');
 let infra: Infra | undefined;
 let platform: Platform | undefined;
@@ -95,7 +97,7 @@ try {
   say(
     seeds === undefined
       ? `Each \`NATS_URL=${infra.natsUrl} npm run seed\` invites another candidate. Ctrl-C stops everything.`
-      : `Each \`NATS_URL=${infra.natsUrl} NATS_NKEY_SEED=$(cat ${relative(process.cwd(), cliSeedFile)}) npm run seed\` invites another candidate. Ctrl-C stops everything.`,
+      : `Each \`NATS_URL=${infra.natsUrl} NATS_NKEY_SEED=$(cat ${shownPath(cliSeedFile)}) npm run seed\` invites another candidate. Ctrl-C stops everything.`,
   );
   // Child processes do not hold the event loop; this watch does, and reports a service that died.
   const running = platform;
