@@ -30,7 +30,9 @@ async function underFault(label: string, fault: () => Promise<void>): Promise<Ca
         wsUrl: stack.wsUrl,
         token: c.token,
         deadlineMs: 120_000,
-        thinkMs: 100,
+        // Long enough that every fault lands while answers are in flight: at 100 ms the whole run
+        // ended before the first fault once an answer took a few milliseconds.
+        thinkMs: 400,
         requestTimeoutMs: 12_000,
         choose: (qid, ids) => ids[(qid.length + i) % ids.length] as string,
       }),

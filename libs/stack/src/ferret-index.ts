@@ -18,7 +18,7 @@ const TABLE_NAME = /^[A-Za-z0-9_.-]+$/;
 /**
  * Creates the `_id` lookup index on every collection table of the FerretDB SQLite databases in
  * `dir` (one `<database>.sqlite` file each) that does not have it yet. Idempotent; returns the
- * tables indexed now. FerretDB's own metadata is left alone: the index is invisible to it and
+ * tables indexed now (`<file>/<table>`); tables in `known` are not looked at again. FerretDB's own metadata is left alone: the index is invisible to it and
  * goes away with its table.
  */
 export function indexFerretTables(dir: string, known: Set<string> = new Set()): string[] {
@@ -37,11 +37,13 @@ export function indexFerretTables(dir: string, known: Set<string> = new Set()): 
       const hasMeta = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_ferretdb_collections'`).get();
       if (hasMeta === undefined) continue;
       const tables = db.prepare('SELECT table_name FROM _ferretdb_collections').all() as { table_name: string }[];
+      const indexes = new Set((db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index'`).all() as { name: string }[]).map((r) => r.name));
       for (const { table_name: table } of tables) {
         const key = `${file}/${table}`;
         if (known.has(key) || !TABLE_NAME.test(table)) continue;
-        db.exec(`CREATE INDEX IF NOT EXISTS "${table}${INDEX_SUFFIX}" ON "${table}" (${ID_EXPRESSION})`);
         known.add(key);
+        if (indexes.has(`${table}${INDEX_SUFFIX}`)) continue;
+        db.exec(`CREATE INDEX IF NOT EXISTS "${table}${INDEX_SUFFIX}" ON "${table}" (${ID_EXPRESSION})`);
         created.push(key);
       }
     } finally {

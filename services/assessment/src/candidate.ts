@@ -60,8 +60,6 @@ export function candidateHandlers(ctx: Context): HandlerTable {
         const id = attemptDoc?.assessment_id ?? randomUUID();
         const seed = randomBytes(12).toString('base64url');
         const deadline = new Date(now.getTime() + test.doc.time_limit_s * 1000);
-        // The first question is chosen now: get_question is then a read, like every later one.
-        const first = planNext(test, { seed, responses: [] }, test.doc.time_limit_s);
         const doc: AssessmentDoc = {
           // An attempt whose assessment was never written (a crash in between) gets it now.
           _id: id,
@@ -79,7 +77,9 @@ export function candidateHandlers(ctx: Context): HandlerTable {
           deadline,
           finished_at: null,
           reason: null,
-          current: first.done ? null : { item_id: first.itemId, index: 0, asked_at: now },
+          // The first question is chosen by the first get_question (one write per assessment);
+          // every later one is chosen with the answer before it.
+          current: null,
           responses: [],
           result: null,
           log: [],
@@ -132,7 +132,7 @@ export function candidateHandlers(ctx: Context): HandlerTable {
           return { question: null, completed: completedView(a, test) };
         }
         if (a.current !== null) return { question: questionView(a, test, a.current.item_id, a.current.index, now) };
-        // No question chosen (an assessment started before questions were chosen ahead): choose it now.
+        // The first question, or one after a change that left none chosen: choose it now.
         const plan = planNext(test, a, secondsLeft(a, now));
         const next = plan.done
           ? await finalize(ctx, a, test, plan.reason === 'time_limit' ? 'expired' : 'completed', plan.reason, now)
