@@ -76,10 +76,11 @@ void test('an answer is one insert: the head document is not rewritten, and a fr
   // Another replica (no cache) reads the same assessment: head plus events.
   const other = createRepository({ col });
   const seen = await other.fresh(a._id);
-  assert.equal(seen?.version, 1);
-  assert.equal(seen?.current?.item_id, 'q1');
+  assert.ok(seen);
+  assert.equal(seen.version, 1);
+  assert.equal(seen.current?.item_id, 'q1');
   assert.deepEqual(
-    seen?.responses.map((r) => r.item_id),
+    seen.responses.map((r) => r.item_id),
     ['q0'],
   );
   assert.deepEqual((await findAssessment(client.db('repository_test'), { _id: a._id }))?.responses.length, 1);
@@ -113,9 +114,10 @@ void test('a stale cache is corrected by fresh(): events written elsewhere are r
   for (let i = 0; i < 12; i++) b = (await elsewhere.append(b, { set: {}, response: response(i) })) as AssessmentDoc;
   assert.equal((await mine.cached(a._id))?.version, 0, 'the cache alone is stale');
   const fresh = await mine.fresh(a._id);
-  assert.equal(fresh?.version, 12);
+  assert.ok(fresh);
+  assert.equal(fresh.version, 12);
   assert.deepEqual(
-    fresh?.responses.map((r) => r.index),
+    fresh.responses.map((r) => r.index),
     Array.from({ length: 12 }, (_, i) => i),
   );
 });
@@ -134,9 +136,10 @@ void test('a status change writes the snapshot and the sweep row; the end remove
   });
   assert.ok(paused);
   const snapshot = await col.assessments.findOne({ _id: a._id });
-  assert.equal(snapshot?.status, 'paused');
-  assert.equal(snapshot?.version, 2);
-  assert.equal(snapshot?.responses.length, 1, 'the snapshot carries what was answered before it');
+  assert.ok(snapshot);
+  assert.equal(snapshot.status, 'paused');
+  assert.equal(snapshot.version, 2);
+  assert.equal(snapshot.responses.length, 1, 'the snapshot carries what was answered before it');
   assert.equal((await col.active.findOne({ _id: a._id }))?.status, 'paused');
   const done = await repo.append(paused, { set: { status: 'terminated', reason: 'terminated', finished_at: new Date(), current: null } });
   assert.ok(done);
