@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import { authorNoteMayBeShown, canonicalNote } from './author-note.ts';
 import type { NoteOptions } from './author-note.ts';
 import { NOTE_WITHHELD, assistantReply, wantsAuthorNote } from './assistant.ts';
@@ -131,6 +132,63 @@ describe('author notes: withheld when they could point to an option', () => {
 
   test('a note is shown as it was checked: no format characters, whitespace collapsed', () => {
     assert.equal(canonicalNote(' Think \u200Bof\n a\u202E loop '), 'Think of a loop');
+  });
+});
+
+// Random notes: a harmless sentence with a reference to one option put in it. The sentence alone is
+// shown; with the reference, in whatever case, bracket or wording, it is withheld.
+const WORDS = ['Stack', 'Queue', 'Tree', 'Graph', 'Heap', 'Array', 'Hash map', 'Linked list', '42', '3.5', 'O(n)', 'Never', 'Always'];
+const BEFORE = ['', 'Honestly,', 'Look again:', 'Read the stem twice.', 'Remember the definition;', 'Hint -', 'Between us,'];
+const AFTER = ['', '.', 'fits the definition best.', 'matches the description.', 'is what the author meant.', '— think about why.'];
+const ORDINAL_WORDS = ['first', 'second', 'third', 'fourth', 'fifth', 'sixth'];
+const NUMBER_NAMES = ['one', 'two', 'three', 'four', 'five', 'six'];
+
+const withCase = (s: string, upper: boolean) => (upper ? s.toUpperCase() : s);
+const reference = fc
+  .record({
+    texts: fc.uniqueArray(fc.constantFrom(...WORDS), { minLength: 2, maxLength: 6 }),
+    pick: fc.nat(),
+    form: fc.nat(13),
+    upper: fc.boolean(),
+    wrap: fc.constantFrom(['', ''], ['(', ')'], ['', ')'], ['[', ']'], ['"', '"'], ["'", "'"], ['', '.'], ['#', '']),
+    before: fc.constantFrom(...BEFORE),
+    after: fc.constantFrom(...AFTER),
+  })
+  .map(({ texts, pick, form, upper, wrap, before, after }) => {
+    const index = pick % texts.length;
+    const letter = String.fromCharCode(97 + index);
+    const options = texts.map((text, k) => ({ id: String.fromCharCode(97 + k), text }));
+    const [open, close] = wrap;
+    const forms = [
+      `${open}${withCase(letter, upper)}${close}`,
+      `option ${withCase(letter, upper)}`,
+      `choice ${String(index + 1)}`,
+      `${open}${String(index + 1)}${close === '' ? ')' : close}`,
+      `number ${NUMBER_NAMES[index] ?? 'one'}`,
+      `#${String(index + 1)}`,
+      `the ${ORDINAL_WORDS[index] ?? 'first'} one`,
+      `the ${ORDINAL_WORDS[index] ?? 'first'}.`,
+      `the ${index === texts.length - 1 ? 'last' : 'top'} one`,
+      `the correct answer`,
+      `go with ${withCase(letter, upper)}`,
+      `${open}${texts[index] ?? ''}${close}`,
+      withCase(texts[index] ?? '', upper),
+      withCase(letter === 'a' ? 'A' : letter, true),
+    ];
+    return { options, before, after, form: forms[form % forms.length] ?? '' };
+  });
+
+describe('author notes: random references to an option', () => {
+  test('a harmless sentence is shown, and withheld once it refers to an option', () => {
+    fc.assert(
+      fc.property(reference, ({ options, before, after, form }) => {
+        const plain = `${before} ${after}`.trim();
+        if (plain.length > 0) assert.equal(authorNoteMayBeShown(plain, options), true, plain);
+        const note = `${before} ${form} ${after}`.trim();
+        assert.equal(authorNoteMayBeShown(note, options), false, note);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 

@@ -159,9 +159,60 @@ const STOPWORDS = new Set([
   'who',
 ]);
 
+// Words that follow a letter used as a label but never the article "a".
+const AFTER_A_LABEL = new Set([
+  'is',
+  "isn't",
+  'was',
+  "wasn't",
+  'are',
+  'be',
+  'fits',
+  'matches',
+  'works',
+  'holds',
+  'wins',
+  'applies',
+  'seems',
+  'looks',
+  'sounds',
+  'does',
+  "doesn't",
+  'did',
+  'should',
+  'would',
+  'could',
+  'must',
+  'can',
+  "can't",
+  'cannot',
+  'will',
+  "won't",
+  'may',
+  'might',
+  'has',
+  'had',
+  'makes',
+  'gives',
+  'says',
+  'describes',
+  'and',
+  'or',
+  'nor',
+  'but',
+  'then',
+  'vs',
+  'versus',
+  'over',
+  'rather',
+  'instead',
+  'alone',
+  'it',
+]);
+
 const OPENERS = new Set(['(', '[', '{', '<', '"', "'", '‘', '“', '«', '#']);
 const CLOSERS = new Set([')', ']', '}', '>', '"', "'", '’', '”', '»']);
-const SENTENCE_END = new Set(['.', '!', '?', ',', ';', ':', ')', ']', '}']);
+const SENTENCE_END = new Set(['.', '!', '?', ',', ';', ':', ')', ']', '}', '—', '–', '-', '/']);
 
 /**
  * A note as it is checked and shown: compatibility forms folded (full-width "Ｂ" is "B", "①" is "1"),
@@ -228,6 +279,9 @@ function namesALetterOrId(text: string, tokens: readonly Token[], ids: ReadonlyS
     if (token.word === 'a' || token.word === 'i') {
       if (standsAsLabel(text, tokens, i)) return true;
       if (token.raw === 'A' && !isSentenceStart(text, token.start)) return true;
+      // The article is followed by a noun; a label by what is said of it ("A fits", "A and C").
+      const next = tokens[i + 1];
+      if (token.word === 'a' && next !== undefined && AFTER_A_LABEL.has(next.word)) return true;
       continue;
     }
     return true;
