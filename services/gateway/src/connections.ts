@@ -107,6 +107,7 @@ export function createConnectionHub(deps: {
   const connections = new Set<Connection>();
   const inflight = new Set<Promise<void>>();
   let shuttingDown = false;
+  const stopping = () => shuttingDown;
   const byUser = new Map<string, Shared>();
   const byRoom = new Map<string, Shared>();
   const byLive = new Map<string, Shared>();
@@ -313,18 +314,28 @@ export function createConnectionHub(deps: {
       sendError(c, 'SERVICE_UNAVAILABLE', 'the server is shutting down; reconnect', frame.id);
       return;
     }
-    // One user's requests to the services are capped, so that a flood is answered here
-    // instead of queueing in front of everyone else's.
-    const userId = c.identity.caller.user_id;
+    // Only a few of one user's requests reach the services at once, so that a flood is answered
+    // here instead of queueing in front of everyone else's.
+    const caller = c.identity.caller;
+    const userId = caller.user_id;
     const counted = !LOCAL_FRAMES.has(frame.type);
     if (counted) {
-      const refusal = users.begin(userId, Date.now());
-      if (refusal !== undefined) {
-        refuse(c, refusal, frame.id);
+      // Staff dashboards fan out (a room per watched candidate), so their excess waits in line;
+      // a candidate's page has a request or two in flight, and a candidate's excess is refused.
+      const slot = users.acquire(userId, Date.now(), caller.role !== 'candidate');
+      if ('refusal' in slot) {
+        refuse(c, slot.refusal, frame.id);
+        return;
+      }
+      if (slot.wait !== undefined) await slot.wait;
+      // Shutdown may have begun, or the socket closed, while this frame waited.
+      if (stopping() || c.ws.readyState !== c.ws.OPEN) {
+        users.release(userId);
+        sendError(c, 'SERVICE_UNAVAILABLE', 'the server is shutting down; reconnect', frame.id);
         return;
       }
     }
-    const work = route(c, c.identity.caller, frame);
+    const work = route(c, caller, frame);
     inflight.add(work);
     try {
       await work;
@@ -337,7 +348,7 @@ export function createConnectionHub(deps: {
       }
     } finally {
       inflight.delete(work);
-      if (counted) users.end(userId);
+      if (counted) users.release(userId);
     }
   }
 

@@ -22,7 +22,15 @@ describe('token bucket', () => {
 });
 
 describe('user limits', () => {
-  const limits = { socketPerSecond: 10, socketBurst: 10, userPerSecond: 2, userBurst: 2, maxInflightPerUser: 2, maxSocketsPerUser: 2 };
+  const limits = {
+    socketPerSecond: 10,
+    socketBurst: 10,
+    userPerSecond: 2,
+    userBurst: 2,
+    maxInflightPerUser: 2,
+    maxQueuedPerStaff: 3,
+    maxSocketsPerUser: 2,
+  };
 
   test('caps the sockets of a user, and a closed socket frees its place', () => {
     const users = createUserLimits(limits);
@@ -34,20 +42,33 @@ describe('user limits', () => {
     assert.equal(users.addSocket('u1', 0), true);
   });
 
-  test('caps requests in flight per user and forgets a user with nothing left', () => {
+  test('requests in flight per user: a few at once, more wait in order, beyond the queue refused', async () => {
     const users = createUserLimits(limits);
     users.addSocket('u1', 0);
-    assert.equal(users.begin('u1', 0), undefined);
-    assert.equal(users.begin('u1', 0), undefined);
-    assert.equal(users.begin('u1', 0)?.limit, 'inflight');
-    assert.equal(users.begin('u2', 0), undefined, 'another user is not affected');
-    users.end('u2');
-    users.end('u1');
-    assert.equal(users.begin('u1', 0), undefined);
+    const granted: string[] = [];
+    const take = (name: string) => {
+      const slot = users.acquire('u1', 0, true);
+      if ('refusal' in slot) return slot.refusal.limit;
+      if (slot.wait === undefined) granted.push(name);
+      else void slot.wait.then(() => granted.push(name));
+      return slot.wait === undefined ? 'now' : 'queued';
+    };
+    assert.deepEqual(['a', 'b', 'c', 'd', 'e', 'f'].map(take), ['now', 'now', 'queued', 'queued', 'queued', 'inflight']);
+    assert.equal('refusal' in users.acquire('u2', 0, false), false, 'another user is not affected');
+    const refused = users.acquire('u1', 0, false);
+    assert.equal('refusal' in refused && refused.refusal.limit, 'inflight', 'a user who may not wait is refused at once');
+    users.release('u2');
+    users.release('u1');
+    users.release('u1');
+    await Promise.resolve();
+    assert.deepEqual(granted, ['a', 'b', 'c', 'd'], 'first come, first served');
+    users.release('u1');
+    users.release('u1');
+    users.release('u1');
     users.removeSocket('u1');
-    users.end('u1');
-    users.end('u1');
-    assert.equal(users.size(), 0);
+    await Promise.resolve();
+    assert.deepEqual(granted, ['a', 'b', 'c', 'd', 'e']);
+    assert.equal(users.size(), 0, 'a user with nothing left is forgotten');
   });
 
   test("one bucket for all of a user's sockets", () => {

@@ -8,6 +8,8 @@ export type FrameLimits = {
   userBurst: number;
   /** Requests of one user that may wait for a service at the same time. */
   maxInflightPerUser: number;
+  /** Requests of one staff user that may wait, in order, for one of those places; more are refused. */
+  maxQueuedPerStaff: number;
   /** Authenticated sockets one user may hold. */
   maxSocketsPerUser: number;
 };
@@ -40,8 +42,11 @@ export function createTokenBucket(perSecond: number, burst: number, nowMs: numbe
 /** Why a frame was refused: which limit, and when to try again. */
 export type Refusal = { limit: 'socket' | 'user' | 'inflight'; retryAfterMs: number };
 
+/** A place for a request to a service: now (`wait` undefined), once an earlier request ends, or refused. */
+export type Slot = { refusal: Refusal } | { wait: Promise<void> | undefined };
+
 /** What the gateway counts for one user across their sockets. */
-type UserState = { bucket: TokenBucket; inflight: number; sockets: number };
+type UserState = { bucket: TokenBucket; inflight: number; queue: (() => void)[]; sockets: number };
 
 /** The per-user side of the limits: a shared token bucket, requests in flight, sockets held. */
 export type UserLimits = {
@@ -50,9 +55,13 @@ export type UserLimits = {
   removeSocket(userId: string): void;
   /** Spends a token of the user's bucket; a refusal when it is empty. */
   take(userId: string, nowMs: number): Refusal | undefined;
-  /** Counts a request to a service; a refusal when the user already has the maximum in flight. */
-  begin(userId: string, nowMs: number): Refusal | undefined;
-  end(userId: string): void;
+  /**
+   * A place for a request to a service: at once while the user has fewer than the maximum in
+   * flight; else, when `mayWait`, after those before it (first come, first served) while the
+   * queue has room; else a refusal. Every place granted must be given back with `release`.
+   */
+  acquire(userId: string, nowMs: number, mayWait: boolean): Slot;
+  release(userId: string): void;
   /** Users with state (sockets or requests in flight). */
   size(): number;
 };
@@ -63,7 +72,7 @@ export function createUserLimits(limits: FrameLimits): UserLimits {
   const stateOf = (userId: string, nowMs: number): UserState => {
     let state = users.get(userId);
     if (state === undefined) {
-      state = { bucket: createTokenBucket(limits.userPerSecond, limits.userBurst, nowMs), inflight: 0, sockets: 0 };
+      state = { bucket: createTokenBucket(limits.userPerSecond, limits.userBurst, nowMs), inflight: 0, queue: [], sockets: 0 };
       users.set(userId, state);
     }
     return state;
@@ -88,15 +97,24 @@ export function createUserLimits(limits: FrameLimits): UserLimits {
       const wait = stateOf(userId, nowMs).bucket.take(nowMs);
       return wait === 0 ? undefined : { limit: 'user', retryAfterMs: wait };
     },
-    begin(userId, nowMs) {
+    acquire(userId, nowMs, mayWait) {
       const state = stateOf(userId, nowMs);
-      if (state.inflight >= limits.maxInflightPerUser) return { limit: 'inflight', retryAfterMs: 100 };
-      state.inflight += 1;
-      return undefined;
+      if (state.inflight < limits.maxInflightPerUser) {
+        state.inflight += 1;
+        return { wait: undefined };
+      }
+      if (!mayWait || state.queue.length >= limits.maxQueuedPerStaff) return { refusal: { limit: 'inflight', retryAfterMs: 100 } };
+      return { wait: new Promise<void>((resolve) => state.queue.push(resolve)) };
     },
-    end(userId) {
+    release(userId) {
       const state = users.get(userId);
       if (state === undefined) return;
+      // The place goes to the next request in line, if any; it stays counted in flight.
+      const next = state.queue.shift();
+      if (next !== undefined) {
+        next();
+        return;
+      }
       state.inflight -= 1;
       forget(userId, state);
     },
