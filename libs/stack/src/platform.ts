@@ -20,10 +20,13 @@ export type PlatformOptions = {
   /**
    * Give every non-gateway replica its own free METRICS_PORT (see `processes[i].metricsUrl`).
    * Without it their metrics servers are off (METRICS_PORT=0), since replicas share one host.
+   * Gateways always get one: it is where their /metrics is.
    */
   metricsPorts?: boolean;
   /** Environment the services inherit (PATH, HOME…), usually the caller's own. */
   inheritEnv?: Readonly<Record<string, string | undefined>>;
+  /** Each service's NATS NKEY seed (`NATS_NKEY_SEED`), e.g. from `Infra.natsIdentities`; a service without one inherits the caller's. */
+  natsSeeds?: Partial<Record<ServiceName, string>> | undefined;
   /** Extra environment for every service (e.g. LOG_LEVEL, SWEEP_INTERVAL_MS). */
   env?: Record<string, string>;
   log?: LogFn | undefined;
@@ -33,7 +36,7 @@ export type PlatformOptions = {
 /** A running platform: one child process per service replica. */
 export type Platform = {
   gatewayUrls: string[];
-  /** `metricsUrl` serves /metrics, /healthz and /readyz: the gateway's own URL, or the replica's METRICS_PORT with `metricsPorts`. */
+  /** `metricsUrl` serves /metrics, /healthz and /readyz on the replica's METRICS_PORT (every gateway; the others with `metricsPorts`). */
   processes: { service: ServiceName; index: number; proc: ServerProcess; metricsUrl?: string }[];
   /** Stops one replica (SIGTERM, then SIGKILL); `restart` starts it again with the same settings. */
   stop(service: ServiceName, index?: number): Promise<void>;
@@ -69,6 +72,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     ...options.env,
   };
   const metricsPorts = new Map<string, number>();
+  for (let i = 0; i < gatewayCount; i++) metricsPorts.set(`gateway/${i}`, await freePort());
   if (options.metricsPorts === true) {
     for (const service of SERVICE_NAMES.filter((s) => s !== 'gateway')) {
       for (let i = 0; i < replicas(service); i++) metricsPorts.set(`${service}/${i}`, await freePort());
@@ -76,13 +80,14 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   }
 
   function envFor(service: ServiceName, index: number): Record<string, string> {
-    if (service === 'gateway') return { ...baseEnv, PORT: String(ports[index]), HOST: '127.0.0.1' };
+    const seed = options.natsSeeds?.[service];
+    const env = seed === undefined ? baseEnv : { ...baseEnv, NATS_NKEY_SEED: seed };
     const metricsPort = metricsPorts.get(`${service}/${index}`);
-    return metricsPort === undefined ? baseEnv : { ...baseEnv, METRICS_PORT: String(metricsPort), METRICS_HOST: '127.0.0.1' };
+    const withMetrics = metricsPort === undefined ? env : { ...env, METRICS_PORT: String(metricsPort), METRICS_HOST: '127.0.0.1' };
+    return service === 'gateway' ? { ...withMetrics, PORT: String(ports[index]), HOST: '127.0.0.1' } : withMetrics;
   }
 
   function metricsUrlOf(service: ServiceName, index: number): { metricsUrl?: string } {
-    if (service === 'gateway') return { metricsUrl: `http://127.0.0.1:${ports[index]}` };
     const metricsPort = metricsPorts.get(`${service}/${index}`);
     return metricsPort === undefined ? {} : { metricsUrl: `http://127.0.0.1:${metricsPort}` };
   }
@@ -96,7 +101,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   }
 
   for (const service of SERVICE_NAMES) {
-    for (let i = 0; i < replicas(service); i++) processes.push({ service, index: i, proc: spawnReplica(service, i), ...metricsUrlOf(service, i) });
+    for (let i = 0; i < replicas(service); i++)
+      processes.push({ service, index: i, proc: spawnReplica(service, i), ...metricsUrlOf(service, i) });
   }
   const gatewayUrls = ports.map((p) => `http://127.0.0.1:${p}`);
   const platform: Platform = {
@@ -125,7 +131,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   };
   try {
     await Promise.all(
-      processes.filter((p) => p.service === 'gateway').map((p) => waitReady(gatewayUrls[p.index] as string, p.proc, options.readyTimeoutMs ?? 30_000)),
+      processes
+        .filter((p) => p.service === 'gateway')
+        .map((p) => waitReady(gatewayUrls[p.index] as string, p.proc, options.readyTimeoutMs ?? 30_000)),
     );
   } catch (err) {
     await platform.close();
