@@ -21,9 +21,10 @@ import type { Bus } from '@ap/bus';
 import { DEMO_TEST_ID, seedDemo } from '@ap/demo';
 import type { DemoSeed } from '@ap/demo';
 import { createLogger } from '@ap/logging';
-import { startInfra, startPlatform } from '@ap/stack';
+import { seedsOf, startInfra, startPlatform } from '@ap/stack';
 import type { Infra, Platform } from '@ap/stack';
 import { mergeHists, percentiles } from './hist.ts';
+import { seedStoredAssessments } from './stored.ts';
 import type { Percentiles } from './hist.ts';
 import type { AnswersResult, Counts, HeartbeatResult, IdleCountResult, IdleReleaseResult, IdleResult, Target } from './messages.ts';
 import { latencyPlot } from './plot.ts';
@@ -68,6 +69,9 @@ const HELP = `npm run bench -- [options]
   --duration S       measured seconds per heartbeat run and per answer rate (default 15)
   --warmup S         unmeasured seconds before each of those (default 3)
   --rates LIST       answer scenario: offered answers/s (default 200,500,1000,2000)
+  --stored LIST      answer scenario: stored assessments before each round (default 0,1000,10000;
+                     the first round runs every rate, later ones the best rate again after finished
+                     assessments are added straight through the store)
   --sessions N       answer scenario: candidate sessions per step (default: from the rate and
                      the best rate reached so far)
   --workers N        client worker processes (default: available cores, at least 2)
@@ -96,6 +100,7 @@ const argsSchema = z.object({
   warmup: z.coerce.number().min(0).max(60).optional(),
   rates: commaList.pipe(z.array(z.string().transform(Number).pipe(z.number().positive().max(50_000))).min(1)).optional(),
   sessions: count.max(5000).optional(),
+  stored: commaList.pipe(z.array(z.string().transform(Number).pipe(z.number().int().min(0).max(1_000_000))).min(1)).optional(),
   workers: count.max(64).optional(),
   'no-echo': z.boolean().default(false),
   'cpu-prof': z.boolean().default(false),
@@ -115,6 +120,7 @@ function readOptions() {
       warmup: { type: 'string' },
       rates: { type: 'string' },
       sessions: { type: 'string' },
+      stored: { type: 'string' },
       workers: { type: 'string' },
       'no-echo': { type: 'boolean' },
       'cpu-prof': { type: 'boolean' },
@@ -144,8 +150,9 @@ function readOptions() {
     concurrency: a.concurrency ?? (q ? 50 : 200),
     durationMs: Math.round((a.duration ?? (q ? 4 : 15)) * 1000),
     warmupMs: Math.round((a.warmup ?? (q ? 1 : 3)) * 1000),
-    rates: a.rates ?? (q ? [100, 300] : [200, 500, 1000, 2000]),
+    rates: a.rates ?? (q ? [100, 300] : [250, 500, 1000, 2000]),
     sessions: a.sessions,
+    stored: [...new Set(a.stored ?? (q ? [0, 200] : [0, 1000, 10_000]))].sort((x, y) => x - y),
     workers: a.workers ?? Math.max(2, os.availableParallelism()),
     echo: !a['no-echo'],
     cpuProf: a['cpu-prof'],
@@ -209,6 +216,8 @@ class Bench {
   readonly echo: EchoServer | undefined;
   readonly gatewayPid: number;
   readonly db: Db;
+  /** FerretDB's metrics, where commands are counted by name; MongoDB's serverStatus otherwise. */
+  dbMetricsUrl: string | undefined;
 
   constructor(
     opts: Options,
@@ -347,6 +356,26 @@ class Bench {
       const a = this.nextAddress++;
       return `127.0.${Math.floor(a / 256)}.${a % 256}`;
     });
+  }
+
+  /** Commands the database server has answered so far by name (its own counters), or undefined when it does not say. */
+  async databaseCommands(): Promise<Record<string, number> | undefined> {
+    try {
+      const counts: Record<string, number> = {};
+      if (this.dbMetricsUrl !== undefined) {
+        const text = await (await fetch(this.dbMetricsUrl)).text();
+        for (const m of text.matchAll(/^ferretdb_client_requests_total\{command="([^"]*)"[^}]*\} (\d+(?:\.\d+)?(?:e\+\d+)?)$/gm)) {
+          const name = m[1] ?? '?';
+          counts[name] = (counts[name] ?? 0) + Number(m[2]);
+        }
+        return counts;
+      }
+      const status = await this.db.admin().command({ serverStatus: 1 });
+      const ops = status['opcounters'] as Record<string, number> | undefined;
+      return ops === undefined ? undefined : { ...ops };
+    } catch {
+      return undefined;
+    }
   }
 
   /** Assessment documents in the database (the answer path's cost on FerretDB grows with it). */
@@ -593,8 +622,12 @@ class Bench {
       candidates: number;
       cpu: CpuUse;
       wallSeconds: number;
+      /** Database commands per answer, from the server's own counters: in all, and by command. */
+      dbCommandsPerAnswer: number | undefined;
+      dbCommands: Record<string, number> | undefined;
     };
     const steps: { offered: number; gateway: Step & { assessmentsBefore: number | undefined }; echo: Step | undefined }[] = [];
+    const rounds: { stored: number; offered: number; gateway: Step & { assessmentsBefore: number | undefined } }[] = [];
     const summarizeAnswers = (rs: AnswersResult[], windowMs: number) => {
       const completedInWindow = rs.reduce((a, r) => a + r.completedInWindow, 0);
       return {
@@ -622,8 +655,8 @@ class Bench {
     let saturatedSessions = 0;
     const rates = [...opts.rates];
     let autoRate: number | undefined;
-    for (let r = 0; r < rates.length; r++) {
-      const rate = rates[r] as number;
+    /** One measured step at `rate` on the gateway (what each round repeats). */
+    const gatewayStep = async (rate: number) => {
       // Enough sessions that each needs at most ~8 answers/s (a cycle of 125 ms), at least 2 per
       // worker; past the rate at which the platform saturated, more sessions only add timeouts.
       // But never fewer than the first saturated step had: a saturated platform answers each
@@ -638,6 +671,7 @@ class Bench {
       const tokens = await this.invite(need, `answers ${rate}/s: invite`);
       const runOne = async (target: Target, toks: string[], durationMs: number): Promise<Step> => {
         await this.settle(`answers ${rate}/s (${target.kind})`);
+        const commandsBefore = target.kind === 'gateway' ? await this.databaseCommands() : undefined;
         const m = await this.measured(
           () =>
             pool.run<AnswersResult>(`answers ${rate}/s: ${target.kind}`, opts.warmupMs + durationMs + drainMs + 120_000, (w) => ({
@@ -657,8 +691,27 @@ class Bench {
           target.kind === 'gateway' ? `answers ${rate}/s` : undefined,
         );
         const s = summarizeAnswers(m.value, durationMs);
+        const commandsAfter = commandsBefore === undefined ? undefined : await this.databaseCommands();
+        const dbCommands =
+          commandsBefore === undefined || commandsAfter === undefined || s.completed === 0
+            ? undefined
+            : Object.fromEntries(
+                Object.entries(commandsAfter)
+                  .map(([name, n]) => [name, (n - (commandsBefore[name] ?? 0)) / s.completed] as const)
+                  .filter(([, n]) => n > 0),
+              );
+        const dbCommandsPerAnswer = dbCommands === undefined ? undefined : Object.values(dbCommands).reduce((a, b) => a + b, 0);
         pool.barDone(`${int(s.achieved)}/s, p99 ${ms(s.latencyMs.p99)} ms`);
-        return { ...s, offered: rate, sessions, candidates: toks.length, cpu: m.cpu, wallSeconds: m.wallS };
+        return {
+          ...s,
+          offered: rate,
+          sessions,
+          candidates: toks.length,
+          cpu: m.cpu,
+          wallSeconds: m.wallS,
+          dbCommandsPerAnswer,
+          dbCommands,
+        };
       };
       const assessmentsBefore = await this.countAssessments();
       const gw = { ...(await runOne(gateway, tokens, opts.durationMs)), assessmentsBefore };
@@ -666,6 +719,11 @@ class Bench {
         if (!Number.isFinite(saturatedAt)) saturatedSessions = sessions;
         saturatedAt = Math.min(saturatedAt, Math.max(gw.achieved, 1));
       }
+      return { gw, runOne };
+    };
+    for (let r = 0; r < rates.length; r++) {
+      const rate = rates[r] as number;
+      const { gw, runOne } = await gatewayStep(rate);
       const base = echo === undefined ? undefined : await runOne(echo, [], echoDurationMs);
       steps.push({ offered: rate, gateway: gw, echo: base });
       // If even the lowest rate saturated the platform, add one step at half of what it managed, so
@@ -676,6 +734,23 @@ class Bench {
       }
     }
     steps.sort((a, b) => a.offered - b.offered);
+    // Rounds: the best rate again once more finished assessments are stored (added through the
+    // store, as the service leaves them), to show whether the answer path slows as data grows.
+    const best = steps.reduce<(typeof steps)[number] | undefined>(
+      (b, x) => (b === undefined || x.gateway.achieved > b.gateway.achieved ? x : b),
+      undefined,
+    );
+    if (best !== undefined) rounds.push({ stored: best.gateway.assessmentsBefore ?? 0, offered: best.offered, gateway: best.gateway });
+    for (const target of opts.stored.filter((n) => n > 0)) {
+      if (best === undefined) break;
+      const bar = new ProgressBar(`stored assessments → ${int(target)}`);
+      const added = await seedStoredAssessments(this.db, DEMO_TEST_ID, target, (done, total) => {
+        bar.update(done, total, `${int(done)} of ${int(total)} added`);
+      });
+      bar.done(`${int(added)} added`);
+      const { gw } = await gatewayStep(best.offered);
+      rounds.push({ stored: target, offered: best.offered, gateway: gw });
+    }
     this.report.answers = {
       autoRate,
       test: DEMO_TEST_ID,
@@ -684,6 +759,7 @@ class Bench {
       echoDurationSeconds: echoDurationMs / 1000,
       warmupSeconds: opts.warmupMs / 1000,
       steps,
+      rounds,
     };
     const points: PlotPoint[] = steps.map((s) => ({
       offered: s.offered,
@@ -737,6 +813,41 @@ class Bench {
       this.line();
     }
     for (const s of steps) this.line(`- ${int(s.offered)}/s on the gateway: ${this.cpuLine(s.gateway.cpu, s.gateway.wallSeconds)}`);
+    this.line();
+    this.line('### As stored assessments accumulate');
+    this.line();
+    this.line(
+      'The best rate again after finished assessments were added through the store. CPU is per answer of the run (every process, ' +
+        'session set-up included); database commands are the server’s own count divided by the answers.',
+    );
+    this.line();
+    const procs = ['gateway', 'assessment', 'nats-server', 'ferretdb', 'mongod'].filter((p) =>
+      rounds.some((r) => r.gateway.cpu[p] !== undefined),
+    );
+    this.line(
+      `| stored before | offered/s | achieved/s | p50 ms | p99 ms | errors | db commands / answer | ${procs.map((p) => `${p} CPU ms / answer`).join(' | ')} |`,
+    );
+    this.line(`| ---: | ---: | ---: | ---: | ---: | --- | ---: | ${procs.map(() => '---:').join(' | ')} |`);
+    for (const r of rounds) {
+      const g = r.gateway;
+      const perAnswer = (p: string): string => {
+        const used = g.cpu[p]?.seconds;
+        return used === undefined || g.completed === 0 ? '?' : ms((1000 * used) / g.completed);
+      };
+      this.line(
+        `| ${g.assessmentsBefore === undefined ? int(r.stored) : int(g.assessmentsBefore)} | ${int(r.offered)} | ${int(g.achieved)} | ${ms(g.latencyMs.p50)} | ${ms(g.latencyMs.p99)} | ` +
+          `${countsText(g.errors)} | ${g.dbCommandsPerAnswer === undefined ? '?' : g.dbCommandsPerAnswer.toFixed(2)} | ${procs.map(perAnswer).join(' | ')} |`,
+      );
+    }
+    this.line();
+    for (const r of rounds) {
+      const by = r.gateway.dbCommands;
+      if (by === undefined) continue;
+      const parts = Object.entries(by)
+        .sort((a, b) => b[1] - a[1])
+        .map(([name, n]) => `${name} ${n.toFixed(2)}`);
+      this.line(`- database commands per answer with ${int(r.gateway.assessmentsBefore ?? r.stored)} stored: ${parts.join(', ')}`);
+    }
     this.line();
   }
 
@@ -908,16 +1019,25 @@ async function main(): Promise<void> {
       mongoUrl: infra.mongoUrl,
       dbName,
       inheritEnv: process.env,
+      natsSeeds: infra.natsIdentities === undefined ? undefined : seedsOf(infra.natsIdentities),
       log,
       env: {
         LOG_LEVEL: 'warn',
+        // The idle and heartbeat scenarios share a few candidate tokens over thousands of sockets;
+        // the per-user socket cap (10 by default) is not what they measure.
+        MAX_SOCKETS_PER_USER: '1000000',
         ...(opts.cpuProf ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}),
       },
       readyTimeoutMs: 60_000,
     });
     const gatewayPid = platform.processes.find((p) => p.service === 'gateway')?.proc.pid;
     if (gatewayPid === undefined) throw new Error('no gateway process');
-    bus = await connectBus({ servers: infra.natsUrl, name: 'bench', log: createLogger({ service: 'bench', level: 'warn' }) });
+    bus = await connectBus({
+      servers: infra.natsUrl,
+      nkeySeed: infra.natsIdentities?.cli.seed ?? process.env.NATS_NKEY_SEED,
+      name: 'bench',
+      log: createLogger({ service: 'bench', level: 'warn' }),
+    });
     const seed = await seedDemo(bus);
     boot.update(2, 3, 'echo server and client workers');
     echo = opts.echo ? await startEchoServer() : undefined;
@@ -926,6 +1046,7 @@ async function main(): Promise<void> {
     mongo = new MongoClient(infra.mongoUrl);
     await mongo.connect();
     bench = new Bench(opts, platform, bus, seed, pool, echo, gatewayPid, mongo.db(dbName));
+    bench.dbMetricsUrl = infra.mongoMetricsUrl;
 
     const cpus = os.cpus();
     bench.report.machine = {

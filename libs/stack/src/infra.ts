@@ -32,6 +32,8 @@ export interface Infra {
   mongoUrl: string;
   natsSource: InfraSource;
   mongoSource: InfraSource;
+  /** Prometheus metrics of a FerretDB started here (commands counted by name). */
+  mongoMetricsUrl?: string;
   /**
    * The NKEY users of a NATS server started here (its config admits only them, each with its
    * own permissions); absent for a given `natsUrl`, whose credentials come from the environment.
@@ -81,6 +83,7 @@ export async function startInfra(opts: InfraOptions = {}): Promise<Infra> {
     }
     let mongoUrl = opts.mongoUrl;
     let mongoSource: InfraSource = 'given';
+    let mongoMetricsUrl: string | undefined;
     if (mongoUrl === undefined) {
       if (useDocker) {
         const s = await startMongoContainer();
@@ -96,9 +99,18 @@ export async function startInfra(opts: InfraOptions = {}): Promise<Infra> {
         closers.push(s.close);
         mongoUrl = s.url;
         mongoSource = s.kind;
+        mongoMetricsUrl = s.metricsUrl;
       }
     }
-    return { natsUrl, mongoUrl, natsSource, mongoSource, ...(natsIdentities === undefined ? {} : { natsIdentities }), close };
+    return {
+      natsUrl,
+      mongoUrl,
+      natsSource,
+      mongoSource,
+      ...(mongoMetricsUrl === undefined ? {} : { mongoMetricsUrl }),
+      ...(natsIdentities === undefined ? {} : { natsIdentities }),
+      close,
+    };
   } catch (err) {
     await close().catch(() => undefined);
     throw err;

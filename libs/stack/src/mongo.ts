@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import type { StackEnv } from './config.ts';
-import { HOST, isPortOpen, sleep } from './net.ts';
+import { HOST, freePort, isPortOpen, sleep } from './net.ts';
 import { dataDir, launch, type LocalServerOptions } from './launch.ts';
 import { findTool, installHint } from './tools.ts';
 import { keepFerretTablesIndexed } from './ferret-index.ts';
@@ -15,6 +15,8 @@ export interface MongoServer {
   port: number;
   /** Which server runs: a real mongod, or FerretDB on SQLite. */
   kind: 'mongod' | 'ferretdb';
+  /** FerretDB's Prometheus metrics (`ferretdb_client_requests_total` counts commands); absent for mongod. */
+  metricsUrl?: string;
   /** Stops the server (SIGTERM, SIGKILL after 5 s) and removes its temp dir. */
   close: () => Promise<void>;
 }
@@ -65,6 +67,8 @@ export async function startMongo(opts: LocalServerOptions = {}): Promise<MongoSe
   const dbDir = join(data.dir, kind === 'mongod' ? 'db' : 'sqlite');
   await mkdir(dbDir, { recursive: true });
 
+  // FerretDB's debug endpoint serves its metrics (commands counted by name) for benchmarks.
+  const debugPort = kind === 'ferretdb' ? await freePort() : undefined;
   const args =
     kind === 'mongod'
       ? (port: number) => ['--dbpath', dbDir, '--port', String(port), '--bind_ip', HOST, '--quiet']
@@ -73,7 +77,7 @@ export async function startMongo(opts: LocalServerOptions = {}): Promise<MongoSe
           `--sqlite-url=file:${dbDir}/`,
           `--listen-addr=${HOST}:${port}`,
           `--state-dir=${data.dir}`,
-          '--debug-addr=-',
+          `--debug-addr=${HOST}:${String(debugPort)}`,
           '--telemetry=disable',
           // WARN and below dump every unsupported command (e.g. the driver's endSessions on close)
           // as a multi-line message; ERROR still reports startup failures such as a busy port.
@@ -97,6 +101,7 @@ export async function startMongo(opts: LocalServerOptions = {}): Promise<MongoSe
     url: `mongodb://${HOST}:${launched.port}/`,
     port: launched.port,
     kind,
+    ...(debugPort === undefined ? {} : { metricsUrl: `http://${HOST}:${debugPort}/debug/metrics` }),
     close: async () => {
       indexer?.close();
       await launched.close();
