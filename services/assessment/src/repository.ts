@@ -1,7 +1,7 @@
 import { isDuplicateKey } from '@ap/db';
 import type { Db, Filter } from 'mongodb';
 import { AppError } from '@ap/protocol';
-import { isOpen } from './rules.ts';
+import { isFinal, isOpen } from './rules.ts';
 import type { AssessmentDoc, AssessmentFields, Collections, EventDoc, Incident, LogEntry, ResponseDoc } from './store.ts';
 
 /** One change to write: fields to set, and at most one entry for each list. */
@@ -38,8 +38,8 @@ export type AssessmentRepository = {
   size(): number;
 };
 
-/** Assessments kept in memory per replica; the oldest used go first. */
-const DEFAULT_CACHE_SIZE = 20_000;
+/** Unfinished assessments kept in memory per replica (a few KB each); the least recently used go first. */
+const DEFAULT_CACHE_SIZE = 10_000;
 /** Events read at once while catching up (each a lookup by `_id`). */
 const CATCH_UP_BATCH = 8;
 
@@ -109,6 +109,8 @@ export function createRepository(deps: {
     // Never go back to an older version (two requests of one assessment can finish out of order).
     if (known !== undefined && known.version > a.version) return known;
     cache.delete(a._id);
+    // A finished assessment changes no more and is rarely read again: it leaves the cache.
+    if (isFinal(a.status)) return a;
     cache.set(a._id, a);
     if (cache.size > cacheSize) {
       const oldest = cache.keys().next();
