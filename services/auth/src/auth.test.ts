@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import type { JWTPayload } from 'jose';
-import { TOKEN_AUDIENCE, TOKEN_ISSUER, isAppError, tokenClaimsSchema } from '@ap/protocol';
+import { AppError, TOKEN_AUDIENCE, TOKEN_ISSUER, isAppError, tokenClaimsSchema } from '@ap/protocol';
 import type { Caller, ErrorCode } from '@ap/protocol';
 import { connectBus } from '@ap/bus';
 import type { Bus } from '@ap/bus';
@@ -11,6 +11,7 @@ import type { Database } from '@ap/db';
 import { createLogger } from '@ap/logging';
 import { startInfra } from '@ap/stack';
 import type { Infra } from '@ap/stack';
+import { DEFAULT_AUTH_LIMITS } from './config.ts';
 import { createAuthService } from './service.ts';
 import type { AuthConfig, AuthService } from './service.ts';
 import { createKeyRing } from './keys.ts';
@@ -19,7 +20,15 @@ import { openCollections } from './store.ts';
 
 const ADMIN: Caller = { user_id: 'admin-1', role: 'admin' };
 const RECRUITER: Caller = { user_id: 'recruiter-1', role: 'recruiter', tests: ['test-a', 'test-b'] };
-const CONFIG: AuthConfig = { tokenTtlS: 3600, candidateTokenTtlS: 4 * 3600, signingAlg: 'EdDSA', keyMaxAgeS: 24 * 3600 };
+const CONFIG: AuthConfig = {
+  tokenTtlS: 3600,
+  candidateTokenTtlS: 4 * 3600,
+  signingAlg: 'EdDSA',
+  keyMaxAgeS: 24 * 3600,
+  limits: DEFAULT_AUTH_LIMITS,
+};
+// Tests the assessment service knows, as its `testGet` answers them (any other id is NOT_FOUND).
+const KNOWN_TESTS = new Set(['test-a', 'test-b', 'test-x', 'test-y', 'test-z', 'test-q', 'test-demo']);
 const HOUR_MS = 3600 * 1000;
 
 // One NATS and one MongoDB-wire server for the whole file; each suite uses its own database.
@@ -50,6 +59,8 @@ describe('auth service', { timeout: 120_000 }, () => {
   let database: Database;
   let serverBus: Bus;
   let client: Bus;
+  // The assessment service's side of `testGet`, on the same NATS server.
+  let peer: Bus;
   let service: AuthService;
 
   async function verify(token: string, options: { at?: Date; alg?: string } = {}): Promise<JWTPayload> {
@@ -74,13 +85,31 @@ describe('auth service', { timeout: 120_000 }, () => {
   before(async () => {
     database = await connectDatabase({ url: infra.mongoUrl, name: dbName, log });
     await database.db.dropDatabase();
-    serverBus = await connectBus({ servers: infra.natsUrl, name: 'auth-test-server', log });
-    client = await connectBus({ servers: infra.natsUrl, name: 'auth-test-client', log });
+    // As their NATS users: the service, the operator (who alone may create users), the assessment service.
+    serverBus = await connectBus({ servers: infra.natsUrl, nkeySeed: infra.natsIdentities?.auth.seed, name: 'auth-test-server', log });
+    client = await connectBus({ servers: infra.natsUrl, nkeySeed: infra.natsIdentities?.cli.seed, name: 'auth-test-client', log });
+    peer = await connectBus({ servers: infra.natsUrl, nkeySeed: infra.natsIdentities?.assessment.seed, name: 'auth-test-assessment', log });
+    peer.serve('testGet', 'assessment', (req) => {
+      if (!KNOWN_TESTS.has(req.test_id)) throw new AppError('NOT_FOUND', `no test ${req.test_id}`);
+      return {
+        test_id: req.test_id,
+        title: req.test_id,
+        strategy: 'fixed',
+        time_limit_s: 600,
+        planned_items: { min: 1, max: 1 },
+        skills: [],
+        show_feedback: false,
+        time_warnings_s: [],
+        on_expiry: 'autosubmit',
+        grace_s: 0,
+      };
+    });
     service = await createAuthService({ bus: serverBus, db: database.db, log, clock, config: CONFIG });
   });
 
   after(async () => {
     await service.close();
+    await peer.close();
     await client.close();
     await serverBus.close();
     await database.db.dropDatabase().catch(() => undefined);
@@ -190,7 +219,7 @@ describe('auth service', { timeout: 120_000 }, () => {
       candidate_name: 'Cora',
       expires_in_s: 3600,
     });
-    assert.match(invitation.code, /^[A-HJ-KM-NP-Z2-9]{4}-[A-HJ-KM-NP-Z2-9]{4}-[A-HJ-KM-NP-Z2-9]{2}$/);
+    assert.match(invitation.code, /^[A-HJ-KM-NP-Z2-9]{4}-[A-HJ-KM-NP-Z2-9]{4}-[A-HJ-KM-NP-Z2-9]{4}-[A-HJ-KM-NP-Z2-9]{4}$/);
     const stored = await database.db.collection('invitations').findOne({ _id: invitation.invitation_id as never });
     assert.ok(stored !== null);
     assert.ok(!JSON.stringify(stored).includes(invitation.code.replaceAll('-', '')));
@@ -237,12 +266,19 @@ describe('auth service', { timeout: 120_000 }, () => {
       client.request('authInvite', { caller: RECRUITER, test_id: 'test-other', candidate_email: 'x@example.com' }),
       'FORBIDDEN',
     );
-    for (const caller of [{ user_id: 'p-1', role: 'proctor' }, { user_id: 'c-1', role: 'candidate' }] as Caller[]) {
+    for (const caller of [
+      { user_id: 'p-1', role: 'proctor' },
+      { user_id: 'c-1', role: 'candidate' },
+    ] as Caller[]) {
       await rejectsWith(client.request('authInvite', { caller, test_id: 'test-a', candidate_email: 'x@example.com' }), 'FORBIDDEN');
     }
     assert.deepEqual(await counts(), before);
     // A recruiter without a tests list may invite to any test; a staff email cannot become a candidate.
-    await client.request('authInvite', { caller: { user_id: 'r-2', role: 'recruiter' }, test_id: 'test-q', candidate_email: 'y@example.com' });
+    await client.request('authInvite', {
+      caller: { user_id: 'r-2', role: 'recruiter' },
+      test_id: 'test-q',
+      candidate_email: 'y@example.com',
+    });
     await rejectsWith(client.request('authInvite', { caller: ADMIN, test_id: 'test-a', candidate_email: 'rita@example.com' }), 'CONFLICT');
   });
 
@@ -283,7 +319,9 @@ describe('auth service', { timeout: 120_000 }, () => {
     assert.equal(invitation.max_uses, 5);
     assert.equal(invitation.candidate_id, undefined);
     const attempts = await Promise.allSettled(
-      Array.from({ length: 20 }, (_, i) => client.request('authRedeem', { code: invitation.code, ...(i === 0 ? { name: 'Ada Lovelace' } : {}) })),
+      Array.from({ length: 20 }, (_, i) =>
+        client.request('authRedeem', { code: invitation.code, ...(i === 0 ? { name: 'Ada Lovelace' } : {}) }),
+      ),
     );
     const won = attempts.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
     const lost = attempts.flatMap((a) => (a.status === 'rejected' ? [a.reason as { code?: string }] : []));
@@ -292,10 +330,17 @@ describe('auth service', { timeout: 120_000 }, () => {
     assert.equal(new Set(won.map((w) => w.user_id)).size, 5, 'each use is a new candidate');
     assert.equal(new Set(won.map((w) => w.application_id)).size, 5);
     const names = await Promise.all(won.map(async (w) => tokenClaimsSchema.parse(await verify(w.token)).name));
-    assert.ok(names.every((n) => n === 'Ada Lovelace' || /^Walk-in [1-5]$/.test(n ?? '')), names.join(', '));
+    assert.ok(
+      names.every((n) => n === 'Ada Lovelace' || /^Walk-in [1-5]$/.test(n ?? '')),
+      names.join(', '),
+    );
     const uses = await database.db.collection('invitation_redemptions').countDocuments({ invitation_id: invitation.invitation_id });
     assert.equal(uses, 5);
-    await rejectsWith(client.request('authRedeem', { code: invitation.code }), 'INVITATION_USED', 'this invitation code was used 5 times, its limit');
+    await rejectsWith(
+      client.request('authRedeem', { code: invitation.code }),
+      'INVITATION_USED',
+      'this invitation code was used 5 times, its limit',
+    );
   });
 
   test('a single-use open code works once; a named code cannot have several uses', async () => {

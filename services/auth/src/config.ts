@@ -12,6 +12,18 @@ export const authEnvSchema = z.object({
   CANDIDATE_TOKEN_TTL_S: positiveInt(4 * 3600),
   SIGNING_ALG: z.enum(SIGNING_ALGS).default('EdDSA'),
   KEY_MAX_AGE_S: positiveInt(30 * 24 * 3600),
+  /** Failed logins per account (email), per window. */
+  LOGIN_ACCOUNT_LIMIT: positiveInt(10),
+  LOGIN_ACCOUNT_WINDOW_S: positiveInt(15 * 60),
+  /** Failed logins per client address, per window. */
+  LOGIN_IP_LIMIT: positiveInt(30),
+  LOGIN_IP_WINDOW_S: positiveInt(15 * 60),
+  /** Redemptions of unknown codes per client address, per window. */
+  REDEEM_IP_LIMIT: positiveInt(20),
+  REDEEM_IP_WINDOW_S: positiveInt(10 * 60),
+  /** Password hashes running at once, and waiting, per auth process. */
+  HASH_CONCURRENCY: positiveInt(2),
+  HASH_QUEUE: positiveInt(16),
 });
 export type AuthEnv = z.output<typeof authEnvSchema>;
 
@@ -22,5 +34,15 @@ export function authConfigOf(env: AuthEnv): AuthConfig {
     candidateTokenTtlS: env.CANDIDATE_TOKEN_TTL_S,
     signingAlg: env.SIGNING_ALG,
     keyMaxAgeS: env.KEY_MAX_AGE_S,
+    limits: {
+      loginPerAccount: { limit: env.LOGIN_ACCOUNT_LIMIT, windowS: env.LOGIN_ACCOUNT_WINDOW_S },
+      loginPerAddress: { limit: env.LOGIN_IP_LIMIT, windowS: env.LOGIN_IP_WINDOW_S },
+      redeemPerAddress: { limit: env.REDEEM_IP_LIMIT, windowS: env.REDEEM_IP_WINDOW_S },
+      hashConcurrency: env.HASH_CONCURRENCY,
+      hashQueue: env.HASH_QUEUE,
+    },
   };
 }
+
+/** The limits when no variable sets them (what the README documents). */
+export const DEFAULT_AUTH_LIMITS: AuthConfig['limits'] = authConfigOf(authEnvSchema.parse({})).limits;

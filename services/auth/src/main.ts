@@ -32,7 +32,13 @@ await runUntilSignal({
       clock: () => new Date(),
       config: authConfigOf(env),
     });
-    const metricsEndpoint = await serveServiceMetrics({ port: env.METRICS_PORT, host: env.METRICS_HOST, registry: metrics.registry, nats: bus.nc, database });
+    const metricsEndpoint = await serveServiceMetrics({
+      port: env.METRICS_PORT,
+      host: env.METRICS_HOST,
+      registry: metrics.registry,
+      nats: bus.nc,
+      database,
+    });
     // Closed in reverse: stop serving, drain NATS, then close MongoDB (metrics answer until the end).
     return [metricsEndpoint, { name: 'db', close: () => database.close() }, { name: 'bus', close: () => bus.close() }, service];
   },

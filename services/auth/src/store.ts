@@ -10,6 +10,7 @@ export type UserDoc = {
   name: string;
   role: Role;
   password?: PasswordHash;
+  /** Staff: the tests they may see (absent: all). Candidates: every test they were invited to, which decides who may invite them again. */
   tests?: string[];
   created_at: Date;
 };
@@ -21,6 +22,11 @@ export type InvitationDoc = {
   test_id: string;
   /** The candidate it names; absent for an open code, where each use makes a new candidate. */
   candidate_id?: string;
+  /**
+   * Set when `candidate_id` is a separate identity for an email whose candidate user also belongs to
+   * tests the inviter may not see; such an identity has no user document, its name is `candidate_name`.
+   */
+  candidate_email?: string;
   application_id?: string;
   /** Name given to candidates of an open code (numbered per use). */
   candidate_name?: string;
@@ -44,6 +50,10 @@ export type RedemptionDoc = {
   candidate_id: string;
   application_id: string;
   redeemed_at: Date;
+  /** `re_sign_in`: a named code redeemed again (`_id` is `${invitation_id}:re:${uuid}`); absent: a use of an open code. */
+  kind?: 're_sign_in';
+  /** The client address it was redeemed from, when known. */
+  ip?: string;
 };
 
 /** A token signing key; it signs until `retire_after`, then stays published until its tokens have expired. */
@@ -78,6 +88,7 @@ export async function openCollections(db: Db): Promise<AuthCollections> {
     // For cleanup sweeps of expired invitations and for finding a candidate's invitations.
     invitations.createIndexes([{ key: { expires_at: 1 }, name: 'expires_at' }]),
     invitations.createIndexes([{ key: { candidate_id: 1 }, name: 'candidate_id' }]),
+    invitations.createIndexes([{ key: { candidate_email: 1 }, name: 'candidate_email' }]),
     signingKeys.createIndexes([{ key: { alg: 1, created_at: -1 }, name: 'alg_created_at' }]),
   ]);
   return { users, invitations, redemptions, signingKeys };

@@ -1,11 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '@ap/protocol';
+import { TOKEN_AUDIENCE, TOKEN_ISSUER, cleanDisplayName } from '@ap/protocol';
 import type { Role } from '@ap/protocol';
 import type { SigningKey } from './keys.ts';
 
 /** What a token says about its subject. */
-export type TokenSubject = { userId: string; role: Role; tests?: readonly string[] | undefined; applicationId?: string | undefined; name?: string | undefined };
+export type TokenSubject = {
+  userId: string;
+  role: Role;
+  tests?: readonly string[] | undefined;
+  applicationId?: string | undefined;
+  name?: string | undefined;
+  /** A candidate signing in again with a named code (not its first redemption). */
+  reSignIn?: boolean | undefined;
+};
 
 /** A signed token and when it expires. */
 export type IssuedToken = { token: string; expiresAt: Date };
@@ -17,7 +25,10 @@ export async function signToken(key: SigningKey, subject: TokenSubject, now: Dat
   const claims: Record<string, unknown> = { role: subject.role };
   if (subject.tests !== undefined) claims['tests'] = [...subject.tests];
   if (subject.applicationId !== undefined) claims['app'] = subject.applicationId;
-  if (subject.name !== undefined && subject.name.length > 0) claims['name'] = subject.name.slice(0, 254);
+  // Names stored before names were cleaned at input are cleaned here too.
+  const name = cleanDisplayName(subject.name ?? '');
+  if (name.length > 0) claims['name'] = name.slice(0, 254);
+  if (subject.reSignIn === true) claims['re_sign_in'] = true;
   const token = await new SignJWT(claims)
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
     .setIssuer(TOKEN_ISSUER)
