@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import type { JWTPayload } from 'jose';
-import { AppError, TOKEN_AUDIENCE, TOKEN_ISSUER, isAppError, tokenClaimsSchema } from '@ap/protocol';
+import { AppError, TOKEN_AUDIENCE, TOKEN_ISSUER, events, isAppError, tokenClaimsSchema } from '@ap/protocol';
 import type { Caller, ErrorCode } from '@ap/protocol';
 import { connectBus } from '@ap/bus';
 import type { Bus } from '@ap/bus';
@@ -418,6 +418,271 @@ describe('auth service', { timeout: 120_000 }, () => {
       assert.equal(key['alg'], 'EdDSA');
       assert.equal(typeof key['kid'], 'string');
       assert.equal(key['d'], undefined);
+    }
+  });
+
+  /** 'ok', or the code of the AppError the request failed with. */
+  async function outcome(promise: Promise<unknown>): Promise<string> {
+    try {
+      await promise;
+      return 'ok';
+    } catch (err) {
+      return isAppError(err) ? err.code : String(err);
+    }
+  }
+
+  async function rejection(promise: Promise<unknown>): Promise<{ code: string; details: Record<string, unknown> | undefined }> {
+    try {
+      await promise;
+    } catch (err) {
+      assert.ok(isAppError(err), String(err));
+      return { code: err.code, details: err.details };
+    }
+    throw new Error('expected the request to fail');
+  }
+
+  function tally(outcomes: readonly string[]): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const o of outcomes) counts[o] = (counts[o] ?? 0) + 1;
+    return counts;
+  }
+
+  test('fifty wrong passwords for one account: RATE_LIMITED after the tenth, with how long to wait; right logins never count', async () => {
+    const email = 'locked@example.com';
+    await client.request('authCreateUser', { caller: ADMIN, email, password: 'locked-secret', role: 'proctor' });
+    await client.request('authCreateUser', { caller: ADMIN, email: 'unlocked@example.com', password: 'unlocked-secret', role: 'proctor' });
+    for (let i = 0; i < 15; i++) await client.request('authLogin', { email, password: 'locked-secret' });
+    const outcomes: string[] = [];
+    for (let i = 0; i < 50; i++) outcomes.push(await outcome(client.request('authLogin', { email, password: `wrong-${String(i)}` })));
+    assert.deepEqual(outcomes.slice(0, 10), Array<string>(10).fill('AUTH_INVALID'));
+    assert.deepEqual(outcomes.slice(10), Array<string>(40).fill('RATE_LIMITED'));
+    // Now the right password is refused too, without being checked, and the reply says when to come back.
+    const limited = await rejection(client.request('authLogin', { email, password: 'locked-secret' }));
+    assert.equal(limited.code, 'RATE_LIMITED');
+    const retryAfterMs = Number(limited.details?.['retry_after_ms']);
+    const { limit, windowS } = DEFAULT_AUTH_LIMITS.loginPerAccount;
+    assert.ok(retryAfterMs > 0 && retryAfterMs <= (windowS * 1000) / limit, String(retryAfterMs));
+    // Other accounts are not affected; once the wait is over, the right password works again.
+    await client.request('authLogin', { email: 'unlocked@example.com', password: 'unlocked-secret' });
+    offsetMs = retryAfterMs + 1000;
+    try {
+      await client.request('authLogin', { email, password: 'locked-secret' });
+    } finally {
+      offsetMs = 0;
+    }
+  });
+
+  test('wrong passwords from one address are throttled across accounts; another address is not', async () => {
+    await client.request('authCreateUser', { caller: ADMIN, email: 'office@example.com', password: 'office-secret', role: 'recruiter' });
+    const { limit } = DEFAULT_AUTH_LIMITS.loginPerAddress;
+    const outcomes: string[] = [];
+    for (let i = 0; i <= limit; i++) {
+      outcomes.push(
+        await outcome(client.request('authLogin', { email: `guess-${String(i)}@example.com`, password: 'password', ip: '198.51.100.7' })),
+      );
+    }
+    assert.deepEqual(tally(outcomes), { AUTH_INVALID: limit, RATE_LIMITED: 1 });
+    // IPv4-mapped IPv6 is the same address.
+    assert.equal(
+      await outcome(client.request('authLogin', { email: 'office@example.com', password: 'office-secret', ip: '::ffff:198.51.100.7' })),
+      'RATE_LIMITED',
+    );
+    await client.request('authLogin', { email: 'office@example.com', password: 'office-secret', ip: '198.51.100.8' });
+  });
+
+  test('a flood of wrong logins from one address leaves right logins and redemptions from others prompt', async () => {
+    await client.request('authCreateUser', { caller: ADMIN, email: 'flooded@example.com', password: 'flooded-secret', role: 'recruiter' });
+    // Five people signing in right, each from their own address.
+    const calm = Array.from({ length: 5 }, (_, i) => `calm-${String(i)}@example.com`);
+    for (const email of calm) await client.request('authCreateUser', { caller: ADMIN, email, password: 'calm-secret', role: 'recruiter' });
+    const open = await client.request('authInvite', { caller: ADMIN, test_id: 'test-a', max_uses: 10 });
+    const flood = Array.from({ length: 600 }, (_, i) =>
+      outcome(client.request('authLogin', { email: 'flooded@example.com', password: `nope-${String(i)}`, ip: '203.0.113.66' })),
+    );
+    const startedAt = Date.now();
+    const rightOnes = await Promise.all([
+      ...calm.map((email, i) =>
+        outcome(client.request('authLogin', { email, password: 'calm-secret', ip: `203.0.113.${String(100 + i)}` })),
+      ),
+      ...Array.from({ length: 5 }, () => outcome(client.request('authRedeem', { code: open.code, ip: '203.0.113.99' }))),
+    ]);
+    const tookMs = Date.now() - startedAt;
+    const flooded = tally(await Promise.all(flood));
+    assert.deepEqual(rightOnes, Array<string>(10).fill('ok'), JSON.stringify(flooded));
+    assert.ok(tookMs < 3000, `right logins took ${String(tookMs)} ms`);
+    assert.deepEqual(Object.keys(flooded).sort(), ['AUTH_INVALID', 'RATE_LIMITED']);
+    assert.ok((flooded['AUTH_INVALID'] ?? 0) <= DEFAULT_AUTH_LIMITS.loginPerAccount.limit, JSON.stringify(flooded));
+  });
+
+  test('a flood of wrong logins from many addresses is refused early (RATE_LIMITED), never SERVICE_UNAVAILABLE', async () => {
+    await client.request('authCreateUser', { caller: ADMIN, email: 'patient@example.com', password: 'patient-secret', role: 'recruiter' });
+    const open = await client.request('authInvite', { caller: ADMIN, test_id: 'test-a', max_uses: 10 });
+    const flood = Array.from({ length: 400 }, (_, i) =>
+      outcome(
+        client.request('authLogin', {
+          email: `bot-${String(i)}@example.com`,
+          password: 'hunter22',
+          ip: `10.${String(i >> 8)}.${String(i & 255)}.1`,
+        }),
+      ),
+    );
+    const redemptions = await Promise.all(
+      Array.from({ length: 10 }, () => outcome(client.request('authRedeem', { code: open.code, ip: '10.200.0.1' }))),
+    );
+    // A right login under the flood gets in, at worst after the waits the replies ask for.
+    const deadline = Date.now() + 10_000;
+    let login = await outcome(client.request('authLogin', { email: 'patient@example.com', password: 'patient-secret', ip: '10.200.0.2' }));
+    while (login === 'RATE_LIMITED' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      login = await outcome(client.request('authLogin', { email: 'patient@example.com', password: 'patient-secret', ip: '10.200.0.2' }));
+    }
+    const flooded = tally(await Promise.all(flood));
+    assert.deepEqual(redemptions, Array<string>(10).fill('ok'), JSON.stringify(flooded));
+    assert.equal(login, 'ok');
+    assert.deepEqual(Object.keys(flooded).sort(), ['AUTH_INVALID', 'RATE_LIMITED'], JSON.stringify(flooded));
+    assert.ok((flooded['RATE_LIMITED'] ?? 0) > 300, JSON.stringify(flooded));
+  });
+
+  test('a hundred random codes from one address: RATE_LIMITED after the limit; real codes do not count', async () => {
+    const { limit } = DEFAULT_AUTH_LIMITS.redeemPerAddress;
+    const real = await client.request('authInvite', { caller: ADMIN, test_id: 'test-a', max_uses: 30 });
+    const guesses: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      const code = Array.from({ length: 4 }, () => Math.random().toString(36).slice(2, 6).toUpperCase().padEnd(4, 'X')).join('-');
+      guesses.push(await outcome(client.request('authRedeem', { code, ip: '192.0.2.50' })));
+    }
+    assert.deepEqual(tally(guesses), { AUTH_INVALID: limit, RATE_LIMITED: 100 - limit });
+    const limited = await rejection(client.request('authRedeem', { code: real.code, ip: '192.0.2.50' }));
+    assert.equal(limited.code, 'RATE_LIMITED');
+    assert.ok(Number(limited.details?.['retry_after_ms']) > 0);
+    // A classroom behind one address redeeming real codes is never throttled.
+    for (let i = 0; i < 30; i++) await client.request('authRedeem', { code: real.code, ip: '192.0.2.51' });
+    assert.equal(await outcome(client.request('authRedeem', { code: real.code, ip: '192.0.2.51' })), 'INVITATION_USED');
+  });
+
+  test('a chosen code needs at least 12 letters or digits', async () => {
+    const before = await counts();
+    const refused = await rejection(client.request('authInvite', { caller: ADMIN, test_id: 'test-a', code: 'SHORT-CODE-1' }));
+    assert.equal(refused.code, 'VALIDATION_FAILED');
+    assert.deepEqual(refused.details, { field: 'code', min_length: 12 });
+    assert.deepEqual(await counts(), before);
+    const chosen = await client.request('authInvite', { caller: ADMIN, test_id: 'test-a', code: 'spring-intake-2030' });
+    assert.equal(chosen.code, 'SPRING-INTAKE-2030');
+  });
+
+  test('an invitation to a test that does not exist is NOT_FOUND and writes nothing', async () => {
+    const before = await counts();
+    await rejectsWith(
+      client.request('authInvite', { caller: ADMIN, test_id: 'test-missing', candidate_email: 'ghost@example.com' }),
+      'NOT_FOUND',
+    );
+    await rejectsWith(
+      client.request('authInvite', { caller: { user_id: 'r-3', role: 'recruiter' }, test_id: 'test-missing' }),
+      'NOT_FOUND',
+    );
+    assert.deepEqual(await counts(), before);
+  });
+
+  test('a recruiter of another test cannot mint a token as a candidate of a test they cannot see', async () => {
+    const recruiterX: Caller = { user_id: 'recruiter-x', role: 'recruiter', tests: ['test-x'] };
+    const recruiterY: Caller = { user_id: 'recruiter-y', role: 'recruiter', tests: ['test-y'] };
+    const victim = await client.request('authInvite', {
+      caller: recruiterX,
+      test_id: 'test-x',
+      candidate_email: 'victim@example.com',
+      candidate_name: 'Vic',
+    });
+    await client.request('authRedeem', { code: victim.code });
+    const lure = await client.request('authInvite', { caller: recruiterY, test_id: 'test-y', candidate_email: 'victim@example.com' });
+    assert.ok(lure.candidate_id !== undefined && victim.candidate_id !== undefined);
+    assert.notEqual(lure.candidate_id, victim.candidate_id);
+    const redeemed = await client.request('authRedeem', { code: lure.code });
+    const claims = tokenClaimsSchema.parse(await verify(redeemed.token));
+    assert.equal(claims.sub, lure.candidate_id);
+    assert.notEqual(claims.sub, victim.candidate_id);
+    assert.deepEqual(claims.tests, ['test-y']);
+    // The separate identity is the candidate for test-y from now on; test-x's recruiter still reaches the original.
+    const again = await client.request('authInvite', { caller: recruiterY, test_id: 'test-y', candidate_email: 'victim@example.com' });
+    assert.equal(again.candidate_id, lure.candidate_id);
+    const back = await client.request('authInvite', { caller: recruiterX, test_id: 'test-x', candidate_email: 'victim@example.com' });
+    assert.equal(back.candidate_id, victim.candidate_id);
+    // Someone who may see test-x and test-z invites the same person to test-z: the same candidate.
+    const both: Caller = { user_id: 'recruiter-xz', role: 'recruiter', tests: ['test-x', 'test-z'] };
+    const same = await client.request('authInvite', { caller: both, test_id: 'test-z', candidate_email: 'victim@example.com' });
+    assert.equal(same.candidate_id, victim.candidate_id);
+    // ...after which test-x's recruiter alone no longer sees all of that candidate's tests.
+    const scoped = await client.request('authInvite', { caller: recruiterX, test_id: 'test-x', candidate_email: 'victim@example.com' });
+    assert.notEqual(scoped.candidate_id, victim.candidate_id);
+    assert.notEqual(scoped.candidate_id, lure.candidate_id);
+  });
+
+  test('names given at redemption and invitation are cleaned like chat text', async () => {
+    const open = await client.request('authInvite', {
+      caller: ADMIN,
+      test_id: 'test-a',
+      max_uses: 2,
+      candidate_name: 'Walk\u202e-in\u0007',
+    });
+    const named = await client.request('authRedeem', { code: open.code, name: '\u202eAda\u0000 Lovelace\r\n\u2066exe\u2069' });
+    assert.equal(tokenClaimsSchema.parse(await verify(named.token)).name, 'Ada Lovelace exe');
+    const unnamed = await client.request('authRedeem', { code: open.code, name: '\u202e\u0000' });
+    assert.equal(tokenClaimsSchema.parse(await verify(unnamed.token)).name, 'Walk-in 2');
+    const invited = await client.request('authInvite', {
+      caller: ADMIN,
+      test_id: 'test-a',
+      candidate_email: 'bidi@example.com',
+      candidate_name: 'Eve\u202egnp.exe',
+    });
+    const eve = await client.request('authRedeem', { code: invited.code });
+    assert.equal(tokenClaimsSchema.parse(await verify(eve.token)).name, 'Evegnp.exe');
+    await client.request('authCreateUser', {
+      caller: ADMIN,
+      email: 'ctl@example.com',
+      password: 'ctl-secret',
+      role: 'proctor',
+      name: 'Pat\u0000\u202d Proctor',
+    });
+    const stored = await database.db.collection('users').findOne({ email: 'ctl@example.com' });
+    assert.equal(stored?.['name'], 'Pat Proctor');
+  });
+
+  test('a named code redeemed again is marked on the reply and token, recorded and published', async () => {
+    const invitation = await client.request('authInvite', { caller: RECRUITER, test_id: 'test-b', candidate_email: 'again@example.com' });
+    const published: unknown[] = [];
+    // The assessment service is who listens.
+    const sub = peer.subscribe(events.reSignIn.subject(), events.reSignIn.schema, (event) => {
+      published.push(event);
+    });
+    await peer.nc.flush();
+    try {
+      const first = await client.request('authRedeem', { code: invitation.code, ip: '192.0.2.80' });
+      assert.equal(first.re_sign_in, undefined);
+      assert.equal(tokenClaimsSchema.parse(await verify(first.token)).re_sign_in, undefined);
+      const second = await client.request('authRedeem', { code: invitation.code, ip: '192.0.2.81' });
+      assert.equal(second.re_sign_in, true);
+      assert.equal(second.user_id, first.user_id);
+      assert.equal(tokenClaimsSchema.parse(await verify(second.token)).re_sign_in, true);
+      const deadline = Date.now() + 5000;
+      while (published.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(published.length, 1);
+      assert.deepEqual(
+        { ...(published[0] as Record<string, unknown>), at: undefined },
+        {
+          candidate_id: invitation.candidate_id,
+          test_id: 'test-b',
+          application_id: invitation.application_id,
+          invitation_id: invitation.invitation_id,
+          ip: '192.0.2.81',
+          at: undefined,
+        },
+      );
+      const records = await database.db.collection('invitation_redemptions').find({ invitation_id: invitation.invitation_id }).toArray();
+      assert.deepEqual(
+        records.map((r): unknown[] => [r['kind'], r['ip']]),
+        [['re_sign_in', '192.0.2.81']],
+      );
+    } finally {
+      sub.unsubscribe();
     }
   });
 });
