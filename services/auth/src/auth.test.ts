@@ -509,7 +509,8 @@ describe('auth service', { timeout: 120_000 }, () => {
     const tookMs = Date.now() - startedAt;
     const flooded = tally(await Promise.all(flood));
     assert.deepEqual(rightOnes, Array<string>(10).fill('ok'), JSON.stringify(flooded));
-    assert.ok(tookMs < 3000, `right logins took ${String(tookMs)} ms`);
+    // Well inside the 4 s handler timeout, which is what used to answer them SERVICE_UNAVAILABLE.
+    assert.ok(tookMs < 3500, `right logins took ${String(tookMs)} ms`);
     assert.deepEqual(Object.keys(flooded).sort(), ['AUTH_INVALID', 'RATE_LIMITED']);
     assert.ok((flooded['AUTH_INVALID'] ?? 0) <= DEFAULT_AUTH_LIMITS.loginPerAccount.limit, JSON.stringify(flooded));
   });
