@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { findAssessment, findAssessments } from '@ap/assessment';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
@@ -50,7 +51,7 @@ async function playAdaptive(answerCorrectly: boolean): Promise<Played> {
     if (fb.data['finished'] === true) {
       const completed = await s.waitFor((f) => f.type === 'assessment_completed');
       s.ws.close();
-      const doc = await stack.db.collection<AssessmentDoc>('assessments').findOne({ _id: String(started.data['assessment_id']) });
+      const doc = await findAssessment(stack.db, { _id: String(started.data['assessment_id']) });
       assert.ok(doc);
       return { doc, skillsSeen, progress, completed: completed.data };
     }
@@ -110,20 +111,20 @@ describe('the adaptive demo test through the gateway', () => {
     });
     assert.equal(out.code, 0, out.text);
     assert.match(out.text, /completed=true/);
-    const doc = await stack.db.collection<AssessmentDoc>('assessments').findOne({ candidate_id: c.user_id });
+    const doc = await findAssessment(stack.db, { candidate_id: c.user_id });
     assert.equal(doc?.status, 'completed');
     assert.ok(doc.responses.length >= 10 && doc.responses.length <= 20);
   });
 
   test('exposure parameters are updated from usage by the admin command, and results carry a percentile', async () => {
-    const finished = await stack.db.collection<AssessmentDoc>('assessments').find({ test_id: ADAPTIVE_TEST_ID, status: 'completed' }).toArray();
+    const finished = await findAssessments(stack.db, { test_id: ADAPTIVE_TEST_ID, status: 'completed' });
     assert.ok(finished.length >= 2);
     for (const a of finished) assert.equal(typeof a.result?.percentile, 'number');
     const cli = fileURLToPath(new URL('../services/assessment/src/admin-cli.ts', import.meta.url));
     const out = await new Promise<{ code: number | null; text: string }>((resolve) => {
       const child = spawn(process.execPath, [cli, 'exposure', ADAPTIVE_TEST_ID, '--r-max', '0.25', '--min-examinees', '1'], {
         stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, NATS_URL: stack.natsUrl },
+        env: { ...process.env, ...stack.cliEnv },
       });
       let text = '';
       child.stdout.on('data', (d: Buffer) => (text += d.toString()));

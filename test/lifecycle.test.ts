@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import type { AssessmentDoc } from '@ap/assessment';
+import { findAssessment } from '@ap/assessment';
 import { openRaw, setup } from './support/setup.ts';
 import type { TestStack } from './support/setup.ts';
 
@@ -41,7 +41,7 @@ describe('the CLI client and the cleanup sweep against the running services', ()
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /assessment_completed/);
     assert.match(r.stdout, /completed=true/);
-    const doc = await stack.db.collection<AssessmentDoc>('assessments').findOne({ candidate_id: c.user_id });
+    const doc = await findAssessment(stack.db, { candidate_id: c.user_id });
     assert.equal(doc?.status, 'completed');
     assert.equal(doc.responses.length, 30);
     assert.equal(await stack.db.collection('chat_messages').countDocuments({ sender_id: c.user_id, text: 'Hello, proctor' }), 1);
@@ -75,7 +75,7 @@ describe('the CLI client and the cleanup sweep against the running services', ()
     const pushed = await s.waitFor((f) => f.type === 'assessment_completed', 20_000);
     assert.equal(pushed.data['status'], 'expired');
     assert.equal(pushed.data['reason'], 'time_limit');
-    const doc = await stack.db.collection<AssessmentDoc>('assessments').findOne({ _id: String(started.data['assessment_id']) });
+    const doc = await findAssessment(stack.db, { _id: String(started.data['assessment_id']) });
     assert.ok(doc);
     assert.equal(doc.status, 'expired');
     assert.equal(doc.responses.length, 1);
@@ -103,7 +103,7 @@ describe('the CLI client and the cleanup sweep against the running services', ()
       ].join('\n'),
     );
     const items = stack.db.collection('items');
-    const ok = await runCli(['import', good], adminPath, { NATS_URL: stack.natsUrl });
+    const ok = await runCli(['import', good], adminPath, stack.cliEnv);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /imported 2 items/);
     const imported = await items.findOne({ _id: 'imp-2' } as never);
@@ -117,7 +117,7 @@ describe('the CLI client and the cleanup sweep against the running services', ()
       ]),
     );
     const before = await items.countDocuments();
-    const refused = await runCli(['import', bad], adminPath, { NATS_URL: stack.natsUrl });
+    const refused = await runCli(['import', bad], adminPath, stack.cliEnv);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /VALIDATION_FAILED/);
     assert.match(refused.stderr, /item imp-4, field key/);

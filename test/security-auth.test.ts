@@ -207,6 +207,38 @@ describe('auth under attack (issue 13: throttles, codes, identity, names)', { ti
     assert.match(String(records.map((r): unknown => r['ip'])), /^(::ffff:)?127\.0\.0\.1$/);
   });
 
+  test('a sign-in with the same code while the assessment runs is an incident proctors see, and counts in the result', async () => {
+    const invited = await post(`/api/tests/${stack.seed.test_id}/invitations`, { candidate_email: email('takeover') }, recruiterToken);
+    const code = String(invited.body['code']);
+    const first = await post('/api/auth/invitations/redeem', { code });
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    const candidate = await connect('/ws/assessment', String(first.body['token']));
+    const started = await ask(candidate, 'start_assessment', { test_id: stack.seed.test_id });
+    assert.equal(started.type, 'assessment_started', JSON.stringify(started));
+    const assessmentId = String(started.data['assessment_id']);
+    const proctor = await connect('/ws/assessment', await stack.staffToken(email('proctor'), 'proctor', [stack.seed.test_id]));
+    const watched = await ask(proctor, 'watch_assessments', { test_id: stack.seed.test_id });
+    assert.equal(watched.type, 'live_assessments', JSON.stringify(watched));
+    const again = await post('/api/auth/invitations/redeem', { code });
+    assert.equal(again.body['re_sign_in'], true);
+    const row = await proctor.waitFor(
+      (f) => f.type === 'live_assessment' && f.data['assessment_id'] === assessmentId && f.data['incidents'] === 1,
+      5000,
+    );
+    assert.equal((row.data['last_incident'] as { kind?: unknown } | undefined)?.kind, 're_sign_in');
+    const ended = await ask(candidate, 'end_assessment');
+    assert.equal(ended.type, 'assessment_completed', JSON.stringify(ended));
+    const results = await stack.bus.request('assessmentResults', {
+      caller: { user_id: stack.seed.recruiter.user_id, role: 'recruiter' },
+      test_id: stack.seed.test_id,
+      include_unfinished: false,
+      limit: 500,
+    });
+    assert.equal(results.results.find((r) => r.assessment_id === assessmentId)?.incidents, 1);
+    candidate.ws.close();
+    proctor.ws.close();
+  });
+
   test('fifty wrong passwords: 429 with Retry-After, and then the right password waits too', async () => {
     const who = email('locked');
     await stack.staffToken(who, 'proctor', [stack.seed.test_id]);

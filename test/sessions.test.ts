@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
-import type { AssessmentDoc } from '@ap/assessment';
+import { findAssessment } from '@ap/assessment';
 import type { TestDefinitionInput } from '@ap/protocol';
 import { openRaw, setup } from './support/setup.ts';
 import type { RawSocket, TestStack } from './support/setup.ts';
@@ -41,8 +40,6 @@ async function answerOne(s: RawSocket, n: number): Promise<string> {
   return String(q.data['question_id']);
 }
 
-const assessments = () => stack.db.collection<AssessmentDoc>('assessments');
-
 describe('sessions that survive: server time, recovery, one live connection, presence', () => {
   test('a reconnect resumes with the current question, what was answered and the time left', async () => {
     const { s, token } = await startCandidate(stack.seed.test_id);
@@ -79,7 +76,7 @@ describe('sessions that survive: server time, recovery, one live connection, pre
     const { s, assessmentId } = await startCandidate(testId);
     const warning = await s.waitFor((f) => f.type === 'time_warning', 8000);
     assert.ok(Math.abs((warning.data['time_remaining_s'] as number) - 11) <= 1, JSON.stringify(warning));
-    const before = await assessments().findOne({ _id: assessmentId });
+    const before = await findAssessment(stack.db, { _id: assessmentId });
     const extended = await stack.bus.request('assessmentExtraTime', {
       caller: { user_id: stack.seed.proctor.user_id, role: 'proctor', tests: ['warned'] },
       assessment_id: assessmentId,
@@ -89,7 +86,7 @@ describe('sessions that survive: server time, recovery, one live connection, pre
     const push = await s.waitFor((f) => f.type === 'time_extended');
     assert.equal(push.data['extra_s'], 30);
     assert.equal(push.data['deadline'], extended.deadline);
-    const after = await assessments().findOne({ _id: assessmentId });
+    const after = await findAssessment(stack.db, { _id: assessmentId });
     assert.ok(before && after);
     assert.equal(after.deadline.getTime() - before.deadline.getTime(), 30_000);
     const entry = after.log[0];
@@ -112,7 +109,7 @@ describe('sessions that survive: server time, recovery, one live connection, pre
     absent.s.ws.close();
     const overdue = await submitter.s.waitFor((f) => f.type === 'time_warning' && f.data['time_remaining_s'] === 0, 15_000);
     assert.ok(overdue);
-    assert.equal((await assessments().findOne({ _id: submitter.assessmentId }))?.status, 'overdue');
+    assert.equal((await findAssessment(stack.db, { _id: submitter.assessmentId }))?.status, 'overdue');
     submitter.s.send({ type: 'get_question', data: {}, id: 'late-q' });
     const refused = await submitter.s.reply('late-q');
     assert.equal(refused.data['code'], 'TIME_EXPIRED');
@@ -122,10 +119,10 @@ describe('sessions that survive: server time, recovery, one live connection, pre
     assert.equal(ended.data['status'], 'completed');
     // The absent one passes the grace period and is abandoned by the sweep, finish time = the deadline.
     const deadline = Date.now() + 15_000;
-    let doc = await assessments().findOne({ _id: absent.assessmentId });
+    let doc = await findAssessment(stack.db, { _id: absent.assessmentId });
     while (doc?.status !== 'abandoned' && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 300));
-      doc = await assessments().findOne({ _id: absent.assessmentId });
+      doc = await findAssessment(stack.db, { _id: absent.assessmentId });
     }
     assert.equal(doc?.status, 'abandoned');
     assert.equal(doc.responses.length, 1);
@@ -146,30 +143,26 @@ describe('sessions that survive: server time, recovery, one live connection, pre
     const [present, gone] = await Promise.all([startCandidate(testId), startCandidate(testId)]);
     gone.s.ws.close();
     const deadline = Date.now() + 15_000;
-    let doc = await assessments().findOne({ _id: gone.assessmentId });
+    let doc = await findAssessment(stack.db, { _id: gone.assessmentId });
     while (doc?.status !== 'abandoned' && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 300));
-      doc = await assessments().findOne({ _id: gone.assessmentId });
+      doc = await findAssessment(stack.db, { _id: gone.assessmentId });
     }
     assert.equal(doc?.status, 'abandoned');
     assert.equal(doc.reason, 'abandoned');
-    assert.equal((await assessments().findOne({ _id: present.assessmentId }))?.status, 'in_progress');
+    assert.equal((await findAssessment(stack.db, { _id: present.assessmentId }))?.status, 'in_progress');
     present.s.ws.close();
   });
 
   test('started, answered and completed events reach the JetStream stream', async () => {
-    const nc = await connect({ servers: stack.natsUrl });
-    try {
-      const jsm = await jetstreamManager(nc);
-      const info = await jsm.streams.info('ASSESSMENT_EVENTS');
-      assert.ok(info.state.messages > 0);
-      for (const kind of ['started', 'answered', 'completed', 'expired']) {
-        const last = await jsm.streams.getMessage('ASSESSMENT_EVENTS', { last_by_subj: `assessment.v1.events.${kind}` });
-        assert.ok(last, kind);
-        assert.ok(last.header.get('Nats-Msg-Id').length > 0, `${kind} carries a message id`);
-      }
-    } finally {
-      await nc.close();
+    // The test's own connection (the operator's NATS user) may read the stream.
+    const jsm = await jetstreamManager(stack.bus.nc);
+    const info = await jsm.streams.info('ASSESSMENT_EVENTS');
+    assert.ok(info.state.messages > 0);
+    for (const kind of ['started', 'answered', 'completed', 'expired']) {
+      const last = await jsm.streams.getMessage('ASSESSMENT_EVENTS', { last_by_subj: `assessment.v1.events.${kind}` });
+      assert.ok(last, kind);
+      assert.ok(last.header.get('Nats-Msg-Id').length > 0, `${kind} carries a message id`);
     }
   });
 });

@@ -9,12 +9,10 @@ import { helpContextView } from './live.ts';
 import { found } from './repository.ts';
 import { checkAccess, isActive, isOpen, notActive, overdueError, secondsLeft } from './rules.ts';
 import { planNext } from './selection.ts';
+import { MAX_INCIDENTS } from './system.ts';
 import type { LoadedTest } from './selection.ts';
 import type { AssessmentDoc, ResponseDoc } from './store.ts';
 import { completedView, feedbackView, progressView, questionView, summary } from './views.ts';
-
-/** Incidents kept per assessment; more are counted no further. */
-const MAX_INCIDENTS = 200;
 
 /** What a candidate does: start, questions, answers, progress, the end, incidents, help. */
 export function candidateHandlers(ctx: Context): HandlerTable {

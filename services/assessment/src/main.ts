@@ -17,6 +17,7 @@ await runUntilSignal({
   start: async () => {
     const bus = await connectBus({
       servers: config.NATS_URL,
+      nkeySeed: config.NATS_NKEY_SEED,
       name: 'assessment',
       log,
       unavailable: isDatabaseUnavailable,
@@ -26,7 +27,13 @@ await runUntilSignal({
     const database = await connectDatabase({ url: config.MONGO_URL, name: config.MONGO_DB, log, appName: 'assessment' });
     const eventStream = await openEventStream(bus.nc, { name: 'ASSESSMENT_EVENTS', subjects: ['assessment.v1.events.>'], log });
     const service = await createAssessmentService({ bus, db: database.db, log, eventStream, metrics });
-    const metricsEndpoint = await serveServiceMetrics({ port: config.METRICS_PORT, host: config.METRICS_HOST, registry: metrics.registry, nats: bus.nc, database });
+    const metricsEndpoint = await serveServiceMetrics({
+      port: config.METRICS_PORT,
+      host: config.METRICS_HOST,
+      registry: metrics.registry,
+      nats: bus.nc,
+      database,
+    });
     log.info('assessment service ready');
     return [
       metricsEndpoint,

@@ -15,7 +15,7 @@ import { loadTest } from './selection.ts';
 import type { LoadedTest } from './selection.ts';
 import { staffHandlers } from './staff.ts';
 import { openCollections } from './store.ts';
-import { connectionChanged, recordPresence, systemHandlers } from './system.ts';
+import { connectionChanged, recordPresence, signedInAgain, systemHandlers } from './system.ts';
 
 export type { Clock } from './context.ts';
 
@@ -109,6 +109,8 @@ export async function createAssessmentService(deps: {
     bus.subscribe(events.connection.wildcard, events.connection.schema, (e) => online.connection(e, clock().getTime())),
     // One replica tells proctors when a candidate comes or goes.
     bus.subscribe(events.connection.wildcard, events.connection.schema, (e) => connectionChanged(ctx, e), { queue: QUEUE }),
+    // A repeated sign-in during the test becomes an incident that proctors see.
+    bus.subscribe(events.reSignIn.wildcard, events.reSignIn.schema, (e) => signedInAgain(ctx, e), { queue: QUEUE }),
   );
 
   return {

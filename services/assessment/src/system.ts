@@ -1,7 +1,7 @@
 import { AppError } from '@ap/protocol';
 import type { Context, HandlerTable } from './context.ts';
 import { finalize, settleDeadline } from './finish.ts';
-import { isFinal } from './rules.ts';
+import { isFinal, isOpen } from './rules.ts';
 import type { AssessmentDoc } from './store.ts';
 
 /** Presence rows not refreshed for this long are removed by the sweep. */
@@ -95,4 +95,28 @@ export async function connectionChanged(ctx: Context, e: { assessment_id: string
   const a = await ctx.repo.fresh(e.assessment_id);
   if (a === null || isFinal(a.status)) return;
   ctx.publishLive(a, e.online);
+}
+
+/** Incidents kept per assessment; more are counted no further. */
+export const MAX_INCIDENTS = 200;
+
+/**
+ * A candidate signed in again with their invitation code while their assessment runs: recorded
+ * as an incident (on the live row, and counted in the result) so that a proctor sees a possible
+ * takeover. One replica records each event.
+ */
+export async function signedInAgain(ctx: Context, e: { candidate_id: string; test_id: string; at: string }): Promise<void> {
+  const attempt = await ctx.col.attempts.findOne({ _id: `${e.candidate_id}:${e.test_id}:1` });
+  if (attempt === null) return;
+  let a = await ctx.repo.fresh(attempt.assessment_id);
+  for (let i = 0; a !== null && i < 8; i++) {
+    if (!isOpen(a.status) || (a.incidents?.length ?? 0) >= MAX_INCIDENTS) return;
+    const now = ctx.clock();
+    const next = await ctx.repo.append(a, { set: { updated_at: now }, incident: { kind: 're_sign_in', at: e.at, received_at: now } });
+    if (next !== null) {
+      ctx.log.info({ assessment_id: a._id, candidate_id: e.candidate_id }, 'candidate signed in again during the assessment');
+      return;
+    }
+    a = await ctx.repo.refresh(a);
+  }
 }
