@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { findAssessment } from '@ap/assessment';
-import { openRaw, setup } from './support/setup.ts';
+import { setup, ask, nextFrame as next, openAuthed as connect } from './support/setup.ts';
 import type { RawSocket, TestStack } from './support/setup.ts';
 
 // Chat, the live proctor feed, support rooms, results and invitations, with two gateways: the
@@ -25,26 +25,10 @@ async function staffToken(email: string, password: string): Promise<string> {
   return (await stack.bus.request('authLogin', { email, password })).token;
 }
 
-async function connect(url: string, token: string): Promise<RawSocket> {
-  const s = await openRaw(`${url}?token=${encodeURIComponent(token)}`);
-  await s.waitFor((f) => f.type === 'auth_success');
-  return s;
-}
-
-let seq = 0;
-/** Sends a frame and returns its reply. */
-async function ask(s: RawSocket, type: string, data: Record<string, unknown> = {}): Promise<Frame> {
-  const id = `r${String((seq += 1))}`;
-  s.send({ type, data, id });
-  return s.reply(id);
-}
-
-/** Waits for a frame that arrives after `since` frames were already there. */
-function next(s: RawSocket, since: number, pred: (f: Frame) => boolean, timeoutMs = 10_000): Promise<Frame> {
-  return s.waitFor((f) => s.frames.indexOf(f) >= since && pred(f), timeoutMs);
-}
-
-async function startCandidate(url: string, testId?: string): Promise<{ socket: RawSocket; assessmentId: string; userId: string; token: string }> {
+async function startCandidate(
+  url: string,
+  testId?: string,
+): Promise<{ socket: RawSocket; assessmentId: string; userId: string; token: string }> {
   const c = await stack.inviteCandidate(testId);
   const socket = await connect(`${url}/ws/assessment`, c.token);
   const started = await ask(socket, 'start_assessment');
@@ -176,7 +160,9 @@ describe('chat and proctoring across two gateways', () => {
     assert.equal(clean.data['text'], 'abc <b>bold</b>', 'text is kept as text, never as HTML');
 
     // Rate limit: a burst is allowed, then RATE_LIMITED with a retry time.
-    const replies = await Promise.all(Array.from({ length: 8 }, (_, i) => ask(cand.socket, 'chat_message', { message: `burst ${String(i)}` })));
+    const replies = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => ask(cand.socket, 'chat_message', { message: `burst ${String(i)}` })),
+    );
     const limited = replies.filter((r) => r.data['code'] === 'RATE_LIMITED');
     assert.ok(limited.length >= 2, `${String(limited.length)} of 8 limited`);
     assert.ok((limited[0]?.data['details'] as { retry_after_ms: number }).retry_after_ms > 0);
@@ -213,7 +199,10 @@ describe('chat and proctoring across two gateways', () => {
     // A candidate cannot open one.
     assert.equal((await ask(candidate, 'open_support_room', { candidate_id: stack.seed.recruiter.user_id })).data['code'], 'FORBIDDEN');
     const listed = await stack.bus.request('chatRooms', { caller: { user_id: c.user_id, role: 'candidate', tests: [stack.seed.test_id] } });
-    assert.deepEqual(listed.rooms.map((r) => r.room_id), [roomId]);
+    assert.deepEqual(
+      listed.rooms.map((r) => r.room_id),
+      [roomId],
+    );
     // The same candidate with a token for another test does not see it.
     const elsewhere = await stack.bus.request('chatRooms', { caller: { user_id: c.user_id, role: 'candidate', tests: ['another-test'] } });
     assert.deepEqual(elsewhere.rooms, []);
@@ -233,7 +222,11 @@ describe('chat and proctoring across two gateways', () => {
         headers: { 'content-type': 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
         body: JSON.stringify(body),
       });
-    const created = await post(`/api/tests/${testId}/invitations`, { max_uses: 3, candidate_name: 'Walk-in', expires_in_s: 3600 }, recruiterToken);
+    const created = await post(
+      `/api/tests/${testId}/invitations`,
+      { max_uses: 3, candidate_name: 'Walk-in', expires_in_s: 3600 },
+      recruiterToken,
+    );
     assert.equal(created.status, 201);
     const invitation = (await created.json()) as { code: string; max_uses: number };
     assert.equal(invitation.max_uses, 3);
@@ -272,8 +265,14 @@ describe('chat and proctoring across two gateways', () => {
     assert.ok(result.skills.length > 0);
     assert.ok(!('trace' in result), 'the item trace stays out of the listing');
     // The same over NATS.
-    const overNats = await stack.bus.request('assessmentResults', { caller: { user_id: stack.seed.recruiter.user_id, role: 'recruiter' }, test_id: testId });
-    assert.deepEqual(overNats.results.map((r) => r.assessment_id), [row['assessment_id']]);
+    const overNats = await stack.bus.request('assessmentResults', {
+      caller: { user_id: stack.seed.recruiter.user_id, role: 'recruiter' },
+      test_id: testId,
+    });
+    assert.deepEqual(
+      overNats.results.map((r) => r.assessment_id),
+      [row['assessment_id']],
+    );
     const stored = await findAssessment(stack.db, { _id: String(row['assessment_id']) });
     assert.equal(stored?.result?.incidents, 1);
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { assessmentRoomId, isAppError, tokenClaimsSchema } from '@ap/protocol';
-import { openRaw, setup } from './support/setup.ts';
+import { setup, ask, openAuthed } from './support/setup.ts';
 import type { RawSocket, TestStack } from './support/setup.ts';
 
 // Sign-in and invitations, attacked the way issue 13 (classes 2, 4 and 5) found them open, with the
@@ -27,7 +27,6 @@ after(async () => {
   await (stack as TestStack | undefined)?.close();
 });
 
-type Frame = RawSocket['frames'][number];
 type HttpReply = { status: number; retryAfter: string | null; body: Record<string, unknown> };
 
 async function post(path: string, body: unknown, token?: string): Promise<HttpReply> {
@@ -48,18 +47,7 @@ function claimsOf(token: string): ReturnType<typeof tokenClaimsSchema.parse> {
   return tokenClaimsSchema.parse(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')));
 }
 
-async function connect(path: string, token: string): Promise<RawSocket> {
-  const s = await openRaw(`${stack.wsUrl}${path}?token=${encodeURIComponent(token)}`);
-  await s.waitFor((f) => f.type === 'auth_success');
-  return s;
-}
-
-let seq = 0;
-async function ask(s: RawSocket, type: string, data: Record<string, unknown> = {}): Promise<Frame> {
-  const id = `r${String((seq += 1))}`;
-  s.send({ type, data, id });
-  return s.reply(id);
-}
+const connect = (path: string, token: string): Promise<RawSocket> => openAuthed(`${stack.wsUrl}${path}`, token);
 
 /** 'ok', or the code a NATS request failed with. */
 async function outcome(promise: Promise<unknown>): Promise<string> {

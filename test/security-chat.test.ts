@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { NOTE_WITHHELD } from '@ap/chat';
 import type { Item } from '@ap/protocol';
-import { openRaw, setup } from './support/setup.ts';
+import { setup, ask, nextFrame as next, openAuthed } from './support/setup.ts';
 import type { RawSocket, TestStack } from './support/setup.ts';
 
 // Chat and the help assistant, attacked the way issue 13 (classes 4 and 5) found them open, with the
@@ -22,24 +22,7 @@ after(async () => {
   await (stack as TestStack | undefined)?.close();
 });
 
-type Frame = RawSocket['frames'][number];
-
-async function connect(path: string, token: string): Promise<RawSocket> {
-  const s = await openRaw(`${stack.wsUrl}${path}?token=${encodeURIComponent(token)}`);
-  await s.waitFor((f) => f.type === 'auth_success');
-  return s;
-}
-
-let seq = 0;
-async function ask(s: RawSocket, type: string, data: Record<string, unknown> = {}): Promise<Frame> {
-  const id = `r${String((seq += 1))}`;
-  s.send({ type, data, id });
-  return s.reply(id);
-}
-
-function next(s: RawSocket, since: number, pred: (f: Frame) => boolean, timeoutMs = 10_000): Promise<Frame> {
-  return s.waitFor((f) => s.frames.indexOf(f) >= since && pred(f), timeoutMs);
-}
+const connect = (path: string, token: string): Promise<RawSocket> => openAuthed(`${stack.wsUrl}${path}`, token);
 
 /**
  * The help assistant's reply to the candidate's message `after`, as the candidate reads it in the

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { findAssessment } from '@ap/assessment';
 import { ADAPTIVE_TEST_ID } from '@ap/demo';
-import { openRaw, setup } from './support/setup.ts';
+import { openRaw, setup, ask } from './support/setup.ts';
 import type { RawSocket, TestStack } from './support/setup.ts';
 
 // Issue 13, class 5: with correctness hidden, nothing that follows the answers one by one reaches
@@ -17,13 +17,6 @@ before(async () => {
 after(async () => {
   await (stack as TestStack | undefined)?.close();
 });
-
-let seq = 0;
-async function ask(s: RawSocket, type: string, data: Record<string, unknown> = {}): Promise<RawSocket['frames'][number]> {
-  const id = `q${String((seq += 1))}`;
-  s.send({ type, data, id });
-  return s.reply(id);
-}
 
 /** Plays a test to its end, always with the first option; returns every frame the candidate got. */
 async function play(testId: string): Promise<{ frames: RawSocket['frames']; assessmentId: string }> {

@@ -106,7 +106,12 @@ export async function setup(
     });
     mongo = new MongoClient(infra.mongoUrl);
     await mongo.connect();
-    bus = await connectBus({ servers: infra.natsUrl, nkeySeed: cliSeed, name: 'test', log: createLogger({ service: 'test', level: 'warn' }) });
+    bus = await connectBus({
+      servers: infra.natsUrl,
+      nkeySeed: cliSeed,
+      name: 'test',
+      log: createLogger({ service: 'test', level: 'warn' }),
+    });
     const seed = await seedDemo(bus);
     const httpUrl = platform.gatewayUrls[0] as string;
     const testBus = bus;
@@ -116,7 +121,11 @@ export async function setup(
       const email = `c-${randomBytes(4).toString('hex')}@test.example`;
       // A busy machine may answer SERVICE_UNAVAILABLE or TIMEOUT: set-up retries, as a client would.
       const invitation = await transientRetry(() =>
-        testBus.request('authInvite', { caller: { user_id: seed.recruiter.user_id, role: 'recruiter' }, test_id: testId, candidate_email: email }),
+        testBus.request('authInvite', {
+          caller: { user_id: seed.recruiter.user_id, role: 'recruiter' },
+          test_id: testId,
+          candidate_email: email,
+        }),
       );
       const redeemed = await transientRetry(() => testBus.request('authRedeem', { code: invitation.code }));
       return { token: redeemed.token, user_id: redeemed.user_id, code: invitation.code, application_id: redeemed.application_id };
@@ -252,7 +261,9 @@ export function openRaw(url: string, headers: Record<string, string> = {}): Prom
     const ws = new WebSocket(url, { headers });
     const frames: RawSocket['frames'] = [];
     const waiters = new Set<() => void>();
-    const closed = new Promise<{ code: number; reason: string }>((r) => ws.on('close', (code, reason) => r({ code, reason: reason.toString() })));
+    const closed = new Promise<{ code: number; reason: string }>((r) =>
+      ws.on('close', (code, reason) => r({ code, reason: reason.toString() })),
+    );
     ws.on('message', (raw) => {
       frames.push(JSON.parse((raw as Buffer).toString('utf8')) as RawSocket['frames'][number]);
       for (const w of waiters) w();
@@ -290,4 +301,29 @@ export function openRaw(url: string, headers: Record<string, string> = {}): Prom
       resolve(raw);
     });
   });
+}
+
+/** Opens a socket with `token` in the query and waits for `auth_success`. */
+export async function openAuthed(url: string, token: string): Promise<RawSocket> {
+  const s = await openRaw(`${url}?token=${encodeURIComponent(token)}`);
+  await s.waitFor((f) => f.type === 'auth_success');
+  return s;
+}
+
+let askSeq = 0;
+/** Sends a frame with a fresh request id and returns the frame that answers it. */
+export async function ask(s: RawSocket, type: string, data: Record<string, unknown> = {}): Promise<RawSocket['frames'][number]> {
+  const id = `r${String((askSeq += 1))}`;
+  s.send({ type, data, id });
+  return s.reply(id);
+}
+
+/** Waits for a frame that arrives after `since` frames were already there. */
+export function nextFrame(
+  s: RawSocket,
+  since: number,
+  pred: (f: RawSocket['frames'][number]) => boolean,
+  timeoutMs = 10_000,
+): Promise<RawSocket['frames'][number]> {
+  return s.waitFor((f) => s.frames.indexOf(f) >= since && pred(f), timeoutMs);
 }
