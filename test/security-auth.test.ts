@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { findAssessment } from '@ap/assessment';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { assessmentRoomId, isAppError, tokenClaimsSchema } from '@ap/protocol';
@@ -223,6 +224,43 @@ describe('auth under attack (issue 13: throttles, codes, identity, names)', { ti
       limit: 500,
     });
     assert.equal(results.results.find((r) => r.assessment_id === assessmentId)?.incidents, 1);
+    candidate.ws.close();
+    proctor.ws.close();
+  });
+
+  test('on a test that requires approval, a sign-in with the same code pauses the assessment until a proctor resumes it', async () => {
+    const testId = await stack.createTest(
+      {
+        title: 'Approval needed',
+        time_limit_s: 600,
+        strategy: 'fixed',
+        re_sign_in: 'approve',
+        feedback: { show_correctness: false, show_score: true },
+      },
+      3,
+    );
+    const invited = await post(`/api/tests/${testId}/invitations`, { candidate_email: email('approve') }, recruiterToken);
+    const code = String(invited.body['code']);
+    const candidate = await connect('/ws/assessment', String((await post('/api/auth/invitations/redeem', { code })).body['token']));
+    const started = await ask(candidate, 'start_assessment', { test_id: testId });
+    const assessmentId = String(started.data['assessment_id']);
+    assert.equal((await ask(candidate, 'get_question')).type, 'question');
+    const again = await post('/api/auth/invitations/redeem', { code });
+    assert.equal(again.body['re_sign_in'], true);
+    const paused = await candidate.waitFor((f) => f.type === 'assessment_paused', 5000);
+    assert.match(String(paused.data['reason']), /signed in again/);
+    assert.equal((await ask(candidate, 'get_question')).data['code'], 'ASSESSMENT_NOT_ACTIVE');
+    const proctor = await connect('/ws/assessment', await stack.staffToken(email('approver'), 'proctor', [testId]));
+    const resumed = await ask(proctor, 'resume_assessment', { assessment_id: assessmentId });
+    assert.equal(resumed.data['status'], 'in_progress', JSON.stringify(resumed));
+    assert.equal((await ask(candidate, 'get_question')).type, 'question');
+    const stored = await findAssessment(stack.db, { _id: assessmentId });
+    assert.deepEqual(
+      stored?.log.map((e) => e.type),
+      ['pause', 'resume'],
+    );
+    assert.equal(stored.log[0]?.by, 'system');
+    assert.equal(stored.incidents?.[0]?.kind, 're_sign_in');
     candidate.ws.close();
     proctor.ws.close();
   });

@@ -39,7 +39,11 @@ export const testDefinitionSchema = z
     id: idSchema.optional(),
     title: z.string().min(1).max(200),
     description: z.string().max(5000).default(''),
-    time_limit_s: z.number().int().min(10).max(24 * 3600),
+    time_limit_s: z
+      .number()
+      .int()
+      .min(10)
+      .max(24 * 3600),
     strategy: z.enum(['fixed', 'random', 'adaptive']),
     /** Item ids of the pool, in authored order (the order `fixed` follows). */
     items: z.array(idSchema).min(1).max(20_000),
@@ -75,6 +79,11 @@ export const testDefinitionSchema = z
     time_warnings_s: z.array(z.number().int().positive()).max(10).default([300, 60]),
     /** An assessment with no live connection for this long becomes `abandoned`; absent = resumable until the deadline. */
     abandon_after_s: z.number().int().positive().optional(),
+    /**
+     * A sign-in with the candidate's invitation code again while the assessment runs: `allow` records
+     * an incident; `approve` also pauses the assessment until a proctor resumes (approves) or ends it.
+     */
+    re_sign_in: z.enum(['allow', 'approve']).default('allow'),
   })
   .strict();
 export type TestDefinition = z.infer<typeof testDefinitionSchema>;

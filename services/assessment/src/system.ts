@@ -103,18 +103,34 @@ export const MAX_INCIDENTS = 200;
 /**
  * A candidate signed in again with their invitation code while their assessment runs: recorded
  * as an incident (on the live row, and counted in the result) so that a proctor sees a possible
- * takeover. One replica records each event.
+ * takeover. On a test with `re_sign_in: approve` the assessment is also paused, in the same
+ * write, until a proctor resumes it. One replica records each event.
  */
 export async function signedInAgain(ctx: Context, e: { candidate_id: string; test_id: string; at: string }): Promise<void> {
   const attempt = await ctx.col.attempts.findOne({ _id: `${e.candidate_id}:${e.test_id}:1` });
   if (attempt === null) return;
   let a = await ctx.repo.fresh(attempt.assessment_id);
-  for (let i = 0; a !== null && i < 8; i++) {
+  if (a === null) return;
+  const test = await ctx.getTest(a.test_id);
+  for (let i = 0; i < 8; i++) {
     if (!isOpen(a.status) || (a.incidents?.length ?? 0) >= MAX_INCIDENTS) return;
     const now = ctx.clock();
-    const next = await ctx.repo.append(a, { set: { updated_at: now }, incident: { kind: 're_sign_in', at: e.at, received_at: now } });
+    const incident = { kind: 're_sign_in', at: e.at, received_at: now };
+    const hold = test.doc.re_sign_in === 'approve' && a.status === 'in_progress';
+    const reason = 'signed in again with the invitation code: a proctor will resume the test';
+    const next = await ctx.repo.append(
+      a,
+      hold
+        ? {
+            set: { status: 'paused', paused_at: now, updated_at: now },
+            incident,
+            log: { type: 'pause', by: 'system', role: 'admin', at: now, reason },
+          }
+        : { set: { updated_at: now }, incident },
+    );
     if (next !== null) {
-      ctx.log.info({ assessment_id: a._id, candidate_id: e.candidate_id }, 'candidate signed in again during the assessment');
+      if (hold) ctx.push(a, 'assessment_paused', { assessment_id: a._id, reason });
+      ctx.log.info({ assessment_id: a._id, candidate_id: e.candidate_id, paused: hold }, 'candidate signed in again during the assessment');
       return;
     }
     a = await ctx.repo.refresh(a);
