@@ -74,7 +74,10 @@ export async function startMongo(opts: LocalServerOptions = {}): Promise<MongoSe
       ? (port: number) => ['--dbpath', dbDir, '--port', String(port), '--bind_ip', HOST, '--quiet']
       : (port: number) => [
           '--handler=sqlite',
-          `--sqlite-url=file:${dbDir}/`,
+          // Reads through a memory map (up to 1 GiB) share the OS page cache instead of copying
+          // pages into each connection's small cache: with 10,000 assessments stored (650 MB) the
+          // answer rate fell 11% from an empty database instead of 34% (npm run bench, --stored).
+          `--sqlite-url=file:${dbDir}/?_pragma=mmap_size(1073741824)`,
           `--listen-addr=${HOST}:${port}`,
           `--state-dir=${data.dir}`,
           `--debug-addr=${HOST}:${String(debugPort)}`,
