@@ -6,6 +6,8 @@ export { readStackConfig, defaultToolsDir } from './config.ts';
 export type { StackConfig, StackEnv } from './config.ts';
 export { findTool, installHint } from './tools.ts';
 export type { ToolName } from './tools.ts';
+export { ProvisionError, TOOL_RELEASES, buildTools, formatElapsed, missingTools, provisionTools } from './provision.ts';
+export type { ProvisionOptions, ProvisionPurpose, ProvisionResult, ProvisionedTool } from './provision.ts';
 export { freePort, isPortOpen } from './net.ts';
 export { startNats } from './nats.ts';
 export type { NatsServer, NatsServerOptions } from './nats.ts';

@@ -55,7 +55,7 @@ void test('startNats reports a clear error when nats-server is missing', async (
     PATH: '/nonexistent',
     NATS_SERVER_BIN: '/nonexistent/nats-server',
   };
-  await assert.rejects(startNats({ env }), /nats-server not found: |apt-get install nats-server/);
+  await assert.rejects(startNats({ env }), /nats-server not found .*npm run tools/);
 });
 
 void test('Docker detection is fast and negative without an engine', async (t) => {

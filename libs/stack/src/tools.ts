@@ -3,12 +3,13 @@ import { join } from 'node:path';
 import { readStackConfig, type StackEnv, processEnvironment } from './config.ts';
 
 /** Infrastructure binaries this library knows how to run. */
-export type ToolName = 'nats-server' | 'ferretdb' | 'mongod';
+export type ToolName = 'nats-server' | 'ferretdb' | 'mongod' | 'kustomize';
 
 /** Debian installs nats-server into /usr/sbin, which is not on every user's PATH. */
 const EXTRA_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
 
-function isExecutable(file: string): boolean {
+/** Whether `file` is a regular file this process may execute. */
+export function isExecutable(file: string): boolean {
   try {
     if (!statSync(file).isFile()) return false;
     accessSync(file, constants.X_OK);
@@ -24,7 +25,7 @@ function isExecutable(file: string): boolean {
  */
 export function findTool(name: ToolName, env: StackEnv = processEnvironment()): string | undefined {
   const cfg = readStackConfig(env);
-  const override = cfg.bins[name];
+  const override = name === 'kustomize' ? undefined : cfg.bins[name];
   if (override !== undefined) return isExecutable(override) ? override : undefined;
   const dirs = [cfg.toolsDir, ...cfg.path, ...EXTRA_DIRS];
   for (const dir of dirs) {
@@ -34,24 +35,23 @@ export function findTool(name: ToolName, env: StackEnv = processEnvironment()): 
   return undefined;
 }
 
-/** Human-readable instructions for installing a missing tool. */
+/** What to do about a missing tool: `npm run tools` builds it (provision.ts), or give a URL. */
 export function installHint(name: ToolName, env: StackEnv = processEnvironment()): string {
   const dir = readStackConfig(env).toolsDir;
   switch (name) {
     case 'nats-server':
       return (
         `nats-server not found (checked NATS_SERVER_BIN, ${dir}, PATH): ` +
-        `apt-get install nats-server, or ` +
-        `GOBIN=${dir} go install github.com/nats-io/nats-server/v2@v2.12.1 ` +
-        `(bash .ci/run does this)`
+        `run \`npm run tools\` to build v2.12.1 into ${dir} (needs Go), or set NATS_URL to a running server`
       );
     case 'ferretdb':
     case 'mongod':
       return (
         `neither mongod nor ferretdb found (checked MONGOD_BIN, FERRETDB_BIN, ${dir}, PATH): ` +
-        `install MongoDB so that mongod is on the PATH, or build FerretDB v1.24.2 into ${dir} ` +
-        `(bash .ci/run does this; see libs/stack/README.md - a plain "go install ...ferretdb@v1.24.2" ` +
-        `binary panics at startup because build/version/version.txt is empty)`
+        `run \`npm run tools\` to build FerretDB v1.24.2 into ${dir} (needs Go), put mongod on the PATH, ` +
+        `or set MONGO_URL to a running server`
       );
+    case 'kustomize':
+      return `kustomize not found (checked ${dir}, PATH): run \`npm run tools\` to build v5.6.0 into ${dir} (needs Go)`;
   }
 }
