@@ -11,6 +11,8 @@ export type { ProvisionOptions, ProvisionPurpose, ProvisionResult, ProvisionedTo
 export { freePort, isPortOpen } from './net.ts';
 export { startNats } from './nats.ts';
 export type { NatsServer, NatsServerOptions } from './nats.ts';
+export { startNatsCluster } from './nats-cluster.ts';
+export type { NatsCluster, NatsClusterNode, NatsClusterOptions } from './nats-cluster.ts';
 export {
   BUS_IDENTITIES,
   busPermissions,

@@ -3,6 +3,8 @@ import { processEnvironment, readStackConfig, type StackEnv } from './config.ts'
 import { dockerAvailable, startMongoContainer, startNatsContainer } from './docker.ts';
 import { startMongo } from './mongo.ts';
 import { startNats } from './nats.ts';
+import { startNatsCluster } from './nats-cluster.ts';
+import type { NatsCluster } from './nats-cluster.ts';
 import { createNatsIdentities, natsAuthorizationConfig, publicKeysOf } from './nats-auth.ts';
 import type { NatsIdentities } from './nats-auth.ts';
 import type { LogFn } from './proc.ts';
@@ -21,10 +23,16 @@ export interface InfraOptions {
   env?: StackEnv | undefined;
   /** Set false to skip the testcontainers path even when Docker answers. */
   docker?: boolean | undefined;
+  /**
+   * Start this many local nats-servers as one JetStream cluster (3 is what production runs)
+   * instead of a single server; `natsUrl` then lists every node. Always local processes, even
+   * when Docker answers. Give the services `JETSTREAM_REPLICAS` up to this number.
+   */
+  natsCluster?: number | undefined;
 }
 
 /** Where a piece of infrastructure came from. */
-export type InfraSource = 'given' | 'container' | 'nats-server' | 'mongod' | 'ferretdb';
+export type InfraSource = 'given' | 'container' | 'nats-server' | 'nats-cluster' | 'mongod' | 'ferretdb';
 
 /** Running (or borrowed) NATS and MongoDB servers. */
 export interface Infra {
@@ -39,6 +47,8 @@ export interface Infra {
    * own permissions); absent for a given `natsUrl`, whose credentials come from the environment.
    */
   natsIdentities?: NatsIdentities;
+  /** The nodes of a cluster started with `natsCluster`, each of which can be killed and started again. */
+  natsCluster?: NatsCluster;
   /** Stops whatever {@link startInfra} started; given URLs are left alone. */
   close: () => Promise<void>;
 }
@@ -51,7 +61,8 @@ export interface Infra {
 export async function startInfra(opts: InfraOptions = {}): Promise<Infra> {
   const env = opts.env ?? processEnvironment();
   const cfg = readStackConfig(env);
-  const needNats = opts.natsUrl === undefined;
+  const cluster = opts.natsUrl === undefined && opts.natsCluster !== undefined && opts.natsCluster > 1;
+  const needNats = opts.natsUrl === undefined && !cluster;
   const needMongo = opts.mongoUrl === undefined;
   const useDocker = (needNats || needMongo) && opts.docker !== false && (await dockerAvailable(cfg));
   const closers: Array<() => Promise<void>> = [];
@@ -66,7 +77,20 @@ export async function startInfra(opts: InfraOptions = {}): Promise<Infra> {
     let natsUrl = opts.natsUrl;
     let natsSource: InfraSource = 'given';
     let natsIdentities: NatsIdentities | undefined;
-    if (natsUrl === undefined) {
+    let natsCluster: NatsCluster | undefined;
+    if (natsUrl === undefined && cluster) {
+      natsIdentities = createNatsIdentities();
+      natsCluster = await startNatsCluster({
+        env,
+        size: opts.natsCluster,
+        config: natsAuthorizationConfig(publicKeysOf(natsIdentities)),
+        ...(opts.log !== undefined ? { log: opts.log } : {}),
+        ...(opts.dir !== undefined ? { dir: join(opts.dir, 'nats-cluster') } : {}),
+      });
+      closers.push(natsCluster.close);
+      natsUrl = natsCluster.url;
+      natsSource = 'nats-cluster';
+    } else if (natsUrl === undefined) {
       natsIdentities = createNatsIdentities();
       const config = natsAuthorizationConfig(publicKeysOf(natsIdentities));
       const s = useDocker
@@ -109,6 +133,7 @@ export async function startInfra(opts: InfraOptions = {}): Promise<Infra> {
       mongoSource,
       ...(mongoMetricsUrl === undefined ? {} : { mongoMetricsUrl }),
       ...(natsIdentities === undefined ? {} : { natsIdentities }),
+      ...(natsCluster === undefined ? {} : { natsCluster }),
       close,
     };
   } catch (err) {
