@@ -200,16 +200,18 @@ export function createBus(nc: NatsConnection, rootLog: Logger, defaults: BusOpti
         respond(encode({ ok: true, data }), 'ok');
         reqLog.debug('handled');
       } catch (err) {
-        if (isAppError(err)) {
+        if (isAppError(err) && err.code !== 'INTERNAL') {
           const body: ErrorBody = { code: err.code, message: err.message };
           if (err.details !== undefined) body.details = err.details;
           respond(errorReply(body), err.code);
-        } else if (defaults.unavailable?.(err) === true) {
+        } else if (!isAppError(err) && defaults.unavailable?.(err) === true) {
           reqLog.warn({ err }, 'dependency unavailable');
           respond(errorReply({ code: 'SERVICE_UNAVAILABLE', message: 'the service cannot reach its database; retry shortly' }), 'SERVICE_UNAVAILABLE');
         } else {
-          reqLog.error({ err }, 'handler failed');
-          respond(errorReply({ code: 'INTERNAL', message: 'internal error' }), 'INTERNAL');
+          // Never silent: every INTERNAL reply is an error line with the request id (null when the
+          // caller sent none) and counts in nats_handled_total{outcome="INTERNAL"} by subject.
+          reqLog.error({ err, ...(requestId === undefined ? { request_id: null } : {}) }, 'answered INTERNAL');
+          respond(errorReply({ code: 'INTERNAL', message: isAppError(err) ? err.message : 'internal error' }), 'INTERNAL');
         }
       } finally {
         clearTimeout(timer);

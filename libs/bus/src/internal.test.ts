@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { createLogger } from '@ap/logging';
+import { AppError, isAppError } from '@ap/protocol';
+import { startNats } from '@ap/stack';
+import type { NatsServer } from '@ap/stack';
+import { z } from 'zod';
+import { createBus } from './bus.ts';
+
+const logLine = z.looseObject({ level: z.number(), msg: z.string(), subject: z.string().optional(), request_id: z.string().nullable().optional() });
+
+let server: NatsServer;
+let nc: NatsConnection;
+
+before(async () => {
+  server = await startNats();
+  nc = await connect({ servers: server.url });
+});
+
+after(async () => {
+  await nc.close();
+  await server.close();
+});
+
+/** A bus whose log lines and served outcomes the test reads. */
+function observedBus() {
+  const lines: z.infer<typeof logLine>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const text of chunk.toString('utf8').split('\n')) if (text !== '') lines.push(logLine.parse(JSON.parse(text)));
+      done();
+    },
+  });
+  const outcomes: { subject: string; outcome: string }[] = [];
+  const bus = createBus(nc, createLogger({ service: 'test', level: 'warn', destination }), {
+    metrics: { requestDone: () => undefined, handled: (subject, outcome) => outcomes.push({ subject, outcome }) },
+  });
+  return { bus, lines, outcomes };
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    return isAppError(err) ? err.code : 'not an AppError';
+  }
+}
+
+describe('INTERNAL replies are never silent', () => {
+  test('a handler that throws is answered INTERNAL, logged at error with the request id, and counted by subject', async () => {
+    const { bus, lines, outcomes } = observedBus();
+    bus.serve('authJwks', 'internal-test', () => {
+      throw new TypeError('a bug');
+    });
+    assert.equal(await codeOf(bus.request('authJwks', {}, { requestId: 'conn-1:r7' })), 'INTERNAL');
+    // An AppError with the INTERNAL code is logged the same way, and a request without an id says so.
+    bus.serve('assessmentProgress', 'internal-test', () => {
+      throw new AppError('INTERNAL', 'item missing from test');
+    });
+    assert.equal(await codeOf(bus.request('assessmentProgress', { caller: { user_id: 'u1', role: 'candidate' }, assessment_id: 'a1' })), 'INTERNAL');
+    const errors = lines.filter((l) => l.level === 50);
+    assert.deepEqual(
+      errors.map((l) => [l.msg, l.subject, l.request_id]),
+      [
+        ['answered INTERNAL', 'auth.v1.jwks', 'conn-1:r7'],
+        ['answered INTERNAL', 'assessment.v1.progress', null],
+      ],
+    );
+    assert.deepEqual(outcomes, [
+      { subject: 'auth.v1.jwks', outcome: 'INTERNAL' },
+      { subject: 'assessment.v1.progress', outcome: 'INTERNAL' },
+    ]);
+    await bus.close();
+  });
+
+  test('other coded errors are answered as they are, without an error line', async () => {
+    const nc2 = await connect({ servers: server.url });
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString('utf8'));
+        done();
+      },
+    });
+    const bus = createBus(nc2, createLogger({ service: 'test', level: 'warn', destination }));
+    bus.serve('authJwks', 'internal-test-2', () => {
+      throw new AppError('NOT_FOUND', 'no keys');
+    });
+    assert.equal(await codeOf(bus.request('authJwks', {})), 'NOT_FOUND');
+    assert.deepEqual(lines, []);
+    await bus.close();
+  });
+});
