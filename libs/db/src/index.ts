@@ -126,3 +126,6 @@ export function isDatabaseUnavailable(err: unknown): boolean {
 export function isDuplicateKey(err: unknown): boolean {
   return typeof err === 'object' && err !== null && 'code' in err && err.code === 11000;
 }
+
+export { createKeyIndex } from './key-index.ts';
+export type { KeyDoc, KeyIndex } from './key-index.ts';

@@ -677,10 +677,14 @@ describe('auth service', { timeout: 120_000 }, () => {
           at: undefined,
         },
       );
+      // The first sign-in is recorded too: its unique insert is what makes it the first.
       const records = await database.db.collection('invitation_redemptions').find({ invitation_id: invitation.invitation_id }).toArray();
       assert.deepEqual(
-        records.map((r): unknown[] => [r['kind'], r['ip']]),
-        [['re_sign_in', '192.0.2.81']],
+        records.map((r): unknown[] => [r['kind'], r['ip']]).sort((x, y) => String(x[1]).localeCompare(String(y[1]))),
+        [
+          [undefined, '192.0.2.80'],
+          ['re_sign_in', '192.0.2.81'],
+        ],
       );
     } finally {
       sub.unsubscribe();

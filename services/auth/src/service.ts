@@ -63,7 +63,7 @@ const TEST_LOOKUP_TIMEOUT_MS = 3000;
 export async function createAuthService(deps: AuthDependencies): Promise<AuthService> {
   const { bus, clock, config } = deps;
   const log = deps.log.child({ module: 'auth' });
-  const { users, invitations, redemptions, signingKeys } = await openCollections(deps.db);
+  const { users, invitations, redemptions, signingKeys, userByEmail, invitationByCode } = await openCollections(deps.db);
   const keyRing = createKeyRing({
     keys: signingKeys,
     alg: config.signingAlg,
@@ -96,7 +96,7 @@ export async function createAuthService(deps: AuthDependencies): Promise<AuthSer
       'too many failed sign-ins; try again later',
     );
     return countFailure(attempt, 'AUTH_INVALID', async () => {
-      const user = await users.findOne({ email: req.email });
+      const user = await userByEmail.find(req.email);
       const keys = address === undefined ? [`account:${req.email}`] : [`account:${req.email}`, address];
       // Candidates have no password, so they fail here like an unknown email does.
       const valid = await hashGate.run(keys, () => verifyPassword(req.password, user?.password));
@@ -138,7 +138,7 @@ export async function createAuthService(deps: AuthDependencies): Promise<AuthSer
     if (req.role === 'candidate') {
       throw new AppError('VALIDATION_FAILED', 'candidates are created by invitations, not with a password');
     }
-    const existing = await users.findOne({ email: req.email });
+    const existing = await userByEmail.find(req.email);
     if (existing !== null) return sameUser(existing, req.role);
     const user: UserDoc = {
       _id: randomUUID(),
@@ -150,11 +150,11 @@ export async function createAuthService(deps: AuthDependencies): Promise<AuthSer
     };
     if (req.tests !== undefined) user.tests = req.tests;
     try {
-      await users.insertOne(user);
+      await userByEmail.insert(user);
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
       // A concurrent request created the same email first; answer as if it had come before us.
-      const winner = await users.findOne({ email: req.email });
+      const winner = await userByEmail.settle(req.email);
       if (winner === null) throw err;
       return sameUser(winner, req.role);
     }
@@ -168,15 +168,15 @@ export async function createAuthService(deps: AuthDependencies): Promise<AuthSer
   }
 
   async function ensureCandidate(email: string, name: string): Promise<UserDoc> {
-    const existing = await users.findOne({ email });
+    const existing = await userByEmail.find(email);
     if (existing !== null) return candidateOrConflict(existing);
     const candidate: UserDoc = { _id: randomUUID(), email, name, role: 'candidate', tests: [], created_at: clock() };
     try {
-      await users.insertOne(candidate);
+      await userByEmail.insert(candidate);
       return candidate;
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
-      const winner = await users.findOne({ email });
+      const winner = await userByEmail.settle(email);
       if (winner === null) throw err;
       return candidateOrConflict(winner);
     }
@@ -211,6 +211,7 @@ export async function createAuthService(deps: AuthDependencies): Promise<AuthSer
       await users.updateOne({ _id: user._id }, { $addToSet: { tests: { $each: [...tests, testId] } } });
       return { candidateId: user._id, email, name: displayName(user), separate: false };
     }
+    // Reads every invitation on FerretDB: only for an inviter restricted to some of the candidate's tests.
     const separate = await invitations
       .find({ candidate_email: email }, { projection: { candidate_id: 1, test_id: 1, candidate_name: 1 }, sort: { created_at: 1 } })
       .toArray();
@@ -260,7 +261,7 @@ export async function createAuthService(deps: AuthDependencies): Promise<AuthSer
     await requireTest(caller, req.test_id);
     const candidateName = cleanDisplayName(req.candidate_name);
     if (givenCode !== undefined) {
-      const existing = await invitations.findOne({ code_hash: hashCode(givenCode) });
+      const existing = await invitationByCode.find(hashCode(givenCode));
       if (existing !== null) return reissued(existing, givenCode, req);
     }
     const identity =
@@ -285,11 +286,11 @@ export async function createAuthService(deps: AuthDependencies): Promise<AuthSer
         created_at: now,
       };
       try {
-        await invitations.insertOne(invitation);
+        await invitationByCode.insert(invitation);
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
         if (givenCode !== undefined) {
-          const winner = await invitations.findOne({ code_hash: invitation.code_hash });
+          const winner = await invitationByCode.settle(invitation.code_hash);
           if (winner === null) throw err;
           return reissued(winner, givenCode, req);
         }
@@ -344,7 +345,7 @@ export async function createAuthService(deps: AuthDependencies): Promise<AuthSer
   }
 
   async function redeemCode(req: ParsedRequestOf<'authRedeem'>): Promise<ResponseOf<'authRedeem'>> {
-    const invitation = await invitations.findOne({ code_hash: hashCode(req.code) });
+    const invitation = await invitationByCode.find(hashCode(req.code));
     if (invitation === null) {
       log.info({ ip: req.ip }, 'unknown invitation code');
       throw new AppError('AUTH_INVALID', 'invalid invitation code');
@@ -402,14 +403,33 @@ export async function createAuthService(deps: AuthDependencies): Promise<AuthSer
     const applicationId = invitation.application_id ?? invitation._id;
     let reSignIn = invitation.redeemed_at !== undefined;
     if (!reSignIn) {
-      // Only the first redemption is recorded here; a concurrent first redemption that lost is a sign-in again.
-      const first = await invitations.updateOne({ _id: invitation._id, redeemed_at: { $exists: false } }, { $set: { redeemed_at: now } });
-      reSignIn = first.modifiedCount === 0;
+      // The first redemption is claimed by a unique insert (a conditional update would be a scan on
+      // FerretDB); a concurrent first redemption that lost is a sign-in again.
+      reSignIn = !(await claimFirstUse(invitation, candidateId, applicationId, now, ip));
+      if (!reSignIn) await invitations.updateOne({ _id: invitation._id }, { $set: { redeemed_at: now } });
     }
     if (reSignIn) await recordReSignIn(invitation, candidateId, applicationId, now, ip);
     const user = await users.findOne({ _id: candidateId });
     const name = user === null ? (invitation.candidate_name ?? invitation.candidate_email ?? '') : displayName(user);
     return { candidateId, applicationId, name, use: 1, reSignIn };
+  }
+
+  async function claimFirstUse(invitation: InvitationDoc, candidateId: string, applicationId: string, now: Date, ip: string | undefined): Promise<boolean> {
+    const first: RedemptionDoc = {
+      _id: `${invitation._id}:1`,
+      invitation_id: invitation._id,
+      candidate_id: candidateId,
+      application_id: applicationId,
+      redeemed_at: now,
+      ...(ip === undefined ? {} : { ip }),
+    };
+    try {
+      await redemptions.insertOne(first);
+      return true;
+    } catch (err) {
+      if (isDuplicateKey(err)) return false;
+      throw err;
+    }
   }
 
   async function recordReSignIn(
@@ -478,10 +498,12 @@ export async function createAuthService(deps: AuthDependencies): Promise<AuthSer
   async function purgeInvitations(req: ParsedRequestOf<'authPurgeInvitations'>): Promise<ResponseOf<'authPurgeInvitations'>> {
     if (req.caller.role !== 'admin') throw new AppError('FORBIDDEN', 'only the platform may purge invitations');
     const cutoff = new Date(clock().getTime() - req.older_than_s * 1000);
-    const expired = await invitations.find({ expires_at: { $lt: cutoff } }, { projection: { _id: 1 } }).toArray();
+    // A sweep, off every request path: the filters below read the whole collections on FerretDB.
+    const expired = await invitations.find({ expires_at: { $lt: cutoff } }, { projection: { _id: 1, code_hash: 1 } }).toArray();
     if (expired.length === 0) return { removed: 0 };
     const ids = expired.map((i) => i._id);
     await redemptions.deleteMany({ invitation_id: { $in: ids } });
+    await invitationByCode.remove(expired.map((i) => i.code_hash));
     const res = await invitations.deleteMany({ _id: { $in: ids } });
     if (res.deletedCount > 0) log.info({ removed: res.deletedCount }, 'expired invitations removed');
     return { removed: res.deletedCount };
@@ -502,6 +524,8 @@ export async function createAuthService(deps: AuthDependencies): Promise<AuthSer
     const { caller, candidate_id: candidateId } = req;
     if (caller.role === 'candidate') throw new AppError('FORBIDDEN', 'only staff look up candidates');
     // Named invitations and candidate users; open codes record their candidates in the redemptions.
+    // Staff opening a support room ask this, never a candidate's frame: these filters read whole
+    // collections on FerretDB.
     const [user, named, uses] = await Promise.all([
       users.findOne({ _id: candidateId }),
       invitations.find({ candidate_id: candidateId }, { projection: { test_id: 1 } }).toArray(),

@@ -1,4 +1,6 @@
 import type { Collection, Db } from 'mongodb';
+import { createKeyIndex } from '@ap/db';
+import type { KeyDoc, KeyIndex } from '@ap/db';
 import type { JWK } from 'jose';
 import type { Role } from '@ap/protocol';
 import type { PasswordHash } from './passwords.ts';
@@ -50,7 +52,11 @@ export type RedemptionDoc = {
   candidate_id: string;
   application_id: string;
   redeemed_at: Date;
-  /** `re_sign_in`: a named code redeemed again (`_id` is `${invitation_id}:re:${uuid}`); absent: a use of an open code. */
+  /**
+   * `re_sign_in`: a named code redeemed again (`_id` is `${invitation_id}:re:${uuid}`); absent: a use
+   * of an open code, or the first redemption of a named one (`${invitation_id}:1`, which a unique
+   * insert claims so that only one sign-in counts as the first).
+   */
   kind?: 're_sign_in';
   /** The client address it was redeemed from, when known. */
   ip?: string;
@@ -72,6 +78,9 @@ export type AuthCollections = {
   invitations: Collection<InvitationDoc>;
   redemptions: Collection<RedemptionDoc>;
   signingKeys: Collection<SigningKeyDoc>;
+  /** Users by email and invitations by code hash, each a lookup by `_id` (see createKeyIndex). */
+  userByEmail: KeyIndex<UserDoc>;
+  invitationByCode: KeyIndex<InvitationDoc>;
 };
 
 /** Opens the auth collections and creates their indexes (idempotent, safe for replicas starting together). */
@@ -91,5 +100,10 @@ export async function openCollections(db: Db): Promise<AuthCollections> {
     invitations.createIndexes([{ key: { candidate_email: 1 }, name: 'candidate_email' }]),
     signingKeys.createIndexes([{ key: { alg: 1, created_at: -1 }, name: 'alg_created_at' }]),
   ]);
-  return { users, invitations, redemptions, signingKeys };
+  const userByEmail = createKeyIndex(users, db.collection<KeyDoc>('user_emails'), 'email');
+  const invitationByCode = createKeyIndex(invitations, db.collection<KeyDoc>('invitation_codes'), 'code_hash');
+  // Databases written before the keys existed, or a writer that stopped between a document and its key.
+  await userByEmail.repair();
+  await invitationByCode.repair();
+  return { users, invitations, redemptions, signingKeys, userByEmail, invitationByCode };
 }
