@@ -147,7 +147,8 @@ async function waitReady(url: string, proc: ServerProcess, timeoutMs: number): P
   while (Date.now() < deadline) {
     if (proc.exited()) throw startupError(proc, 'gateway stopped while starting');
     try {
-      const res = await fetch(`${url}/readyz`);
+      // Bounded: whatever else holds the port may accept and never answer.
+      const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) });
       if (res.ok) return;
     } catch {
       // not listening yet

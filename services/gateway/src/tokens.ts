@@ -1,7 +1,7 @@
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import type { Bus } from '@ap/bus';
 import type { Logger } from '@ap/logging';
-import { AppError, TOKEN_AUDIENCE, TOKEN_ISSUER, tokenClaimsSchema } from '@ap/protocol';
+import { AppError, TOKEN_AUDIENCE, TOKEN_ISSUER, isAppError, tokenClaimsSchema } from '@ap/protocol';
 import type { Caller, TokenClaims } from '@ap/protocol';
 
 /** The algorithms the auth service signs with; anything else (including `none`) is refused. */
@@ -27,6 +27,7 @@ export function createTokenVerifier(deps: { bus: Bus; log: Logger; clock?: () =>
   let kids = new Set<string>();
   let lastRefresh = 0;
   let inflight: Promise<boolean> | undefined;
+  let waitingReported = false;
 
   async function load(): Promise<boolean> {
     try {
@@ -36,6 +37,13 @@ export function createTokenVerifier(deps: { bus: Bus; log: Logger; clock?: () =>
       lastRefresh = Date.now();
       return jwks.keys.length > 0;
     } catch (err) {
+      // Before the first keys the auth service is usually still starting: a retry, not a warning.
+      if (keySet === undefined && isAppError(err) && (err.code === 'SERVICE_UNAVAILABLE' || err.code === 'TIMEOUT')) {
+        if (!waitingReported)
+          log.info({ code: err.code }, 'waiting for the auth service to publish its keys (JWKS); retrying every second');
+        waitingReported = true;
+        return false;
+      }
       log.warn({ err }, 'could not load the JWKS');
       return false;
     }
