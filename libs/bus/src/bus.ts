@@ -1,10 +1,11 @@
 import { connect, nkeyAuthenticator } from '@nats-io/transport-node';
-import { headers as natsHeaders, PermissionViolationError, RequestError, TimeoutError } from '@nats-io/transport-node';
+import { headers as natsHeaders, PermissionViolationError } from '@nats-io/transport-node';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { z } from 'zod';
 import { AppError, endpoints, isAppError, replySchema } from '@ap/protocol';
 import type { EndpointName, ErrorBody, ParsedRequestOf, RequestOf, ResponseOf } from '@ap/protocol';
 import type { Logger } from '@ap/logging';
+import { createRequester, RequestFailed } from './requests.ts';
 
 /** Header that carries a request id from the WebSocket frame to the service that handles it. */
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -73,7 +74,9 @@ function errorReply(error: ErrorBody): Uint8Array {
  * Connects to NATS and returns a Bus on that connection. With `nkeySeed` (an NKEY user seed, `SU…`)
  * the connection authenticates as that user; without it, it connects anonymously.
  */
-export async function connectBus(options: { servers: string; name: string; log: Logger; nkeySeed?: string | undefined } & BusOptions): Promise<Bus> {
+export async function connectBus(
+  options: { servers: string; name: string; log: Logger; nkeySeed?: string | undefined } & BusOptions,
+): Promise<Bus> {
   const nc = await connect({
     servers: options.servers.split(','),
     name: options.name,
@@ -90,7 +93,10 @@ export async function connectBus(options: { servers: string; name: string; log: 
     for await (const status of nc.status()) {
       if (status.type === 'error' && status.error instanceof PermissionViolationError) {
         // The server's authorization block does not allow this subject for this identity.
-        log.error({ operation: status.error.operation, subject: status.error.subject }, 'nats permission violation (see libs/stack/src/nats-auth.ts)');
+        log.error(
+          { operation: status.error.operation, subject: status.error.subject },
+          'nats permission violation (see libs/stack/src/nats-auth.ts)',
+        );
       } else if (status.type === 'disconnect' || status.type === 'reconnect' || status.type === 'error') {
         log.warn({ status: status.type }, 'nats connection status');
       }
@@ -106,28 +112,26 @@ export function createBus(nc: NatsConnection, rootLog: Logger, defaults: BusOpti
   const served: Subscription[] = [];
   const handlerTimeout = defaults.handlerTimeoutMs ?? 4000;
   const inflight = new Set<Promise<void>>();
+  const requester = createRequester(nc);
 
   async function request<E extends EndpointName>(name: E, req: RequestOf<E>, options: RequestOptions = {}): Promise<ResponseOf<E>> {
     const endpoint = endpoints[name];
-    const h = natsHeaders();
-    if (options.requestId !== undefined) h.set(REQUEST_ID_HEADER, options.requestId);
+    let headers;
+    if (options.requestId !== undefined) {
+      headers = natsHeaders();
+      headers.set(REQUEST_ID_HEADER, options.requestId);
+    }
     let msg: Msg;
     const sentAt = performance.now();
     try {
-      msg = await nc.request(endpoint.subject, encode(req), { timeout: options.timeoutMs ?? defaultTimeout, headers: h });
+      msg = await requester.request(endpoint.subject, encode(req), {
+        timeoutMs: options.timeoutMs ?? defaultTimeout,
+        ...(headers === undefined ? {} : { headers }),
+      });
       defaults.metrics?.requestDone(endpoint.subject, (performance.now() - sentAt) / 1000);
     } catch (err) {
       defaults.metrics?.requestDone(endpoint.subject, (performance.now() - sentAt) / 1000);
-      if (err instanceof PermissionViolationError || (err instanceof Error && err.cause instanceof PermissionViolationError)) {
-        throw new AppError('INTERNAL', `this connection may not publish to ${endpoint.subject}`, { cause: err });
-      }
-      if (err instanceof RequestError && err.isNoResponders()) {
-        throw new AppError('SERVICE_UNAVAILABLE', `no service answers ${endpoint.subject}`, { cause: err });
-      }
-      if (err instanceof TimeoutError || (err instanceof Error && err.cause instanceof TimeoutError)) {
-        throw new AppError('TIMEOUT', `${endpoint.subject} did not answer in time`, { cause: err });
-      }
-      throw new AppError('SERVICE_UNAVAILABLE', `request to ${endpoint.subject} failed`, { cause: err });
+      throw requestError(endpoint.subject, err);
     }
     let body: unknown;
     try {
@@ -168,7 +172,10 @@ export function createBus(nc: NatsConnection, rootLog: Logger, defaults: BusOpti
 
     async function handle(msg: Msg): Promise<void> {
       const requestId = msg.headers?.get(REQUEST_ID_HEADER) || undefined;
-      const reqLog = requestId === undefined ? log.child({ subject: endpoint.subject }) : log.child({ subject: endpoint.subject, request_id: requestId });
+      const reqLog =
+        requestId === undefined
+          ? log.child({ subject: endpoint.subject })
+          : log.child({ subject: endpoint.subject, request_id: requestId });
       let raw: unknown;
       try {
         raw = msg.json();
@@ -193,7 +200,10 @@ export function createBus(nc: NatsConnection, rootLog: Logger, defaults: BusOpti
       };
       const timer = setTimeout(() => {
         reqLog.warn({ timeout_ms: handlerTimeout }, 'handler too slow: answered SERVICE_UNAVAILABLE');
-        respond(errorReply({ code: 'SERVICE_UNAVAILABLE', message: 'the service is too slow to answer right now; retry shortly' }), 'SERVICE_UNAVAILABLE');
+        respond(
+          errorReply({ code: 'SERVICE_UNAVAILABLE', message: 'the service is too slow to answer right now; retry shortly' }),
+          'SERVICE_UNAVAILABLE',
+        );
       }, handlerTimeout);
       try {
         const data = await handler(parsed.data as ParsedRequestOf<E>, { subject: endpoint.subject, requestId, log: reqLog });
@@ -206,7 +216,10 @@ export function createBus(nc: NatsConnection, rootLog: Logger, defaults: BusOpti
           respond(errorReply(body), err.code);
         } else if (!isAppError(err) && defaults.unavailable?.(err) === true) {
           reqLog.warn({ err }, 'dependency unavailable');
-          respond(errorReply({ code: 'SERVICE_UNAVAILABLE', message: 'the service cannot reach its database; retry shortly' }), 'SERVICE_UNAVAILABLE');
+          respond(
+            errorReply({ code: 'SERVICE_UNAVAILABLE', message: 'the service cannot reach its database; retry shortly' }),
+            'SERVICE_UNAVAILABLE',
+          );
         } else {
           // Never silent: every INTERNAL reply is an error line with the request id (null when the
           // caller sent none) and counts in nats_handled_total{outcome="INTERNAL"} by subject.
@@ -266,6 +279,7 @@ export function createBus(nc: NatsConnection, rootLog: Logger, defaults: BusOpti
     // Stop taking requests, let the ones in flight reply, then drain the connection.
     await Promise.allSettled(served.map((s) => s.drain()));
     await Promise.race([Promise.allSettled([...inflight]), new Promise((r) => setTimeout(r, 10_000).unref())]);
+    requester.close();
     try {
       await nc.drain();
     } catch {
@@ -274,4 +288,23 @@ export function createBus(nc: NatsConnection, rootLog: Logger, defaults: BusOpti
   }
 
   return { nc, request, serve, publish, subscribe, close };
+}
+
+/** The coded error for a request that got no reply. */
+function requestError(subject: string, err: unknown): AppError {
+  if (err instanceof RequestFailed) {
+    switch (err.reason) {
+      case 'forbidden':
+        return new AppError('INTERNAL', `this connection may not publish to ${subject}`, { cause: err });
+      case 'no_responders':
+        return new AppError('SERVICE_UNAVAILABLE', `no service answers ${subject}`, { cause: err });
+      case 'timeout':
+        return new AppError('TIMEOUT', `${subject} did not answer in time`, { cause: err });
+      case 'closed':
+        break;
+    }
+  }
+  if (err instanceof PermissionViolationError)
+    return new AppError('INTERNAL', `this connection may not publish to ${subject}`, { cause: err });
+  return new AppError('SERVICE_UNAVAILABLE', `request to ${subject} failed`, { cause: err });
 }

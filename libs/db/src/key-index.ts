@@ -34,7 +34,11 @@ export type KeyIndex<T extends { _id: string }> = {
   repair(): Promise<number>;
 };
 
-export function createKeyIndex<T extends { _id: string }>(docs: Collection<T>, keys: Collection<KeyDoc>, field: keyof T & string): KeyIndex<T> {
+export function createKeyIndex<T extends { _id: string }>(
+  docs: Collection<T>,
+  keys: Collection<KeyDoc>,
+  field: keyof T & string,
+): KeyIndex<T> {
   const valueOf = (doc: T): unknown => doc[field];
   const write = (key: string, target: string) => keys.updateOne({ _id: key }, { $set: { target } }, { upsert: true });
   const byId = (id: string) => docs.findOne({ _id: id } as Filter<T>) as Promise<T | null>;

@@ -414,7 +414,13 @@ export async function createAuthService(deps: AuthDependencies): Promise<AuthSer
     return { candidateId, applicationId, name, use: 1, reSignIn };
   }
 
-  async function claimFirstUse(invitation: InvitationDoc, candidateId: string, applicationId: string, now: Date, ip: string | undefined): Promise<boolean> {
+  async function claimFirstUse(
+    invitation: InvitationDoc,
+    candidateId: string,
+    applicationId: string,
+    now: Date,
+    ip: string | undefined,
+  ): Promise<boolean> {
     const first: RedemptionDoc = {
       _id: `${invitation._id}:1`,
       invitation_id: invitation._id,
