@@ -15,7 +15,7 @@ import { loadTest } from './selection.ts';
 import type { LoadedTest } from './selection.ts';
 import { staffHandlers } from './staff.ts';
 import { openCollections } from './store.ts';
-import { connectionChanged, recordPresence, signedInAgain, systemHandlers } from './system.ts';
+import { connectionChanged, createPresenceWriter, signedInAgain, systemHandlers } from './system.ts';
 
 export type { Clock } from './context.ts';
 
@@ -97,13 +97,14 @@ export async function createAssessmentService(deps: {
     metrics: deps.metrics,
   };
 
+  const presence = createPresenceWriter(ctx);
   const table: HandlerTable = { ...candidateHandlers(ctx), ...staffHandlers(ctx), ...systemHandlers(ctx), ...authoringHandlers(ctx) };
   const subs: Subscription[] = (Object.keys(table) as EndpointName[]).map((name) =>
     bus.serve(name, QUEUE, table[name] as Handler<typeof name>),
   );
   subs.push(
-    // Presence from every gateway; one replica records each batch.
-    bus.subscribe(events.presence.wildcard, events.presence.schema, (p) => recordPresence(ctx, p.assessment_ids), { queue: QUEUE }),
+    // Presence from every gateway; one replica records each batch, one write at a time.
+    bus.subscribe(events.presence.wildcard, events.presence.schema, (p) => presence.record(p.gateway_id, p.assessment_ids), { queue: QUEUE }),
     // Every replica keeps who is online in memory, for the live feed.
     bus.subscribe(events.presence.wildcard, events.presence.schema, (p) => online.batch(p.gateway_id, p.assessment_ids, clock().getTime())),
     bus.subscribe(events.connection.wildcard, events.connection.schema, (e) => online.connection(e, clock().getTime())),

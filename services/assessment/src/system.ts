@@ -6,8 +6,12 @@ import type { AssessmentDoc } from './store.ts';
 
 /** Presence rows not refreshed for this long are removed by the sweep. */
 const PRESENCE_RETENTION_MS = 24 * 3600 * 1000;
-/** Presence rows written per database command. */
-const PRESENCE_CHUNK = 20;
+/**
+ * Presence rows written per database command. FerretDB 1.24 on SQLite holds a connection of its
+ * pool (100) for every update of a command until the command ends, and one more for each
+ * update's transaction: a command of n updates needs up to n + 1 connections at once.
+ */
+const PRESENCE_CHUNK = 5;
 
 /** What the platform itself asks for: the deadline and idleness sweeps (cleanup calls them as admin). */
 export function systemHandlers(ctx: Context): HandlerTable {
@@ -74,20 +78,64 @@ export function systemHandlers(ctx: Context): HandlerTable {
   };
 }
 
-/** Records which assessments a gateway holds a connection for (one replica per batch). */
-export async function recordPresence(ctx: Context, ids: readonly string[]): Promise<void> {
-  const now = ctx.clock();
-  // Small commands one after another: FerretDB 1.24 on SQLite holds a connection of its own
-  // pool (100) for every update of a command until the command ends, and a bulk write of a
-  // hundred updates exhausts it for good.
-  for (let i = 0; i < ids.length; i += PRESENCE_CHUNK) {
-    await ctx.col.presence.bulkWrite(
-      ids
-        .slice(i, i + PRESENCE_CHUNK)
-        .map((id) => ({ updateOne: { filter: { _id: id }, update: { $set: { last_seen_at: now } }, upsert: true } })),
-      { ordered: false },
-    );
+/** Records the presence batches of the gateways (see {@link createPresenceWriter}). */
+export type PresenceWriter = {
+  /** Records that `gatewayId` holds a connection for each of `ids` now; resolves once that (or a later batch of it) is written. */
+  record(gatewayId: string, ids: readonly string[]): Promise<void>;
+};
+
+/**
+ * Records which assessments each gateway holds a connection for (one replica per batch), one
+ * write at a time. Batches arrive every few seconds from every gateway whatever the database's
+ * pace; while a write runs, a gateway's newer batch replaces its waiting one (it says all the
+ * older one said, later). Written concurrently, they deadlocked FerretDB 1.24: twenty
+ * overlapping commands of twenty updates took every connection of its SQLite pool, each waiting
+ * for one more, and every later command (answers, sweeps) waited for ever.
+ */
+export function createPresenceWriter(deps: Pick<Context, 'col' | 'clock' | 'log'>): PresenceWriter {
+  const waiting = new Map<string, { ids: readonly string[]; done: Array<{ resolve: () => void; reject: (err: unknown) => void }> }>();
+  let writing = false;
+
+  async function write(ids: readonly string[]): Promise<void> {
+    const now = deps.clock();
+    // Small commands one after another, for the same reason.
+    for (let i = 0; i < ids.length; i += PRESENCE_CHUNK) {
+      await deps.col.presence.bulkWrite(
+        ids
+          .slice(i, i + PRESENCE_CHUNK)
+          .map((id) => ({ updateOne: { filter: { _id: id }, update: { $set: { last_seen_at: now } }, upsert: true } })),
+        { ordered: false },
+      );
+    }
   }
+
+  async function drain(): Promise<void> {
+    writing = true;
+    try {
+      for (let next = waiting.entries().next(); next.done !== true; next = waiting.entries().next()) {
+        const [gatewayId, batch] = next.value;
+        waiting.delete(gatewayId);
+        try {
+          await write(batch.ids);
+          for (const d of batch.done) d.resolve();
+        } catch (err) {
+          for (const d of batch.done) d.reject(err);
+        }
+      }
+    } finally {
+      writing = false;
+    }
+  }
+
+  return {
+    record(gatewayId, ids) {
+      return new Promise<void>((resolve, reject) => {
+        const earlier = waiting.get(gatewayId);
+        waiting.set(gatewayId, { ids, done: [...(earlier?.done ?? []), { resolve, reject }] });
+        if (!writing) void drain();
+      });
+    },
+  };
 }
 
 /** Tells proctors when a candidate comes or goes (one replica per event). */
