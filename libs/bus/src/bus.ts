@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { AppError, endpoints, isAppError, replySchema } from '@ap/protocol';
 import type { EndpointName, ErrorBody, ParsedRequestOf, RequestOf, ResponseOf } from '@ap/protocol';
 import type { Logger } from '@ap/logging';
+import { createOutbox } from './outbox.ts';
 import { createRequester, RequestFailed } from './requests.ts';
 
 /** Header that carries a request id from the WebSocket frame to the service that handles it. */
@@ -112,7 +113,8 @@ export function createBus(nc: NatsConnection, rootLog: Logger, defaults: BusOpti
   const served: Subscription[] = [];
   const handlerTimeout = defaults.handlerTimeoutMs ?? 4000;
   const inflight = new Set<Promise<void>>();
-  const requester = createRequester(nc);
+  const outbox = createOutbox(nc);
+  const requester = createRequester(nc, outbox);
 
   async function request<E extends EndpointName>(name: E, req: RequestOf<E>, options: RequestOptions = {}): Promise<ResponseOf<E>> {
     const endpoint = endpoints[name];
@@ -180,14 +182,14 @@ export function createBus(nc: NatsConnection, rootLog: Logger, defaults: BusOpti
       try {
         raw = msg.json();
       } catch {
-        msg.respond(errorReply({ code: 'INVALID_JSON', message: 'request is not valid JSON' }));
+        reply(msg, errorReply({ code: 'INVALID_JSON', message: 'request is not valid JSON' }));
         defaults.metrics?.handled(endpoint.subject, 'INVALID_JSON');
         return;
       }
       const parsed = endpoint.request.safeParse(raw);
       if (!parsed.success) {
         const issues = parsed.error.issues.slice(0, 10).map((i) => ({ path: i.path.join('.'), message: i.message }));
-        msg.respond(errorReply({ code: 'VALIDATION_FAILED', message: `invalid request for ${endpoint.subject}`, details: { issues } }));
+        reply(msg, errorReply({ code: 'VALIDATION_FAILED', message: `invalid request for ${endpoint.subject}`, details: { issues } }));
         defaults.metrics?.handled(endpoint.subject, 'VALIDATION_FAILED');
         return;
       }
@@ -195,7 +197,7 @@ export function createBus(nc: NatsConnection, rootLog: Logger, defaults: BusOpti
       const respond = (payload: Uint8Array, outcome: string) => {
         if (answered) return;
         answered = true;
-        msg.respond(payload);
+        reply(msg, payload);
         defaults.metrics?.handled(endpoint.subject, outcome);
       };
       const timer = setTimeout(() => {
@@ -232,14 +234,18 @@ export function createBus(nc: NatsConnection, rootLog: Logger, defaults: BusOpti
     }
   }
 
+  function reply(msg: Msg, payload: Uint8Array): void {
+    if (msg.reply !== undefined && msg.reply !== '') outbox.publish(msg.reply, payload);
+  }
+
   function publish(subject: string, payload: unknown, options: { requestId?: string } = {}): void {
     if (options.requestId === undefined) {
-      nc.publish(subject, encode(payload));
+      outbox.publish(subject, encode(payload));
       return;
     }
     const h = natsHeaders();
     h.set(REQUEST_ID_HEADER, options.requestId);
-    nc.publish(subject, encode(payload), { headers: h });
+    outbox.publish(subject, encode(payload), { headers: h });
   }
 
   function subscribe<S extends z.ZodType>(
@@ -280,6 +286,7 @@ export function createBus(nc: NatsConnection, rootLog: Logger, defaults: BusOpti
     await Promise.allSettled(served.map((s) => s.drain()));
     await Promise.race([Promise.allSettled([...inflight]), new Promise((r) => setTimeout(r, 10_000).unref())]);
     requester.close();
+    outbox.flush();
     try {
       await nc.drain();
     } catch {

@@ -1,5 +1,6 @@
 import { createInbox, PermissionViolationError } from '@nats-io/transport-node';
 import type { Msg, MsgHdrs, NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { Outbox } from './outbox.ts';
 
 /** Why a request got no reply. */
 export type RequestFailure = 'timeout' | 'no_responders' | 'forbidden' | 'closed';
@@ -36,7 +37,7 @@ const SWEEP_MS = 50;
  * connection's prefix, and the server's 503 status means no responders) at the cost of deadlines
  * checked every {@link SWEEP_MS} ms instead of exactly.
  */
-export function createRequester(nc: NatsConnection): Requester {
+export function createRequester(nc: NatsConnection, outbox?: Outbox): Requester {
   const prefix = createInbox((nc as { options?: { inboxPrefix?: string } }).options?.inboxPrefix);
   const pending = new Map<string, Pending>();
   let next = 0;
@@ -86,11 +87,13 @@ export function createRequester(nc: NatsConnection): Requester {
       const token = (next++).toString(36);
       return new Promise<Msg>((resolve, reject) => {
         pending.set(token, { subject, deadline: performance.now() + options.timeoutMs, resolve, reject });
+        const sent = { reply: `${prefix}.${token}`, ...(options.headers === undefined ? {} : { headers: options.headers }) };
+        if (outbox !== undefined) {
+          outbox.publish(subject, data, sent);
+          return;
+        }
         try {
-          nc.publish(subject, data, {
-            reply: `${prefix}.${token}`,
-            ...(options.headers === undefined ? {} : { headers: options.headers }),
-          });
+          nc.publish(subject, data, sent);
         } catch (err) {
           pending.delete(token);
           reject(err instanceof Error ? err : new Error(String(err)));
