@@ -59,3 +59,6 @@ export { TOKEN_AUDIENCE, TOKEN_ISSUER, tokenClaimsSchema } from './tokens.ts';
 export type { TokenClaims } from './tokens.ts';
 export { httpBodies, httpErrorSchema, resultsQuerySchema } from './http.ts';
 export { cleanDisplayName, stripUnsafeText } from './text.ts';
+export { asyncApiDocument, CLIENT_FRAME_REPLIES, WS_ENDPOINTS } from './docs/asyncapi.ts';
+export { HTTP_ROUTES, openApiDocument } from './docs/openapi.ts';
+export { apiDocumentsYaml } from './docs/yaml.ts';

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Bus } from '@ap/bus';
 import type { Logger } from '@ap/logging';
-import { AppError, HTTP_STATUS, httpBodies, idSchema, isAppError, resultsQuerySchema } from '@ap/protocol';
+import { AppError, HTTP_STATUS, apiDocumentsYaml, httpBodies, idSchema, isAppError, resultsQuerySchema } from '@ap/protocol';
 import type { Caller } from '@ap/protocol';
 import type { z } from 'zod';
 import { decodePathSegment, parseRequestTarget } from './edge.ts';
@@ -23,9 +23,11 @@ export type HttpDeps = {
 /** `/api/tests/{test_id}/{results|invitations}` */
 const TEST_ROUTE = /^\/api\/tests\/([^/]+)\/(results|invitations)$/;
 
-/** Serves the gateway's public HTTP routes: health, readiness, the /api/auth endpoints, and the candidate page's files (static.ts). */
+/** Serves the gateway's public HTTP routes: health, readiness, the /api endpoints, the API documents (/asyncapi.yaml, /openapi.yaml), and the candidate page's files (static.ts). */
 export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const log = deps.log.child({ module: 'http' });
+  /** The API documents, generated from the protocol's schemas on first request. */
+  let documents: ReturnType<typeof apiDocumentsYaml> | undefined;
   return (req, res) => {
     void handle(req, res).catch((err: unknown) => {
       if (isAppError(err)) {
@@ -57,6 +59,19 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
       case 'GET /readyz': {
         const ready = deps.ready();
         json(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready' });
+        return;
+      }
+      case 'GET /asyncapi.yaml':
+      case 'GET /openapi.yaml': {
+        documents ??= apiDocumentsYaml();
+        const body = url.pathname === '/asyncapi.yaml' ? documents.asyncapi : documents.openapi;
+        res.writeHead(200, {
+          'content-type': 'application/yaml; charset=utf-8',
+          'content-length': Buffer.byteLength(body),
+          // Public documents: API tools in a browser may fetch them from another origin.
+          'access-control-allow-origin': '*',
+        });
+        res.end(body);
         return;
       }
       case 'POST /api/auth/login': {

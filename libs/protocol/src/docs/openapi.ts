@@ -1,0 +1,185 @@
+import { z } from 'zod';
+import { endpoints } from '../bus.ts';
+import { errorBodySchema, idSchema } from '../common.ts';
+import { httpBodies, resultsQuerySchema } from '../http.ts';
+import { errorCodeList } from './asyncapi.ts';
+import { jsonSchema } from './json-schema.ts';
+
+type Json = Record<string, unknown>;
+
+const schema = (s: z.ZodType, io: 'input' | 'output'): Json => jsonSchema(s, { io, target: 'draft-2020-12' });
+const jsonContent = (s: z.ZodType): Json => ({ 'application/json': { schema: schema(s, 'output') } });
+const errorResponse = (description: string): Json => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
+const statusSchema = (values: readonly [string, ...string[]]) => z.object({ status: z.enum(values) });
+
+/** The gateway's HTTP routes (method and path template); the gateway test checks its route table against this list. */
+export const HTTP_ROUTES = [
+  'GET /healthz',
+  'GET /readyz',
+  'POST /api/auth/login',
+  'POST /api/auth/invitations/redeem',
+  'GET /api/tests/{test_id}/results',
+  'POST /api/tests/{test_id}/invitations',
+  'GET /asyncapi.yaml',
+  'GET /openapi.yaml',
+  'GET /',
+  'GET /proctor',
+] as const;
+
+const testIdParameter = {
+  name: 'test_id',
+  in: 'path',
+  required: true,
+  schema: schema(idSchema, 'input'),
+};
+
+/** Query parameters of GET /api/tests/{test_id}/results, from its zod schema. */
+function resultsQueryParameters(): Json[] {
+  const shape = resultsQuerySchema.shape;
+  return (Object.keys(shape) as (keyof typeof shape)[]).map((name) => ({
+    name,
+    in: 'query',
+    required: false,
+    schema: schema(shape[name], 'input'),
+  }));
+}
+
+const requestBody = (s: z.ZodType): Json => ({ required: true, content: { 'application/json': { schema: schema(s, 'input') } } });
+
+const commonErrors = {
+  '400': errorResponse('VALIDATION_FAILED or INVALID_JSON: the body, query or path is not valid (details.issues lists why).'),
+  '429': errorResponse('RATE_LIMITED; `Retry-After` says when to try again.'),
+  '503': errorResponse('SERVICE_UNAVAILABLE: the service behind the route does not answer.'),
+  '504': errorResponse('TIMEOUT: the service did not answer in time.'),
+};
+
+const documentResponse = (what: string): Json => ({
+  get: {
+    summary: `This ${what} document (generated from the protocol's schemas).`,
+    tags: ['documents'],
+    responses: { '200': { description: 'YAML', content: { 'application/yaml': { schema: { type: 'string' } } } } },
+  },
+});
+
+const page = (summary: string): Json => ({
+  get: {
+    summary,
+    tags: ['pages'],
+    responses: { '200': { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } },
+  },
+});
+
+/** The OpenAPI 3.1 document of the gateway's HTTP routes, generated from the zod schemas. */
+export function openApiDocument(): Json {
+  const paths: Record<string, Json> = {
+    '/healthz': {
+      get: {
+        summary: 'Liveness: the process serves requests.',
+        tags: ['health'],
+        responses: { '200': { description: 'alive', content: jsonContent(statusSchema(['ok'])) } },
+      },
+    },
+    '/readyz': {
+      get: {
+        summary: "Readiness: NATS is connected and the auth service's keys are loaded.",
+        tags: ['health'],
+        responses: {
+          '200': { description: 'ready', content: jsonContent(statusSchema(['ready'])) },
+          '503': { description: 'not ready', content: jsonContent(statusSchema(['not_ready'])) },
+        },
+      },
+    },
+    '/api/auth/login': {
+      post: {
+        summary: 'Staff sign-in with email and password; throttled per account and per client address.',
+        tags: ['auth'],
+        requestBody: requestBody(httpBodies.login),
+        responses: {
+          '200': { description: 'a token', content: jsonContent(endpoints.authLogin.response) },
+          '401': errorResponse('AUTH_INVALID: wrong email or password.'),
+          ...commonErrors,
+        },
+      },
+    },
+    '/api/auth/invitations/redeem': {
+      post: {
+        summary: 'A candidate redeems an invitation code for a token to take that test.',
+        tags: ['auth'],
+        requestBody: requestBody(httpBodies.redeem),
+        responses: {
+          '200': { description: 'a candidate token', content: jsonContent(endpoints.authRedeem.response) },
+          '401': errorResponse('AUTH_INVALID: unknown code.'),
+          '409': errorResponse('INVITATION_USED: the code has no uses left.'),
+          '410': errorResponse('INVITATION_EXPIRED.'),
+          ...commonErrors,
+        },
+      },
+    },
+    '/api/tests/{test_id}/results': {
+      get: {
+        summary: "A test's results, a page at a time (staff who may see the test).",
+        tags: ['tests'],
+        security: [{ bearer: [] }],
+        parameters: [testIdParameter, ...resultsQueryParameters()],
+        responses: {
+          '200': { description: 'a page of results', content: jsonContent(endpoints.assessmentResults.response) },
+          '401': errorResponse('AUTH_REQUIRED or AUTH_INVALID: no valid bearer token.'),
+          '403': errorResponse('FORBIDDEN: candidates, or staff outside the test.'),
+          '404': errorResponse('NOT_FOUND: no such test.'),
+          ...commonErrors,
+        },
+      },
+    },
+    '/api/tests/{test_id}/invitations': {
+      post: {
+        summary: 'Invite a candidate (with an email) or create an open code (without) for a test.',
+        tags: ['tests'],
+        security: [{ bearer: [] }],
+        parameters: [testIdParameter],
+        requestBody: requestBody(httpBodies.invite),
+        responses: {
+          '201': { description: 'the invitation and its code', content: jsonContent(endpoints.authInvite.response) },
+          '401': errorResponse('AUTH_REQUIRED or AUTH_INVALID: no valid bearer token.'),
+          '403': errorResponse('FORBIDDEN: candidates, or staff outside the test.'),
+          '404': errorResponse('NOT_FOUND: no such test.'),
+          ...commonErrors,
+        },
+      },
+    },
+    '/asyncapi.yaml': documentResponse('AsyncAPI 3.0 (WebSocket frames and NATS subjects)'),
+    '/openapi.yaml': documentResponse('OpenAPI 3.1'),
+    '/': page("The candidate's page (its scripts and styles are served beside it)."),
+    '/proctor': page('The proctor dashboard.'),
+  };
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Assessment platform: gateway HTTP routes',
+      version: '1.0.0',
+      description:
+        'Generated from the zod schemas in libs/protocol (`npm run docs`); do not edit by hand. The WebSocket protocol and the NATS ' +
+        'bus are in the AsyncAPI document (`/asyncapi.yaml`). Every error body is `{error: {code, message, details?}}`; the codes:\n\n' +
+        errorCodeList() +
+        '\n\nEach gateway (and each service with METRICS_PORT set) also serves `/metrics` (Prometheus), `/healthz` and `/readyz` on its metrics port.',
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+    },
+    servers: [{ url: 'http://127.0.0.1:8080', description: 'The gateway as `npm start` runs it (PORT, default 8080).' }],
+    tags: [
+      { name: 'auth', description: 'Sign-in' },
+      { name: 'tests', description: "Recruiters' routes" },
+      { name: 'health', description: 'Probes' },
+      { name: 'documents', description: 'API documents' },
+      { name: 'pages', description: 'The web pages' },
+    ],
+    paths,
+    components: {
+      schemas: { Error: schema(z.object({ error: errorBodySchema }), 'output') },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A staff token from POST /api/auth/login.' },
+      },
+    },
+  };
+}
