@@ -1,4 +1,5 @@
 import { findAssessments } from '@ap/assessment';
+import { retryDelayMs } from '@ap/client';
 import type { Db } from 'mongodb';
 import { WebSocket } from 'ws';
 
@@ -21,8 +22,9 @@ type Frame = { type: string; data: Record<string, unknown>; reply_to?: string };
 /**
  * Plays a whole assessment the way a robust client does: on a dropped connection it reconnects
  * with backoff, sends start_assessment again and resends an answer whose acknowledgement it did
- * not get; a request that times out or gets SERVICE_UNAVAILABLE/TIMEOUT is retried. Bounded by
- * `deadlineMs`. `onAnswer` lets a test pace or observe the answers.
+ * not get; a request that times out or gets SERVICE_UNAVAILABLE/TIMEOUT is retried after a pause
+ * that grows with the failures in a row (200 ms doubling to 3 s, with jitter), as the SDK does.
+ * Bounded by `deadlineMs`. `onAnswer` lets a test pace or observe the answers.
  */
 export async function resilientCandidate(options: {
   wsUrl: string;
@@ -49,6 +51,14 @@ export async function resilientCandidate(options: {
   let pending: { question_id: string; option: string } | undefined;
   let seq = 0;
   const urls = [options.wsUrl, ...(options.wsUrls ?? []).filter((u) => u !== options.wsUrl)];
+  // Error replies in a row: the pause before the next try grows with them.
+  let failures = 0;
+  const backoff = (frame: Frame) => {
+    failures += 1;
+    const details = frame.data['details'] as { retry_after_ms?: unknown } | undefined;
+    const retryAfterMs = typeof details?.retry_after_ms === 'number' ? details.retry_after_ms : undefined;
+    return sleep(retryDelayMs(failures, { baseMs: 200, maxMs: 3000, retryAfterMs }));
+  };
 
   while (run.completed === undefined && Date.now() < stopAt) {
     let conn: Conn;
@@ -74,9 +84,10 @@ export async function resilientCandidate(options: {
       }
       if (started.type !== 'assessment_started') {
         count(run, started);
-        await sleep(300);
+        await backoff(started);
         continue;
       }
+      failures = 0;
       run.assessmentId = String(started.data['assessment_id']);
       run.gateways.push(wsUrl);
       while (run.completed === undefined && Date.now() < stopAt) {
@@ -88,9 +99,10 @@ export async function resilientCandidate(options: {
           }
           if (q.type !== 'question') {
             count(run, q);
-            await sleep(200);
+            await backoff(q);
             continue;
           }
+          failures = 0;
           const qid = String(q.data['question_id']);
           const optionIds = (q.data['options'] as { id: string }[]).map((o) => o.id);
           pending = { question_id: qid, option: options.choose?.(qid, optionIds) ?? (optionIds[0] as string) };
@@ -98,6 +110,7 @@ export async function resilientCandidate(options: {
         }
         const fb = await request('submit_answer', { question_id: pending.question_id, selected_option: pending.option });
         if (fb.type === 'answer_feedback') {
+          failures = 0;
           run.acknowledged.set(pending.question_id, pending.option);
           pending = undefined;
           if (fb.data['finished'] === true) {
@@ -108,7 +121,7 @@ export async function resilientCandidate(options: {
         }
         count(run, fb);
         if (fb.type === 'error' && fb.data['code'] === 'CONFLICT') pending = undefined; // asked again from the server's view
-        await sleep(200);
+        await backoff(fb);
       }
     } catch (err) {
       // Connection lost or a reply never came: reconnect and resume.

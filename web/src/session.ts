@@ -4,6 +4,7 @@
  * idempotent, so it is simply sent again after a drop), pauses by a proctor, and the help chat.
  * No DOM here: the page renders what the session reports.
  */
+import { retryAfterOf, retryDelayMs } from '@ap/client';
 import type { ConnectOptions, PlatformClient } from '@ap/client';
 import type { AssessmentCompleted, ChatMessage, Progress, Question, Room, ServerFrame, ServerFrameDataOf } from '@ap/protocol';
 import { Link } from './link.ts';
@@ -68,6 +69,12 @@ const CLOSE_SESSION_REPLACED = 4409;
 const INTEGRITY_PER_MINUTE = 10;
 /** Chat messages read back on each connection, so that nothing said while offline is missed. */
 const CHAT_HISTORY_LIMIT = 50;
+/**
+ * Pauses before a failed answer or question is asked for again: 1 s doubling to 30 s, with
+ * jitter, so that a page facing the same error does not repeat it every second, and pages that
+ * failed together (a restarted service) do not come back together.
+ */
+const RETRY_BACKOFF = { baseMs: 1000, maxMs: 30_000 };
 
 export class Session {
   readonly answers: GivenAnswer[] = [];
@@ -76,6 +83,9 @@ export class Session {
   #link: Link;
   #syncTimer: ReturnType<typeof setInterval> | undefined;
   #questionRetry: ReturnType<typeof setTimeout> | undefined;
+  /** Failures in a row of the pending answer, and of asking for the next question (reset by a success). */
+  #answerFailures = 0;
+  #questionFailures = 0;
   #begun = false;
   #finished = false;
   #paused = false;
@@ -305,11 +315,21 @@ export class Session {
     } else {
       // TIMEOUT, SERVICE_UNAVAILABLE, RATE_LIMITED, INTERNAL: the same answer again is safe.
       this.#listener.problem('Saving your answer is taking longer than usual; trying again…');
-      setTimeout(() => void this.#sendPending(), 1000);
+      setTimeout(() => void this.#sendPending(), this.#retryDelay((this.#answerFailures += 1), reply));
     }
   }
 
+  /** The pause before retry number `failures`, never shorter than what the server asked for. */
+  #retryDelay(failures: number, reply?: ServerFrame): number {
+    return retryDelayMs(failures, {
+      ...RETRY_BACKOFF,
+      ...(this.#options.random === undefined ? {} : { random: this.#options.random }),
+      retryAfterMs: reply === undefined ? undefined : retryAfterOf(reply),
+    });
+  }
+
   #acknowledge(answer: GivenAnswer, feedback: Feedback): void {
+    this.#answerFailures = 0;
     if (this.#pending === answer) this.#pending = undefined;
     const done: GivenAnswer = { ...answer, acknowledged: true };
     if (!this.answers.some((a) => a.question_id === done.question_id)) this.answers.push(done);
@@ -330,10 +350,11 @@ export class Session {
     clearTimeout(this.#questionRetry);
     if (reply.type === 'question' && this.answers.some((a) => a.question_id === reply.data.question_id)) {
       // A question this page already saw acknowledged (a stale read on the server): ask again.
-      this.#questionRetry = setTimeout(() => void this.#nextQuestion(), 1000);
+      this.#questionRetry = setTimeout(() => void this.#nextQuestion(), this.#retryDelay((this.#questionFailures += 1)));
       return;
     }
     if (reply.type === 'question') {
+      this.#questionFailures = 0;
       this.#listener.problem(undefined);
       this.#question = reply.data;
       this.#listener.remaining(reply.data.time_remaining_s);
@@ -349,7 +370,11 @@ export class Session {
       // A timeout or a concurrent change: show it and ask again shortly.
       this.#listener.problem(`The next question could not be loaded: ${reply.data.message}. Trying again…`);
       clearTimeout(this.#questionRetry);
-      this.#questionRetry = setTimeout(() => void this.#nextQuestion(), reply.data.code === 'ASSESSMENT_NOT_ACTIVE' ? 5000 : 1500);
+      const failures = (this.#questionFailures += 1);
+      this.#questionRetry = setTimeout(
+        () => void this.#nextQuestion(),
+        reply.data.code === 'ASSESSMENT_NOT_ACTIVE' ? Math.max(5000, this.#retryDelay(failures, reply)) : this.#retryDelay(failures, reply),
+      );
     }
   }
 

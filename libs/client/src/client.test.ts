@@ -15,6 +15,7 @@ import {
   login,
   playAssessment,
   redeemInvitation,
+  retryDelayMs,
 } from './index.ts';
 import type { PlatformClient } from './index.ts';
 
@@ -162,14 +163,18 @@ describe('received frames', () => {
   it('next() resolves with the next pushed frame of a type and times out otherwise', async () => {
     const server = await startServer((frame, reply) => {
       reply('heartbeat_ack', { server_time: 'now' }, frame.id);
-      setTimeout(() => reply('chat_message', {
-        message_id: 'm1',
-        room_id: 'r1',
-        sender_id: 'assistant',
-        sender_role: 'assistant',
-        text: 'hi',
-        created_at: 'now',
-      }), 20);
+      setTimeout(
+        () =>
+          reply('chat_message', {
+            message_id: 'm1',
+            room_id: 'r1',
+            sender_id: 'assistant',
+            sender_role: 'assistant',
+            text: 'hi',
+            created_at: 'now',
+          }),
+        20,
+      );
     });
     const client = await connect(server);
     const pushed = client.next('chat_message', 2000);
@@ -245,6 +250,67 @@ describe('playAssessment', () => {
   });
 });
 
+describe('retries back off with jitter', () => {
+  it('retryDelayMs doubles its bound up to the cap, draws from its upper half and honours retry_after_ms', () => {
+    const low = () => 0;
+    const high = () => 0.999999;
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 6, 7, 8].map((n) => retryDelayMs(n, { random: low })),
+      [125, 250, 500, 1000, 2000, 4000, 5000, 5000],
+    );
+    assert.deepEqual(
+      [1, 2, 3, 8, 100].map((n) => retryDelayMs(n, { random: high })),
+      [250, 500, 1000, 10_000, 10_000],
+    );
+    assert.equal(retryDelayMs(1, { random: low, retryAfterMs: 3000 }), 3000);
+    // Two clients that failed together come back at different times.
+    const delays = new Set(Array.from({ length: 50 }, () => retryDelayMs(4)));
+    assert.ok(delays.size > 10);
+  });
+
+  it('playAssessment sends a failing request again after growing pauses, and gets through', async () => {
+    let failures = 4;
+    const inner = assessmentHandler(1, 'push-after-answer');
+    const server = await startServer((frame, reply, socket) => {
+      if (frame.type === 'submit_answer' && failures > 0) {
+        failures--;
+        reply('error', { code: 'SERVICE_UNAVAILABLE', message: 'busy' }, frame.id);
+        return;
+      }
+      inner(frame, reply, socket);
+    });
+    const client = await connect(server);
+    const sentAt: number[] = [];
+    const completed = await playAssessment(client, {
+      choose: () => 'A',
+      backoff: { baseMs: 40, random: () => 0.5 },
+      onFrame: (f) => {
+        if (f.type === 'error') sentAt.push(Date.now());
+      },
+    });
+    assert.equal(completed.type, 'assessment_completed');
+    assert.equal(server.received.filter((f) => f.type === 'submit_answer').length, 5);
+    const gaps = sentAt.slice(1).map((t, i) => t - (sentAt[i] ?? t));
+    // 60, 120, 240 ms between the errors (3/4 of 80, 160, 320): each pause longer than the one before.
+    assert.ok(
+      gaps.every((g, i) => i === 0 || g > (gaps[i - 1] ?? 0)),
+      `pauses grow: ${gaps.join(', ')}`,
+    );
+  });
+
+  it('playAssessment gives up after its retries instead of repeating a failing request forever', async () => {
+    const server = await startServer((frame, reply) => {
+      if (frame.type === 'start_assessment') reply('error', { code: 'INTERNAL', message: 'internal error' }, frame.id);
+    });
+    const client = await connect(server);
+    await assert.rejects(
+      playAssessment(client, { choose: () => 'A', retries: 3, backoff: { baseMs: 5 } }),
+      /expected assessment_started, got error INTERNAL/,
+    );
+    assert.equal(server.received.filter((f) => f.type === 'start_assessment').length, 4);
+  });
+});
+
 describe('HTTP helpers', () => {
   it('login and redeem POST JSON and throw the body error', async () => {
     const http = createServer((req, res) => {
@@ -256,7 +322,9 @@ describe('HTTP helpers', () => {
         if (req.url === '/api/auth/login' && json['password'] === 'pw') {
           res.end(JSON.stringify({ token: 'T', expires_at: 'E', user_id: 'u1', role: 'admin' }));
         } else if (req.url === '/api/auth/invitations/redeem' && json['code'] === 'CODE-1234') {
-          res.end(JSON.stringify({ token: 'T2', expires_at: 'E', user_id: 'c1', role: 'candidate', test_id: 't1', application_id: 'app1' }));
+          res.end(
+            JSON.stringify({ token: 'T2', expires_at: 'E', user_id: 'c1', role: 'candidate', test_id: 't1', application_id: 'app1' }),
+          );
         } else {
           res.statusCode = 401;
           res.end(JSON.stringify({ error: { code: 'AUTH_INVALID', message: 'wrong credentials' } }));
@@ -272,7 +340,8 @@ describe('HTTP helpers', () => {
     assert.equal(redeemed.application_id, 'app1');
     await assert.rejects(
       login(base, 'a@b.c', 'nope'),
-      (err: unknown) => err instanceof HttpApiError && err.status === 401 && err.code === 'AUTH_INVALID' && /wrong credentials/.test(err.message),
+      (err: unknown) =>
+        err instanceof HttpApiError && err.status === 401 && err.code === 'AUTH_INVALID' && /wrong credentials/.test(err.message),
     );
   });
 

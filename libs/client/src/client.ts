@@ -5,13 +5,7 @@
  * Browser-safe: it uses only the standard WebSocket, fetch, URL and timers (no Node imports).
  */
 import { endpoints, serverEnvelopeSchema } from '@ap/protocol';
-import type {
-  ClientFrameDataOf,
-  ClientFrameType,
-  Question,
-  ServerFrame,
-  ServerFrameType,
-} from '@ap/protocol';
+import type { ClientFrameDataOf, ClientFrameType, Question, ServerFrame, ServerFrameType } from '@ap/protocol';
 
 /** Default time to wait for a connection, a reply or a pushed frame (ms). */
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -98,6 +92,45 @@ export interface PlatformClient {
   heartbeat(): Promise<ServerFrame>;
   /** `end_assessment {}`. */
   endAssessment(): Promise<ServerFrame>;
+}
+
+/**
+ * Error codes after which the same request may be sent again after a pause: the service was busy,
+ * unreachable or failed. Requests are idempotent (an answer sent twice is stored once), so a
+ * retry is safe; what matters is that many clients do not retry at once, or forever.
+ */
+export const RETRYABLE_CODES: ReadonlySet<string> = new Set(['SERVICE_UNAVAILABLE', 'TIMEOUT', 'RATE_LIMITED', 'INTERNAL']);
+
+/** How retries are spaced: see {@link retryDelayMs}. */
+export interface BackoffOptions {
+  /** The first delay's upper bound (default 250 ms). */
+  baseMs?: number;
+  /** The largest delay (default 10 000 ms). */
+  maxMs?: number;
+  /** A random source in [0, 1) (default `Math.random`). */
+  random?: () => number;
+}
+
+/**
+ * The pause before retry number `attempt` (1 for the first) of a request that failed: its bound
+ * doubles from `baseMs` up to `maxMs`, and the delay is drawn from the bound's upper half (jitter),
+ * so clients that failed together come back spread out instead of in step. Never shorter than the
+ * server's `retry_after_ms`.
+ */
+export function retryDelayMs(attempt: number, options: BackoffOptions & { retryAfterMs?: number | undefined } = {}): number {
+  const baseMs = options.baseMs ?? 250;
+  const maxMs = options.maxMs ?? 10_000;
+  const random = options.random ?? Math.random;
+  const bound = Math.min(maxMs, baseMs * 2 ** Math.max(0, Math.min(attempt, 30) - 1));
+  const delay = Math.round(bound * (0.5 + random() / 2));
+  return Math.max(delay, options.retryAfterMs ?? 0);
+}
+
+/** The `retry_after_ms` of an error frame (RATE_LIMITED names one), if it has one. */
+export function retryAfterOf(frame: ServerFrame): number | undefined {
+  if (frame.type !== 'error') return undefined;
+  const value = frame.data.details?.['retry_after_ms'];
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
 }
 
 /** Error thrown by `expectFrame` when the server answered with another frame type; carries the frame. */
@@ -412,6 +445,13 @@ export interface PlayOptions {
   maxQuestions?: number;
   /** How long to wait for `assessment_completed` after the last answer (default: the client's timeout). */
   completionTimeoutMs?: number;
+  /**
+   * How many times in a row one request is sent again after a {@link RETRYABLE_CODES} error before
+   * the error ends the game (default 6); the pauses between them follow `backoff`.
+   */
+  retries?: number;
+  /** Spacing of those retries (default: 250 ms doubling to 10 s, with jitter). */
+  backoff?: BackoffOptions;
 }
 
 /** Thrown by `playAssessment` when the question cap is reached before the assessment completed. */
@@ -429,10 +469,7 @@ export class QuestionCapError extends Error {
  * `assessment_completed` frame, whether it came as a reply or as a push. Throws on an unexpected
  * error frame, the question cap, a timeout or a closed connection.
  */
-export async function playAssessment(
-  client: PlatformClient,
-  options: PlayOptions,
-): Promise<ServerFrameOf<'assessment_completed'>> {
+export async function playAssessment(client: PlatformClient, options: PlayOptions): Promise<ServerFrameOf<'assessment_completed'>> {
   const maxQuestions = options.maxQuestions ?? 500;
   let completed: ServerFrameOf<'assessment_completed'> | undefined;
   let wakeCompleted: (() => void) | undefined;
@@ -462,6 +499,17 @@ export async function playAssessment(
     });
   };
   const completionTimeout = options.completionTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const retries = options.retries ?? 6;
+
+  /** Sends a request, and again after a growing, jittered pause while the reply is a retryable error. */
+  const ask = async (send: () => Promise<ServerFrame>): Promise<ServerFrame> => {
+    for (let attempt = 1; ; attempt++) {
+      const reply = await send();
+      if (reply.type !== 'error' || !RETRYABLE_CODES.has(reply.data.code) || attempt > retries || completed !== undefined) return reply;
+      const delay = retryDelayMs(attempt, { ...options.backoff, retryAfterMs: retryAfterOf(reply) });
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  };
 
   /** An error frame ends the game: if the server completed the assessment meanwhile, that is the result. */
   const onError = async (frame: ServerFrame, expected: string[]): Promise<ServerFrameOf<'assessment_completed'>> => {
@@ -473,14 +521,14 @@ export async function playAssessment(
   };
 
   try {
-    const started = await client.startAssessment(options.testId);
+    const started = await ask(() => client.startAssessment(options.testId));
     if (started.type === 'assessment_completed') return started;
     if (started.type !== 'assessment_started') return await onError(started, ['assessment_started']);
 
     let count = 0;
     for (;;) {
       if (completed !== undefined) return completed;
-      const reply = await client.getQuestion();
+      const reply = await ask(() => client.getQuestion());
       if (reply.type === 'assessment_completed') return completedPush() ?? reply;
       if (reply.type !== 'question') return await onError(reply, ['question', 'assessment_completed']);
       if (count >= maxQuestions) throw new QuestionCapError(count);
@@ -488,7 +536,7 @@ export async function playAssessment(
       const question = reply.data;
       await options.onQuestion?.(question, count);
       const option = await options.choose(question);
-      const feedback = await client.submitAnswer(question.question_id, option);
+      const feedback = await ask(() => client.submitAnswer(question.question_id, option));
       if (feedback.type === 'assessment_completed') return completedPush() ?? feedback;
       if (feedback.type !== 'answer_feedback') return await onError(feedback, ['answer_feedback']);
       await options.onAnswer?.(feedback, count);
@@ -575,4 +623,3 @@ export function apiBaseFromWsUrl(url: string): string {
   const protocol = u.protocol === 'wss:' ? 'https:' : u.protocol === 'ws:' ? 'http:' : u.protocol;
   return `${protocol}//${u.host}`;
 }
-

@@ -3,6 +3,7 @@ export {
   FRAME_LOG_LIMIT,
   HttpApiError,
   QuestionCapError,
+  RETRYABLE_CODES,
   UnexpectedFrameError,
   apiBaseFromWsUrl,
   connectClient,
@@ -11,9 +12,12 @@ export {
   login,
   playAssessment,
   redeemInvitation,
+  retryAfterOf,
+  retryDelayMs,
   withToken,
 } from './client.ts';
 export type {
+  BackoffOptions,
   CloseInfo,
   ConnectOptions,
   FrameListener,
