@@ -492,6 +492,11 @@ describe('deploy/k8s', () => {
         );
       }
       assert.equal(at(nats, 'spec', 'serviceName'), 'nats-headless');
+      assert.equal(
+        Number(config['JETSTREAM_REPLICAS'] ?? 1),
+        Math.min(3, replicasOf(nats)),
+        'the event stream and the lease bucket are kept on every NATS server (at most 3)',
+      );
 
       for (const svc of ['nats-headless', 'mongo-headless']) {
         const s = mustFind(objects, 'Service', svc);

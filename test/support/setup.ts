@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNatsIdentities, natsAuthorizationConfig, publicKeysOf, seedsOf, startInfra, startMongo, startNats } from '@ap/stack';
 import { startPlatform } from '@ap/stack';
-import type { Infra, NatsIdentities } from '@ap/stack';
+import { startNatsCluster } from '@ap/stack';
+import type { Infra, NatsClusterNode, NatsIdentities } from '@ap/stack';
 import type { Platform, PlatformOptions } from '@ap/stack';
 import type { TestDefinitionInput } from '@ap/protocol';
 import { z } from 'zod';
@@ -37,6 +38,10 @@ export type TestStack = {
   /** Environment for a command-line tool that connects to this stack's NATS as the operator (NATS_URL, NATS_NKEY_SEED). */
   cliEnv: Record<string, string>;
   seed: DemoSeed;
+  /** With `natsCluster`: the nodes of the NATS cluster, each of which can be killed and started again. */
+  natsNodes: NatsClusterNode[] | undefined;
+  /** Service log lines of requests answered INTERNAL so far (each names its subject and request id). */
+  internalReplies(): string[];
   /** With `restartable`: stops NATS or the database and starts it again on the same port and data. */
   stopNats(): Promise<void>;
   startNats(): Promise<void>;
@@ -71,21 +76,32 @@ export async function setup(
     onLog?: (line: string) => void;
     /** Give each non-gateway replica its own METRICS_PORT (`platform.processes[i].metricsUrl`). */
     metricsPorts?: boolean;
+    /**
+     * A NATS cluster of this many nodes (3: what production runs) instead of one server; the
+     * services connect with every node's URL and keep their streams and buckets on all of them.
+     */
+    natsCluster?: number;
+    /**
+     * The test injects faults (kills, restarts); set by `restartable`. Without faults, `close()`
+     * fails when any service answered INTERNAL during the run.
+     */
+    faults?: boolean;
   } = {},
 ): Promise<TestStack> {
   const env = parseConfig(envSchema, processEnv());
   const echo = env.TEST_LOG === '1' ? (line: string) => process.stderr.write(`${line}\n`) : undefined;
-  const log =
-    echo === undefined && options.onLog === undefined
-      ? undefined
-      : (line: string) => {
-          echo?.(line);
-          options.onLog?.(line);
-        };
+  // Every INTERNAL reply is logged by the bus at error level as 'answered INTERNAL' (libs/bus).
+  const internal: string[] = [];
+  const log = (line: string) => {
+    echo?.(line);
+    options.onLog?.(line);
+    if (line.includes('"msg":"answered INTERNAL"') && internal.length < 1000) internal.push(line);
+  };
+  const clusterSize = options.natsCluster !== undefined && options.natsCluster > 1 ? options.natsCluster : undefined;
   const infra: ControlledInfra =
     options.restartable === true
-      ? await restartableInfra()
-      : withoutControl(await startInfra({ natsUrl: env.NATS_URL, mongoUrl: env.MONGO_URL, log: echo }));
+      ? await restartableInfra(clusterSize)
+      : withoutControl(await startInfra({ natsUrl: env.NATS_URL, mongoUrl: env.MONGO_URL, log: echo, natsCluster: clusterSize }));
   const dbName = `test_${randomBytes(5).toString('hex')}`;
   const seeds = infra.natsIdentities === undefined ? undefined : seedsOf(infra.natsIdentities);
   const cliSeed = seeds?.cli ?? env.NATS_NKEY_SEED;
@@ -102,7 +118,11 @@ export async function setup(
       natsSeeds: seeds,
       ...(options.replicas === undefined ? {} : { replicas: options.replicas }),
       ...(options.metricsPorts === undefined ? {} : { metricsPorts: options.metricsPorts }),
-      env: { LOG_LEVEL: env.TEST_LOG === '1' ? 'info' : 'warn', ...options.env },
+      env: {
+        LOG_LEVEL: env.TEST_LOG === '1' ? 'info' : 'warn',
+        ...(clusterSize === undefined ? {} : { JETSTREAM_REPLICAS: String(Math.min(3, clusterSize)) }),
+        ...options.env,
+      },
     });
     mongo = new MongoClient(infra.mongoUrl);
     await mongo.connect();
@@ -140,6 +160,8 @@ export async function setup(
       db: mongo.db(dbName),
       bus,
       natsIdentities: infra.natsIdentities,
+      natsNodes: infra.natsNodes,
+      internalReplies: () => [...internal],
       cliEnv: { NATS_URL: infra.natsUrl, ...(cliSeed === undefined ? {} : { NATS_NKEY_SEED: cliSeed }) },
       seed,
       stopNats: () => infra.control('nats', 'stop'),
@@ -173,6 +195,11 @@ export async function setup(
         await testPlatform.close();
         await testMongo.close();
         await infra.close();
+        if (internal.length > 0 && options.faults !== true && options.restartable !== true) {
+          throw new Error(
+            `${internal.length} requests were answered INTERNAL in a run without faults:\n${internal.slice(0, 5).join('\n')}`,
+          );
+        }
       },
     };
   } catch (err) {
@@ -185,6 +212,7 @@ export async function setup(
 }
 
 type ControlledInfra = Pick<Infra, 'natsUrl' | 'mongoUrl' | 'natsIdentities' | 'close'> & {
+  natsNodes?: NatsClusterNode[];
   control(which: 'nats' | 'mongo', action: 'stop' | 'start'): Promise<void>;
 };
 
@@ -205,17 +233,45 @@ function withoutControl(infra: Infra): ControlledInfra {
     natsUrl: infra.natsUrl,
     mongoUrl: infra.mongoUrl,
     ...(infra.natsIdentities === undefined ? {} : { natsIdentities: infra.natsIdentities }),
+    ...(infra.natsCluster === undefined ? {} : { natsNodes: infra.natsCluster.nodes }),
     close: () => infra.close(),
     control: () => Promise.reject(new Error('start the stack with { restartable: true } to stop and start its servers')),
   };
 }
 
-/** nats-server and the database as our own children, each restartable on the same port and data directory. */
-async function restartableInfra(): Promise<ControlledInfra> {
+/**
+ * nats-server (or a cluster of `clusterSize` nodes) and the database as our own children, each
+ * restartable on the same port and data directory.
+ */
+async function restartableInfra(clusterSize?: number): Promise<ControlledInfra> {
   const dir = await mkdtemp(join(tmpdir(), 'ap-faults-'));
   // The same users and permissions on every start, as a restarted production server keeps its config.
   const natsIdentities = createNatsIdentities();
   const natsConfig = natsAuthorizationConfig(publicKeysOf(natsIdentities));
+  if (clusterSize !== undefined) {
+    const cluster = await startNatsCluster({ dir: join(dir, 'nats-cluster'), config: natsConfig, size: clusterSize });
+    let mongo: { port: number; close(): Promise<void> } | undefined = await startMongo({ dir: join(dir, 'mongo') });
+    const mongoPort = mongo.port;
+    return {
+      natsUrl: cluster.url,
+      mongoUrl: `mongodb://127.0.0.1:${mongoPort}/`,
+      natsIdentities,
+      natsNodes: cluster.nodes,
+      async control(which, action) {
+        if (which === 'nats') {
+          await Promise.all(cluster.nodes.map((n) => (action === 'stop' ? n.stop() : n.start())));
+        } else if (action === 'stop') {
+          await mongo?.close();
+          mongo = undefined;
+        } else mongo ??= await startMongo({ dir: join(dir, 'mongo'), port: mongoPort });
+      },
+      async close() {
+        await cluster.close();
+        await mongo?.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  }
   let nats: { port: number; close(): Promise<void> } | undefined = await startNats({ dir: join(dir, 'nats'), config: natsConfig });
   let mongo: { port: number; close(): Promise<void> } | undefined = await startMongo({ dir: join(dir, 'mongo') });
   const natsPort = nats.port;

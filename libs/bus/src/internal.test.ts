@@ -10,7 +10,12 @@ import type { NatsServer } from '@ap/stack';
 import { z } from 'zod';
 import { createBus } from './bus.ts';
 
-const logLine = z.looseObject({ level: z.number(), msg: z.string(), subject: z.string().optional(), request_id: z.string().nullable().optional() });
+const logLine = z.looseObject({
+  level: z.number(),
+  msg: z.string(),
+  subject: z.string().optional(),
+  request_id: z.string().nullable().optional(),
+});
 
 let server: NatsServer;
 let nc: NatsConnection;
@@ -61,7 +66,10 @@ describe('INTERNAL replies are never silent', () => {
     bus.serve('assessmentProgress', 'internal-test', () => {
       throw new AppError('INTERNAL', 'item missing from test');
     });
-    assert.equal(await codeOf(bus.request('assessmentProgress', { caller: { user_id: 'u1', role: 'candidate' }, assessment_id: 'a1' })), 'INTERNAL');
+    assert.equal(
+      await codeOf(bus.request('assessmentProgress', { caller: { user_id: 'u1', role: 'candidate' }, assessment_id: 'a1' })),
+      'INTERNAL',
+    );
     const errors = lines.filter((l) => l.level === 50);
     assert.deepEqual(
       errors.map((l) => [l.msg, l.subject, l.request_id]),

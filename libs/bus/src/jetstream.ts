@@ -13,33 +13,66 @@ export type EventStream = {
 
 /**
  * Creates (or updates) a stream over `subjects` and returns a publisher for it. The duplicate window
- * makes a retried publish with the same message id a no-op.
+ * makes a retried publish with the same message id a no-op, so a publish that got no
+ * acknowledgement (the server it went through died, the stream was electing a leader) is sent
+ * again, with backoff, for up to half the window.
  */
 export async function openEventStream(
   nc: NatsConnection,
-  options: { name: string; subjects: string[]; maxAgeMs?: number; duplicateWindowMs?: number; log: Logger },
+  options: {
+    name: string;
+    subjects: string[];
+    maxAgeMs?: number;
+    duplicateWindowMs?: number;
+    /** Copies of the stream in a JetStream cluster (3 on a three-server cluster; 1 on a single server). */
+    replicas?: number;
+    log: Logger;
+  },
 ): Promise<EventStream> {
   const jsm = await jetstreamManager(nc);
+  const duplicateWindowMs = options.duplicateWindowMs ?? 2 * 60 * 1000;
   const config = {
     name: options.name,
     subjects: options.subjects,
     max_age: (options.maxAgeMs ?? 7 * 24 * 3600 * 1000) * 1_000_000,
-    duplicate_window: (options.duplicateWindowMs ?? 2 * 60 * 1000) * 1_000_000,
+    duplicate_window: duplicateWindowMs * 1_000_000,
+    num_replicas: options.replicas ?? 1,
   };
   try {
     await jsm.streams.add(config);
   } catch {
     // Another replica created it first, or it exists with other limits: bring it to ours.
-    await jsm.streams.update(options.name, { subjects: config.subjects, max_age: config.max_age, duplicate_window: config.duplicate_window });
+    await jsm.streams.update(options.name, {
+      subjects: config.subjects,
+      max_age: config.max_age,
+      duplicate_window: config.duplicate_window,
+      num_replicas: config.num_replicas,
+    });
   }
   const js = jetstream(nc);
   const encoder = new TextEncoder();
+  const log = options.log.child({ module: 'event-stream', stream: options.name });
   return {
     async publish(subject, payload, msgId) {
-      const h = natsHeaders();
-      await js.publish(subject, encoder.encode(JSON.stringify(payload)), { msgID: msgId, headers: h });
+      const data = encoder.encode(JSON.stringify(payload));
+      const giveUpAt = Date.now() + duplicateWindowMs / 2;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await js.publish(subject, data, { msgID: msgId, headers: natsHeaders() });
+          return;
+        } catch (err) {
+          if (Date.now() >= giveUpAt || nc.isClosed()) throw err;
+          log.warn({ err, msg_id: msgId, attempt }, 'event publish not acknowledged: sending it again');
+          await new Promise((r) => setTimeout(r, retryDelayMs(attempt)));
+        }
+      }
     },
   };
+}
+
+/** Exponential backoff from 100 ms to 2 s, with full jitter. */
+function retryDelayMs(attempt: number): number {
+  return Math.random() * Math.min(2000, 100 * 2 ** attempt);
 }
 
 /** A lease held in a NATS KV bucket with a TTL: at most one holder at a time across replicas. */
@@ -50,9 +83,12 @@ export type Lease = {
   release(): Promise<void>;
 };
 
-/** Opens a lease named `key` in `bucket`; an unrenewed lease expires after `ttlMs`. */
-export async function openLease(nc: NatsConnection, options: { bucket: string; key: string; ttlMs: number; holder: string }): Promise<Lease> {
-  const kv: KV = await new Kvm(nc).create(options.bucket, { ttl: options.ttlMs, history: 1 });
+/** Opens a lease named `key` in `bucket`; an unrenewed lease expires after `ttlMs`. `replicas`: copies of the bucket in a JetStream cluster. */
+export async function openLease(
+  nc: NatsConnection,
+  options: { bucket: string; key: string; ttlMs: number; holder: string; replicas?: number },
+): Promise<Lease> {
+  const kv: KV = await new Kvm(nc).create(options.bucket, { ttl: options.ttlMs, history: 1, replicas: options.replicas ?? 1 });
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
   let revision: number | undefined;

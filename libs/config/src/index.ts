@@ -39,6 +39,12 @@ export const commonEnv = {
   HANDLER_TIMEOUT_MS: z.coerce.number().int().positive().default(4000),
 } as const;
 
+/** Variables of services that create JetStream streams or KV buckets. */
+export const jetStreamEnv = {
+  /** Copies of each stream and bucket the service creates: 3 on a three-server NATS cluster (one server may fail), 1 on a single server. */
+  JETSTREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
+} as const;
+
 /** Variables of services that own MongoDB collections. */
 export const mongoEnv = {
   MONGO_URL: z.string().min(1).default('mongodb://127.0.0.1:27017'),

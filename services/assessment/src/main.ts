@@ -1,5 +1,5 @@
 import { connectBus, openEventStream } from '@ap/bus';
-import { commonEnv, metricsEnv, mongoEnv, parseConfig, processEnv } from '@ap/config';
+import { commonEnv, jetStreamEnv, metricsEnv, mongoEnv, parseConfig, processEnv } from '@ap/config';
 import { connectDatabase, isDatabaseUnavailable } from '@ap/db';
 import { runUntilSignal } from '@ap/lifecycle';
 import { createLogger } from '@ap/logging';
@@ -7,7 +7,7 @@ import { createMetrics, serveServiceMetrics } from '@ap/metrics';
 import { z } from 'zod';
 import { createAssessmentService } from './service.ts';
 
-const config = parseConfig(z.object({ ...commonEnv, ...mongoEnv, ...metricsEnv }), processEnv());
+const config = parseConfig(z.object({ ...commonEnv, ...mongoEnv, ...metricsEnv, ...jetStreamEnv }), processEnv());
 const log = createLogger({ service: 'assessment', level: config.LOG_LEVEL });
 const metrics = createMetrics({ service: 'assessment' });
 
@@ -25,7 +25,12 @@ await runUntilSignal({
       metrics,
     });
     const database = await connectDatabase({ url: config.MONGO_URL, name: config.MONGO_DB, log, appName: 'assessment' });
-    const eventStream = await openEventStream(bus.nc, { name: 'ASSESSMENT_EVENTS', subjects: ['assessment.v1.events.>'], log });
+    const eventStream = await openEventStream(bus.nc, {
+      name: 'ASSESSMENT_EVENTS',
+      subjects: ['assessment.v1.events.>'],
+      replicas: config.JETSTREAM_REPLICAS,
+      log,
+    });
     const service = await createAssessmentService({ bus, db: database.db, log, eventStream, metrics });
     const metricsEndpoint = await serveServiceMetrics({
       port: config.METRICS_PORT,

@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { randomUUID } from 'node:crypto';
 import { connectBus, openLease } from '@ap/bus';
-import { commonEnv, metricsEnv, parseConfig, positiveInt, processEnv } from '@ap/config';
+import { commonEnv, jetStreamEnv, metricsEnv, parseConfig, positiveInt, processEnv } from '@ap/config';
 import { runUntilSignal } from '@ap/lifecycle';
 import { createLogger } from '@ap/logging';
 import { createMetrics, serveServiceMetrics } from '@ap/metrics';
 import { createCleanupService } from './sweep.ts';
 
-const config = parseConfig(z.object({ ...commonEnv, ...metricsEnv, SWEEP_INTERVAL_MS: positiveInt(5000) }), processEnv());
+const config = parseConfig(z.object({ ...commonEnv, ...metricsEnv, ...jetStreamEnv, SWEEP_INTERVAL_MS: positiveInt(5000) }), processEnv());
 const log = createLogger({ service: 'cleanup', level: config.LOG_LEVEL });
 const metrics = createMetrics({ service: 'cleanup' });
 
@@ -22,6 +22,7 @@ await runUntilSignal({
       key: 'sweep',
       ttlMs: Math.max(3 * config.SWEEP_INTERVAL_MS, 5000),
       holder: randomUUID(),
+      replicas: config.JETSTREAM_REPLICAS,
     });
     const cleanup = createCleanupService({
       bus,
