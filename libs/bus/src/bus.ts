@@ -2,8 +2,18 @@ import { connect, nkeyAuthenticator } from '@nats-io/transport-node';
 import { headers as natsHeaders, PermissionViolationError } from '@nats-io/transport-node';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { z } from 'zod';
-import { AppError, endpoints, isAppError, replySchema } from '@ap/protocol';
-import type { EndpointName, ErrorBody, ParsedRequestOf, RequestOf, ResponseOf } from '@ap/protocol';
+import { AppError, endpoints, events, isAppError, replySchema } from '@ap/protocol';
+import type {
+  EndpointName,
+  ErrorBody,
+  EventInputOf,
+  EventKeyOf,
+  EventName,
+  EventOf,
+  ParsedRequestOf,
+  RequestOf,
+  ResponseOf,
+} from '@ap/protocol';
 import type { Logger } from '@ap/logging';
 import { createOutbox } from './outbox.ts';
 import { createRequester, RequestFailed } from './requests.ts';
@@ -48,13 +58,16 @@ export type Bus = {
   request<E extends EndpointName>(name: E, request: RequestOf<E>, options?: RequestOptions): Promise<ResponseOf<E>>;
   /** Serves an endpoint in the queue group of the owning service. */
   serve<E extends EndpointName>(name: E, queue: string, handler: Handler<E>): Subscription;
-  /** Publishes a JSON event. */
-  publish(subject: string, payload: unknown, options?: { requestId?: string }): void;
-  /** Subscribes to JSON events validated by a schema; bad payloads are logged and dropped. */
-  subscribe<S extends z.ZodType>(
-    subject: string,
-    schema: S,
-    handler: (event: z.output<S>, subject: string) => void | Promise<void>,
+  /** Publishes an event from the registry in @ap/protocol to its subject (`key`: the addressee of a keyed event). */
+  publish<E extends EventName>(name: E, key: EventKeyOf<E>, payload: EventInputOf<E>, options?: { requestId?: string }): void;
+  /**
+   * Subscribes to an event from the registry: one key, or every key with `'*'`. Payloads are
+   * validated by the event's schema; bad ones are logged and dropped.
+   */
+  subscribe<E extends EventName>(
+    name: E,
+    key: EventKeyOf<E> | '*',
+    handler: (event: EventOf<E>, subject: string) => void | Promise<void>,
     options?: { queue?: string },
   ): Subscription;
   /** Drains subscriptions and closes the connection. */
@@ -238,7 +251,15 @@ export function createBus(nc: NatsConnection, rootLog: Logger, defaults: BusOpti
     if (msg.reply !== undefined && msg.reply !== '') outbox.publish(msg.reply, payload);
   }
 
-  function publish(subject: string, payload: unknown, options: { requestId?: string } = {}): void {
+  function subjectOf(name: EventName, key: string | undefined): string {
+    const event = events[name];
+    if (!event.keyed) return event.wildcard;
+    if (key === undefined || key === '') throw new AppError('INTERNAL', `event ${name} needs a key`);
+    return key === '*' ? event.wildcard : event.subject(key);
+  }
+
+  function publish<E extends EventName>(name: E, key: EventKeyOf<E>, payload: EventInputOf<E>, options: { requestId?: string } = {}): void {
+    const subject = subjectOf(name, key);
     if (options.requestId === undefined) {
       outbox.publish(subject, encode(payload));
       return;
@@ -248,12 +269,14 @@ export function createBus(nc: NatsConnection, rootLog: Logger, defaults: BusOpti
     outbox.publish(subject, encode(payload), { headers: h });
   }
 
-  function subscribe<S extends z.ZodType>(
-    subject: string,
-    schema: S,
-    handler: (event: z.output<S>, subject: string) => void | Promise<void>,
+  function subscribe<E extends EventName>(
+    name: E,
+    key: EventKeyOf<E> | '*',
+    handler: (event: EventOf<E>, subject: string) => void | Promise<void>,
     options: { queue?: string } = {},
   ): Subscription {
+    const subject = subjectOf(name, key);
+    const schema: z.ZodType<EventOf<E>> = events[name].schema as z.ZodType<EventOf<E>>;
     return nc.subscribe(subject, {
       ...(options.queue === undefined ? {} : { queue: options.queue }),
       callback: (err, msg) => {
@@ -273,9 +296,13 @@ export function createBus(nc: NatsConnection, rootLog: Logger, defaults: BusOpti
           log.warn({ subject: msg.subject, issues: parsed.error.issues.slice(0, 5) }, 'dropped event: invalid payload');
           return;
         }
-        Promise.resolve(handler(parsed.data, msg.subject)).catch((e: unknown) => {
+        try {
+          Promise.resolve(handler(parsed.data, msg.subject)).catch((e: unknown) => {
+            log.error({ err: e, subject: msg.subject }, 'event handler failed');
+          });
+        } catch (e) {
           log.error({ err: e, subject: msg.subject }, 'event handler failed');
-        });
+        }
       },
     });
   }

@@ -17,6 +17,7 @@ import {
   serverFrameData,
   testSummarySchema,
 } from './frames.ts';
+import type { ServerFrameDataOf, ServerFrameType } from './frames.ts';
 import { assessmentStatusSchema, completionReasonSchema } from './common.ts';
 
 /** A reply on the bus: `{ok: true, data}` or `{ok: false, error}`. */
@@ -173,7 +174,7 @@ export const endpoints = {
       reason: z.string().max(500).default(''),
       key: idSchema.optional(),
     }),
-    response: z.object({ assessment_id: idSchema, deadline: z.string(), time_remaining_s: z.number().int(), status: z.string() }),
+    response: z.object({ assessment_id: idSchema, deadline: z.string(), time_remaining_s: z.number().int(), status: assessmentStatusSchema }),
   },
   assessmentCommand: {
     subject: 'assessment.v1.command',
@@ -182,7 +183,7 @@ export const endpoints = {
       command: z.enum(['pause', 'resume', 'terminate']),
       reason: z.string().max(500).default(''),
     }),
-    response: z.object({ assessment_id: idSchema, status: z.string(), deadline: z.string(), time_remaining_s: z.number().int() }),
+    response: z.object({ assessment_id: idSchema, status: assessmentStatusSchema, deadline: z.string(), time_remaining_s: z.number().int() }),
   },
   assessmentIntegrity: {
     subject: 'assessment.v1.integrity',
@@ -212,7 +213,7 @@ export const endpoints = {
   assessmentDescribe: {
     subject: 'assessment.v1.describe',
     request: assessmentRef,
-    response: z.object({ assessment_id: idSchema, candidate_id: idSchema, test_id: idSchema, status: z.string() }),
+    response: z.object({ assessment_id: idSchema, candidate_id: idSchema, test_id: idSchema, status: assessmentStatusSchema }),
   },
   assessmentExpireDue: {
     subject: 'assessment.v1.expire_due',
@@ -303,56 +304,64 @@ export type RequestOf<E extends EndpointName> = z.input<(typeof endpoints)[E]['r
 export type ParsedRequestOf<E extends EndpointName> = z.output<(typeof endpoints)[E]['request']>;
 export type ResponseOf<E extends EndpointName> = z.output<(typeof endpoints)[E]['response']>;
 
-/** Events published on subjects (core NATS); the id of the addressee is the last token. */
+/** An event whose subject ends with a key: the id of its addressee (a user, a room, a test). */
+function keyedEvent<S extends z.ZodType>(prefix: string, schema: S) {
+  return { keyed: true as const, subject: (key: string) => `${prefix}.${key}`, wildcard: `${prefix}.*`, schema };
+}
+
+/** An event on one fixed subject. */
+function fixedEvent<S extends z.ZodType>(subject: string, schema: S) {
+  return { keyed: false as const, subject: () => subject, wildcard: subject, schema };
+}
+
+/** A frame pushed to a user's sockets: any server frame, with its own data schema. */
+export type UserPush = {
+  [T in ServerFrameType]: {
+    type: T;
+    data: ServerFrameDataOf<T>;
+    /** Only the sockets bound to this assessment receive it. */
+    assessment_id?: string;
+    /** A connection that must not receive it (the one that caused it). */
+    except_connection?: string;
+  };
+}[ServerFrameType];
+
+const pushExtras = { assessment_id: idSchema.optional(), except_connection: z.string().max(64).optional() };
+const userPushSchema = z.discriminatedUnion(
+  'type',
+  (Object.keys(serverFrameData) as ServerFrameType[]).map((type) =>
+    z.object({ type: z.literal(type), data: serverFrameData[type], ...pushExtras }),
+  ) as unknown as [z.ZodObject<{ type: z.ZodLiteral<ServerFrameType> }>],
+) as unknown as z.ZodType<UserPush, UserPush>;
+
+/**
+ * Events on core NATS subjects, each with its schema: `bus.publish(name, key, payload)` and
+ * `bus.subscribe(name, key, handler)` build the subject and validate the payload.
+ */
 export const events = {
-  pushToUser: {
-    subject: (userId: string) => `gateway.v1.push.user.${userId}`,
-    wildcard: 'gateway.v1.push.user.*',
-    schema: z.object({
-      type: z.string(),
-      data: z.record(z.string(), z.unknown()),
-      assessment_id: idSchema.optional(),
-      /** A connection that must not receive it (the one that caused it). */
-      except_connection: z.string().max(64).optional(),
-    }),
-  },
-  presence: {
-    subject: () => 'gateway.v1.presence',
-    wildcard: 'gateway.v1.presence',
-    /** Which assessments have a live connection on one gateway, sent periodically in batches. */
-    schema: z.object({ gateway_id: z.string().max(64), assessment_ids: z.array(idSchema).max(5000), at: z.string() }),
-  },
-  chatRoom: {
-    subject: (roomId: string) => `chat.v1.events.room.${roomId}`,
-    wildcard: 'chat.v1.events.room.*',
-    schema: chatMessageSchema,
-  },
+  pushToUser: keyedEvent('gateway.v1.push.user', userPushSchema),
+  /** Which assessments have a live connection on one gateway, sent periodically in batches. */
+  presence: fixedEvent(
+    'gateway.v1.presence',
+    z.object({ gateway_id: z.string().max(64), assessment_ids: z.array(idSchema).max(5000), at: z.string() }),
+  ),
+  chatRoom: keyedEvent('chat.v1.events.room', chatMessageSchema),
   /** A changed in-progress assessment, for proctors watching its test. */
-  liveAssessment: {
-    subject: (testId: string) => `assessment.v1.live.${testId}`,
-    wildcard: 'assessment.v1.live.*',
-    schema: liveAssessmentSchema,
-  },
+  liveAssessment: keyedEvent('assessment.v1.live', liveAssessmentSchema),
   /** A connection bound to (or released) an assessment on a gateway: proctors see online/offline at once. */
-  connection: {
-    subject: () => 'gateway.v1.connection',
-    wildcard: 'gateway.v1.connection',
-    schema: z.object({ gateway_id: z.string().max(64), connection_id: z.string().max(64), assessment_id: idSchema, online: z.boolean(), at: z.string() }),
-  },
+  connection: fixedEvent(
+    'gateway.v1.connection',
+    z.object({ gateway_id: z.string().max(64), connection_id: z.string().max(64), assessment_id: idSchema, online: z.boolean(), at: z.string() }),
+  ),
   /** Someone is typing in a room (not stored). */
-  chatTyping: {
-    subject: (roomId: string) => `chat.v1.events.typing.${roomId}`,
-    wildcard: 'chat.v1.events.typing.*',
-    schema: serverFrameData.typing,
-  },
+  chatTyping: keyedEvent('chat.v1.events.typing', serverFrameData.typing),
   /**
    * A candidate signed in again with a named invitation code (not its first redemption). The
    * assessment service may record it as an incident on the candidate's running assessment of the test.
    */
-  reSignIn: {
-    subject: () => 'auth.v1.events.re_sign_in',
-    wildcard: 'auth.v1.events.re_sign_in',
-    schema: z.object({
+  reSignIn: fixedEvent(
+    'auth.v1.events.re_sign_in',
+    z.object({
       candidate_id: idSchema,
       test_id: idSchema,
       application_id: idSchema,
@@ -361,13 +370,35 @@ export const events = {
       /** The address the code was redeemed from, when it came through a gateway. */
       ip: z.string().max(64).optional(),
     }),
-  },
-  assessmentCompleted: {
-    subject: () => 'assessment.v1.events.completed',
-    wildcard: 'assessment.v1.events.completed',
-    schema: completedSchema.extend({ candidate_id: idSchema, test_id: idSchema }),
-  },
+  ),
+  assessmentCompleted: fixedEvent('assessment.v1.events.completed', completedSchema.extend({ candidate_id: idSchema, test_id: idSchema })),
 } as const;
+
+export type EventName = keyof typeof events;
+/** An event as a subscriber receives it (validated). */
+export type EventOf<E extends EventName> = z.output<(typeof events)[E]['schema']>;
+/** An event as a publisher gives it. */
+export type EventInputOf<E extends EventName> = z.input<(typeof events)[E]['schema']>;
+/** What an event's subject ends with: an id for keyed events, nothing for fixed ones. */
+export type EventKeyOf<E extends EventName> = (typeof events)[E]['keyed'] extends true ? string : undefined;
+
+const streamFields = { assessment_id: idSchema, candidate_id: idSchema, test_id: idSchema, at: z.string() };
+
+/**
+ * Events of the assessment stream (JetStream, `assessment.v1.events.>`): kept, de-duplicated by
+ * message id, for consumers that must see each once (reports, integrations).
+ */
+export const streamEvents = {
+  started: { subject: 'assessment.v1.events.started', schema: z.object({ ...streamFields, deadline: z.string() }) },
+  answered: {
+    subject: 'assessment.v1.events.answered',
+    schema: z.object({ ...streamFields, question_id: idSchema, index: z.number().int().nonnegative(), correct: z.boolean() }),
+  },
+  completed: { subject: 'assessment.v1.events.completed', schema: completedSchema.extend(streamFields) },
+  expired: { subject: 'assessment.v1.events.expired', schema: completedSchema.extend(streamFields) },
+} as const;
+export type StreamEventName = keyof typeof streamEvents;
+export type StreamEventOf<E extends StreamEventName> = z.input<(typeof streamEvents)[E]['schema']>;
 
 /** The chat room of an assessment. */
 export function assessmentRoomId(assessmentId: string): string {

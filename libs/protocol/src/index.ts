@@ -53,8 +53,21 @@ export type {
 } from './frames.ts';
 export { itemSchema, skillTargetSchema, testDefinitionSchema } from './definitions.ts';
 export type { Item, TestDefinition, TestDefinitionInput } from './definitions.ts';
-export { SUPPORT_ROOM_PREFIX, assessmentIdOfRoom, assessmentRoomId, endpoints, events, replySchema } from './bus.ts';
-export type { EndpointName, ParsedRequestOf, Reply, RequestOf, ResponseOf } from './bus.ts';
+export { SUPPORT_ROOM_PREFIX, assessmentIdOfRoom, assessmentRoomId, endpoints, events, replySchema, streamEvents } from './bus.ts';
+export type {
+  EndpointName,
+  EventInputOf,
+  EventKeyOf,
+  EventName,
+  EventOf,
+  ParsedRequestOf,
+  Reply,
+  RequestOf,
+  ResponseOf,
+  StreamEventName,
+  StreamEventOf,
+  UserPush,
+} from './bus.ts';
 export { TOKEN_AUDIENCE, TOKEN_ISSUER, tokenClaimsSchema } from './tokens.ts';
 export type { TokenClaims } from './tokens.ts';
 export { httpBodies, httpErrorSchema, resultsQuerySchema } from './http.ts';

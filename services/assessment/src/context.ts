@@ -1,6 +1,6 @@
 import type { Bus, Handler } from '@ap/bus';
 import type { Logger } from '@ap/logging';
-import type { EndpointName } from '@ap/protocol';
+import type { EndpointName, ServerFrameDataOf, ServerFrameType, StreamEventName, StreamEventOf } from '@ap/protocol';
 import type { OnlineTracker } from './live.ts';
 import type { Percentiles } from './percentiles.ts';
 import type { AssessmentRepository } from './repository.ts';
@@ -8,9 +8,6 @@ import type { LoadedTest } from './selection.ts';
 import type { AssessmentDoc, Collections } from './store.ts';
 
 export type Clock = () => Date;
-
-/** Events that go to the JetStream stream (de-duplicated by message id). */
-export type StreamEvent = 'started' | 'answered' | 'completed' | 'expired';
 
 /** What every handler group is built from: wired once in service.ts. */
 export type Context = {
@@ -26,11 +23,11 @@ export type Context = {
   /** Drops cached tests (one, or all when no id is given) after they changed. */
   forgetTests(testId?: string): void;
   /** Publishes to the event stream; the database is the record, so a failed publish is logged, not fatal. */
-  emit(kind: StreamEvent, msgId: string, payload: Record<string, unknown>): void;
+  emit<E extends StreamEventName>(kind: E, msgId: string, payload: Omit<StreamEventOf<E>, 'at'>): void;
   /** Tells proctors watching the test how an assessment stands now (core NATS, best effort). */
   publishLive(a: AssessmentDoc, isOnline?: boolean): void;
   /** Pushes a frame to the candidate's sockets. */
-  push(a: AssessmentDoc, type: string, data: Record<string, unknown>): void;
+  push<T extends ServerFrameType>(a: AssessmentDoc, type: T, data: ServerFrameDataOf<T>): void;
   metrics?: { assessmentFinished(status: string): void } | undefined;
 };
 

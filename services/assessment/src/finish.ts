@@ -85,7 +85,7 @@ export async function settleDeadline(ctx: Context, a: AssessmentDoc, test: Loade
     } else {
       next = await ctx.repo.append(a, { set: { status: 'overdue', current: null, updated_at: now } });
       if (next !== null) {
-        ctx.bus.publish(events.pushToUser.subject(a.candidate_id), {
+        ctx.bus.publish('pushToUser', a.candidate_id, {
           type: 'time_warning',
           data: { assessment_id: a._id, time_remaining_s: 0 },
           assessment_id: a._id,

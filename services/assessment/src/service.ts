@@ -1,8 +1,8 @@
 import type { Bus, EventStream, Handler } from '@ap/bus';
 import type { Db } from '@ap/db';
 import type { Logger } from '@ap/logging';
-import { AppError, events } from '@ap/protocol';
-import type { EndpointName } from '@ap/protocol';
+import { AppError, streamEvents } from '@ap/protocol';
+import type { EndpointName, UserPush } from '@ap/protocol';
 import type { Subscription } from '@nats-io/transport-node';
 import { authoringHandlers } from './authoring.ts';
 import { candidateHandlers } from './candidate.ts';
@@ -65,7 +65,7 @@ export async function createAssessmentService(deps: {
     const up = isOnline ?? online.isOnline(a._id, now.getTime());
     if (isFinal(a.status)) online.forget(a._id);
     try {
-      bus.publish(events.liveAssessment.subject(a.test_id), liveView(a, up, now));
+      bus.publish('liveAssessment', a.test_id, liveView(a, up, now));
     } catch (err) {
       // The write is done; the feed is best effort and the next change repairs it.
       log.warn({ err, assessment_id: a._id }, 'live row not published');
@@ -87,12 +87,13 @@ export async function createAssessmentService(deps: {
     repo: createRepository({ col, afterWrite: (next) => publishLive(next) }),
     publishLive,
     emit(kind, msgId, payload) {
-      deps.eventStream.publish(`assessment.v1.events.${kind}`, { ...payload, at: clock().toISOString() }, msgId).catch((err: unknown) => {
+      const event = streamEvents[kind];
+      deps.eventStream.publish(event.subject, { ...payload, at: clock().toISOString() }, msgId).catch((err: unknown) => {
         log.warn({ err, kind, msg_id: msgId }, 'event not published');
       });
     },
     push(a, type, data) {
-      bus.publish(events.pushToUser.subject(a.candidate_id), { type, data, assessment_id: a._id });
+      bus.publish('pushToUser', a.candidate_id, { type, data, assessment_id: a._id } as UserPush);
     },
     metrics: deps.metrics,
   };
@@ -104,14 +105,14 @@ export async function createAssessmentService(deps: {
   );
   subs.push(
     // Presence from every gateway; one replica records each batch, one write at a time.
-    bus.subscribe(events.presence.wildcard, events.presence.schema, (p) => presence.record(p.gateway_id, p.assessment_ids), { queue: QUEUE }),
+    bus.subscribe('presence', undefined, (p) => presence.record(p.gateway_id, p.assessment_ids), { queue: QUEUE }),
     // Every replica keeps who is online in memory, for the live feed.
-    bus.subscribe(events.presence.wildcard, events.presence.schema, (p) => online.batch(p.gateway_id, p.assessment_ids, clock().getTime())),
-    bus.subscribe(events.connection.wildcard, events.connection.schema, (e) => online.connection(e, clock().getTime())),
+    bus.subscribe('presence', undefined, (p) => online.batch(p.gateway_id, p.assessment_ids, clock().getTime())),
+    bus.subscribe('connection', undefined, (e) => online.connection(e, clock().getTime())),
     // One replica tells proctors when a candidate comes or goes.
-    bus.subscribe(events.connection.wildcard, events.connection.schema, (e) => connectionChanged(ctx, e), { queue: QUEUE }),
+    bus.subscribe('connection', undefined, (e) => connectionChanged(ctx, e), { queue: QUEUE }),
     // A repeated sign-in during the test becomes an incident that proctors see.
-    bus.subscribe(events.reSignIn.wildcard, events.reSignIn.schema, (e) => signedInAgain(ctx, e), { queue: QUEUE }),
+    bus.subscribe('reSignIn', undefined, (e) => signedInAgain(ctx, e), { queue: QUEUE }),
   );
 
   return {

@@ -651,7 +651,7 @@ describe('auth service', { timeout: 120_000 }, () => {
     const invitation = await client.request('authInvite', { caller: RECRUITER, test_id: 'test-b', candidate_email: 'again@example.com' });
     const published: unknown[] = [];
     // The assessment service is who listens.
-    const sub = peer.subscribe(events.reSignIn.subject(), events.reSignIn.schema, (event) => {
+    const sub = peer.subscribe('reSignIn', undefined, (event) => {
       published.push(event);
     });
     await peer.nc.flush();

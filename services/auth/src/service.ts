@@ -455,7 +455,7 @@ export async function createAuthService(deps: AuthDependencies): Promise<AuthSer
       ...(ip === undefined ? {} : { ip }),
     };
     await redemptions.insertOne(record);
-    bus.publish(events.reSignIn.subject(), {
+    bus.publish('reSignIn', undefined, {
       candidate_id: candidateId,
       test_id: invitation.test_id,
       application_id: applicationId,

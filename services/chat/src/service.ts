@@ -85,7 +85,7 @@ export function createChatService(deps: ChatServiceDeps): ChatService {
       text,
       created_at: clock.now(),
     });
-    bus.publish(events.chatRoom.subject(roomId), message, context.requestId === undefined ? {} : { requestId: context.requestId });
+    bus.publish('chatRoom', roomId, message, context.requestId === undefined ? {} : { requestId: context.requestId });
     context.log.debug({ room_id: roomId, message_id: message.message_id, sender_id: caller.user_id }, 'chat message stored');
     const assessmentId = assessmentIdOfRoom(roomId);
     if (caller.role === 'candidate' && assessmentId !== undefined) void track(assist(caller, roomId, assessmentId, text, context));
@@ -111,7 +111,7 @@ export function createChatService(deps: ChatServiceDeps): ChatService {
         text: reply,
         created_at: clock.now(),
       });
-      bus.publish(events.chatRoom.subject(roomId), message, context.requestId === undefined ? {} : { requestId: context.requestId });
+      bus.publish('chatRoom', roomId, message, context.requestId === undefined ? {} : { requestId: context.requestId });
     } catch (err) {
       // The candidate's message is stored and delivered; a proctor answers instead.
       context.log.warn({ err, room_id: roomId }, 'help assistant could not answer');
@@ -184,7 +184,7 @@ export function createChatService(deps: ChatServiceDeps): ChatService {
     await supportRooms.insertOne(doc);
     const room = roomView(supportRoom(doc));
     // The candidate's connections learn of it (and join it) wherever they are.
-    bus.publish(events.pushToUser.subject(request.candidate_id), { type: 'room_opened', data: room });
+    bus.publish('pushToUser', request.candidate_id, { type: 'room_opened', data: room });
     context.log.info({ room_id: doc._id, candidate_id: request.candidate_id, by: caller.user_id }, 'support room opened');
     return room;
   }

@@ -251,7 +251,7 @@ export function asyncApiDocument(): Json {
   for (const name of Object.keys(events) as (keyof typeof events)[]) {
     const event = events[name];
     const { parameter, summary } = EVENT_DOCS[name];
-    const wildcard = event.wildcard as string;
+    const wildcard: string = event.wildcard;
     if (wildcard.includes('*') !== (parameter !== null)) throw new Error(`event ${name}: ${wildcard} and its parameter disagree`);
     const address = parameter === null ? wildcard : wildcard.replace('*', `{${parameter}}`);
     messages[`event_${name}`] = { name: wildcard, title: name, summary, payload: payload(event.schema, 'output') };
