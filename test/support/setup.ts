@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { createNatsIdentities, natsAuthorizationConfig, publicKeysOf, seedsOf, startInfra, startMongo, startNats } from '@ap/stack';
 import { startPlatform } from '@ap/stack';
 import { startNatsCluster } from '@ap/stack';
-import type { Infra, NatsClusterNode, NatsIdentities } from '@ap/stack';
+import type { Infra, MongoServer, NatsClusterNode, NatsIdentities } from '@ap/stack';
 import type { Platform, PlatformOptions } from '@ap/stack';
 import type { TestDefinitionInput } from '@ap/protocol';
 import { z } from 'zod';
@@ -46,6 +46,8 @@ export type TestStack = {
   stopNats(): Promise<void>;
   startNats(): Promise<void>;
   stopDatabase(): Promise<void>;
+  /** With `restartable`: kills the database with SIGKILL (`startDatabase` brings it back on the same data). */
+  killDatabase(): Promise<void>;
   startDatabase(): Promise<void>;
   /** Creates a test over the first `itemCount` items of the demo bank, as the demo recruiter. */
   createTest(definition: Omit<TestDefinitionInput, 'items'>, itemCount: number): Promise<string>;
@@ -167,6 +169,7 @@ export async function setup(
       stopNats: () => infra.control('nats', 'stop'),
       startNats: () => infra.control('nats', 'start'),
       stopDatabase: () => infra.control('mongo', 'stop'),
+      killDatabase: () => infra.control('mongo', 'kill'),
       startDatabase: () => infra.control('mongo', 'start'),
       async createTest(definition, itemCount) {
         const demo = await testMongo.db(dbName).collection<{ _id: string; items: string[] }>('tests').findOne({ _id: seed.test_id });
@@ -213,7 +216,7 @@ export async function setup(
 
 type ControlledInfra = Pick<Infra, 'natsUrl' | 'mongoUrl' | 'natsIdentities' | 'close'> & {
   natsNodes?: NatsClusterNode[];
-  control(which: 'nats' | 'mongo', action: 'stop' | 'start'): Promise<void>;
+  control(which: 'nats' | 'mongo', action: 'stop' | 'start' | 'kill'): Promise<void>;
 };
 
 async function transientRetry<T>(fn: () => Promise<T>): Promise<T> {
@@ -250,7 +253,7 @@ async function restartableInfra(clusterSize?: number): Promise<ControlledInfra> 
   const natsConfig = natsAuthorizationConfig(publicKeysOf(natsIdentities));
   if (clusterSize !== undefined) {
     const cluster = await startNatsCluster({ dir: join(dir, 'nats-cluster'), config: natsConfig, size: clusterSize });
-    let mongo: { port: number; close(): Promise<void> } | undefined = await startMongo({ dir: join(dir, 'mongo') });
+    let mongo: MongoServer | undefined = await startMongo({ dir: join(dir, 'mongo') });
     const mongoPort = mongo.port;
     return {
       natsUrl: cluster.url,
@@ -259,11 +262,13 @@ async function restartableInfra(clusterSize?: number): Promise<ControlledInfra> 
       natsNodes: cluster.nodes,
       async control(which, action) {
         if (which === 'nats') {
-          await Promise.all(cluster.nodes.map((n) => (action === 'stop' ? n.stop() : n.start())));
-        } else if (action === 'stop') {
-          await mongo?.close();
+          await Promise.all(cluster.nodes.map((n) => (action === 'start' ? n.start() : action === 'kill' ? n.kill() : n.stop())));
+        } else if (action === 'start') {
+          mongo ??= await startMongo({ dir: join(dir, 'mongo'), port: mongoPort });
+        } else {
+          await (action === 'kill' ? mongo?.kill() : mongo?.close());
           mongo = undefined;
-        } else mongo ??= await startMongo({ dir: join(dir, 'mongo'), port: mongoPort });
+        }
       },
       async close() {
         await cluster.close();
@@ -273,7 +278,7 @@ async function restartableInfra(clusterSize?: number): Promise<ControlledInfra> 
     };
   }
   let nats: { port: number; close(): Promise<void> } | undefined = await startNats({ dir: join(dir, 'nats'), config: natsConfig });
-  let mongo: { port: number; close(): Promise<void> } | undefined = await startMongo({ dir: join(dir, 'mongo') });
+  let mongo: MongoServer | undefined = await startMongo({ dir: join(dir, 'mongo') });
   const natsPort = nats.port;
   const mongoPort = mongo.port;
   return {
@@ -282,14 +287,16 @@ async function restartableInfra(clusterSize?: number): Promise<ControlledInfra> 
     natsIdentities,
     async control(which, action) {
       if (which === 'nats') {
-        if (action === 'stop') {
+        if (action !== 'start') {
           await nats?.close();
           nats = undefined;
         } else nats ??= await startNats({ dir: join(dir, 'nats'), port: natsPort, config: natsConfig });
-      } else if (action === 'stop') {
-        await mongo?.close();
+      } else if (action === 'start') {
+        mongo ??= await startMongo({ dir: join(dir, 'mongo'), port: mongoPort });
+      } else {
+        await (action === 'kill' ? mongo?.kill() : mongo?.close());
         mongo = undefined;
-      } else mongo ??= await startMongo({ dir: join(dir, 'mongo'), port: mongoPort });
+      }
     },
     async close() {
       await nats?.close();

@@ -19,6 +19,8 @@ export interface MongoServer {
   metricsUrl?: string;
   /** Stops the server (SIGTERM, SIGKILL after 5 s) and removes its temp dir. */
   close: () => Promise<void>;
+  /** Kills the server with SIGKILL, as a crash would (its data directory stays for a restart). */
+  kill: () => Promise<void>;
 }
 
 /** Sends one `ping` to `url`; resolves true when the server answers ok. */
@@ -108,6 +110,10 @@ export async function startMongo(opts: LocalServerOptions = {}): Promise<MongoSe
     close: async () => {
       indexer?.close();
       await launched.close();
+    },
+    kill: async () => {
+      indexer?.close();
+      await launched.proc.kill('SIGKILL');
     },
   };
 }
