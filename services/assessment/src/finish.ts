@@ -1,5 +1,4 @@
 import type { CompletionReason } from '@ap/protocol';
-import { events } from '@ap/protocol';
 import type { Context } from './context.ts';
 import { MAX_RETRIES } from './context.ts';
 import type { Change } from './repository.ts';

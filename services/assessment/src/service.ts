@@ -16,6 +16,7 @@ import type { LoadedTest } from './selection.ts';
 import { staffHandlers } from './staff.ts';
 import { openCollections } from './store.ts';
 import { connectionChanged, createPresenceWriter, signedInAgain, systemHandlers } from './system.ts';
+import { createWarnings } from './warnings.ts';
 
 export type { Clock } from './context.ts';
 
@@ -84,7 +85,13 @@ export async function createAssessmentService(deps: {
       else tests.delete(testId);
     },
     percentiles: createPercentiles(col.scores, () => clock().getTime()),
-    repo: createRepository({ col, afterWrite: (next) => publishLive(next) }),
+    repo: createRepository({
+      col,
+      afterWrite: (next) => {
+        publishLive(next);
+        warnings.ensure(next).catch((err: unknown) => log.warn({ err, assessment_id: next._id }, 'time warnings not scheduled'));
+      },
+    }),
     publishLive,
     emit(kind, msgId, payload) {
       const event = streamEvents[kind];
@@ -99,13 +106,22 @@ export async function createAssessmentService(deps: {
   };
 
   const presence = createPresenceWriter(ctx);
+  const warnings = createWarnings(ctx);
   const table: HandlerTable = { ...candidateHandlers(ctx), ...staffHandlers(ctx), ...systemHandlers(ctx), ...authoringHandlers(ctx) };
   const subs: Subscription[] = (Object.keys(table) as EndpointName[]).map((name) =>
     bus.serve(name, QUEUE, table[name] as Handler<typeof name>),
   );
   subs.push(
     // Presence from every gateway; one replica records each batch, one write at a time.
-    bus.subscribe('presence', undefined, (p) => presence.record(p.gateway_id, p.assessment_ids), { queue: QUEUE }),
+    bus.subscribe(
+      'presence',
+      undefined,
+      async (p) => {
+        // Online candidates get their time warnings from this replica if none holds them.
+        await Promise.all([presence.record(p.gateway_id, p.assessment_ids), warnings.ensureIds(p.assessment_ids)]);
+      },
+      { queue: QUEUE },
+    ),
     // Every replica keeps who is online in memory, for the live feed.
     bus.subscribe('presence', undefined, (p) => online.batch(p.gateway_id, p.assessment_ids, clock().getTime())),
     bus.subscribe('connection', undefined, (e) => online.connection(e, clock().getTime())),
@@ -118,6 +134,7 @@ export async function createAssessmentService(deps: {
   return {
     async close() {
       await Promise.all(subs.map((s) => s.drain()));
+      warnings.close();
     },
   };
 }

@@ -71,6 +71,8 @@ export type AssessmentDoc = {
   incidents?: Incident[];
   /** Commands applied to it (extra time, pause…), with who and when. */
   log: LogEntry[];
+  /** Time warnings sent, as `<seconds before>@<deadline>` (see warnings.ts). */
+  warnings_sent?: string[];
   version: number;
   created_at: Date;
   updated_at: Date;

@@ -71,8 +71,6 @@ class Hub implements ConnectionHub, RouteHub {
   private readonly users: Fanout<Connection>;
   private readonly rooms: Fanout<Connection>;
   private readonly live: Fanout<Connection>;
-  /** Cancels the time-warning timers of a connection's assessment. */
-  private readonly warnings = new Map<Connection, () => void>();
 
   constructor(deps: HubDependencies) {
     this.deps = deps;
@@ -289,15 +287,13 @@ class Hub implements ConnectionHub, RouteHub {
     }
   }
 
-  bindAssessment(c: Connection, assessmentId: string, warnings: { deadline: Date; running: boolean; beforeS: readonly number[] }): void {
-    if (c.assessmentId !== assessmentId) {
-      // Another assessment's room goes; support rooms stay.
-      this.rooms.leaveAll(c, (room) => assessmentIdOfRoom(room) !== undefined);
-      c.assessmentId = assessmentId;
-      this.enterRoom(c, assessmentRoomId(assessmentId));
-      this.announce(c, assessmentId, true);
-    }
-    this.scheduleWarnings(c, warnings.running ? warnings : undefined);
+  bindAssessment(c: Connection, assessmentId: string): void {
+    if (c.assessmentId === assessmentId) return;
+    // Another assessment's room goes; support rooms stay.
+    this.rooms.leaveAll(c, (room) => assessmentIdOfRoom(room) !== undefined);
+    c.assessmentId = assessmentId;
+    this.enterRoom(c, assessmentRoomId(assessmentId));
+    this.announce(c, assessmentId, true);
   }
 
   async joinRoom(c: Connection, caller: Caller, roomId: string, requestId?: string): Promise<Room> {
@@ -347,14 +343,6 @@ class Hub implements ConnectionHub, RouteHub {
           this.unbindAssessment(c);
           c.close(CLOSE.SESSION_REPLACED, 'session replaced by a newer connection');
           break;
-        case 'time_extended':
-        case 'assessment_resumed':
-          if (c.assessmentId !== undefined) this.scheduleWarnings(c, { deadline: new Date(push.data.deadline), beforeS: undefined });
-          break;
-        case 'assessment_paused':
-        case 'assessment_completed':
-          this.scheduleWarnings(c, undefined);
-          break;
         case 'room_opened':
           // The chat service pushes this only to a member of the new room.
           this.enterRoom(c, push.data.room_id);
@@ -381,26 +369,6 @@ class Hub implements ConnectionHub, RouteHub {
 
   // --- connection upkeep --------------------------------------------------------------------------
 
-  /** Time warnings of the connection's assessment: at the test's points before the deadline, while it runs. */
-  private readonly warningPoints = new Map<Connection, readonly number[]>();
-
-  private scheduleWarnings(c: Connection, plan: { deadline: Date; beforeS: readonly number[] | undefined } | undefined): void {
-    this.warnings.get(c)?.();
-    this.warnings.delete(c);
-    if (plan?.beforeS !== undefined) this.warningPoints.set(c, plan.beforeS);
-    const assessmentId = c.assessmentId;
-    if (plan === undefined || assessmentId === undefined) return;
-    const deadline = plan.deadline.getTime();
-    const cancels = (this.warningPoints.get(c) ?? []).map((before) =>
-      c.after(deadline - before * 1000 - Date.now(), () => {
-        c.send('time_warning', { assessment_id: assessmentId, time_remaining_s: Math.max(0, Math.round((deadline - Date.now()) / 1000)) });
-      }),
-    );
-    this.warnings.set(c, () => {
-      for (const cancel of cancels) cancel();
-    });
-  }
-
   private announce(c: Connection, assessmentId: string, online: boolean): void {
     this.publish('connection', undefined, {
       gateway_id: this.deps.gatewayId,
@@ -412,7 +380,6 @@ class Hub implements ConnectionHub, RouteHub {
   }
 
   private unbindAssessment(c: Connection): void {
-    this.scheduleWarnings(c, undefined);
     this.rooms.leaveAll(c);
     if (c.assessmentId !== undefined) this.announce(c, c.assessmentId, false);
     c.assessmentId = undefined;
@@ -421,8 +388,6 @@ class Hub implements ConnectionHub, RouteHub {
   private release(c: Connection): void {
     if (!this.connections.delete(c)) return;
     c.dispose();
-    this.warnings.delete(c);
-    this.warningPoints.delete(c);
     this.rooms.leaveAll(c);
     this.live.leaveAll(c);
     if (c.assessmentId !== undefined) this.announce(c, c.assessmentId, false);

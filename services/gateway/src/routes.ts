@@ -8,8 +8,8 @@ export type RouteHub = {
   bus: Bus;
   /** Publishes an event; a closed or draining bus makes it a warning, never an exception. */
   publish<E extends EventName>(name: E, key: EventKeyOf<E>, payload: EventInputOf<E>): void;
-  /** Binds the connection to an assessment: its room, its presence, its time warnings. */
-  bindAssessment(c: Connection, assessmentId: string, warnings: { deadline: Date; running: boolean; beforeS: readonly number[] }): void;
+  /** Binds the connection to an assessment: its room, its presence, its pushes. */
+  bindAssessment(c: Connection, assessmentId: string): void;
   /** Joins a room after the chat service has checked membership. */
   joinRoom(c: Connection, caller: Caller, roomId: string, requestId?: string): Promise<Room>;
   /** Joins a room's subjects (membership already known). */
@@ -102,11 +102,7 @@ export const routes: RouteTable = {
         c.send('assessment_completed', done.data, id);
         return;
       }
-      hub.bindAssessment(c, started.assessment_id, {
-        deadline: new Date(started.deadline),
-        running: started.status === 'in_progress',
-        beforeS: started.test.time_warnings_s,
-      });
+      hub.bindAssessment(c, started.assessment_id);
       // One live connection per assessment: older ones, on any gateway, are told and closed.
       hub.publish('pushToUser', caller.user_id, {
         type: 'session_replaced',
