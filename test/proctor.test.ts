@@ -97,3 +97,41 @@ describe('proctors: commands, chat and integrity incidents', () => {
     proctor.ws.close();
   });
 });
+
+describe('a paused assessment', () => {
+  test('reports the same seconds left in every frame, however long the pause', async () => {
+    const c = await stack.inviteCandidate();
+    const cand = await openRaw(`${stack.wsUrl}/ws/assessment?token=${c.token}`);
+    await cand.waitFor((f) => f.type === 'auth_success');
+    cand.send({ type: 'start_assessment', data: {}, id: 's' });
+    const assessmentId = String((await cand.reply('s')).data['assessment_id']);
+    cand.send({ type: 'get_question', data: {}, id: 'q' });
+    await cand.reply('q');
+    const proctor = await proctorSocket(stack.seed.proctor.email, stack.seed.proctor.password, `asm_${assessmentId}`);
+    proctor.send({ type: 'watch_assessments', data: {}, id: 'w' });
+    await proctor.reply('w');
+    proctor.send({ type: 'pause_assessment', data: { assessment_id: assessmentId, reason: 'check' }, id: 'pause' });
+    const paused = await proctor.reply('pause');
+    // Long enough for a clock that kept running to lose more than a second.
+    await new Promise((r) => setTimeout(r, 2200));
+
+    const seen: Record<string, unknown> = { pause_reply: paused.data['time_remaining_s'] };
+    cand.send({ type: 'get_progress', data: {}, id: 'p' });
+    seen['progress_update'] = (await cand.reply('p')).data['time_remaining_s'];
+    // A new connection resuming it: the started frame and its current question.
+    const again = await openRaw(`${stack.wsUrl}/ws/assessment?token=${c.token}`);
+    await again.waitFor((f) => f.type === 'auth_success');
+    again.send({ type: 'start_assessment', data: {}, id: 's2' });
+    const resumed = await again.reply('s2');
+    seen['assessment_started'] = resumed.data['time_remaining_s'];
+    seen['current_question'] = (resumed.data['current_question'] as { time_remaining_s?: number } | null)?.time_remaining_s;
+    proctor.send({ type: 'watch_assessments', data: {}, id: 'w2' });
+    const rows = (await proctor.reply('w2')).data['assessments'] as { assessment_id: string; time_remaining_s: number }[];
+    seen['live_assessments'] = rows.find((r) => r.assessment_id === assessmentId)?.time_remaining_s;
+
+    const values = new Set(Object.values(seen));
+    assert.equal(values.size, 1, `one value in every frame: ${JSON.stringify(seen)}`);
+    assert.equal(typeof paused.data['time_remaining_s'], 'number');
+    for (const s of [cand, again, proctor]) s.ws.close();
+  });
+});

@@ -75,3 +75,17 @@ export { cleanDisplayName, stripUnsafeText } from './text.ts';
 export { asyncApiDocument, CLIENT_FRAME_REPLIES, WS_ENDPOINTS } from './docs/asyncapi.ts';
 export { HTTP_ROUTES, openApiDocument } from './docs/openapi.ts';
 export { apiDocumentsYaml } from './docs/yaml.ts';
+export {
+  ACTIVE_STATUSES,
+  FINAL_STATUSES,
+  OPEN_STATUSES,
+  candidateHolds,
+  isActive,
+  isFinal,
+  isOpen,
+  secondsLeft,
+  staffMaySee,
+  staffMaySeeAll,
+  systemClock,
+} from './rules.ts';
+export type { Clock, Countdown } from './rules.ts';

@@ -7,7 +7,8 @@ import type { AssessmentRepository } from './repository.ts';
 import type { LoadedTest } from './selection.ts';
 import type { AssessmentDoc, Collections } from './store.ts';
 
-export type Clock = () => Date;
+export type { Clock } from '@ap/protocol';
+import type { Clock } from '@ap/protocol';
 
 /** What every handler group is built from: wired once in service.ts. */
 export type Context = {

@@ -1,43 +1,14 @@
-import { AppError } from '@ap/protocol';
-import type { AssessmentStatus, Caller } from '@ap/protocol';
+import { AppError, staffMaySee } from '@ap/protocol';
+import type { Caller } from '@ap/protocol';
 import type { AssessmentDoc } from './store.ts';
 
-/** Statuses in which the candidate is still taking the test (the clock may stand while paused). */
-export const ACTIVE: readonly AssessmentStatus[] = ['in_progress', 'paused'];
-/** Statuses after which nothing changes. */
-export const FINAL: readonly AssessmentStatus[] = ['completed', 'expired', 'abandoned', 'terminated'];
-
-/** Taking it, paused, or past the deadline in the grace period: not finished yet. */
-export function isOpen(status: AssessmentStatus): boolean {
-  return status === 'in_progress' || status === 'paused' || status === 'overdue';
-}
-
-export function isActive(status: AssessmentStatus): boolean {
-  return ACTIVE.includes(status);
-}
-
-export function isFinal(status: AssessmentStatus): boolean {
-  return FINAL.includes(status);
-}
-
-/**
- * Whole seconds left before the deadline; while paused the clock stands still at the moment of
- * the pause. The one definition every view uses.
- */
-export function secondsLeft(a: Pick<AssessmentDoc, 'deadline'> & Partial<Pick<AssessmentDoc, 'status' | 'paused_at'>>, now: Date): number {
-  const at = a.status === 'paused' && a.paused_at ? a.paused_at : now;
-  return Math.max(0, Math.floor((a.deadline.getTime() - at.getTime()) / 1000));
-}
+// The platform-wide rules (statuses, seconds left, staff scope) live in @ap/protocol; the ones
+// below are this service's own.
+export { ACTIVE_STATUSES as ACTIVE, FINAL_STATUSES as FINAL, isActive, isFinal, isOpen, secondsLeft, staffMaySee } from '@ap/protocol';
 
 /** Seconds left in the grace period after the deadline. */
 export function graceLeft(a: Pick<AssessmentDoc, 'deadline'>, graceS: number, now: Date): number {
   return Math.max(0, Math.floor((a.deadline.getTime() + graceS * 1000 - now.getTime()) / 1000));
-}
-
-/** Recruiters, proctors and admins see the tests in their scope (no scope: every test). */
-export function staffMaySee(caller: Caller, testId: string): boolean {
-  if (caller.role === 'candidate') return false;
-  return caller.role === 'admin' || caller.tests === undefined || caller.tests.includes(testId);
 }
 
 /** A candidate sees their own assessments; staff the assessments of the tests they may see. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import type { JWTPayload } from 'jose';
-import { AppError, TOKEN_AUDIENCE, TOKEN_ISSUER, events, isAppError, tokenClaimsSchema } from '@ap/protocol';
+import { AppError, TOKEN_AUDIENCE, TOKEN_ISSUER, isAppError, tokenClaimsSchema } from '@ap/protocol';
 import type { Caller, ErrorCode } from '@ap/protocol';
 import { connectBus } from '@ap/bus';
 import type { Bus } from '@ap/bus';

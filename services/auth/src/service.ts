@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AppError, cleanDisplayName, events, isAppError } from '@ap/protocol';
+import { AppError, cleanDisplayName, isAppError, staffMaySee, staffMaySeeAll } from '@ap/protocol';
 import type { Caller, EndpointName, ParsedRequestOf, ResponseOf, Role } from '@ap/protocol';
 import type { Bus, Handler } from '@ap/bus';
 import { isDuplicateKey } from '@ap/db';
@@ -187,13 +187,6 @@ export async function createAuthService(deps: AuthDependencies): Promise<AuthSer
     return user;
   }
 
-  /** Whether the caller may see every one of `tests`. */
-  function seesAll(caller: Caller, tests: readonly string[]): boolean {
-    if (caller.role === 'admin' || caller.tests === undefined) return true;
-    const visible = caller.tests;
-    return tests.every((t) => visible.includes(t));
-  }
-
   type Identity = { candidateId: string; email: string; name: string; separate: boolean };
 
   /**
@@ -207,7 +200,7 @@ export async function createAuthService(deps: AuthDependencies): Promise<AuthSer
     const user = await ensureCandidate(email, name);
     // Candidates created before the tests list was kept: their invitations say which tests they belong to.
     const tests = user.tests ?? (await testsOfCandidate(user._id));
-    if (seesAll(caller, tests)) {
+    if (staffMaySeeAll(caller, tests)) {
       await users.updateOne({ _id: user._id }, { $addToSet: { tests: { $each: [...tests, testId] } } });
       return { candidateId: user._id, email, name: displayName(user), separate: false };
     }
@@ -223,7 +216,7 @@ export async function createAuthService(deps: AuthDependencies): Promise<AuthSer
       byCandidate.set(inv.candidate_id, entry);
     }
     for (const [candidateId, entry] of byCandidate) {
-      if (seesAll(caller, entry.tests)) return { candidateId, email, name: name.length > 0 ? name : entry.name, separate: true };
+      if (staffMaySeeAll(caller, entry.tests)) return { candidateId, email, name: name.length > 0 ? name : entry.name, separate: true };
     }
     return { candidateId: randomUUID(), email, name, separate: true };
   }
@@ -243,7 +236,7 @@ export async function createAuthService(deps: AuthDependencies): Promise<AuthSer
     if (caller.role !== 'recruiter' && caller.role !== 'admin') {
       throw new AppError('FORBIDDEN', 'only recruiters and admins can invite candidates');
     }
-    if (caller.role === 'recruiter' && caller.tests !== undefined && !caller.tests.includes(req.test_id)) {
+    if (!staffMaySee(caller, req.test_id)) {
       throw new AppError('FORBIDDEN', 'not allowed to invite candidates to this test');
     }
     if (req.candidate_email !== undefined && req.max_uses > 1) {
@@ -544,7 +537,7 @@ export async function createAuthService(deps: AuthDependencies): Promise<AuthSer
     if (user === null ? named.length === 0 && uses.length === 0 : user.role !== 'candidate')
       throw new AppError('NOT_FOUND', `no candidate ${candidateId}`);
     const tests = new Set([...(user?.tests ?? []), ...named.map((i) => i.test_id), ...open.map((i) => i.test_id)]);
-    const visible = [...tests].filter((t) => caller.role === 'admin' || caller.tests === undefined || caller.tests.includes(t));
+    const visible = [...tests].filter((t) => staffMaySee(caller, t));
     return { candidate_id: candidateId, tests: visible.sort() };
   }
 

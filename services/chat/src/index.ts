@@ -9,7 +9,7 @@ export { createRateLimiter } from './rate-limit.ts';
 export type { RateLimitSettings, RateLimiter } from './rate-limit.ts';
 export { createMessageIdGenerator } from './message-id.ts';
 export type { RandomBytes } from './message-id.ts';
-export type { Clock } from './clock.ts';
+export type { Clock } from '@ap/protocol';
 export { ASSISTANT_ID, NOTE_WITHHELD, assistantReply, wantsAuthorNote } from './assistant.ts';
 export { authorNoteMayBeShown, canonicalNote } from './author-note.ts';
 export type { NoteOptions } from './author-note.ts';

@@ -1,3 +1,4 @@
+import { systemClock } from '@ap/protocol';
 import { z } from 'zod';
 import { connectBus } from '@ap/bus';
 import { commonEnv, metricsEnv, mongoEnv, parseConfig, processEnv } from '@ap/config';
@@ -25,9 +26,15 @@ await runUntilSignal({
       handlerTimeoutMs: config.HANDLER_TIMEOUT_MS,
       metrics,
     });
-    const chat = createChatService({ bus, db: database.db, log, clock: { now: () => new Date() } });
+    const chat = createChatService({ bus, db: database.db, log, clock: systemClock });
     await chat.start();
-    const metricsEndpoint = await serveServiceMetrics({ port: config.METRICS_PORT, host: config.METRICS_HOST, registry: metrics.registry, nats: bus.nc, database });
+    const metricsEndpoint = await serveServiceMetrics({
+      port: config.METRICS_PORT,
+      host: config.METRICS_HOST,
+      registry: metrics.registry,
+      nats: bus.nc,
+      database,
+    });
     return [
       metricsEndpoint,
       { name: 'mongodb', close: () => database.close() },

@@ -5,7 +5,7 @@ import { createMessageIdGenerator } from './message-id.ts';
 
 test('ids are valid, unique and sort in creation order, even when the clock stalls or steps back', () => {
   let nowMs = Date.parse('2025-01-01T00:00:00Z');
-  const next = createMessageIdGenerator({ now: () => new Date(nowMs) });
+  const next = createMessageIdGenerator(() => new Date(nowMs));
   const ids: string[] = [];
   for (let i = 0; i < 1000; i++) {
     if (i % 100 === 0) nowMs += 1;
@@ -18,6 +18,9 @@ test('ids are valid, unique and sort in creation order, even when the clock stal
 });
 
 test('the random part comes from the injected source', () => {
-  const next = createMessageIdGenerator({ now: () => new Date(0) }, (n) => new Uint8Array(n));
+  const next = createMessageIdGenerator(
+    () => new Date(0),
+    (n) => new Uint8Array(n),
+  );
   assert.equal(next(), '0000000000000AAAAAAAA');
 });

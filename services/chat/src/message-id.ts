@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Clock } from './clock.ts';
+import type { Clock } from '@ap/protocol';
 
 /** Random bytes, injected so that ids are reproducible in tests. */
 export type RandomBytes = (size: number) => Uint8Array;
@@ -16,7 +16,7 @@ export function createMessageIdGenerator(clock: Clock, random: RandomBytes = ran
   let lastMs = -1;
   let seq = 0;
   return () => {
-    const nowMs = Math.max(clock.now().getTime(), lastMs);
+    const nowMs = Math.max(clock().getTime(), lastMs);
     seq = nowMs === lastMs ? seq + 1 : 0;
     lastMs = nowMs;
     if (seq >= 36 ** SEQ_WIDTH) {

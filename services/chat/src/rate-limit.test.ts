@@ -4,7 +4,7 @@ import { createRateLimiter } from './rate-limit.ts';
 
 function manualClock(startMs = Date.parse('2025-01-01T00:00:00Z')) {
   let nowMs = startMs;
-  return { now: () => new Date(nowMs), advance: (ms: number) => void (nowMs += ms) };
+  return Object.assign(() => new Date(nowMs), { advance: (ms: number) => void (nowMs += ms) });
 }
 
 test('a burst of 5 is allowed, then one per second', () => {

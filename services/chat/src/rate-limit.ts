@@ -1,4 +1,4 @@
-import type { Clock } from './clock.ts';
+import type { Clock } from '@ap/protocol';
 
 /** Settings of a token bucket: `burst` tokens at most, refilled at `refillPerSecond`. */
 export type RateLimitSettings = { burst: number; refillPerSecond: number };
@@ -27,7 +27,7 @@ export function createRateLimiter(settings: RateLimitSettings, clock: Clock, opt
   }
 
   function take(key: string): number {
-    const nowMs = clock.now().getTime();
+    const nowMs = clock().getTime();
     if (buckets.size >= maxKeys) prune(nowMs);
     const bucket = buckets.get(key) ?? { tokens: burst, updatedMs: nowMs };
     const elapsedMs = Math.max(0, nowMs - bucket.updatedMs);

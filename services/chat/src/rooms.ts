@@ -1,8 +1,8 @@
-import { AppError, SUPPORT_ROOM_PREFIX, assessmentIdOfRoom } from '@ap/protocol';
+import { AppError, SUPPORT_ROOM_PREFIX, assessmentIdOfRoom, candidateHolds, staffMaySee } from '@ap/protocol';
 import type { Caller, Room } from '@ap/protocol';
 import type { Bus } from '@ap/bus';
 import type { Collection } from 'mongodb';
-import type { Clock } from './clock.ts';
+import type { Clock } from '@ap/protocol';
 
 /**
  * Who belongs to a room. An assessment room: its candidate, and staff who may see its test.
@@ -46,11 +46,6 @@ export function supportRoom(doc: SupportRoomDoc): RoomMembers {
   };
 }
 
-/** Whether a candidate's token is for one of `tests` (its `tests` claim). */
-function holdsTest(caller: Caller, tests: readonly string[]): boolean {
-  return caller.tests !== undefined && caller.tests.some((t) => tests.includes(t));
-}
-
 /** Resolves rooms to their members and checks callers against them. */
 export type RoomDirectory = {
   /** Returns the room's members when the caller is one; throws NOT_FOUND or FORBIDDEN otherwise. */
@@ -66,10 +61,10 @@ export function isMember(caller: Caller, room: RoomMembers): boolean {
   if (room.kind === 'support') {
     if (caller.role === 'admin') return true;
     if (!room.members.includes(caller.user_id)) return false;
-    return caller.role !== 'candidate' || room.tests === undefined || room.tests.length === 0 || holdsTest(caller, room.tests);
+    return caller.role !== 'candidate' || room.tests === undefined || room.tests.length === 0 || candidateHolds(caller, room.tests);
   }
-  if (caller.role === 'candidate') return caller.user_id === room.candidate_id && holdsTest(caller, [room.test_id]);
-  return caller.tests === undefined || caller.tests.includes(room.test_id);
+  if (caller.role === 'candidate') return caller.user_id === room.candidate_id && candidateHolds(caller, [room.test_id]);
+  return staffMaySee(caller, room.test_id);
 }
 
 type Entry = { room: RoomMembers; expiresMs: number };
@@ -111,19 +106,19 @@ export function createRoomDirectory(options: {
       const oldest = cache.keys().next();
       if (oldest.done !== true) cache.delete(oldest.value);
     }
-    cache.set(roomId, { room, expiresMs: clock.now().getTime() + ttlMs });
+    cache.set(roomId, { room, expiresMs: clock().getTime() + ttlMs });
     return room;
   }
 
   async function lookup(caller: Caller, roomId: string, requestId: string | undefined): Promise<RoomMembers> {
     const cached = cache.get(roomId);
-    if (cached !== undefined && cached.expiresMs > clock.now().getTime()) return cached.room;
+    if (cached !== undefined && cached.expiresMs > clock().getTime()) return cached.room;
     cache.delete(roomId);
     if (roomId.startsWith(SUPPORT_ROOM_PREFIX)) {
       const doc = await options.supportRooms.findOne({ _id: roomId });
       if (doc === null) throw new AppError('NOT_FOUND', `no room ${roomId}`);
       const room = supportRoom(doc);
-      cache.set(roomId, { room, expiresMs: clock.now().getTime() + ttlMs });
+      cache.set(roomId, { room, expiresMs: clock().getTime() + ttlMs });
       return room;
     }
     const assessmentId = assessmentIdOfRoom(roomId);

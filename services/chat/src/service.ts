@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { AppError, SUPPORT_ROOM_PREFIX, assessmentIdOfRoom, events, isAppError } from '@ap/protocol';
+import { AppError, SUPPORT_ROOM_PREFIX, assessmentIdOfRoom, isAppError } from '@ap/protocol';
 import type { Caller, ChatMessage, ParsedRequestOf, ResponseOf, Room } from '@ap/protocol';
 import type { Bus, HandlerContext } from '@ap/bus';
 import type { Db } from '@ap/db';
 import type { Logger } from '@ap/logging';
-import type { Clock } from './clock.ts';
+import type { Clock } from '@ap/protocol';
 import { createMessageIdGenerator } from './message-id.ts';
 import type { RandomBytes } from './message-id.ts';
 import { createMessageStore } from './messages.ts';
@@ -83,7 +83,7 @@ export function createChatService(deps: ChatServiceDeps): ChatService {
       sender_id: caller.user_id,
       sender_role: caller.role,
       text,
-      created_at: clock.now(),
+      created_at: clock(),
     });
     bus.publish('chatRoom', roomId, message, context.requestId === undefined ? {} : { requestId: context.requestId });
     context.log.debug({ room_id: roomId, message_id: message.message_id, sender_id: caller.user_id }, 'chat message stored');
@@ -109,7 +109,7 @@ export function createChatService(deps: ChatServiceDeps): ChatService {
         sender_id: ASSISTANT_ID,
         sender_role: 'assistant',
         text: reply,
-        created_at: clock.now(),
+        created_at: clock(),
       });
       bus.publish('chatRoom', roomId, message, context.requestId === undefined ? {} : { requestId: context.requestId });
     } catch (err) {
@@ -178,7 +178,7 @@ export function createChatService(deps: ChatServiceDeps): ChatService {
       members: [caller.user_id, request.candidate_id],
       topic,
       opened_by: caller.user_id,
-      created_at: clock.now(),
+      created_at: clock(),
       tests,
     };
     await supportRooms.insertOne(doc);

@@ -1,3 +1,4 @@
+import { systemClock } from '@ap/protocol';
 import { z } from 'zod';
 import { randomUUID } from 'node:crypto';
 import { connectBus, openLease } from '@ap/bus';
@@ -27,12 +28,17 @@ await runUntilSignal({
     const cleanup = createCleanupService({
       bus,
       log,
-      clock: { now: () => new Date() },
+      clock: systemClock,
       intervalMs: config.SWEEP_INTERVAL_MS,
       acquireLease: () => lease.acquire(),
     });
     cleanup.start();
-    const metricsEndpoint = await serveServiceMetrics({ port: config.METRICS_PORT, host: config.METRICS_HOST, registry: metrics.registry, nats: bus.nc });
+    const metricsEndpoint = await serveServiceMetrics({
+      port: config.METRICS_PORT,
+      host: config.METRICS_HOST,
+      registry: metrics.registry,
+      nats: bus.nc,
+    });
     return [
       metricsEndpoint,
       { name: 'nats', close: () => bus.close() },

@@ -1,3 +1,4 @@
+import { systemClock } from '@ap/protocol';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -32,7 +33,7 @@ async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> 
   }
 }
 
-const clock = { now: () => new Date() };
+const clock = systemClock;
 
 describe('cleanup sweeps against a stand-in assessment service on a real bus', () => {
   let infra: Infra;
@@ -190,7 +191,10 @@ describe('cleanup sweeps against a stand-in assessment service on a real bus', (
   });
 
   test('close waits for the running sweep and stops it after the current page', async () => {
-    const responder = serveExpireDue(Array.from({ length: 5 }, (_, i) => expiredPage(`z${i}-`, 100)), 100);
+    const responder = serveExpireDue(
+      Array.from({ length: 5 }, (_, i) => expiredPage(`z${i}-`, 100)),
+      100,
+    );
     await assessmentBus.nc.flush();
     const { log } = capturingLogger();
     const cleanup = createCleanupService({ bus: serviceBus, log, clock, intervalMs: 60_000 });

@@ -4,7 +4,8 @@ import type { Bus } from '@ap/bus';
 import type { Logger } from '@ap/logging';
 
 /** A source of the current time, injected so that time-dependent code is testable. */
-export type Clock = { now(): Date };
+export type { Clock } from '@ap/protocol';
+import type { Clock } from '@ap/protocol';
 
 /**
  * Asks whether this replica may sweep now. The seam for a lease (NATS KV with a TTL) so that
@@ -75,7 +76,7 @@ export function createCleanupService(deps: CleanupServiceDeps): CleanupService {
   let closing = false;
 
   async function sweep(): Promise<SweepReport> {
-    const started = clock.now();
+    const started = clock();
     const report: SweepReport = {
       started_at: started.toISOString(),
       duration_ms: 0,
@@ -109,7 +110,7 @@ export function createCleanupService(deps: CleanupServiceDeps): CleanupService {
         ? { code: err.code, message: err.message }
         : { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
     }
-    report.duration_ms = clock.now().getTime() - started.getTime();
+    report.duration_ms = clock().getTime() - started.getTime();
     logReport(report);
     return report;
   }

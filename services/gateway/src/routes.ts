@@ -1,5 +1,5 @@
 import type { Bus, RequestOptions } from '@ap/bus';
-import { AppError, assessmentRoomId, completedSchema, events, isAppError } from '@ap/protocol';
+import { AppError, assessmentRoomId, completedSchema, events, isAppError, staffMaySee } from '@ap/protocol';
 import type { Caller, ClientFrameDataOf, ClientFrameType, EventInputOf, EventKeyOf, EventName, Room } from '@ap/protocol';
 import type { Connection } from './connection.ts';
 
@@ -58,9 +58,7 @@ function roomOf(c: Connection, requested: string | undefined): string {
 function watchSubjects(caller: Caller, testId: string | undefined): string[] {
   if (caller.role === 'candidate') throw new AppError('FORBIDDEN', 'only staff watch assessments');
   if (testId !== undefined) {
-    if (caller.role !== 'admin' && caller.tests !== undefined && !caller.tests.includes(testId)) {
-      throw new AppError('FORBIDDEN', 'not allowed to watch this test');
-    }
+    if (!staffMaySee(caller, testId)) throw new AppError('FORBIDDEN', 'not allowed to watch this test');
     return [events.liveAssessment.subject(testId)];
   }
   if (caller.role === 'admin' || caller.tests === undefined) return [events.liveAssessment.wildcard];
