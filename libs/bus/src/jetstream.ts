@@ -1,9 +1,20 @@
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import type { Logger } from '@ap/logging';
+import { z } from 'zod';
+import { requesterFor } from './requests.ts';
+
+/** What JetStream answers a publish with: where it stored the message, or why not. */
+const pubAckSchema = z.union([
+  z.object({ stream: z.string(), seq: z.number(), duplicate: z.boolean().optional() }),
+  z.object({ error: z.object({ code: z.number(), description: z.string().optional() }) }),
+]);
+
+/** How long a publish waits for JetStream's acknowledgement. */
+const ACK_TIMEOUT_MS = 5000;
 
 /** A JetStream stream that events are published to, de-duplicated by message id. */
 export type EventStream = {
@@ -49,7 +60,10 @@ export async function openEventStream(
       num_replicas: config.num_replicas,
     });
   }
-  const js = jetstream(nc);
+  // Publishes are requests on the connection's shared reply subscription and outbox, so that an
+  // event leaves in the same write as the reply it goes with (jetstream's own publish makes a
+  // request object, timer and error per call).
+  const requester = requesterFor(nc);
   const encoder = new TextEncoder();
   const log = options.log.child({ module: 'event-stream', stream: options.name });
   return {
@@ -58,7 +72,11 @@ export async function openEventStream(
       const giveUpAt = Date.now() + duplicateWindowMs / 2;
       for (let attempt = 1; ; attempt++) {
         try {
-          await js.publish(subject, data, { msgID: msgId, headers: natsHeaders() });
+          const headers = natsHeaders();
+          headers.set('Nats-Msg-Id', msgId);
+          const msg = await requester.request(subject, data, { timeoutMs: ACK_TIMEOUT_MS, headers });
+          const ack = pubAckSchema.parse(msg.json());
+          if ('error' in ack) throw new Error(`stream refused the event: ${ack.error.code} ${ack.error.description ?? ''}`);
           return;
         } catch (err) {
           if (Date.now() >= giveUpAt || nc.isClosed()) throw err;

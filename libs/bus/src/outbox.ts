@@ -49,3 +49,15 @@ export function createOutbox(nc: NatsConnection): Outbox {
     flush,
   };
 }
+
+const outboxes = new WeakMap<NatsConnection, Outbox>();
+
+/** The outbox of a connection, shared by everything that publishes on it, so that one turn's messages leave in one write. */
+export function outboxFor(nc: NatsConnection): Outbox {
+  let outbox = outboxes.get(nc);
+  if (outbox === undefined) {
+    outbox = createOutbox(nc);
+    outboxes.set(nc, outbox);
+  }
+  return outbox;
+}

@@ -1,5 +1,6 @@
 import { createInbox, PermissionViolationError } from '@nats-io/transport-node';
 import type { Msg, MsgHdrs, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { outboxFor } from './outbox.ts';
 import type { Outbox } from './outbox.ts';
 
 /** Why a request got no reply. */
@@ -108,4 +109,16 @@ export function createRequester(nc: NatsConnection, outbox?: Outbox): Requester 
       sub.unsubscribe();
     },
   };
+}
+
+const requesters = new WeakMap<NatsConnection, Requester>();
+
+/** The requester of a connection (one reply subscription per connection), sending through its shared outbox. */
+export function requesterFor(nc: NatsConnection): Requester {
+  let requester = requesters.get(nc);
+  if (requester === undefined) {
+    requester = createRequester(nc, outboxFor(nc));
+    requesters.set(nc, requester);
+  }
+  return requester;
 }
