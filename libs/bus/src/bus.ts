@@ -2,8 +2,9 @@ import { connect, nkeyAuthenticator } from '@nats-io/transport-node';
 import { headers as natsHeaders, PermissionViolationError } from '@nats-io/transport-node';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { z } from 'zod';
-import { AppError, endpoints, events, isAppError, replySchema } from '@ap/protocol';
+import { AppError, endpointRoles, endpoints, events, isAppError, issueList, replySchema } from '@ap/protocol';
 import type {
+  Caller,
   EndpointName,
   ErrorBody,
   EventInputOf,
@@ -13,10 +14,13 @@ import type {
   ParsedRequestOf,
   RequestOf,
   ResponseOf,
+  Role,
 } from '@ap/protocol';
 import type { Logger } from '@ap/logging';
 import { createOutbox } from './outbox.ts';
+import type { Outbox } from './outbox.ts';
 import { createRequester, RequestFailed } from './requests.ts';
+import type { Requester } from './requests.ts';
 
 /** Header that carries a request id from the WebSocket frame to the service that handles it. */
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -74,6 +78,9 @@ export type Bus = {
   close(): Promise<void>;
 };
 
+const DEFAULT_TIMEOUT_MS = 5000;
+const DEFAULT_HANDLER_TIMEOUT_MS = 4000;
+
 const encoder = new TextEncoder();
 
 function encode(value: unknown): Uint8Array {
@@ -119,209 +126,276 @@ export async function connectBus(
   return createBus(nc, options.log, options);
 }
 
+/** What the request, serve, event and close sides of one bus share. */
+type BusCore = {
+  nc: NatsConnection;
+  log: Logger;
+  defaults: BusOptions;
+  outbox: Outbox;
+  requester: Requester;
+  /** Subscriptions of served endpoints, drained first on close. */
+  served: Subscription[];
+  /** Handlers running, awaited (up to a bound) on close. */
+  inflight: Set<Promise<void>>;
+};
+
 /** Wraps an open NATS connection. */
 export function createBus(nc: NatsConnection, rootLog: Logger, defaults: BusOptions = {}): Bus {
-  const log = rootLog.child({ module: 'bus' });
-  const defaultTimeout = defaults.timeoutMs ?? 5000;
-  const served: Subscription[] = [];
-  const handlerTimeout = defaults.handlerTimeoutMs ?? 4000;
-  const inflight = new Set<Promise<void>>();
   const outbox = createOutbox(nc);
-  const requester = createRequester(nc, outbox);
+  const core: BusCore = {
+    nc,
+    log: rootLog.child({ module: 'bus' }),
+    defaults,
+    outbox,
+    requester: createRequester(nc, outbox),
+    served: [],
+    inflight: new Set(),
+  };
+  return {
+    nc,
+    request: (name, req, options) => sendRequest(core, name, req, options),
+    serve: (name, queue, handler) => serveEndpoint(core, name, queue, handler),
+    publish: (name, key, payload, options) => publishEvent(core, name, key, payload, options),
+    subscribe: (name, key, handler, options) => subscribeEvent(core, name, key, handler, options),
+    close: () => closeBus(core),
+  };
+}
 
-  async function request<E extends EndpointName>(name: E, req: RequestOf<E>, options: RequestOptions = {}): Promise<ResponseOf<E>> {
-    const endpoint = endpoints[name];
-    let headers;
-    if (options.requestId !== undefined) {
-      headers = natsHeaders();
-      headers.set(REQUEST_ID_HEADER, options.requestId);
-    }
-    let msg: Msg;
-    const sentAt = performance.now();
-    try {
-      msg = await requester.request(endpoint.subject, encode(req), {
-        timeoutMs: options.timeoutMs ?? defaultTimeout,
-        ...(headers === undefined ? {} : { headers }),
-      });
-      defaults.metrics?.requestDone(endpoint.subject, (performance.now() - sentAt) / 1000);
-    } catch (err) {
-      defaults.metrics?.requestDone(endpoint.subject, (performance.now() - sentAt) / 1000);
-      throw requestError(endpoint.subject, err);
-    }
-    let body: unknown;
-    try {
-      body = msg.json();
-    } catch (err) {
-      throw new AppError('INTERNAL', `${endpoint.subject} replied with invalid JSON`, { cause: err });
-    }
-    const reply = replySchema.safeParse(body);
-    if (!reply.success) throw new AppError('INTERNAL', `${endpoint.subject} replied with an invalid envelope`);
-    if (!reply.data.ok) {
-      const e = reply.data.error;
-      throw new AppError(e.code, e.message, e.details === undefined ? {} : { details: e.details });
-    }
-    const data = endpoint.response.safeParse(reply.data.data);
-    if (!data.success) {
-      log.error({ subject: endpoint.subject, issues: data.error.issues.slice(0, 5) }, 'invalid response payload');
-      throw new AppError('INTERNAL', `${endpoint.subject} replied with an invalid payload`);
-    }
-    return data.data as ResponseOf<E>;
+/** Sends a request and returns its validated response; every failure is an AppError with a code. */
+async function sendRequest<E extends EndpointName>(
+  core: BusCore,
+  name: E,
+  req: RequestOf<E>,
+  options: RequestOptions = {},
+): Promise<ResponseOf<E>> {
+  const endpoint = endpoints[name];
+  const { metrics } = core.defaults;
+  let headers;
+  if (options.requestId !== undefined) {
+    headers = natsHeaders();
+    headers.set(REQUEST_ID_HEADER, options.requestId);
   }
-
-  function serve<E extends EndpointName>(name: E, queue: string, handler: Handler<E>): Subscription {
-    const endpoint = endpoints[name];
-    const sub = nc.subscribe(endpoint.subject, {
-      queue,
-      callback: (err, msg) => {
-        if (err) {
-          log.error({ err, subject: endpoint.subject }, 'subscription error');
-          return;
-        }
-        const p = handle(msg);
-        inflight.add(p);
-        void p.finally(() => inflight.delete(p));
-      },
+  let msg: Msg;
+  const sentAt = performance.now();
+  try {
+    msg = await core.requester.request(endpoint.subject, encode(req), {
+      timeoutMs: options.timeoutMs ?? core.defaults.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      ...(headers === undefined ? {} : { headers }),
     });
-    served.push(sub);
-    return sub;
+    metrics?.requestDone(endpoint.subject, (performance.now() - sentAt) / 1000);
+  } catch (err) {
+    metrics?.requestDone(endpoint.subject, (performance.now() - sentAt) / 1000);
+    throw requestError(endpoint.subject, err);
+  }
+  let body: unknown;
+  try {
+    body = msg.json();
+  } catch (err) {
+    throw new AppError('INTERNAL', `${endpoint.subject} replied with invalid JSON`, { cause: err });
+  }
+  const reply = replySchema.safeParse(body);
+  if (!reply.success) throw new AppError('INTERNAL', `${endpoint.subject} replied with an invalid envelope`);
+  if (!reply.data.ok) {
+    const e = reply.data.error;
+    throw new AppError(e.code, e.message, e.details === undefined ? {} : { details: e.details });
+  }
+  const data = endpoint.response.safeParse(reply.data.data);
+  if (!data.success) {
+    core.log.error({ subject: endpoint.subject, issues: issueList(data.error) }, 'invalid response payload');
+    throw new AppError('INTERNAL', `${endpoint.subject} replied with an invalid payload`);
+  }
+  return data.data as ResponseOf<E>;
+}
 
-    async function handle(msg: Msg): Promise<void> {
-      const requestId = msg.headers?.get(REQUEST_ID_HEADER) || undefined;
-      const reqLog =
-        requestId === undefined
-          ? log.child({ subject: endpoint.subject })
-          : log.child({ subject: endpoint.subject, request_id: requestId });
+/** Subscribes to an endpoint's subject in `queue`; each request is answered by {@link answerRequest}. */
+function serveEndpoint<E extends EndpointName>(core: BusCore, name: E, queue: string, handler: Handler<E>): Subscription {
+  const { subject } = endpoints[name];
+  const sub = core.nc.subscribe(subject, {
+    queue,
+    callback: (err, msg) => {
+      if (err) {
+        core.log.error({ err, subject }, 'subscription error');
+        return;
+      }
+      const p = answerRequest(core, name, handler, msg);
+      core.inflight.add(p);
+      void p.finally(() => core.inflight.delete(p));
+    },
+  });
+  core.served.push(sub);
+  return sub;
+}
+
+/**
+ * Answers one request: parses it, checks the caller's role against the endpoint's `roles`, runs the
+ * handler (answering SERVICE_UNAVAILABLE if it is too slow), and replies with its result or error
+ * code. Every outcome is counted by subject.
+ */
+async function answerRequest<E extends EndpointName>(core: BusCore, name: E, handler: Handler<E>, msg: Msg): Promise<void> {
+  const { subject } = endpoints[name];
+  const { metrics } = core.defaults;
+  const requestId = msg.headers?.get(REQUEST_ID_HEADER) || undefined;
+  const reqLog = requestId === undefined ? core.log.child({ subject }) : core.log.child({ subject, request_id: requestId });
+  let answered = false;
+  const respond = (payload: Uint8Array, outcome: string) => {
+    if (answered) return;
+    answered = true;
+    replyTo(core, msg, payload);
+    metrics?.handled(subject, outcome);
+  };
+  const refuse = (body: ErrorBody) => respond(errorReply(body), body.code);
+
+  let raw: unknown;
+  try {
+    raw = msg.json();
+  } catch {
+    refuse({ code: 'INVALID_JSON', message: 'request is not valid JSON' });
+    return;
+  }
+  const parsed = endpoints[name].request.safeParse(raw);
+  if (!parsed.success) {
+    refuse({ code: 'VALIDATION_FAILED', message: `invalid request for ${subject}`, details: { issues: issueList(parsed.error) } });
+    return;
+  }
+  const request = parsed.data as ParsedRequestOf<E>;
+  const refused = roleRefusal(name, request);
+  if (refused !== undefined) {
+    refuse(refused);
+    return;
+  }
+  const handlerTimeout = core.defaults.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS;
+  const timer = setTimeout(() => {
+    reqLog.warn({ timeout_ms: handlerTimeout }, 'handler too slow: answered SERVICE_UNAVAILABLE');
+    refuse({ code: 'SERVICE_UNAVAILABLE', message: 'the service is too slow to answer right now; retry shortly' });
+  }, handlerTimeout);
+  try {
+    const data = await handler(request, { subject, requestId, log: reqLog });
+    respond(encode({ ok: true, data }), 'ok');
+    reqLog.debug('handled');
+  } catch (err) {
+    refuse(failureBody(core, err, reqLog, requestId));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** FORBIDDEN when the endpoint declares roles and the request's caller has none of them. */
+function roleRefusal<E extends EndpointName>(name: E, request: ParsedRequestOf<E>): ErrorBody | undefined {
+  const roles = endpointRoles(name);
+  if (roles === undefined) return undefined;
+  const caller = (request as { caller?: Caller }).caller;
+  if (caller !== undefined && roles.includes(caller.role)) return undefined;
+  return {
+    code: 'FORBIDDEN',
+    message: `only ${roleList(roles)} may use ${endpoints[name].subject}`,
+    details: { roles: [...roles] },
+  };
+}
+
+/** `['recruiter', 'admin']` → "recruiters and admins". */
+function roleList(roles: readonly Role[]): string {
+  const plural = roles.map((r) => `${r}s`);
+  return plural.length <= 1 ? plural.join('') : `${plural.slice(0, -1).join(', ')} and ${plural.at(-1) ?? ''}`;
+}
+
+/** The error reply for a handler's failure: its own code, SERVICE_UNAVAILABLE for a dependency that is down, else INTERNAL. */
+function failureBody(core: BusCore, err: unknown, reqLog: Logger, requestId: string | undefined): ErrorBody {
+  if (isAppError(err) && err.code !== 'INTERNAL') {
+    const body: ErrorBody = { code: err.code, message: err.message };
+    if (err.details !== undefined) body.details = err.details;
+    return body;
+  }
+  if (!isAppError(err) && core.defaults.unavailable?.(err) === true) {
+    reqLog.warn({ err }, 'dependency unavailable');
+    return { code: 'SERVICE_UNAVAILABLE', message: 'the service cannot reach its database; retry shortly' };
+  }
+  // Never silent: every INTERNAL reply is an error line with the request id (null when the
+  // caller sent none) and counts in nats_handled_total{outcome="INTERNAL"} by subject.
+  reqLog.error({ err, ...(requestId === undefined ? { request_id: null } : {}) }, 'answered INTERNAL');
+  return { code: 'INTERNAL', message: isAppError(err) ? err.message : 'internal error' };
+}
+
+function replyTo(core: BusCore, msg: Msg, payload: Uint8Array): void {
+  if (msg.reply !== undefined && msg.reply !== '') core.outbox.publish(msg.reply, payload);
+}
+
+function subjectOf(name: EventName, key: string | undefined): string {
+  const event = events[name];
+  if (!event.keyed) return event.wildcard;
+  if (key === undefined || key === '') throw new AppError('INTERNAL', `event ${name} needs a key`);
+  return key === '*' ? event.wildcard : event.subject(key);
+}
+
+function publishEvent<E extends EventName>(
+  core: BusCore,
+  name: E,
+  key: EventKeyOf<E>,
+  payload: EventInputOf<E>,
+  options: { requestId?: string } = {},
+): void {
+  const subject = subjectOf(name, key);
+  if (options.requestId === undefined) {
+    core.outbox.publish(subject, encode(payload));
+    return;
+  }
+  const h = natsHeaders();
+  h.set(REQUEST_ID_HEADER, options.requestId);
+  core.outbox.publish(subject, encode(payload), { headers: h });
+}
+
+function subscribeEvent<E extends EventName>(
+  core: BusCore,
+  name: E,
+  key: EventKeyOf<E> | '*',
+  handler: (event: EventOf<E>, subject: string) => void | Promise<void>,
+  options: { queue?: string } = {},
+): Subscription {
+  const { log } = core;
+  const subject = subjectOf(name, key);
+  const schema: z.ZodType<EventOf<E>> = events[name].schema as z.ZodType<EventOf<E>>;
+  return core.nc.subscribe(subject, {
+    ...(options.queue === undefined ? {} : { queue: options.queue }),
+    callback: (err, msg) => {
+      if (err) {
+        log.error({ err, subject }, 'subscription error');
+        return;
+      }
       let raw: unknown;
       try {
         raw = msg.json();
       } catch {
-        reply(msg, errorReply({ code: 'INVALID_JSON', message: 'request is not valid JSON' }));
-        defaults.metrics?.handled(endpoint.subject, 'INVALID_JSON');
+        log.warn({ subject: msg.subject }, 'dropped event: invalid JSON');
         return;
       }
-      const parsed = endpoint.request.safeParse(raw);
+      const parsed = schema.safeParse(raw);
       if (!parsed.success) {
-        const issues = parsed.error.issues.slice(0, 10).map((i) => ({ path: i.path.join('.'), message: i.message }));
-        reply(msg, errorReply({ code: 'VALIDATION_FAILED', message: `invalid request for ${endpoint.subject}`, details: { issues } }));
-        defaults.metrics?.handled(endpoint.subject, 'VALIDATION_FAILED');
+        log.warn({ subject: msg.subject, issues: issueList(parsed.error) }, 'dropped event: invalid payload');
         return;
       }
-      let answered = false;
-      const respond = (payload: Uint8Array, outcome: string) => {
-        if (answered) return;
-        answered = true;
-        reply(msg, payload);
-        defaults.metrics?.handled(endpoint.subject, outcome);
-      };
-      const timer = setTimeout(() => {
-        reqLog.warn({ timeout_ms: handlerTimeout }, 'handler too slow: answered SERVICE_UNAVAILABLE');
-        respond(
-          errorReply({ code: 'SERVICE_UNAVAILABLE', message: 'the service is too slow to answer right now; retry shortly' }),
-          'SERVICE_UNAVAILABLE',
-        );
-      }, handlerTimeout);
       try {
-        const data = await handler(parsed.data as ParsedRequestOf<E>, { subject: endpoint.subject, requestId, log: reqLog });
-        respond(encode({ ok: true, data }), 'ok');
-        reqLog.debug('handled');
-      } catch (err) {
-        if (isAppError(err) && err.code !== 'INTERNAL') {
-          const body: ErrorBody = { code: err.code, message: err.message };
-          if (err.details !== undefined) body.details = err.details;
-          respond(errorReply(body), err.code);
-        } else if (!isAppError(err) && defaults.unavailable?.(err) === true) {
-          reqLog.warn({ err }, 'dependency unavailable');
-          respond(
-            errorReply({ code: 'SERVICE_UNAVAILABLE', message: 'the service cannot reach its database; retry shortly' }),
-            'SERVICE_UNAVAILABLE',
-          );
-        } else {
-          // Never silent: every INTERNAL reply is an error line with the request id (null when the
-          // caller sent none) and counts in nats_handled_total{outcome="INTERNAL"} by subject.
-          reqLog.error({ err, ...(requestId === undefined ? { request_id: null } : {}) }, 'answered INTERNAL');
-          respond(errorReply({ code: 'INTERNAL', message: isAppError(err) ? err.message : 'internal error' }), 'INTERNAL');
-        }
-      } finally {
-        clearTimeout(timer);
-      }
-    }
-  }
-
-  function reply(msg: Msg, payload: Uint8Array): void {
-    if (msg.reply !== undefined && msg.reply !== '') outbox.publish(msg.reply, payload);
-  }
-
-  function subjectOf(name: EventName, key: string | undefined): string {
-    const event = events[name];
-    if (!event.keyed) return event.wildcard;
-    if (key === undefined || key === '') throw new AppError('INTERNAL', `event ${name} needs a key`);
-    return key === '*' ? event.wildcard : event.subject(key);
-  }
-
-  function publish<E extends EventName>(name: E, key: EventKeyOf<E>, payload: EventInputOf<E>, options: { requestId?: string } = {}): void {
-    const subject = subjectOf(name, key);
-    if (options.requestId === undefined) {
-      outbox.publish(subject, encode(payload));
-      return;
-    }
-    const h = natsHeaders();
-    h.set(REQUEST_ID_HEADER, options.requestId);
-    outbox.publish(subject, encode(payload), { headers: h });
-  }
-
-  function subscribe<E extends EventName>(
-    name: E,
-    key: EventKeyOf<E> | '*',
-    handler: (event: EventOf<E>, subject: string) => void | Promise<void>,
-    options: { queue?: string } = {},
-  ): Subscription {
-    const subject = subjectOf(name, key);
-    const schema: z.ZodType<EventOf<E>> = events[name].schema as z.ZodType<EventOf<E>>;
-    return nc.subscribe(subject, {
-      ...(options.queue === undefined ? {} : { queue: options.queue }),
-      callback: (err, msg) => {
-        if (err) {
-          log.error({ err, subject }, 'subscription error');
-          return;
-        }
-        let raw: unknown;
-        try {
-          raw = msg.json();
-        } catch {
-          log.warn({ subject: msg.subject }, 'dropped event: invalid JSON');
-          return;
-        }
-        const parsed = schema.safeParse(raw);
-        if (!parsed.success) {
-          log.warn({ subject: msg.subject, issues: parsed.error.issues.slice(0, 5) }, 'dropped event: invalid payload');
-          return;
-        }
-        try {
-          Promise.resolve(handler(parsed.data, msg.subject)).catch((e: unknown) => {
-            log.error({ err: e, subject: msg.subject }, 'event handler failed');
-          });
-        } catch (e) {
+        Promise.resolve(handler(parsed.data, msg.subject)).catch((e: unknown) => {
           log.error({ err: e, subject: msg.subject }, 'event handler failed');
-        }
-      },
-    });
-  }
+        });
+      } catch (e) {
+        log.error({ err: e, subject: msg.subject }, 'event handler failed');
+      }
+    },
+  });
+}
 
-  async function close(): Promise<void> {
-    if (nc.isClosed()) return;
-    // Stop taking requests, let the ones in flight reply, then drain the connection.
-    await Promise.allSettled(served.map((s) => s.drain()));
-    await Promise.race([Promise.allSettled([...inflight]), new Promise((r) => setTimeout(r, 10_000).unref())]);
-    requester.close();
-    outbox.flush();
-    try {
-      await nc.drain();
-    } catch {
-      await nc.close();
-    }
+async function closeBus(core: BusCore): Promise<void> {
+  const { nc } = core;
+  if (nc.isClosed()) return;
+  // Stop taking requests, let the ones in flight reply, then drain the connection.
+  await Promise.allSettled(core.served.map((s) => s.drain()));
+  await Promise.race([Promise.allSettled([...core.inflight]), new Promise((r) => setTimeout(r, 10_000).unref())]);
+  core.requester.close();
+  core.outbox.flush();
+  try {
+    await nc.drain();
+  } catch {
+    await nc.close();
   }
-
-  return { nc, request, serve, publish, subscribe, close };
 }
 
 /** The coded error for a request that got no reply. */

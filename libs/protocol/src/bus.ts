@@ -1,10 +1,6 @@
 import { z } from 'zod';
-import {
-  callerSchema,
-  errorBodySchema,
-  idSchema,
-  roleSchema,
-} from './common.ts';
+import { callerSchema, errorBodySchema, idSchema, roleSchema } from './common.ts';
+import type { Role } from './common.ts';
 import { itemSchema, testDefinitionSchema } from './definitions.ts';
 import {
   chatMessageSchema,
@@ -28,6 +24,23 @@ export const replySchema = z.discriminatedUnion('ok', [
 export type Reply = z.infer<typeof replySchema>;
 
 const withCaller = <T extends z.ZodRawShape>(shape: T) => z.object({ caller: callerSchema, ...shape });
+
+/** What the registry says of one request/reply endpoint. */
+type EndpointSpec = {
+  subject: string;
+  request: z.ZodType;
+  response: z.ZodType;
+  /**
+   * The roles that may call it, checked by `bus.serve` before the handler runs (others are
+   * answered FORBIDDEN); absent, any caller. Only for requests that carry a `caller`.
+   */
+  roles?: readonly Role[];
+};
+
+const STAFF = ['proctor', 'recruiter', 'admin'] as const;
+const AUTHORS = ['recruiter', 'admin'] as const;
+const ADMIN = ['admin'] as const;
+const CANDIDATE = ['candidate'] as const;
 const assessmentRef = withCaller({ assessment_id: idSchema });
 
 const email = z.string().trim().toLowerCase().pipe(z.email().max(254));
@@ -76,12 +89,18 @@ export const endpoints = {
   },
   authInvite: {
     subject: 'auth.v1.invitations.create',
+    roles: AUTHORS,
     request: withCaller({
       test_id: idSchema,
       /** With an email the code belongs to that one candidate; without, each use makes a new candidate. */
       candidate_email: email.optional(),
       candidate_name: z.string().max(200).default(''),
-      expires_in_s: z.number().int().positive().max(90 * 24 * 3600).default(7 * 24 * 3600),
+      expires_in_s: z
+        .number()
+        .int()
+        .positive()
+        .max(90 * 24 * 3600)
+        .default(7 * 24 * 3600),
       /** How many candidates may redeem an open code (no email); a code with an email has one. */
       max_uses: z.number().int().min(1).max(100_000).default(1),
       code: z.string().min(8).max(128).optional(),
@@ -98,6 +117,7 @@ export const endpoints = {
   },
   authCreateUser: {
     subject: 'auth.v1.users.create',
+    roles: ADMIN,
     request: withCaller({
       email,
       password: z.string().min(8).max(1024),
@@ -114,16 +134,25 @@ export const endpoints = {
   },
   testCreate: {
     subject: 'assessment.v1.tests.create',
+    roles: AUTHORS,
     request: withCaller({ definition: testDefinitionSchema, items: z.array(itemSchema).max(20_000).default([]) }),
     response: z.object({ test_id: idSchema, items: z.number().int() }),
   },
   itemsImport: {
     subject: 'assessment.v1.items.import',
-    request: withCaller({ format: z.enum(['json', 'yaml']), text: z.string().min(1).max(8 * 1024 * 1024) }),
+    roles: AUTHORS,
+    request: withCaller({
+      format: z.enum(['json', 'yaml']),
+      text: z
+        .string()
+        .min(1)
+        .max(8 * 1024 * 1024),
+    }),
     response: z.object({ imported: z.number().int(), item_ids: z.array(idSchema) }),
   },
   exposureUpdate: {
     subject: 'assessment.v1.exposure.update',
+    roles: ADMIN,
     request: withCaller({
       test_id: idSchema,
       r_max: z.number().gt(0).max(1).default(0.25),
@@ -143,6 +172,7 @@ export const endpoints = {
   },
   assessmentStart: {
     subject: 'assessment.v1.start',
+    roles: CANDIDATE,
     request: withCaller({ test_id: idSchema }),
     response: serverFrameData.assessment_started,
   },
@@ -168,25 +198,42 @@ export const endpoints = {
   },
   assessmentExtraTime: {
     subject: 'assessment.v1.extra_time',
+    roles: STAFF,
     request: withCaller({
       assessment_id: idSchema,
-      seconds: z.number().int().min(1).max(24 * 3600),
+      seconds: z
+        .number()
+        .int()
+        .min(1)
+        .max(24 * 3600),
       reason: z.string().max(500).default(''),
       key: idSchema.optional(),
     }),
-    response: z.object({ assessment_id: idSchema, deadline: z.string(), time_remaining_s: z.number().int(), status: assessmentStatusSchema }),
+    response: z.object({
+      assessment_id: idSchema,
+      deadline: z.string(),
+      time_remaining_s: z.number().int(),
+      status: assessmentStatusSchema,
+    }),
   },
   assessmentCommand: {
     subject: 'assessment.v1.command',
+    roles: STAFF,
     request: withCaller({
       assessment_id: idSchema,
       command: z.enum(['pause', 'resume', 'terminate']),
       reason: z.string().max(500).default(''),
     }),
-    response: z.object({ assessment_id: idSchema, status: assessmentStatusSchema, deadline: z.string(), time_remaining_s: z.number().int() }),
+    response: z.object({
+      assessment_id: idSchema,
+      status: assessmentStatusSchema,
+      deadline: z.string(),
+      time_remaining_s: z.number().int(),
+    }),
   },
   assessmentIntegrity: {
     subject: 'assessment.v1.integrity',
+    roles: CANDIDATE,
     request: withCaller({
       assessment_id: idSchema,
       kind: z.enum(['focus_lost', 'tab_hidden', 'paste', 'fullscreen_exit', 'copy', 'other']),
@@ -196,16 +243,19 @@ export const endpoints = {
   },
   assessmentAbandonIdle: {
     subject: 'assessment.v1.abandon_idle',
+    roles: ADMIN,
     request: withCaller({ limit: z.number().int().positive().max(1000).default(100) }),
     response: z.object({ abandoned: z.array(z.object({ assessment_id: idSchema, candidate_id: idSchema })) }),
   },
   authPurgeInvitations: {
     subject: 'auth.v1.invitations.purge_expired',
+    roles: ADMIN,
     request: withCaller({ older_than_s: z.number().int().nonnegative().default(0) }),
     response: z.object({ removed: z.number().int() }),
   },
   authCandidateTests: {
     subject: 'auth.v1.candidates.tests',
+    roles: STAFF,
     /** Staff ask which tests a candidate was invited to, among those the caller may see (NOT_FOUND: no such candidate). */
     request: withCaller({ candidate_id: idSchema }),
     response: z.object({ candidate_id: idSchema, tests: z.array(idSchema) }),
@@ -217,16 +267,19 @@ export const endpoints = {
   },
   assessmentExpireDue: {
     subject: 'assessment.v1.expire_due',
+    roles: ADMIN,
     request: withCaller({ limit: z.number().int().positive().max(1000).default(100) }),
     response: z.object({ expired: z.array(z.object({ assessment_id: idSchema, candidate_id: idSchema })) }),
   },
   assessmentLive: {
     subject: 'assessment.v1.live',
+    roles: STAFF,
     request: withCaller({ test_id: idSchema.optional(), limit: z.number().int().min(1).max(2000).default(500) }),
     response: z.object({ assessments: z.array(liveAssessmentSchema) }),
   },
   assessmentResults: {
     subject: 'assessment.v1.results',
+    roles: AUTHORS,
     request: withCaller({
       test_id: idSchema,
       /** Only finished assessments (default) or every one. */
@@ -279,6 +332,7 @@ export const endpoints = {
   },
   chatOpenRoom: {
     subject: 'chat.v1.rooms.open',
+    roles: AUTHORS,
     request: withCaller({ candidate_id: idSchema, topic: z.string().max(200).default('') }),
     response: roomSchema,
   },
@@ -297,9 +351,26 @@ export const endpoints = {
     request: withCaller({ room_id: idSchema, before: z.string().max(64).optional(), limit: z.number().int().min(1).max(200).default(50) }),
     response: z.object({ messages: z.array(chatMessageSchema), next_cursor: z.string().nullable() }),
   },
-} as const;
+} as const satisfies Record<string, EndpointSpec>;
 
 export type EndpointName = keyof typeof endpoints;
+
+// Roles are checked on the request's caller: an endpoint with roles whose request has no caller
+// does not compile (the type below names it).
+type RolesWithoutCaller = {
+  [E in EndpointName]: (typeof endpoints)[E] extends { roles: readonly Role[] }
+    ? z.output<(typeof endpoints)[E]['request']> extends { caller: unknown }
+      ? never
+      : E
+    : never;
+}[EndpointName];
+const _rolesNeedACaller: [RolesWithoutCaller] extends [never] ? true : RolesWithoutCaller = true;
+
+/** The roles that may call an endpoint, or undefined when any authenticated caller may. */
+export function endpointRoles(name: EndpointName): readonly Role[] | undefined {
+  const endpoint: EndpointSpec = endpoints[name];
+  return endpoint.roles;
+}
 export type RequestOf<E extends EndpointName> = z.input<(typeof endpoints)[E]['request']>;
 export type ParsedRequestOf<E extends EndpointName> = z.output<(typeof endpoints)[E]['request']>;
 export type ResponseOf<E extends EndpointName> = z.output<(typeof endpoints)[E]['response']>;
@@ -351,7 +422,13 @@ export const events = {
   /** A connection bound to (or released) an assessment on a gateway: proctors see online/offline at once. */
   connection: fixedEvent(
     'gateway.v1.connection',
-    z.object({ gateway_id: z.string().max(64), connection_id: z.string().max(64), assessment_id: idSchema, online: z.boolean(), at: z.string() }),
+    z.object({
+      gateway_id: z.string().max(64),
+      connection_id: z.string().max(64),
+      assessment_id: idSchema,
+      online: z.boolean(),
+      at: z.string(),
+    }),
   ),
   /** Someone is typing in a room (not stored). */
   chatTyping: keyedEvent('chat.v1.events.typing', serverFrameData.typing),

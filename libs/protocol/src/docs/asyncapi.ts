@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { endpoints, events, replySchema } from '../bus.ts';
+import { endpointRoles, endpoints, events, replySchema } from '../bus.ts';
 import type { EndpointName } from '../bus.ts';
 import { errorBodySchema } from '../common.ts';
 import { ERROR_CODES, HTTP_STATUS } from '../errors.ts';
@@ -127,16 +127,44 @@ export function errorCodeList(): string {
 const endpointChannel = (name: EndpointName) => `bus_${name}`;
 const replyChannel = (name: EndpointName) => `bus_${name}_reply`;
 
+/** The messages, channels and operations of the document, filled in section by section. */
+type Sections = { messages: Json; channels: Json; operations: Json };
+
 /**
  * The AsyncAPI 3.0 document of the platform, generated from the zod schemas: the gateway's
  * WebSocket endpoints with every client and server frame, and the NATS subjects with every
  * request/reply and event.
  */
 export function asyncApiDocument(): Json {
-  const messages: Json = {};
-  const channels: Json = {};
-  const operations: Json = {};
+  const sections: Sections = { messages: {}, channels: {}, operations: {} };
+  addFrameMessages(sections);
+  addSockets(sections);
+  addEndpoints(sections);
+  addEvents(sections);
+  addEventStream(sections);
+  const { messages, channels, operations } = sections;
 
+  return {
+    asyncapi: '3.0.0',
+    info: INFO,
+    defaultContentType: 'application/json',
+    servers: SERVERS,
+    channels,
+    operations,
+    components: {
+      messages,
+      schemas: {
+        ErrorCode: { type: 'string', enum: [...ERROR_CODES], description: errorCodeList() },
+        Reply: jsonSchema(replySchema, { io: 'output', target: 'draft-07' }),
+      },
+      correlationIds: CORRELATION_IDS,
+      securitySchemes: SECURITY_SCHEMES,
+    },
+  };
+}
+
+/** Every client and server frame, as a message of its own. */
+function addFrameMessages({ messages }: Sections): void {
   for (const type of CLIENT_FRAME_TYPES) {
     messages[`client_${type}`] = {
       name: type,
@@ -158,7 +186,10 @@ export function asyncApiDocument(): Json {
       correlationId: ref('#/components/correlationIds/replyTo'),
     };
   }
+}
 
+/** The gateway's WebSocket endpoints: every frame on each, client frames answered by their replies. */
+function addSockets({ messages, channels, operations }: Sections): void {
   for (const [address, socket] of Object.entries(WS_ENDPOINTS)) {
     const channelMessages: Json = {};
     for (const key of Object.keys(messages)) channelMessages[key] = ref(`#/components/messages/${key}`);
@@ -208,7 +239,18 @@ export function asyncApiDocument(): Json {
       messages: Object.keys(serverFrameData).map((t) => messageRef(`server_${t}`)),
     };
   }
+}
 
+/** Who may call an endpoint, as its channel describes it. */
+function callersOf(name: EndpointName): string {
+  const roles = endpointRoles(name);
+  if (roles === undefined) return '';
+  const list = roles.map((r) => `\`${r}\``).join(', ');
+  return ` Roles: ${list} (checked by the bus before the handler runs; other callers are answered FORBIDDEN).`;
+}
+
+/** Every NATS request/reply subject, with its queue group and the roles that may call it. */
+function addEndpoints({ messages, channels, operations }: Sections): void {
   for (const name of Object.keys(endpoints) as EndpointName[]) {
     const endpoint = endpoints[name];
     const service = endpoint.subject.split('.')[0] ?? '';
@@ -226,7 +268,7 @@ export function asyncApiDocument(): Json {
     channels[endpointChannel(name)] = {
       address: endpoint.subject,
       title: endpoint.subject,
-      description: `Request/reply, served by the ${service} service (queue group \`${service}\`). The caller's identity travels in \`caller\`, set by the gateway from a verified token.`,
+      description: `Request/reply, served by the ${service} service (queue group \`${service}\`). The caller's identity travels in \`caller\`, set by the gateway from a verified token.${callersOf(name)}`,
       servers: [ref('#/servers/nats')],
       messages: { request: ref(`#/components/messages/request_${name}`) },
     };
@@ -247,7 +289,10 @@ export function asyncApiDocument(): Json {
       bindings: { nats: { queue: service, bindingVersion: '0.1.0' } },
     };
   }
+}
 
+/** Every event subject family of the registry. */
+function addEvents({ messages, channels, operations }: Sections): void {
   for (const name of Object.keys(events) as (keyof typeof events)[]) {
     const event = events[name];
     const { parameter, summary } = EVENT_DOCS[name];
@@ -270,7 +315,10 @@ export function asyncApiDocument(): Json {
       messages: [ref(`#/channels/event_${name}/messages/event`)],
     };
   }
+}
 
+/** The assessment service's JetStream stream. */
+function addEventStream({ messages, channels, operations }: Sections): void {
   messages['stream_event'] = {
     name: 'assessment.v1.events.*',
     title: 'assessment stream event',
@@ -292,60 +340,50 @@ export function asyncApiDocument(): Json {
     summary: 'The assessment service stores an event in the stream.',
     messages: [ref('#/channels/stream_assessmentEvents/messages/event')],
   };
-
-  return {
-    asyncapi: '3.0.0',
-    info: {
-      title: 'Assessment platform: WebSocket protocol v1 and NATS bus',
-      version: '1.0.0',
-      description:
-        'Generated from the zod schemas in libs/protocol (`npm run docs`); do not edit by hand.\n\n' +
-        'Clients talk to the gateway over WebSockets: client frames `{type, data, id?}`, server frames `{type, data, reply_to?, ts}`. ' +
-        'The services talk over NATS: requests on `<service>.v1.<command>` answered `{ok: true, data}` or `{ok: false, error}`, ' +
-        'events on `<service>.v1.events.<event>` and on subjects whose last token is the addressee.\n\n' +
-        `Error codes (\`error\` frames, bus replies, HTTP bodies):\n\n${errorCodeList()}`,
-      license: { name: 'Apache-2.0' },
-    },
-    defaultContentType: 'application/json',
-    servers: {
-      gateway: {
-        host: '127.0.0.1:8080',
-        protocol: 'ws',
-        description: 'The gateway as `npm start` runs it (PORT, default 8080); behind TLS use wss.',
-        security: [ref('#/components/securitySchemes/bearer'), ref('#/components/securitySchemes/tokenQuery')],
-      },
-      nats: {
-        host: '127.0.0.1:4222',
-        protocol: 'nats',
-        description: "The internal bus (NATS_URL). Only the platform's NKEY users connect, each with its service's permissions.",
-        security: [ref('#/components/securitySchemes/nkey')],
-      },
-    },
-    channels,
-    operations,
-    components: {
-      messages,
-      schemas: {
-        ErrorCode: { type: 'string', enum: [...ERROR_CODES], description: errorCodeList() },
-        Reply: jsonSchema(replySchema, { io: 'output', target: 'draft-07' }),
-      },
-      correlationIds: {
-        frameId: { description: "The client's request id; the answering frames carry it as `reply_to`.", location: '$message.payload#/id' },
-        replyTo: {
-          description: 'The `id` of the client frame this frame answers (absent on pushed frames).',
-          location: '$message.payload#/reply_to',
-        },
-      },
-      securitySchemes: {
-        bearer: {
-          type: 'http',
-          scheme: 'bearer',
-          bearerFormat: 'JWT',
-          description: 'A token from the auth service, on the upgrade request.',
-        },
-        tokenQuery: { type: 'httpApiKey', name: 'token', in: 'query', description: 'The same token as the `token` query parameter.' },
-        nkey: { type: 'asymmetricEncryption', description: 'A NATS NKEY user per service (NATS_NKEY_SEED).' },
-      },
-    },
-  };
 }
+
+const INFO: Json = {
+  title: 'Assessment platform: WebSocket protocol v1 and NATS bus',
+  version: '1.0.0',
+  description:
+    'Generated from the zod schemas in libs/protocol (`npm run docs`); do not edit by hand.\n\n' +
+    'Clients talk to the gateway over WebSockets: client frames `{type, data, id?}`, server frames `{type, data, reply_to?, ts}`. ' +
+    'The services talk over NATS: requests on `<service>.v1.<command>` answered `{ok: true, data}` or `{ok: false, error}`, ' +
+    'events on `<service>.v1.events.<event>` and on subjects whose last token is the addressee.\n\n' +
+    `Error codes (\`error\` frames, bus replies, HTTP bodies):\n\n${errorCodeList()}`,
+  license: { name: 'Apache-2.0' },
+};
+
+const SERVERS: Json = {
+  gateway: {
+    host: '127.0.0.1:8080',
+    protocol: 'ws',
+    description: 'The gateway as `npm start` runs it (PORT, default 8080); behind TLS use wss.',
+    security: [ref('#/components/securitySchemes/bearer'), ref('#/components/securitySchemes/tokenQuery')],
+  },
+  nats: {
+    host: '127.0.0.1:4222',
+    protocol: 'nats',
+    description: "The internal bus (NATS_URL). Only the platform's NKEY users connect, each with its service's permissions.",
+    security: [ref('#/components/securitySchemes/nkey')],
+  },
+};
+
+const CORRELATION_IDS: Json = {
+  frameId: { description: "The client's request id; the answering frames carry it as `reply_to`.", location: '$message.payload#/id' },
+  replyTo: {
+    description: 'The `id` of the client frame this frame answers (absent on pushed frames).',
+    location: '$message.payload#/reply_to',
+  },
+};
+
+const SECURITY_SCHEMES: Json = {
+  bearer: {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: 'A token from the auth service, on the upgrade request.',
+  },
+  tokenQuery: { type: 'httpApiKey', name: 'token', in: 'query', description: 'The same token as the `token` query parameter.' },
+  nkey: { type: 'asymmetricEncryption', description: 'A NATS NKEY user per service (NATS_NKEY_SEED).' },
+};
