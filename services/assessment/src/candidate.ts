@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { isDuplicateKey } from '@ap/db';
 import { AppError } from '@ap/protocol';
-import type { ResponseOf } from '@ap/protocol';
+import type { ParsedRequestOf, ResponseOf } from '@ap/protocol';
 import type { Context, HandlerTable } from './context.ts';
 import { MAX_RETRIES } from './context.ts';
 import { afterFinish, finalize, finishing, scoreOf, settleDeadline } from './finish.ts';
@@ -16,106 +16,10 @@ import { completedView, feedbackView, progressView, questionView, summary } from
 
 /** What a candidate does: start, questions, answers, progress, the end, incidents, help. */
 export function candidateHandlers(ctx: Context): HandlerTable {
-  const { repo, clock, col } = ctx;
-
-  function started(a: AssessmentDoc, test: LoadedTest, now: Date, resumed: boolean): ResponseOf<'assessmentStart'> {
-    return {
-      assessment_id: a._id,
-      test: summary(test),
-      started_at: a.started_at.toISOString(),
-      deadline: a.deadline.toISOString(),
-      resumed,
-      answered: a.responses.length,
-      time_remaining_s: secondsLeft(a, now),
-      status: a.status,
-      current_question_id: a.current?.item_id ?? null,
-      current_question: a.current === null ? null : questionView(a, test, a.current.item_id, a.current.index, now),
-      answered_question_ids: a.responses.map((r) => r.item_id),
-    };
-  }
+  const { repo, clock } = ctx;
 
   return {
-    async assessmentStart(req) {
-      const { caller, test_id: testId } = req;
-      if (caller.tests !== undefined && !caller.tests.includes(testId))
-        throw new AppError('FORBIDDEN', 'this invitation is for another test');
-      const test = await ctx.getTest(testId);
-      const attemptKey = `${caller.user_id}:${testId}:1`;
-      for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
-        const now = clock();
-        const attemptDoc = await col.attempts.findOne({ _id: attemptKey });
-        const existing = attemptDoc === null ? null : await repo.fresh(attemptDoc.assessment_id);
-        if (existing !== null) {
-          const current = await settleDeadline(ctx, existing, test, now);
-          if (!isOpen(current.status)) {
-            throw new AppError('ASSESSMENT_NOT_ACTIVE', `this test was already taken (status ${current.status})`, {
-              details: { assessment_id: current._id, status: current.status, completed: completedView(current, test) },
-            });
-          }
-          return started(current, test, now, true);
-        }
-        const id = attemptDoc?.assessment_id ?? randomUUID();
-        const seed = randomBytes(12).toString('base64url');
-        const deadline = new Date(now.getTime() + test.doc.time_limit_s * 1000);
-        const doc: AssessmentDoc = {
-          // An attempt whose assessment was never written (a crash in between) gets it now.
-          _id: id,
-          attempt_key: attemptKey,
-          test_id: testId,
-          candidate_id: caller.user_id,
-          candidate_name: caller.name ?? '',
-          test_title: test.doc.title,
-          application_id: caller.application_id ?? null,
-          status: 'in_progress',
-          strategy: test.doc.strategy,
-          seed,
-          planned: test.planned,
-          started_at: now,
-          deadline,
-          finished_at: null,
-          reason: null,
-          // The first question is chosen by the first get_question (one write per assessment);
-          // every later one is chosen with the answer before it.
-          current: null,
-          responses: [],
-          result: null,
-          log: [],
-          version: 0,
-          created_at: now,
-          updated_at: now,
-        };
-        try {
-          if (attemptDoc === null) await col.attempts.insertOne({ _id: attemptKey, assessment_id: doc._id });
-          await repo.create(doc);
-        } catch (err) {
-          if (isDuplicateKey(err)) continue; // a concurrent start won: resume that one
-          throw err;
-        }
-        await col.active.updateOne(
-          { _id: doc._id },
-          { $set: { test_id: testId, status: doc.status, deadline: doc.deadline, started_at: now } },
-          { upsert: true },
-        );
-        await col.presence.updateOne({ _id: doc._id }, { $set: { last_seen_at: now } }, { upsert: true });
-        if (doc.application_id !== null) {
-          await col.applications.updateOne(
-            { _id: doc.application_id },
-            { $set: { candidate_id: caller.user_id, test_id: testId, assessment_id: doc._id, status: 'in_progress', updated_at: now } },
-            { upsert: true },
-          );
-        }
-        ctx.log.info({ assessment_id: doc._id, test_id: testId, candidate_id: caller.user_id }, 'assessment started');
-        ctx.publishLive(doc, true);
-        ctx.emit('started', `${doc._id}:started`, {
-          assessment_id: doc._id,
-          test_id: testId,
-          candidate_id: caller.user_id,
-          deadline: deadline.toISOString(),
-        });
-        return started(doc, test, now, false);
-      }
-      throw new AppError('CONFLICT', 'could not start the assessment; try again');
-    },
+    assessmentStart: (req) => startAssessment(ctx, req),
 
     async assessmentQuestion(req) {
       let a = checkAccess(req.caller, found(await repo.fresh(req.assessment_id), req.assessment_id));
@@ -143,89 +47,7 @@ export function candidateHandlers(ctx: Context): HandlerTable {
       throw new AppError('CONFLICT', 'the assessment changed concurrently; try again');
     },
 
-    async assessmentAnswer(req) {
-      // The cached version, unchecked: the insert of the next version is the check. Whatever the
-      // cache would refuse is looked at again with the latest version before it is refused.
-      let a = checkAccess(req.caller, found(await repo.cached(req.assessment_id), req.assessment_id));
-      const test = await ctx.getTest(a.test_id);
-      let checked = false;
-      for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
-        const now = clock();
-        const previous = a.responses.find((r) => r.item_id === req.question_id);
-        if (previous !== undefined) {
-          if (previous.selected_option !== req.selected_option) {
-            throw new AppError('CONFLICT', 'this question was already answered with another option', {
-              details: { question_id: req.question_id },
-            });
-          }
-          // The same answer again (a retry after a lost acknowledgement): the stored feedback, nothing changes.
-          if (!checked) a = await repo.refresh(a);
-          const done = !isActive(a.status);
-          return {
-            feedback: feedbackView(a, test, previous, done),
-            ...(done && a.status !== 'in_progress' ? { completed: completedView(a, test) } : {}),
-          };
-        }
-        const refusal = answerRefusal(a, test, req.question_id, req.selected_option, now);
-        if (refusal !== undefined) {
-          if (!checked) {
-            a = await repo.refresh(a);
-            checked = true;
-            continue;
-          }
-          if (refusal === 'deadline') {
-            const settled = await settleDeadline(ctx, a, test, now);
-            if (settled.status === 'overdue') throw overdueError(settled, test.doc.grace_s, now);
-            throw new AppError('TIME_EXPIRED', 'the time for this assessment is over; the answer was not stored');
-          }
-          throw refusal;
-        }
-        const current = a.current as NonNullable<AssessmentDoc['current']>;
-        const item = test.items.get(req.question_id);
-        if (item === undefined) throw new AppError('INTERNAL', 'item missing from test');
-        const response: ResponseDoc = {
-          item_id: item._id,
-          index: current.index,
-          skill: item.skill,
-          selected_option: req.selected_option,
-          correct: req.selected_option === item.key,
-          asked_at: current.asked_at,
-          answered_at: now,
-        };
-        const responses = [...a.responses, response];
-        const plan = planNext(test, { seed: a.seed, responses }, secondsLeft(a, now));
-        if (plan.theta !== undefined) response.theta = plan.theta;
-        if (plan.se !== undefined) response.se = plan.se;
-        // The next question is chosen now and written with the answer: one write per answer, and
-        // the next get_question is a read.
-        const set = plan.done
-          ? finishing(
-              plan.reason === 'time_limit' ? 'expired' : 'completed',
-              plan.reason,
-              now,
-              await scoreOf(ctx, a, test, responses, 'completed'),
-              now,
-            )
-          : { current: { item_id: plan.itemId, index: responses.length, asked_at: now }, updated_at: now };
-        const next = await repo.append(a, { set, response });
-        if (next === null) {
-          a = await repo.refresh(a);
-          checked = true;
-          continue;
-        }
-        ctx.emit('answered', `${a._id}:answered:${response.item_id}`, {
-          assessment_id: a._id,
-          candidate_id: a.candidate_id,
-          test_id: a.test_id,
-          question_id: response.item_id,
-          index: response.index,
-          correct: response.correct,
-        });
-        if (plan.done) await afterFinish(ctx, next, test, false);
-        return { feedback: feedbackView(next, test, response, plan.done), ...(plan.done ? { completed: completedView(next, test) } : {}) };
-      }
-      throw new AppError('CONFLICT', 'the assessment changed concurrently; try again');
-    },
+    assessmentAnswer: (req) => answerQuestion(ctx, req),
 
     async assessmentProgress(req) {
       const now = clock();
@@ -274,6 +96,195 @@ export function candidateHandlers(ctx: Context): HandlerTable {
       return helpContextView(a, await ctx.getTest(a.test_id), clock());
     },
   };
+}
+
+/** Starts the candidate's assessment of a test, or resumes the one they have: one attempt per candidate and test. */
+async function startAssessment(ctx: Context, req: ParsedRequestOf<'assessmentStart'>): Promise<ResponseOf<'assessmentStart'>> {
+  const { repo, clock, col } = ctx;
+  const { caller, test_id: testId } = req;
+  if (caller.tests !== undefined && !caller.tests.includes(testId)) throw new AppError('FORBIDDEN', 'this invitation is for another test');
+  const test = await ctx.getTest(testId);
+  const attemptKey = `${caller.user_id}:${testId}:1`;
+  for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+    const now = clock();
+    const attemptDoc = await col.attempts.findOne({ _id: attemptKey });
+    const existing = attemptDoc === null ? null : await repo.fresh(attemptDoc.assessment_id);
+    if (existing !== null) {
+      const current = await settleDeadline(ctx, existing, test, now);
+      if (!isOpen(current.status)) {
+        throw new AppError('ASSESSMENT_NOT_ACTIVE', `this test was already taken (status ${current.status})`, {
+          details: { assessment_id: current._id, status: current.status, completed: completedView(current, test) },
+        });
+      }
+      return started(current, test, now, true);
+    }
+    const id = attemptDoc?.assessment_id ?? randomUUID();
+    const seed = randomBytes(12).toString('base64url');
+    const deadline = new Date(now.getTime() + test.doc.time_limit_s * 1000);
+    const doc: AssessmentDoc = {
+      // An attempt whose assessment was never written (a crash in between) gets it now.
+      _id: id,
+      attempt_key: attemptKey,
+      test_id: testId,
+      candidate_id: caller.user_id,
+      candidate_name: caller.name ?? '',
+      test_title: test.doc.title,
+      application_id: caller.application_id ?? null,
+      status: 'in_progress',
+      strategy: test.doc.strategy,
+      seed,
+      planned: test.planned,
+      started_at: now,
+      deadline,
+      finished_at: null,
+      reason: null,
+      // The first question is chosen by the first get_question (one write per assessment);
+      // every later one is chosen with the answer before it.
+      current: null,
+      responses: [],
+      result: null,
+      log: [],
+      version: 0,
+      created_at: now,
+      updated_at: now,
+    };
+    try {
+      if (attemptDoc === null) await col.attempts.insertOne({ _id: attemptKey, assessment_id: doc._id });
+      await repo.create(doc);
+    } catch (err) {
+      if (isDuplicateKey(err)) continue; // a concurrent start won: resume that one
+      throw err;
+    }
+    await col.active.updateOne(
+      { _id: doc._id },
+      { $set: { test_id: testId, status: doc.status, deadline: doc.deadline, started_at: now } },
+      { upsert: true },
+    );
+    await col.presence.updateOne({ _id: doc._id }, { $set: { last_seen_at: now } }, { upsert: true });
+    if (doc.application_id !== null) {
+      await col.applications.updateOne(
+        { _id: doc.application_id },
+        { $set: { candidate_id: caller.user_id, test_id: testId, assessment_id: doc._id, status: 'in_progress', updated_at: now } },
+        { upsert: true },
+      );
+    }
+    ctx.log.info({ assessment_id: doc._id, test_id: testId, candidate_id: caller.user_id }, 'assessment started');
+    ctx.publishLive(doc, true);
+    ctx.emit('started', `${doc._id}:started`, {
+      assessment_id: doc._id,
+      test_id: testId,
+      candidate_id: caller.user_id,
+      deadline: deadline.toISOString(),
+    });
+    return started(doc, test, now, false);
+  }
+  throw new AppError('CONFLICT', 'could not start the assessment; try again');
+}
+
+/** The answer to a start: the assessment as it stands, with the current question if one was chosen. */
+function started(a: AssessmentDoc, test: LoadedTest, now: Date, resumed: boolean): ResponseOf<'assessmentStart'> {
+  return {
+    assessment_id: a._id,
+    test: summary(test),
+    started_at: a.started_at.toISOString(),
+    deadline: a.deadline.toISOString(),
+    resumed,
+    answered: a.responses.length,
+    time_remaining_s: secondsLeft(a, now),
+    status: a.status,
+    current_question_id: a.current?.item_id ?? null,
+    current_question: a.current === null ? null : questionView(a, test, a.current.item_id, a.current.index, now),
+    answered_question_ids: a.responses.map((r) => r.item_id),
+  };
+}
+
+/**
+ * Stores an answer to the current question and chooses the next one in the same write; the same
+ * answer again is a retry and changes nothing.
+ */
+async function answerQuestion(ctx: Context, req: ParsedRequestOf<'assessmentAnswer'>): Promise<ResponseOf<'assessmentAnswer'>> {
+  const { repo, clock } = ctx;
+  // The cached version, unchecked: the insert of the next version is the check. Whatever the
+  // cache would refuse is looked at again with the latest version before it is refused.
+  let a = checkAccess(req.caller, found(await repo.cached(req.assessment_id), req.assessment_id));
+  const test = await ctx.getTest(a.test_id);
+  let checked = false;
+  for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+    const now = clock();
+    const previous = a.responses.find((r) => r.item_id === req.question_id);
+    if (previous !== undefined) {
+      if (previous.selected_option !== req.selected_option) {
+        throw new AppError('CONFLICT', 'this question was already answered with another option', {
+          details: { question_id: req.question_id },
+        });
+      }
+      // The same answer again (a retry after a lost acknowledgement): the stored feedback, nothing changes.
+      if (!checked) a = await repo.refresh(a);
+      const done = !isActive(a.status);
+      return {
+        feedback: feedbackView(a, test, previous, done),
+        ...(done && a.status !== 'in_progress' ? { completed: completedView(a, test) } : {}),
+      };
+    }
+    const refusal = answerRefusal(a, test, req.question_id, req.selected_option, now);
+    if (refusal !== undefined) {
+      if (!checked) {
+        a = await repo.refresh(a);
+        checked = true;
+        continue;
+      }
+      if (refusal === 'deadline') {
+        const settled = await settleDeadline(ctx, a, test, now);
+        if (settled.status === 'overdue') throw overdueError(settled, test.doc.grace_s, now);
+        throw new AppError('TIME_EXPIRED', 'the time for this assessment is over; the answer was not stored');
+      }
+      throw refusal;
+    }
+    const current = a.current as NonNullable<AssessmentDoc['current']>;
+    const item = test.items.get(req.question_id);
+    if (item === undefined) throw new AppError('INTERNAL', 'item missing from test');
+    const response: ResponseDoc = {
+      item_id: item._id,
+      index: current.index,
+      skill: item.skill,
+      selected_option: req.selected_option,
+      correct: req.selected_option === item.key,
+      asked_at: current.asked_at,
+      answered_at: now,
+    };
+    const responses = [...a.responses, response];
+    const plan = planNext(test, { seed: a.seed, responses }, secondsLeft(a, now));
+    if (plan.theta !== undefined) response.theta = plan.theta;
+    if (plan.se !== undefined) response.se = plan.se;
+    // The next question is chosen now and written with the answer: one write per answer, and
+    // the next get_question is a read.
+    const set = plan.done
+      ? finishing(
+          plan.reason === 'time_limit' ? 'expired' : 'completed',
+          plan.reason,
+          now,
+          await scoreOf(ctx, a, test, responses, 'completed'),
+          now,
+        )
+      : { current: { item_id: plan.itemId, index: responses.length, asked_at: now }, updated_at: now };
+    const next = await repo.append(a, { set, response });
+    if (next === null) {
+      a = await repo.refresh(a);
+      checked = true;
+      continue;
+    }
+    ctx.emit('answered', `${a._id}:answered:${response.item_id}`, {
+      assessment_id: a._id,
+      candidate_id: a.candidate_id,
+      test_id: a.test_id,
+      question_id: response.item_id,
+      index: response.index,
+      correct: response.correct,
+    });
+    if (plan.done) await afterFinish(ctx, next, test, false);
+    return { feedback: feedbackView(next, test, response, plan.done), ...(plan.done ? { completed: completedView(next, test) } : {}) };
+  }
+  throw new AppError('CONFLICT', 'the assessment changed concurrently; try again');
 }
 
 /**
