@@ -7,14 +7,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { MAX_CHAT_CHARS, idSchema } from '@ap/protocol';
 import type { Question, ServerFrame } from '@ap/protocol';
-import {
-  QuestionCapError,
-  apiBaseFromWsUrl,
-  connectClient,
-  describeFrame,
-  playAssessment,
-  redeemInvitation,
-} from './client.ts';
+import { QuestionCapError, apiBaseFromWsUrl, connectClient, describeFrame, playAssessment, redeemInvitation } from './client.ts';
 import type { OutgoingFrame, PlatformClient, ServerFrameOf } from './client.ts';
 
 /** Usage text printed by `--help` and on bad arguments. */
@@ -43,9 +36,7 @@ Exit code: 0 when the assessment completed, 1 otherwise, 2 on bad arguments.`;
 
 const DEFAULT_URL = 'ws://127.0.0.1:8080/ws/assessment';
 
-const wsUrl = z
-  .string()
-  .refine((s) => URL.canParse(s) && ['ws:', 'wss:'].includes(new URL(s).protocol), 'must be a ws:// or wss:// URL');
+const wsUrl = z.string().refine((s) => URL.canParse(s) && ['ws:', 'wss:'].includes(new URL(s).protocol), 'must be a ws:// or wss:// URL');
 const httpUrl = z
   .string()
   .refine((s) => URL.canParse(s) && ['http:', 'https:'].includes(new URL(s).protocol), 'must be an http:// or https:// URL');
@@ -110,9 +101,7 @@ export function parseCliArgs(argv: string[]): { ok: true; args: CliArgs } | { ok
   if (values['help'] === true) return { ok: true, help: true };
   const parsed = argsSchema.safeParse(values);
   if (!parsed.success) {
-    const error = parsed.error.issues
-      .map((i) => (i.path.length > 0 ? `--${i.path.join('.')}: ${i.message}` : i.message))
-      .join('; ');
+    const error = parsed.error.issues.map((i) => (i.path.length > 0 ? `--${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
     return { ok: false, error };
   }
   return { ok: true, args: parsed.data };
@@ -251,23 +240,7 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
     return 2;
   }
 
-  let planned: number | undefined;
-  const note = (line: string): void => {
-    if (!args.quiet && !args.json) io.out(`${clock()} · ${line}`);
-  };
-  const printIn = (frame: ServerFrame): void => {
-    if (frame.type === 'assessment_started') planned = frame.data.test.planned_items.max;
-    if (frame.type === 'progress_update') planned = frame.data.planned;
-    if (args.quiet) return;
-    if (args.json) io.out(JSON.stringify(frame));
-    else io.out(`${clock()} ← ${frame.type} ${summarizeServerFrame(frame, planned)}`.trimEnd());
-  };
-  const printOut = (frame: OutgoingFrame): void => {
-    if (args.quiet) return;
-    const shown = frame.type === 'auth' ? { ...frame, data: { token: '***' } } : frame;
-    if (args.json) io.out(JSON.stringify(shown));
-    else io.out(`${clock()} → ${frame.type} ${summarizeClientFrame(frame)}`.trimEnd());
-  };
+  const { note, printIn, printOut } = framePrinter(args, io);
 
   const summary: Record<string, unknown> = { completed: false, seed };
   const finish = (code: number, failure?: string): number => {
@@ -366,21 +339,55 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
   client.close(1000, 'done');
   await Promise.race([client.closed, new Promise((r) => setTimeout(r, 1000).unref())]);
 
+  Object.assign(summary, outcomeSummary(completed, { endedByClient, failed: failure !== undefined, answered }));
+  summary['errors'] = errors;
+  summary['frames'] = client.frames.length;
+  return finish(summary['completed'] === true ? 0 : 1, failure);
+}
+
+/** How the CLI shows frames and notes: one line each, JSON lines with --json, nothing but the summary with --quiet. */
+function framePrinter(args: CliArgs, io: CliIo) {
+  let planned: number | undefined;
+  return {
+    note: (line: string): void => {
+      if (!args.quiet && !args.json) io.out(`${clock()} · ${line}`);
+    },
+    printIn: (frame: ServerFrame): void => {
+      if (frame.type === 'assessment_started') planned = frame.data.test.planned_items.max;
+      if (frame.type === 'progress_update') planned = frame.data.planned;
+      if (args.quiet) return;
+      if (args.json) io.out(JSON.stringify(frame));
+      else io.out(`${clock()} ← ${frame.type} ${summarizeServerFrame(frame, planned)}`.trimEnd());
+    },
+    printOut: (frame: OutgoingFrame): void => {
+      if (args.quiet) return;
+      const shown = frame.type === 'auth' ? { ...frame, data: { token: '***' } } : frame;
+      if (args.json) io.out(JSON.stringify(shown));
+      else io.out(`${clock()} → ${frame.type} ${summarizeClientFrame(frame)}`.trimEnd());
+    },
+  };
+}
+
+/** The summary fields that say how the assessment ended. */
+function outcomeSummary(
+  completed: ServerFrameOf<'assessment_completed'> | undefined,
+  run: { endedByClient: boolean; failed: boolean; answered: number },
+): Record<string, unknown> {
   const d = completed?.data;
-  summary['completed'] = completed !== undefined && !endedByClient && failure === undefined;
-  summary['assessment_id'] = d?.assessment_id;
-  summary['status'] = d?.status;
-  summary['reason'] = d?.reason;
-  summary['answered'] = d?.result?.answered ?? answered;
+  const summary: Record<string, unknown> = {
+    completed: completed !== undefined && !run.endedByClient && !run.failed,
+    assessment_id: d?.assessment_id,
+    status: d?.status,
+    reason: d?.reason,
+    answered: d?.result?.answered ?? run.answered,
+  };
   if (d?.score !== undefined) summary['score'] = d.score;
   if (d?.result !== undefined) {
     summary['correct'] = d.result.number_correct;
     summary['percent_correct'] = d.result.percent_correct;
   }
-  if (endedByClient) summary['ended_by_client'] = true;
-  summary['errors'] = errors;
-  summary['frames'] = client.frames.length;
-  return finish(summary['completed'] === true ? 0 : 1, failure);
+  if (run.endedByClient) summary['ended_by_client'] = true;
+  return summary;
 }
 
 function message(err: unknown): string {
