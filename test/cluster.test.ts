@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { findAssessments } from '@ap/assessment';
+import { findAssessments } from '../services/assessment/src/repository.ts';
 import type { NatsClusterNode } from '@ap/stack';
 import { z } from 'zod';
 import { resilientCandidate, tallyRuns } from './support/candidate.ts';
@@ -44,6 +44,19 @@ after(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const nodes = (): NatsClusterNode[] => stack.natsNodes ?? [];
+
+const PLATFORM_CLIENTS = new Set(['gateway', 'assessment', 'auth', 'chat', 'cleanup', 'test']);
+
+/** Waits until the running nodes hold `expected` platform connections again; resolves with how long that took. */
+async function awaitFailover(expected: number, timeoutMs = 30_000): Promise<number> {
+  const startedAt = Date.now();
+  for (;;) {
+    const found = [...(await clientsByNode()).values()].flat().filter((name) => PLATFORM_CLIENTS.has(name)).length;
+    if (found >= expected) return Date.now() - startedAt;
+    assert.ok(Date.now() - startedAt < timeoutMs, `only ${found} of ${expected} connections back within ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
 
 const connzSchema = z.object({ connections: z.array(z.object({ name: z.string().optional() })).default([]) });
 
@@ -177,6 +190,9 @@ describe('cluster: three NATS nodes, one killed at a time', () => {
       }),
     );
 
+    // The platform's NATS connections (five services, two gateways, the test's own), found on the nodes.
+    const platformConnections = [...(await clientsByNode()).values()].flat().filter((name) => PLATFORM_CLIENTS.has(name)).length;
+    assert.equal(platformConnections, 7);
     const faults: {
       node: string;
       why: string;
@@ -184,6 +200,7 @@ describe('cluster: three NATS nodes, one killed at a time', () => {
       killedAtAnswers: number;
       downMs: number;
       healthyMs: number;
+      failoverMs: number;
       pushMs: number[];
       refusals: string[];
     }[] = [];
@@ -192,7 +209,12 @@ describe('cluster: three NATS nodes, one killed at a time', () => {
       const killedAtAnswers = await acknowledgedSoFar();
       const killedAt = Date.now();
       await victim.kill();
-      // While it is down (two of three remain, a quorum): pushes still arrive.
+      // Failover: every process that was on it has reconnected to another node. Pushes are core
+      // NATS (at most once): one published while its gateway is still reconnecting is lost, and
+      // the page's next sync repairs what it said.
+      const failoverMs = await awaitFailover(platformConnections);
+      await sleep(500);
+      // While it is down (two of three remain, a quorum): pushes arrive.
       const refusals: string[] = [];
       const pushMs = await Promise.all(sentinels.map((s, i) => pushProbe(proctor, s, `${probeKey}-down-${i}`, refusals)));
       await sleep(Math.max(0, 3000 - (Date.now() - killedAt)));
@@ -202,7 +224,17 @@ describe('cluster: three NATS nodes, one killed at a time', () => {
       pushMs.push(...(await Promise.all(sentinels.map((s, i) => pushProbe(proctor, s, `${probeKey}-up-${i}`, refusals)))));
       // Candidates who start now get their time warnings on both gateways (checked at the end).
       warned.push(...(await startSentinels(2, warnedTestId)));
-      faults.push({ node: victim.name, why, clients, killedAtAnswers, downMs: restartedAt - killedAt, healthyMs, pushMs, refusals });
+      faults.push({
+        node: victim.name,
+        why,
+        clients,
+        killedAtAnswers,
+        downMs: restartedAt - killedAt,
+        healthyMs,
+        failoverMs,
+        pushMs,
+        refusals,
+      });
     };
 
     // First the node that leads the event stream, after a tenth of the answers.
@@ -263,7 +295,7 @@ describe('cluster: three NATS nodes, one killed at a time', () => {
         faults
           .map(
             (f) =>
-              `# SIGKILL ${f.node} (${f.why}; ${f.clients.length} clients: ${f.clients.join(',')}) after ${f.killedAtAnswers} answers: down ${f.downMs} ms, healthy again ${f.healthyMs} ms after restart; pushes (extra time, then its live row) ${f.pushMs.join('/')} ms${f.refusals.length > 0 ? ` after ${f.refusals.join(', ')}` : ''}\n`,
+              `# SIGKILL ${f.node} (${f.why}; ${f.clients.length} clients: ${f.clients.join(',')}) after ${f.killedAtAnswers} answers: all its clients on other nodes ${f.failoverMs} ms after the kill, down ${f.downMs} ms, healthy again ${f.healthyMs} ms after restart; pushes (extra time, then its live row) ${f.pushMs.join('/')} ms${f.refusals.length > 0 ? ` after ${f.refusals.join(', ')}` : ''}\n`,
           )
           .join('') +
         `# stream: ${ids.length} messages, ${expected.size} events expected, missing=${missing.length} twice=${twice.length} unexpected=${unexpected.length}; leader ${String(after.cluster?.leader)}, replicas current ${String(after.cluster?.replicas?.filter((r) => r.current).length)}\n` +
