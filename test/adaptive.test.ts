@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { findAssessment, findAssessments } from '@ap/assessment';
+import { findAssessment, findAssessments } from '../services/assessment/src/repository.ts';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import type { AssessmentDoc, ItemDoc } from '@ap/assessment';
+import type { AssessmentDoc, ItemDoc } from '../services/assessment/src/store.ts';
 import { ADAPTIVE_SKILLS, ADAPTIVE_TEST_ID } from '@ap/demo';
 import { openRaw, setup } from './support/setup.ts';
 import type { TestStack } from './support/setup.ts';

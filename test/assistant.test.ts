@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { helpContextView, loadTest, safeClarification } from '@ap/assessment';
-import type { AssessmentDoc, ItemDoc, TestDoc } from '@ap/assessment';
-import { NOTE_WITHHELD, assistantReply } from '@ap/chat';
+import { helpContextView, safeClarification } from '../services/assessment/src/live.ts';
+import { loadTest } from '../services/assessment/src/selection.ts';
+import type { AssessmentDoc, ItemDoc, TestDoc } from '../services/assessment/src/store.ts';
+import { NOTE_WITHHELD, assistantReply } from '../services/chat/src/assistant.ts';
 import { DEMO_TEST_ID, adaptiveTestDefinition, demoTestDefinition, generateAdaptiveBank, loadDemoBank } from '@ap/demo';
 import type { Item, TestDefinitionInput } from '@ap/protocol';
 import { testDefinitionSchema } from '@ap/protocol';

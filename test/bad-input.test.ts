@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT, generateKeyPair, importJWK } from 'jose';
 import type { JWK } from 'jose';
-import { findAssessment, findAssessments } from '@ap/assessment';
+import { findAssessment, findAssessments } from '../services/assessment/src/repository.ts';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '@ap/protocol';
 import { openRaw, setup } from './support/setup.ts';
 import type { RawSocket, TestStack } from './support/setup.ts';

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { findAssessment } from '@ap/assessment';
-import type { AssessmentDoc } from '@ap/assessment';
+import { findAssessment } from '../services/assessment/src/repository.ts';
+import type { AssessmentDoc } from '../services/assessment/src/store.ts';
 import { ADAPTIVE_SKILLS, ADAPTIVE_TEST_ID } from '@ap/demo';
 import {
   EXPECTED_CSP,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { findAssessment } from '@ap/assessment';
+import { findAssessment } from '../services/assessment/src/repository.ts';
 import { openRaw, setup } from './support/setup.ts';
 import type { TestStack } from './support/setup.ts';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { findAssessment } from '@ap/assessment';
+import { findAssessment } from '../services/assessment/src/repository.ts';
 import { ADAPTIVE_TEST_ID } from '@ap/demo';
 import {
   EXPECTED_CSP,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { findAssessment } from '@ap/assessment';
+import { findAssessment } from '../services/assessment/src/repository.ts';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { assessmentRoomId, isAppError, tokenClaimsSchema } from '@ap/protocol';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { NOTE_WITHHELD } from '@ap/chat';
+import { NOTE_WITHHELD } from '../services/chat/src/assistant.ts';
 import type { Item } from '@ap/protocol';
 import { setup, ask, nextFrame as next, openAuthed } from './support/setup.ts';
 import type { RawSocket, TestStack } from './support/setup.ts';

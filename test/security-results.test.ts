@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { findAssessment } from '@ap/assessment';
+import { findAssessment } from '../services/assessment/src/repository.ts';
 import { ADAPTIVE_TEST_ID } from '@ap/demo';
 import { openRaw, setup, ask } from './support/setup.ts';
 import type { RawSocket, TestStack } from './support/setup.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { findAssessment } from '@ap/assessment';
+import { findAssessment } from '../services/assessment/src/repository.ts';
 import type { TestDefinitionInput } from '@ap/protocol';
 import { openRaw, setup } from './support/setup.ts';
 import type { RawSocket, TestStack } from './support/setup.ts';

@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { WebSocket } from 'ws';
 import { z } from 'zod';
-import { findAssessments } from '@ap/assessment';
+import { findAssessments } from '../../services/assessment/src/repository.ts';
 import { createRng } from '@ap/cat';
 import type { ServiceName } from '@ap/stack';
 import { resilientCandidate, tallyRuns } from '../support/candidate.ts';

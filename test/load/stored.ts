@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { computeResult, loadTest } from '@ap/assessment';
-import type { AssessmentDoc, EventDoc, ItemDoc, TestDoc } from '@ap/assessment';
+import { computeResult, loadTest } from '../../services/assessment/src/selection.ts';
+import type { AssessmentDoc, EventDoc, ItemDoc, TestDoc } from '../../services/assessment/src/store.ts';
 import type { Db } from 'mongodb';
 
 /** Documents per insert command while seeding. */

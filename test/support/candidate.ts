@@ -1,4 +1,4 @@
-import { findAssessments } from '@ap/assessment';
+import { findAssessments } from '../../services/assessment/src/repository.ts';
 import { retryDelayMs } from '@ap/client';
 import type { Db } from 'mongodb';
 import { WebSocket } from 'ws';

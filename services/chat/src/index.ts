@@ -1,16 +1,2 @@
 export { CHAT_QUEUE, createChatService } from './service.ts';
 export type { ChatService, ChatServiceDeps } from './service.ts';
-export { CHAT_MESSAGES, createMessageStore, toChatMessage } from './messages.ts';
-export type { ChatMessageDocument, HistoryPage, MessageStore } from './messages.ts';
-export { createRoomDirectory, isMember } from './rooms.ts';
-export type { RoomDirectory, RoomMembers } from './rooms.ts';
-export { normalizeChatText } from './text.ts';
-export { createRateLimiter } from './rate-limit.ts';
-export type { RateLimitSettings, RateLimiter } from './rate-limit.ts';
-export { createMessageIdGenerator } from './message-id.ts';
-export type { RandomBytes } from './message-id.ts';
-export type { Clock } from '@ap/protocol';
-export { ASSISTANT_ID, NOTE_WITHHELD, assistantReply, wantsAuthorNote } from './assistant.ts';
-export { authorNoteMayBeShown, canonicalNote } from './author-note.ts';
-export type { NoteOptions } from './author-note.ts';
-export type { HelpContext } from './assistant.ts';

@@ -9,8 +9,10 @@ import { AppError, MAX_CHAT_CHARS, assessmentRoomId } from '@ap/protocol';
 import type { Caller, ChatMessage } from '@ap/protocol';
 import { seedsOf, startInfra } from '@ap/stack';
 import type { Infra } from '@ap/stack';
-import { CHAT_MESSAGES, createChatService } from './index.ts';
-import type { ChatMessageDocument, ChatService } from './index.ts';
+import { CHAT_MESSAGES } from './messages.ts';
+import { createChatService } from './index.ts';
+import type { ChatMessageDocument } from './messages.ts';
+import type { ChatService } from './index.ts';
 
 // Assessments the stand-in assessment service knows: id -> candidate and test.
 const ASSESSMENTS: Record<string, { candidate_id: string; test_id: string }> = {
