@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Bus } from '@ap/bus';
 import type { Logger } from '@ap/logging';
-import { AppError, HTTP_STATUS, apiDocumentsYaml, httpBodies, idSchema, isAppError, resultsQuerySchema } from '@ap/protocol';
+import { AppError, HTTP_STATUS, apiDocumentsYaml, httpBodies, idSchema, isAppError, issueList, resultsQuerySchema } from '@ap/protocol';
 import type { Caller } from '@ap/protocol';
 import type { z } from 'zod';
 import { decodePathSegment, parseRequestTarget } from './edge.ts';
@@ -106,7 +106,7 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
       const query = resultsQuerySchema.safeParse(Object.fromEntries(url.searchParams));
       if (!query.success) {
         throw new AppError('VALIDATION_FAILED', 'invalid query', {
-          details: { issues: query.error.issues.slice(0, 10).map((i) => ({ path: i.path.join('.'), message: i.message })) },
+          details: { issues: issueList(query.error) },
         });
       }
       json(res, 200, await deps.bus.request('assessmentResults', { caller, test_id: testId.data, ...query.data }, opts));
@@ -157,7 +157,7 @@ async function readBody<S extends z.ZodType>(req: IncomingMessage, schema: S): P
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     throw new AppError('VALIDATION_FAILED', 'invalid body', {
-      details: { issues: parsed.error.issues.slice(0, 10).map((i) => ({ path: i.path.join('.'), message: i.message })) },
+      details: { issues: issueList(parsed.error) },
     });
   }
   return parsed.data;
