@@ -11,6 +11,8 @@ const SYSTEM: Caller = { user_id: 'system', role: 'admin' };
 
 export const DEMO_TEST_ID = 'demo-fundamentals';
 export const ADAPTIVE_TEST_ID = 'demo-adaptive';
+/** The protocol's example test: `{"type": "start_assessment", "data": {"test_id": 123}}` starts it. */
+export const EXAMPLE_TEST_ID = '123';
 export const DEMO_RECRUITER = { email: 'recruiter@demo.test', password: 'recruiter-demo-pass' } as const;
 export const DEMO_PROCTOR = { email: 'proctor@demo.test', password: 'proctor-demo-pass' } as const;
 
@@ -18,6 +20,7 @@ export const DEMO_PROCTOR = { email: 'proctor@demo.test', password: 'proctor-dem
 export type DemoSeed = {
   test_id: string;
   adaptive_test_id: string;
+  example_test_id: string;
   recruiter: { email: string; password: string; user_id: string };
   proctor: { email: string; password: string; user_id: string };
   candidate: { email: string; user_id: string; invitation_code: string; token: string; expires_at: string; application_id: string };
@@ -55,6 +58,19 @@ export function demoTestDefinition(items: readonly Item[]): TestDefinitionInput 
   };
 }
 
+/** The protocol's example test: five questions q1–q5 in order, five minutes, correctness shown. */
+export function exampleTestDefinition(items: readonly Item[]): TestDefinitionInput {
+  return {
+    id: EXAMPLE_TEST_ID,
+    title: 'Protocol example',
+    description: 'Five short questions asked in order, q1 first, for trying the protocol with its example frames.',
+    time_limit_s: 5 * 60,
+    strategy: 'fixed',
+    items: items.map((i) => i.id),
+    feedback: { show_correctness: true, show_score: true },
+  };
+}
+
 /** The adaptive demo test: IRT item selection over 240 calibrated items in four skills, 10 to 20 items. */
 export function adaptiveTestDefinition(items: readonly Item[]): TestDefinitionInput {
   return {
@@ -83,14 +99,26 @@ export async function seedDemo(bus: Bus, options: { candidateEmail?: string; wai
     bus.request('authCreateUser', { caller: SYSTEM, ...DEMO_RECRUITER, role: 'recruiter', name: 'Demo Recruiter' }),
   );
   const proctor = await retry(waitMs, () =>
-    bus.request('authCreateUser', { caller: SYSTEM, ...DEMO_PROCTOR, role: 'proctor', name: 'Demo Proctor', tests: [DEMO_TEST_ID, ADAPTIVE_TEST_ID] }),
+    bus.request('authCreateUser', {
+      caller: SYSTEM,
+      ...DEMO_PROCTOR,
+      role: 'proctor',
+      name: 'Demo Proctor',
+      tests: [DEMO_TEST_ID, ADAPTIVE_TEST_ID, EXAMPLE_TEST_ID],
+    }),
   );
   const items = await loadDemoBank('demo-fundamentals.yaml');
   const recruiterCaller: Caller = { user_id: recruiter.user_id, role: 'recruiter' };
-  const test = await retry(waitMs, () => bus.request('testCreate', { caller: recruiterCaller, definition: demoTestDefinition(items), items }));
+  const test = await retry(waitMs, () =>
+    bus.request('testCreate', { caller: recruiterCaller, definition: demoTestDefinition(items), items }),
+  );
   const adaptiveItems = generateAdaptiveBank();
   const adaptive = await retry(waitMs, () =>
     bus.request('testCreate', { caller: recruiterCaller, definition: adaptiveTestDefinition(adaptiveItems), items: adaptiveItems }),
+  );
+  const exampleItems = await loadDemoBank('example.yaml');
+  const example = await retry(waitMs, () =>
+    bus.request('testCreate', { caller: recruiterCaller, definition: exampleTestDefinition(exampleItems), items: exampleItems }),
   );
   const email = options.candidateEmail ?? `candidate-${Date.now().toString(36)}@demo.test`;
   const invitation = await bus.request('authInvite', {
@@ -109,6 +137,7 @@ export async function seedDemo(bus: Bus, options: { candidateEmail?: string; wai
   return {
     test_id: test.test_id,
     adaptive_test_id: adaptive.test_id,
+    example_test_id: example.test_id,
     recruiter: { ...DEMO_RECRUITER, user_id: recruiter.user_id },
     proctor: { ...DEMO_PROCTOR, user_id: proctor.user_id },
     candidate: {

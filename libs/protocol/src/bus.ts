@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { callerSchema, errorBodySchema, idSchema, roleSchema } from './common.ts';
+import { callerSchema, errorBodySchema, idSchema, roleSchema, testIdSchema } from './common.ts';
 import type { Role } from './common.ts';
 import { itemSchema, testDefinitionSchema } from './definitions.ts';
 import {
@@ -91,7 +91,7 @@ export const endpoints = {
     subject: 'auth.v1.invitations.create',
     roles: AUTHORS,
     request: withCaller({
-      test_id: idSchema,
+      test_id: testIdSchema,
       /** With an email the code belongs to that one candidate; without, each use makes a new candidate. */
       candidate_email: email.optional(),
       candidate_name: z.string().max(200).default(''),
@@ -154,7 +154,7 @@ export const endpoints = {
     subject: 'assessment.v1.exposure.update',
     roles: ADMIN,
     request: withCaller({
-      test_id: idSchema,
+      test_id: testIdSchema,
       r_max: z.number().gt(0).max(1).default(0.25),
       min_examinees: z.number().int().positive().default(100),
     }),
@@ -167,13 +167,13 @@ export const endpoints = {
   },
   testGet: {
     subject: 'assessment.v1.tests.get',
-    request: withCaller({ test_id: idSchema }),
+    request: withCaller({ test_id: testIdSchema }),
     response: testSummarySchema,
   },
   assessmentStart: {
     subject: 'assessment.v1.start',
     roles: CANDIDATE,
-    request: withCaller({ test_id: idSchema }),
+    request: withCaller({ test_id: testIdSchema }),
     response: serverFrameData.assessment_started,
   },
   assessmentQuestion: {
@@ -274,14 +274,14 @@ export const endpoints = {
   assessmentLive: {
     subject: 'assessment.v1.live',
     roles: STAFF,
-    request: withCaller({ test_id: idSchema.optional(), limit: z.number().int().min(1).max(2000).default(500) }),
+    request: withCaller({ test_id: testIdSchema.optional(), limit: z.number().int().min(1).max(2000).default(500) }),
     response: z.object({ assessments: z.array(liveAssessmentSchema) }),
   },
   assessmentResults: {
     subject: 'assessment.v1.results',
     roles: AUTHORS,
     request: withCaller({
-      test_id: idSchema,
+      test_id: testIdSchema,
       /** Only finished assessments (default) or every one. */
       include_unfinished: z.boolean().default(false),
       limit: z.number().int().min(1).max(500).default(100),

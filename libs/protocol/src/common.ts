@@ -8,6 +8,12 @@ export const idSchema = z
   .max(64)
   .regex(/^[A-Za-z0-9_-]+$/, 'must contain only letters, digits, "-" and "_"');
 
+/**
+ * A test id as clients may give it: an id, or a non-negative integer, which means the test whose
+ * id is that number's decimal string (`123` is test `"123"`). Always a string once parsed.
+ */
+export const testIdSchema = z.union([idSchema, z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).transform(String)]);
+
 export const ROLES = ['candidate', 'proctor', 'recruiter', 'admin'] as const;
 export const roleSchema = z.enum(ROLES);
 export type Role = z.infer<typeof roleSchema>;

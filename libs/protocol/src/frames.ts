@@ -6,6 +6,7 @@ import {
   idSchema,
   optionSchema,
   roleSchema,
+  testIdSchema,
 } from './common.ts';
 
 /** Largest WebSocket frame the gateway accepts (bytes); larger frames close the socket with 1009. */
@@ -27,7 +28,7 @@ const empty = z.object({}).strict();
 /** Data schemas of the client frames, by type. */
 export const clientFrameData = {
   auth: z.object({ token: z.string().min(1).max(8192) }).strict(),
-  start_assessment: z.object({ test_id: idSchema.optional() }).strict(),
+  start_assessment: z.object({ test_id: testIdSchema.optional() }).strict(),
   get_question: empty,
   submit_answer: z
     .object({
@@ -71,7 +72,7 @@ export const clientFrameData = {
   /** A recruiter (or admin) opens a support room with a candidate. */
   open_support_room: z.object({ candidate_id: idSchema, topic: z.string().max(200).default('') }).strict(),
   /** Staff: the live feed of in-progress assessments of their tests (one test, or all they may see). */
-  watch_assessments: z.object({ test_id: idSchema.optional() }).strict(),
+  watch_assessments: z.object({ test_id: testIdSchema.optional() }).strict(),
   unwatch_assessments: empty,
 } as const;
 

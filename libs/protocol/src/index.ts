@@ -12,6 +12,7 @@ export {
   idSchema,
   optionSchema,
   roleSchema,
+  testIdSchema,
 } from './common.ts';
 export type { AssessmentStatus, Caller, CompletionReason, ErrorBody, Option, Role } from './common.ts';
 export {

@@ -208,12 +208,13 @@ async function answerQuestion(ctx: Context, req: ParsedRequestOf<'assessmentAnsw
   // cache would refuse is looked at again with the latest version before it is refused.
   let a = checkAccess(req.caller, found(await repo.cached(req.assessment_id), req.assessment_id));
   const test = await ctx.getTest(a.test_id);
+  const selected = canonicalOption(test.items.get(req.question_id), req.selected_option);
   let checked = false;
   for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
     const now = clock();
     const previous = a.responses.find((r) => r.item_id === req.question_id);
     if (previous !== undefined) {
-      if (previous.selected_option !== req.selected_option) {
+      if (previous.selected_option !== selected) {
         throw new AppError('CONFLICT', 'this question was already answered with another option', {
           details: { question_id: req.question_id },
         });
@@ -226,7 +227,7 @@ async function answerQuestion(ctx: Context, req: ParsedRequestOf<'assessmentAnsw
         ...(done && a.status !== 'in_progress' ? { completed: completedView(a, test) } : {}),
       };
     }
-    const refusal = answerRefusal(a, test, req.question_id, req.selected_option, now);
+    const refusal = answerRefusal(a, test, req.question_id, selected, now);
     if (refusal !== undefined) {
       if (!checked) {
         a = await repo.refresh(a);
@@ -247,8 +248,8 @@ async function answerQuestion(ctx: Context, req: ParsedRequestOf<'assessmentAnsw
       item_id: item._id,
       index: current.index,
       skill: item.skill,
-      selected_option: req.selected_option,
-      correct: req.selected_option === item.key,
+      selected_option: selected,
+      correct: selected === item.key,
       asked_at: current.asked_at,
       answered_at: now,
     };
@@ -285,6 +286,17 @@ async function answerQuestion(ctx: Context, req: ParsedRequestOf<'assessmentAnsw
     return { feedback: feedbackView(next, test, response, plan.done), ...(plan.done ? { completed: completedView(next, test) } : {}) };
   }
   throw new AppError('CONFLICT', 'the assessment changed concurrently; try again');
+}
+
+/**
+ * The option id as the item spells it. Single-letter option ids compare case-insensitively, so
+ * that `"A"` answers option `a` (and is stored and reported as `a`); other ids must match exactly.
+ */
+export function canonicalOption(item: { options: readonly { id: string }[] } | undefined, given: string): string {
+  if (item === undefined || item.options.some((o) => o.id === given)) return given;
+  if (!/^[A-Za-z]$/.test(given)) return given;
+  const lower = given.toLowerCase();
+  return item.options.find((o) => /^[A-Za-z]$/.test(o.id) && o.id.toLowerCase() === lower)?.id ?? given;
 }
 
 /**

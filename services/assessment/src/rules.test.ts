@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { checkAccess, deadlineStep, graceLeft, isFinal, isOpen, secondsLeft, staffMaySee } from './rules.ts';
+import { canonicalOption } from './candidate.ts';
 import type { AssessmentDoc } from './store.ts';
 
 const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 12, 0, s));
@@ -61,4 +62,14 @@ void test('a candidate reaches only their own assessments; staff those of the te
   assert.equal(staffMaySee({ user_id: 'r', role: 'recruiter' }, 't9'), true, 'no scope: every test');
   assert.equal(staffMaySee({ user_id: 'a', role: 'admin', tests: [] }, 't9'), true);
   assert.equal(staffMaySee({ user_id: 'c1', role: 'candidate' }, 't1'), false);
+});
+
+void test('letter options compare case-insensitively and are stored as the item spells them; other ids match exactly', () => {
+  const item = { options: [{ id: 'a' }, { id: 'b' }, { id: 'yes' }] };
+  assert.equal(canonicalOption(item, 'A'), 'a');
+  assert.equal(canonicalOption(item, 'b'), 'b');
+  assert.equal(canonicalOption(item, 'YES'), 'YES');
+  assert.equal(canonicalOption(item, 'C'), 'C');
+  assert.equal(canonicalOption({ options: [{ id: 'A' }, { id: 'B' }] }, 'b'), 'B');
+  assert.equal(canonicalOption(undefined, 'A'), 'A');
 });
