@@ -19,7 +19,10 @@ const config = parseConfig(
     // Credentials for a given NATS_URL (services and the seed use it); a local nats-server gets generated ones.
     NATS_NKEY_SEED: natsNkeySeed,
     MONGO_URL: z.string().min(1).optional(),
-    MONGO_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/).default('assessment_platform'),
+    MONGO_DB: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,63}$/)
+      .default('assessment_platform'),
     PORT: z.coerce.number().int().min(1).max(65535).default(8080),
     STACK_DIR: z.string().default('.stack'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -104,7 +107,8 @@ try {
   const logStream = createWriteStream(logFile, { flags: 'w' });
   await phase(
     'the tools (nats-server, FerretDB)',
-    () => 'the Go build failed (its last lines are above): check that the Go module proxy is reachable (GOPROXY), or run the system in containers: docker compose up --build',
+    () =>
+      'the Go build failed (its last lines are above): check that the Go module proxy is reachable (GOPROXY), or run the system in containers: docker compose up --build',
     () => provisionTools('start', { report: say }),
   );
   say('starting NATS and the database…');
@@ -148,7 +152,11 @@ try {
     name: 'seed',
     log: createLogger({ service: 'seed', level: 'warn' }),
   });
-  const seed = await phase('the demo seed', () => `the services run but did not accept the demo; see ${shownPath(logFile)}`, () => seedDemo(bus));
+  const seed = await phase(
+    'the demo seed',
+    () => `the services run but did not accept the demo; see ${shownPath(logFile)}`,
+    () => seedDemo(bus),
+  );
   await bus.close();
   const http = `http://127.0.0.1:${config.PORT}`;
   const ws = `ws://127.0.0.1:${config.PORT}/ws/assessment`;
@@ -157,12 +165,17 @@ try {
   say(`  WebSocket:        ${ws}`);
   say(`  candidate page:   ${http}/  (sign in with an invitation code below)`);
   say(`  proctor page:     ${http}/proctor  (sign in as the proctor below)`);
-  say(`  HTTP:             ${http}  (GET /healthz, /readyz, /api/tests/{id}/results; POST /api/auth/login, /api/auth/invitations/redeem, /api/tests/{id}/invitations)`);
+  say(
+    `  HTTP:             ${http}  (GET /healthz, /readyz, /api/tests/{id}/results; POST /api/auth/login, /api/auth/invitations/redeem, /api/tests/{id}/invitations)`,
+  );
   say(`  API documents:    ${http}/asyncapi.yaml (WebSocket and NATS), ${http}/openapi.yaml (HTTP)`);
   say(`  service logs:     ${shownPath(logFile)}`);
   say(`  test_id:          ${seed.test_id}`);
   say(`  invitation code:  ${seed.candidate.invitation_code}`);
   say(`  adaptive test:    test_id ${seed.adaptive_test_id}, invitation code ${seed.adaptive_invitation_code}`);
+  say(
+    `  example test:     test_id ${seed.example_test_id} (the protocol's example frames), invitation code ${seed.example_invitation_code}`,
+  );
   say(`  candidate token:  ${seed.candidate.token}`);
   say(`  recruiter:        ${seed.recruiter.email} / ${seed.recruiter.password}`);
   say(`  proctor:          ${seed.proctor.email} / ${seed.proctor.password}`);

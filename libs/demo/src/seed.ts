@@ -26,6 +26,8 @@ export type DemoSeed = {
   candidate: { email: string; user_id: string; invitation_code: string; token: string; expires_at: string; application_id: string };
   /** An invitation of the same candidate to the adaptive test. */
   adaptive_invitation_code: string;
+  /** An invitation of the same candidate to the protocol's example test (`123`). */
+  example_invitation_code: string;
 };
 
 /** Reads a bank file shipped in libs/demo/banks and returns its items, or throws naming the bad items. */
@@ -134,6 +136,12 @@ export async function seedDemo(bus: Bus, options: { candidateEmail?: string; wai
     candidate_email: email,
     candidate_name: 'Demo Candidate',
   });
+  const exampleInvitation = await bus.request('authInvite', {
+    caller: recruiterCaller,
+    test_id: example.test_id,
+    candidate_email: email,
+    candidate_name: 'Demo Candidate',
+  });
   return {
     test_id: test.test_id,
     adaptive_test_id: adaptive.test_id,
@@ -149,6 +157,7 @@ export async function seedDemo(bus: Bus, options: { candidateEmail?: string; wai
       application_id: redeemed.application_id,
     },
     adaptive_invitation_code: adaptiveInvitation.code,
+    example_invitation_code: exampleInvitation.code,
   };
 }
 
