@@ -11,6 +11,7 @@ import {
   resultSchema,
   roomSchema,
   serverFrameData,
+  testInfoSchema,
   testSummarySchema,
 } from './frames.ts';
 import type { ServerFrameDataOf, ServerFrameType } from './frames.ts';
@@ -169,6 +170,12 @@ export const endpoints = {
     subject: 'assessment.v1.tests.get',
     request: withCaller({ test_id: testIdSchema }),
     response: testSummarySchema,
+  },
+  /** A test's public facts and the caller's attempt at it; reads only (never creates an assessment). */
+  testInfo: {
+    subject: 'assessment.v1.tests.info',
+    request: withCaller({ test_id: testIdSchema }),
+    response: testInfoSchema,
   },
   assessmentStart: {
     subject: 'assessment.v1.start',

@@ -84,6 +84,8 @@ export const testDefinitionSchema = z
      * an incident; `approve` also pauses the assessment until a proctor resumes (approves) or ends it.
      */
     re_sign_in: z.enum(['allow', 'approve']).default('allow'),
+    /** Proctors watch this test live (shown to candidates before they start). */
+    proctored: z.boolean().default(false),
   })
   .strict();
 export type TestDefinition = z.infer<typeof testDefinitionSchema>;

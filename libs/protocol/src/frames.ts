@@ -29,6 +29,8 @@ const empty = z.object({}).strict();
 export const clientFrameData = {
   auth: z.object({ token: z.string().min(1).max(8192) }).strict(),
   start_assessment: z.object({ test_id: testIdSchema.optional() }).strict(),
+  /** The test's public facts, read without starting it (no assessment is created, no clock runs). */
+  get_test_info: z.object({ test_id: testIdSchema.optional() }).strict(),
   get_question: empty,
   submit_answer: z
     .object({
@@ -100,6 +102,27 @@ export const testSummarySchema = z.object({
   grace_s: z.number().int().nonnegative(),
 });
 export type TestSummary = z.infer<typeof testSummarySchema>;
+
+/**
+ * What a candidate may read about a test before starting it: the test's public facts and, when the
+ * caller already started it, where that attempt stands (the page resumes it instead of showing the rules).
+ */
+export const testInfoSchema = z.object({
+  test: testSummarySchema,
+  description: z.string(),
+  /** Proctors watch the assessment live and may pause or end it. */
+  proctored: z.boolean(),
+  /** The caller's attempt at this test, if they started it; null for a candidate who has not. */
+  attempt: z
+    .object({
+      assessment_id: idSchema,
+      status: assessmentStatusSchema,
+      answered: z.number().int().nonnegative(),
+      time_remaining_s: z.number().int().nonnegative(),
+    })
+    .nullable(),
+});
+export type TestInfo = z.infer<typeof testInfoSchema>;
 
 export const questionSchema = z.object({
   assessment_id: idSchema,
@@ -213,6 +236,7 @@ export type LiveAssessment = z.infer<typeof liveAssessmentSchema>;
 /** Data schemas of the server frames, by type. */
 export const serverFrameData = {
   auth_success: z.object({ user_id: idSchema, role: roleSchema, expires_at: z.string() }),
+  test_info: testInfoSchema,
   assessment_started: z.object({
     assessment_id: idSchema,
     test: testSummarySchema,

@@ -32,6 +32,7 @@ export {
   resultSchema,
   serverEnvelopeSchema,
   serverFrameData,
+  testInfoSchema,
   testSummarySchema,
 } from './frames.ts';
 export type {
@@ -50,6 +51,7 @@ export type {
   ServerFrame,
   ServerFrameDataOf,
   ServerFrameType,
+  TestInfo,
   TestSummary,
 } from './frames.ts';
 export { itemSchema, skillTargetSchema, testDefinitionSchema } from './definitions.ts';

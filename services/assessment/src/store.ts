@@ -2,7 +2,9 @@ import type { Collection, Db } from 'mongodb';
 import type { AssessmentResult, AssessmentStatus, CompletionReason, Item, TestDefinition } from '@ap/protocol';
 
 /** A test as stored: its definition plus bookkeeping. */
-export type TestDoc = Omit<TestDefinition, 'id'> & {
+export type TestDoc = Omit<TestDefinition, 'id' | 'proctored'> & {
+  /** Absent on tests stored before the field existed: not proctored. */
+  proctored?: boolean;
   _id: string;
   created_by: string;
   created_at: Date;

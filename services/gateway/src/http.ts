@@ -20,8 +20,8 @@ export type HttpDeps = {
   site?: StaticSite;
 };
 
-/** `/api/tests/{test_id}/{results|invitations}` */
-const TEST_ROUTE = /^\/api\/tests\/([^/]+)\/(results|invitations)$/;
+/** `/api/tests/{test_id}/{results|invitations|info}` */
+const TEST_ROUTE = /^\/api\/tests\/([^/]+)\/(results|invitations|info)$/;
 
 /** Serves the gateway's public HTTP routes: health, readiness, the /api endpoints, the API documents (/asyncapi.yaml, /openapi.yaml), and the candidate page's files (static.ts). */
 export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
@@ -96,12 +96,24 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
     }
   }
 
-  /** Recruiters' routes: a test's results (GET) and new invitations to it (POST), authorized by the bearer token. */
+  /**
+   * A test's routes, authorized by the bearer token: its public facts (GET info, candidates
+   * included), and for staff its results (GET) and new invitations to it (POST).
+   */
   async function testRoutes(req: IncomingMessage, res: ServerResponse, url: URL, rawTestId: string, what: string): Promise<void> {
     const testId = idSchema.safeParse(rawTestId);
     if (!testId.success) throw new AppError('VALIDATION_FAILED', 'invalid test id in the path');
-    const caller = await staffCaller(req);
     const opts = { timeoutMs: deps.requestTimeoutMs };
+    if (what === 'info' && req.method === 'GET') {
+      // Reads only: the candidate's page shows the rules from it before anything starts.
+      json(res, 200, await deps.bus.request('testInfo', { caller: await bearerCaller(req), test_id: testId.data }, opts));
+      return;
+    }
+    if (what === 'info') {
+      notAllowed(req, res, url);
+      return;
+    }
+    const caller = await staffCaller(req);
     if (what === 'results' && req.method === 'GET') {
       const query = resultsQuerySchema.safeParse(Object.fromEntries(url.searchParams));
       if (!query.success) {
@@ -117,17 +129,22 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
       json(res, 201, await deps.bus.request('authInvite', { caller, test_id: testId.data, ...body }, opts));
       return;
     }
-    json(res, 405, { error: { code: 'VALIDATION_FAILED', message: `${req.method ?? ''} is not allowed on ${url.pathname}` } });
+    notAllowed(req, res, url);
   }
 
-  async function staffCaller(req: IncomingMessage): Promise<Caller> {
+  /** The caller of a bearer token, of any role. */
+  async function bearerCaller(req: IncomingMessage): Promise<Caller> {
     const header = req.headers.authorization ?? '';
     const token = /^Bearer\s+(.+)$/i.exec(header)?.[1];
     if (token === undefined) throw new AppError('AUTH_REQUIRED', 'send Authorization: Bearer <token>');
     if (deps.verifier === undefined) throw new AppError('SERVICE_UNAVAILABLE', 'tokens cannot be verified here');
-    const identity = await deps.verifier.verify(token);
-    if (identity.caller.role === 'candidate') throw new AppError('FORBIDDEN', 'this route is for staff');
-    return identity.caller;
+    return (await deps.verifier.verify(token)).caller;
+  }
+
+  async function staffCaller(req: IncomingMessage): Promise<Caller> {
+    const caller = await bearerCaller(req);
+    if (caller.role === 'candidate') throw new AppError('FORBIDDEN', 'this route is for staff');
+    return caller;
   }
 }
 
@@ -161,6 +178,10 @@ async function readBody<S extends z.ZodType>(req: IncomingMessage, schema: S): P
     });
   }
   return parsed.data;
+}
+
+function notAllowed(req: IncomingMessage, res: ServerResponse, url: URL): void {
+  json(res, 405, { error: { code: 'VALIDATION_FAILED', message: `${req.method ?? ''} is not allowed on ${url.pathname}` } });
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

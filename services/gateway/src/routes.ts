@@ -54,6 +54,13 @@ function roomOf(c: Connection, requested: string | undefined): string {
   return room;
 }
 
+/** The test a frame means: its `test_id`, else the connection's `test_id` query, else the token's only test. */
+function testOf(c: Connection, caller: Caller, given: string | undefined): string {
+  const testId = given ?? c.query.testId ?? (caller.tests?.length === 1 ? caller.tests[0] : undefined);
+  if (testId === undefined) throw new AppError('VALIDATION_FAILED', 'test_id is required (in data or the test_id query)');
+  return testId;
+}
+
 /** The live-feed subjects a staff member may watch: one test, or every test they may see. */
 function watchSubjects(caller: Caller, testId: string | undefined): string[] {
   if (caller.role === 'candidate') throw new AppError('FORBIDDEN', 'only staff watch assessments');
@@ -85,10 +92,14 @@ export const routes: RouteTable = {
     local: true,
     handle: ({ c, id }) => c.send('heartbeat_ack', { server_time: new Date().toISOString() }, id),
   },
+  get_test_info: {
+    async handle({ hub, c, caller, id, opts }, data) {
+      c.send('test_info', await hub.bus.request('testInfo', { caller, test_id: testOf(c, caller, data.test_id) }, opts), id);
+    },
+  },
   start_assessment: {
     async handle({ hub, c, caller, id, opts }, data) {
-      const testId = data.test_id ?? c.query.testId ?? (caller.tests?.length === 1 ? caller.tests[0] : undefined);
-      if (testId === undefined) throw new AppError('VALIDATION_FAILED', 'test_id is required (in data or the test_id query)');
+      const testId = testOf(c, caller, data.test_id);
       let started;
       try {
         started = await hub.bus.request('assessmentStart', { caller, test_id: testId }, opts);

@@ -17,6 +17,7 @@ export const WS_ENDPOINTS = {
 const CLIENT_FRAME_SUMMARY: Record<ClientFrameType, string> = {
   auth: 'Authenticate the connection with a token (unless the upgrade carried one).',
   start_assessment: "Start the candidate's assessment of a test, or resume the one in progress.",
+  get_test_info: "Read a test's public facts (and the caller's attempt, if any) without starting it: nothing is created, no clock runs.",
   get_question: 'Ask for the current question (never its key).',
   submit_answer: 'Answer the current question; idempotent, a different answer to an answered question is CONFLICT.',
   get_progress: 'Ask how far the assessment is.',
@@ -41,6 +42,7 @@ const CLIENT_FRAME_SUMMARY: Record<ClientFrameType, string> = {
 export const CLIENT_FRAME_REPLIES: Record<ClientFrameType, readonly ServerFrameType[]> = {
   auth: ['auth_success'],
   start_assessment: ['assessment_started', 'assessment_completed'],
+  get_test_info: ['test_info'],
   get_question: ['question', 'assessment_completed'],
   submit_answer: ['answer_feedback', 'assessment_completed'],
   get_progress: ['progress_update'],
@@ -64,6 +66,7 @@ export const CLIENT_FRAME_REPLIES: Record<ClientFrameType, readonly ServerFrameT
 /** What each server frame says. */
 const SERVER_FRAME_SUMMARY: Record<ServerFrameType, string> = {
   auth_success: 'The connection is authenticated.',
+  test_info: "A test's public facts, and where the caller's attempt stands (null before it is started).",
   assessment_started: 'The assessment runs (or was resumed): the test, the deadline, and where the candidate is.',
   question: 'The current question.',
   answer_feedback: 'The answer was stored; correctness only when the test shows it.',

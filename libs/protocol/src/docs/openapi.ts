@@ -21,6 +21,7 @@ export const HTTP_ROUTES = [
   'GET /readyz',
   'POST /api/auth/login',
   'POST /api/auth/invitations/redeem',
+  'GET /api/tests/{test_id}/info',
   'GET /api/tests/{test_id}/results',
   'POST /api/tests/{test_id}/invitations',
   'GET /asyncapi.yaml',
@@ -114,6 +115,23 @@ export function openApiDocument(): Json {
           '401': errorResponse('AUTH_INVALID: unknown code.'),
           '409': errorResponse('INVITATION_USED: the code has no uses left.'),
           '410': errorResponse('INVITATION_EXPIRED.'),
+          ...commonErrors,
+        },
+      },
+    },
+    '/api/tests/{test_id}/info': {
+      get: {
+        summary:
+          "A test's public facts (title, time limit, questions, skills, rules) and the caller's attempt, read without starting it; " +
+          'candidates (for the test of their token) and staff who may see the test. Nothing is created and no clock runs.',
+        tags: ['tests'],
+        security: [{ bearer: [] }],
+        parameters: [testIdParameter],
+        responses: {
+          '200': { description: 'the test as the candidate sees it before starting', content: jsonContent(endpoints.testInfo.response) },
+          '401': errorResponse('AUTH_REQUIRED or AUTH_INVALID: no valid bearer token.'),
+          '403': errorResponse('FORBIDDEN: a token for another test.'),
+          '404': errorResponse('NOT_FOUND: no such test.'),
           ...commonErrors,
         },
       },
