@@ -185,15 +185,13 @@ describe('auth under attack (issue 13: throttles, codes, identity, names)', { ti
     assert.equal(second.status, 200, JSON.stringify(second.body));
     assert.equal(second.body['re_sign_in'], true);
     assert.equal(claimsOf(String(second.body['token'])).re_sign_in, true);
+    // The first sign-in is recorded too (its unique insert is what makes it the first), then the repeat.
     const records = await stack.db
       .collection('invitation_redemptions')
       .find({ invitation_id: String(invited.body['invitation_id']) })
       .toArray();
-    assert.deepEqual(
-      records.map((r): unknown => r['kind']),
-      ['re_sign_in'],
-    );
-    assert.match(String(records.map((r): unknown => r['ip'])), /^(::ffff:)?127\.0\.0\.1$/);
+    assert.deepEqual(records.map((r): unknown => r['kind']).sort(), [undefined, 're_sign_in'].sort());
+    for (const r of records) assert.match(String(r['ip']), /^(::ffff:)?127\.0\.0\.1$/);
   });
 
   test('a sign-in with the same code while the assessment runs is an incident proctors see, and counts in the result', async () => {
