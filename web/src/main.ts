@@ -5,7 +5,7 @@
  */
 import { HttpApiError, redeemInvitation } from '@ap/client';
 import { SUPPORT_ROOM_PREFIX } from '@ap/protocol';
-import type { AssessmentCompleted, ChatMessage, Progress, Question, Room, TestSummary } from '@ap/protocol';
+import type { AssessmentCompleted, ChatMessage, Progress, Question, Room, TestInfo, TestSummary } from '@ap/protocol';
 import { barChart, thetaChart } from './chart.ts';
 import type { Bar, ThetaPoint } from './chart.ts';
 import { ServerClock, formatClock, formatDuration, plural } from './clock.ts';
@@ -13,7 +13,7 @@ import { appendChatMessage, busyButton, byId, cell, loadStored, renderConnection
 import type { ConnectionState } from './link.ts';
 import { Session } from './session.ts';
 import type { Feedback, GivenAnswer, SessionListener, Started } from './session.ts';
-import { estimate, questionCount, reasonText, rules, skillName } from './text.ts';
+import { answerHint, estimate, questionCount, reasonText, rules, skillName } from './text.ts';
 
 const STORAGE_KEY = 'assessment.sign-in';
 
@@ -47,6 +47,7 @@ const ui = {
   introTimeLeft: byId('intro-time-left', HTMLElement),
   introRules: byId('intro-rules', HTMLUListElement),
   startButton: byId('start-button', HTMLButtonElement),
+  keysHint: byId('keys-hint', HTMLParagraphElement),
   timer: byId('timer', HTMLSpanElement),
   timerNote: byId('timer-note', HTMLSpanElement),
   progressBar: byId('progress-bar', HTMLProgressElement),
@@ -98,6 +99,8 @@ let clockAskedAtZero = false;
 let startPressed = false;
 let paused = false;
 let typingTimer: ReturnType<typeof setTimeout> | undefined;
+/** A touch screen is the main input: hints say tap, not keys. */
+const touch = window.matchMedia('(pointer: coarse)').matches;
 /** The screen to go back to when a pause ends. */
 let beforePause: ScreenName = 'loading';
 
@@ -193,6 +196,9 @@ const listener: SessionListener = {
     connection = state;
     renderConnection();
   },
+  info(info) {
+    onInfo(info);
+  },
   started(started) {
     onStarted(started);
   },
@@ -272,31 +278,37 @@ function renderConnection(): void {
   }
 }
 
-function onStarted(started: Started): void {
-  test = started.test;
-  ui.testName.textContent = started.test.title;
+/** The test's facts, read without starting it: the rules, and the whole time limit standing still until Start. */
+function onInfo(info: TestInfo): void {
+  test = info.test;
+  ui.testName.textContent = info.test.title;
   ui.testName.hidden = false;
-  ui.help.hidden = false;
-  // A resume: the question on screen stays (or is replaced by the current one).
-  if (screen === 'question' || screen === 'paused' || startPressed) return;
-  if (started.answered > 0 || started.current_question_id !== null) {
-    ui.loadingTitle.textContent = 'Resuming…';
-    ui.loadingText.textContent = `Welcome back: ${plural(started.answered, 'answer')} saved. Loading your current question.`;
-    if (screen !== 'loading') show('loading', ui.loadingTitle);
-    return;
-  }
-  ui.introTitle.textContent = started.test.title;
-  ui.introTimeLimit.textContent = formatDuration(started.test.time_limit_s);
-  ui.introQuestions.textContent = questionCount(started.test);
+  ui.introTitle.textContent = info.test.title;
+  ui.introTimeLimit.textContent = formatDuration(info.test.time_limit_s);
+  ui.introQuestions.textContent = questionCount(info.test);
   ui.introRules.replaceChildren(
-    ...rules(started.test).map((rule) => {
+    ...rules(info.test, { touch, proctored: info.proctored }).map((rule) => {
       const li = document.createElement('li');
       li.textContent = rule;
       return li;
     }),
   );
+  if (!startPressed) clock.sync(info.test.time_limit_s, false);
   renderClock();
-  if (screen !== 'intro') show('intro', ui.introTitle);
+  if (screen !== 'intro' && !startPressed) show('intro', ui.introTitle);
+}
+
+function onStarted(started: Started): void {
+  test = started.test;
+  ui.testName.textContent = started.test.title;
+  ui.testName.hidden = false;
+  ui.help.hidden = false;
+  // After Start, or a reconnect: the question on screen stays (or is replaced by the current one).
+  if (screen === 'question' || screen === 'paused' || startPressed) return;
+  // Started before (a reload, another window): straight back to the question, with the time left.
+  ui.loadingTitle.textContent = 'Resuming…';
+  ui.loadingText.textContent = `Welcome back: ${plural(started.answered, 'answer')} saved. Loading your current question.`;
+  if (screen !== 'loading') show('loading', ui.loadingTitle);
 }
 
 ui.startButton.addEventListener('click', () => {
@@ -682,6 +694,7 @@ setInterval(() => {
 }, 250);
 
 function boot(): void {
+  ui.keysHint.textContent = answerHint(touch);
   const params = new URLSearchParams(location.search);
   const linkToken = params.get('token');
   if (linkToken !== null && linkToken !== '') {

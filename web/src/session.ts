@@ -1,12 +1,13 @@
 /**
- * The candidate's session with the platform: the assessment started (or resumed) on every
- * connection of a `Link`, an answer kept until the server has acknowledged it (answers are
+ * The candidate's session with the platform: the test's facts read without starting anything,
+ * then, once the candidate pressed Start (or when they had started before), the assessment
+ * started (or resumed) on every connection of a `Link`, an answer kept until the server has acknowledged it (answers are
  * idempotent, so it is simply sent again after a drop), pauses by a proctor, and the help chat.
  * No DOM here: the page renders what the session reports.
  */
 import { retryAfterOf, retryDelayMs } from '@ap/client';
 import type { ConnectOptions, PlatformClient } from '@ap/client';
-import type { AssessmentCompleted, ChatMessage, Progress, Question, Room, ServerFrame, ServerFrameDataOf } from '@ap/protocol';
+import type { AssessmentCompleted, ChatMessage, Progress, Question, Room, ServerFrame, ServerFrameDataOf, TestInfo } from '@ap/protocol';
 import { Link } from './link.ts';
 import type { ConnectionState } from './link.ts';
 
@@ -19,6 +20,8 @@ export type GivenAnswer = { question_id: string; index: number; selected_option:
 /** Everything the session tells the page. */
 export type SessionListener = {
   connection(state: ConnectionState): void;
+  /** The test's facts, before it is started: the page shows the rules and waits for Start. */
+  info(info: TestInfo): void;
   started(started: Started): void;
   question(question: Question): void;
   answer(answer: GivenAnswer, feedback: Feedback | undefined): void;
@@ -86,7 +89,10 @@ export class Session {
   /** Failures in a row of the pending answer, and of asking for the next question (reset by a success). */
   #answerFailures = 0;
   #questionFailures = 0;
+  /** The candidate pressed Start, or had started before: every connection starts (resumes) the assessment. */
   #begun = false;
+  /** The assessment is started and bound on the current connection. */
+  #bound = false;
   #finished = false;
   #paused = false;
   #question: Question | undefined;
@@ -112,7 +118,10 @@ export class Session {
       },
       handshake: (client) => this.#handshake(client),
       frame: (frame) => this.#onPush(frame),
-      dropped: () => clearInterval(this.#syncTimer),
+      dropped: () => {
+        this.#bound = false;
+        clearInterval(this.#syncTimer);
+      },
       closed: (info) => {
         if (info.code !== CLOSE_SESSION_REPLACED) return false;
         this.#replaced();
@@ -124,7 +133,7 @@ export class Session {
 
   /** Whether the assessment is started and bound on an open connection. */
   get ready(): boolean {
-    return this.#link.live;
+    return this.#bound && this.#link.live;
   }
 
   /** The answer waiting for the server's acknowledgement, if any. */
@@ -142,15 +151,22 @@ export class Session {
     return [...this.#supportRooms.values()];
   }
 
-  /** Opens the first connection: authenticates and starts (or resumes) the assessment. */
+  /**
+   * Opens the first connection: authenticates and reads the test's facts (`get_test_info`), which
+   * starts nothing; an assessment the candidate had already started is resumed at once.
+   */
   open(): void {
     this.#link.open();
   }
 
-  /** The candidate pressed Start: ask for the first (or current) question. */
+  /** The candidate pressed Start: start the assessment (the server's clock starts now) and ask for the first question. */
   begin(): void {
+    if (this.#begun) return;
     this.#begun = true;
-    if (this.ready) void this.#nextQuestion();
+    const client = this.#link.client;
+    // Without a live connection, the next handshake starts it.
+    if (client === undefined || !this.#link.live) return;
+    this.#start(client).catch(() => this.#link.restart('start failed', client));
   }
 
   /** Records the candidate's answer and sends it now or as soon as a connection is back. */
@@ -219,6 +235,31 @@ export class Session {
   }
 
   async #handshake(client: PlatformClient): Promise<void> {
+    if (!this.#begun) {
+      const info = await client.request('get_test_info', this.#options.testId === undefined ? {} : { test_id: this.#options.testId });
+      if (info.type === 'error') {
+        if (info.data.code === 'FORBIDDEN' || info.data.code === 'NOT_FOUND') {
+          this.#signOut(info.data.message);
+          return;
+        }
+        throw new Error(info.data.message);
+      }
+      if (info.type !== 'test_info') throw new Error(`unexpected ${info.type}`);
+      if (info.data.attempt === null) {
+        // Not started: the rules stay on screen, with no clock running, until Start.
+        this.#link.markLive();
+        this.#listener.problem(undefined);
+        this.#listener.info(info.data);
+        return;
+      }
+      // Started before (a reload, another window): straight back to the question.
+      this.#begun = true;
+    }
+    await this.#start(client);
+  }
+
+  /** Starts (or resumes) the assessment on this connection, then carries on where the candidate was. */
+  async #start(client: PlatformClient): Promise<void> {
     const started = await client.startAssessment(this.#options.testId);
     if (started.type === 'error') {
       if (started.data.code === 'ASSESSMENT_NOT_ACTIVE') {
@@ -237,9 +278,9 @@ export class Session {
       return;
     }
     if (started.type !== 'assessment_started') throw new Error(`unexpected ${started.type}`);
+    this.#bound = true;
     this.#link.markLive();
     this.#listener.problem(undefined);
-    if (started.data.answered > 0 || started.data.current_question_id !== null) this.#begun = true;
     this.#listener.started(started.data);
     // What to ask next is decided just below, whether the pause ended while offline or not.
     this.#setPaused(started.data.status === 'paused', undefined, false);

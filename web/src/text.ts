@@ -24,11 +24,16 @@ export function questionCount(test: TestSummary): string {
   return min === max ? plural(max, 'question') : `between ${min} and ${max} questions`;
 }
 
-/** The rules shown before the first question. */
-export function rules(test: TestSummary): string[] {
+/** How the candidate chooses and submits an answer on their input device. */
+export function answerHint(touch: boolean): string {
+  return touch ? 'Tap an option, then tap Submit answer.' : 'Choose with the arrow keys or the number keys 1 to 9; press Enter to submit.';
+}
+
+/** The rules shown before the first question; `touch` when the main input is a touch screen, `proctored` when proctors watch live. */
+export function rules(test: TestSummary, options: { touch?: boolean; proctored?: boolean } = {}): string[] {
   const list = [
     'You see one question at a time and cannot go back to a question you answered.',
-    `The time limit is ${formatDuration(test.time_limit_s)}. The clock is kept by the server and keeps running if your connection drops or you close the page.`,
+    `The time limit is ${formatDuration(test.time_limit_s)}. It starts when you press Start; then the clock is kept by the server and keeps running if your connection drops or you close the page.`,
     'Each answer is saved as soon as you submit it. If the connection drops, the page reconnects and carries on where you were.',
   ];
   if (test.strategy === 'adaptive') {
@@ -38,8 +43,13 @@ export function rules(test: TestSummary): string[] {
   } else {
     list.push(`There are ${questionCount(test)}.`);
   }
-  list.push('Choose an answer with the arrow keys or the number keys 1 to 9, and press Enter to submit it.');
+  list.push(
+    options.touch === true
+      ? 'Tap an option to choose it, then tap Submit answer.'
+      : 'Choose an answer with the arrow keys or the number keys 1 to 9, and press Enter to submit it.',
+  );
   list.push('Stay on this page: switching tabs or windows and pasting are recorded.');
+  if (options.proctored === true) list.push('A proctor watches this assessment live, may pause it, and answers your messages.');
   if (test.show_feedback) list.push('You will see your results when you finish.');
   return list;
 }
