@@ -219,8 +219,12 @@ async function answerQuestion(ctx: Context, req: ParsedRequestOf<'assessmentAnsw
           details: { question_id: req.question_id },
         });
       }
-      // The same answer again (a retry after a lost acknowledgement): the stored feedback, nothing changes.
+      // The same answer again (a retry after a lost acknowledgement): the stored feedback, nothing
+      // changes. A retry soon after the answer publishes its event again under the same message
+      // id, well inside the stream's duplicate window (which keeps one copy): an event lost with a
+      // replica that stopped after the write is recovered.
       if (!checked) a = await repo.refresh(a);
+      if (now.getTime() - previous.answered_at.getTime() < REPUBLISH_WITHIN_MS) emitAnswered(ctx, a, previous);
       const done = !isActive(a.status);
       return {
         feedback: feedbackView(a, test, previous, done),
@@ -274,18 +278,26 @@ async function answerQuestion(ctx: Context, req: ParsedRequestOf<'assessmentAnsw
       checked = true;
       continue;
     }
-    ctx.emit('answered', `${a._id}:answered:${response.item_id}`, {
-      assessment_id: a._id,
-      candidate_id: a.candidate_id,
-      test_id: a.test_id,
-      question_id: response.item_id,
-      index: response.index,
-      correct: response.correct,
-    });
+    emitAnswered(ctx, a, response);
     if (plan.done) await afterFinish(ctx, next, test, false);
     return { feedback: feedbackView(next, test, response, plan.done), ...(plan.done ? { completed: completedView(next, test) } : {}) };
   }
   throw new AppError('CONFLICT', 'the assessment changed concurrently; try again');
+}
+
+/** How long after an answer a retry of it publishes its event again (half the stream's default duplicate window). */
+const REPUBLISH_WITHIN_MS = 60_000;
+
+/** The stream event of a stored answer; its message id makes a repeat a no-op in the stream. */
+function emitAnswered(ctx: Context, a: AssessmentDoc, response: ResponseDoc): void {
+  ctx.emit('answered', `${a._id}:answered:${response.item_id}`, {
+    assessment_id: a._id,
+    candidate_id: a.candidate_id,
+    test_id: a.test_id,
+    question_id: response.item_id,
+    index: response.index,
+    correct: response.correct,
+  });
 }
 
 /**
