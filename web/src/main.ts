@@ -644,6 +644,11 @@ function onRoomOpened(room: Room): void {
   option.value = room.room_id;
   option.textContent = `Support${topic}`;
   ui.chatRoom.append(option);
+  // Before Start the proctor's room does not exist yet: the help panel opens for this conversation.
+  if (ui.help.hidden && screen !== 'end' && screen !== 'replaced') {
+    ui.help.hidden = false;
+    ui.chatRoom.value = room.room_id;
+  }
   ui.chatRoomField.hidden = false;
 }
 

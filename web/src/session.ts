@@ -187,7 +187,9 @@ export class Session {
   /** Sends a chat message (to the assessment's room, or a support room); rejects when there is no connection or the server refused it. */
   async chat(text: string, roomId?: string): Promise<void> {
     const client = this.#link.client;
-    if (client === undefined || !this.ready) throw new Error('Not connected: the message was not sent.');
+    if (client === undefined || !this.#link.live) throw new Error('Not connected: the message was not sent.');
+    // The proctor's room is the assessment's: it exists from Start. Support rooms exist before.
+    if (roomId === undefined && !this.#bound) throw new Error('The proctor can be reached once the assessment has started.');
     const reply = await client.chat(text, roomId);
     if (reply.type === 'chat_message') this.#onChat(reply.data);
     else if (reply.type === 'error') throw new Error(reply.data.message);
@@ -250,6 +252,7 @@ export class Session {
         this.#link.markLive();
         this.#listener.problem(undefined);
         this.#listener.info(info.data);
+        this.#readSupportRooms(client);
         return;
       }
       // Started before (a reload, another window): straight back to the question.
@@ -298,8 +301,16 @@ export class Session {
    * joined again, since a new connection starts in none. Failures only cost history.
    */
   #readChat(client: PlatformClient): void {
+    client.request('chat_history', { limit: CHAT_HISTORY_LIMIT }).then(
+      (reply) => this.#onHistory(reply),
+      () => undefined,
+    );
+    this.#readSupportRooms(client);
+  }
+
+  /** The support rooms a recruiter opened, joined again with their recent messages (they need no started assessment). */
+  #readSupportRooms(client: PlatformClient): void {
     const ignore = (): undefined => undefined;
-    client.request('chat_history', { limit: CHAT_HISTORY_LIMIT }).then((reply) => this.#onHistory(reply), ignore);
     for (const roomId of this.#supportRooms.keys()) {
       client.request('join_room', { room_id: roomId }).then(ignore, ignore);
       client.request('chat_history', { room_id: roomId, limit: CHAT_HISTORY_LIMIT }).then((reply) => this.#onHistory(reply), ignore);
