@@ -481,6 +481,8 @@ export const streamEvents = {
   completed: { subject: 'assessment.v1.events.completed', schema: completedSchema.extend(streamFields) },
   expired: { subject: 'assessment.v1.events.expired', schema: completedSchema.extend(streamFields) },
 } as const;
+/** The JetStream stream that holds {@link streamEvents}. */
+export const ASSESSMENT_STREAM = { name: 'ASSESSMENT_EVENTS', subjects: 'assessment.v1.events.>' } as const;
 export type StreamEventName = keyof typeof streamEvents;
 export type StreamEventOf<E extends StreamEventName> = z.input<(typeof streamEvents)[E]['schema']>;
 

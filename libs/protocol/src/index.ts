@@ -56,7 +56,17 @@ export type {
 } from './frames.ts';
 export { itemSchema, skillTargetSchema, testDefinitionSchema } from './definitions.ts';
 export type { Item, TestDefinition, TestDefinitionInput } from './definitions.ts';
-export { SUPPORT_ROOM_PREFIX, assessmentIdOfRoom, assessmentRoomId, endpointRoles, endpoints, events, replySchema, streamEvents } from './bus.ts';
+export {
+  ASSESSMENT_STREAM,
+  SUPPORT_ROOM_PREFIX,
+  assessmentIdOfRoom,
+  assessmentRoomId,
+  endpointRoles,
+  endpoints,
+  events,
+  replySchema,
+  streamEvents,
+} from './bus.ts';
 export type {
   EndpointName,
   EventInputOf,

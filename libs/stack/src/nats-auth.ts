@@ -1,5 +1,5 @@
 import { nkeys } from '@nats-io/transport-node';
-import { endpoints, events } from '@ap/protocol';
+import { ASSESSMENT_STREAM, endpoints, events } from '@ap/protocol';
 import type { EndpointName } from '@ap/protocol';
 
 /**
@@ -60,7 +60,7 @@ const eventAccess: { readonly [K in keyof typeof events]: { publish: readonly Bu
 const jetStream: {
   readonly [I in BusIdentity]?: { streams?: readonly { name: string; subjects: string }[]; buckets?: readonly string[] };
 } = {
-  assessment: { streams: [{ name: 'ASSESSMENT_EVENTS', subjects: 'assessment.v1.events.>' }] },
+  assessment: { streams: [ASSESSMENT_STREAM] },
   cleanup: { buckets: ['cleanup_lease'] },
 };
 

@@ -3,6 +3,7 @@ import { commonEnv, jetStreamEnv, metricsEnv, mongoEnv, parseConfig, processEnv 
 import { connectDatabase, isDatabaseUnavailable } from '@ap/db';
 import { runUntilSignal } from '@ap/lifecycle';
 import { createLogger } from '@ap/logging';
+import { ASSESSMENT_STREAM } from '@ap/protocol';
 import { createMetrics, serveServiceMetrics } from '@ap/metrics';
 import { z } from 'zod';
 import { createAssessmentService } from './service.ts';
@@ -26,8 +27,8 @@ await runUntilSignal({
     });
     const database = await connectDatabase({ url: config.MONGO_URL, name: config.MONGO_DB, log, appName: 'assessment' });
     const eventStream = await openEventStream(bus.nc, {
-      name: 'ASSESSMENT_EVENTS',
-      subjects: ['assessment.v1.events.>'],
+      name: ASSESSMENT_STREAM.name,
+      subjects: [ASSESSMENT_STREAM.subjects],
       replicas: config.JETSTREAM_REPLICAS,
       log,
     });
