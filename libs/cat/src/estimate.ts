@@ -4,6 +4,8 @@
  */
 import { DEFAULT_D, THETA_MAX, THETA_MIN, info3pl, logistic, softplus } from './irt.ts';
 import type { ItemParams } from './irt.ts';
+import { assertD, categoryCount, isPoly, itemProblem, logCategoryProbability } from './models.ts';
+import type { AnyItemParams } from './models.ts';
 
 /** A dichotomous response: 1 = correct, 0 = incorrect. */
 export type Response = 0 | 1;
@@ -51,7 +53,7 @@ function gridSpec(opts: EstimateOptions | undefined): GridSpec {
   const min = opts?.grid?.min ?? THETA_MIN;
   const max = opts?.grid?.max ?? THETA_MAX;
   const points = Math.max(3, Math.floor(opts?.grid?.points ?? DEFAULT_POINTS));
-  if (!(max > min)) throw new RangeError('grid.max must exceed grid.min');
+  if (!(Number.isFinite(min) && Number.isFinite(max) && max > min)) throw new RangeError('grid.max must exceed grid.min (both finite)');
   return { min, max, points };
 }
 
@@ -64,7 +66,11 @@ function makeNodes(min: number, max: number, points: number): Float64Array {
 }
 
 /** Add the log-likelihood of one response at every node into `ll`. */
-function addLogLik(ll: Float64Array, nodes: Float64Array, item: ItemParams, u: number, D: number): void {
+function addLogLik(ll: Float64Array, nodes: Float64Array, item: AnyItemParams, u: number, D: number): void {
+  if (isPoly(item)) {
+    for (let q = 0; q < nodes.length; q++) ll[q] = (ll[q] as number) + logCategoryProbability(item, u, nodes[q] as number, D);
+    return;
+  }
   const da = D * item.a;
   const { b, c } = item;
   const logOneMinusC = Math.log1p(-c);
@@ -102,14 +108,26 @@ function summarise(nodes: Float64Array, logPost: Float64Array, weightsOut: Float
   return { theta: mean, se: Math.sqrt(s2) };
 }
 
-function checkInputs(items: readonly ItemParams[], responses: readonly number[]): void {
+function checkInputs(items: readonly AnyItemParams[], responses: readonly number[], D: number, prior?: Prior): void {
   if (items.length !== responses.length) {
     throw new RangeError(`items (${items.length}) and responses (${responses.length}) differ in length`);
   }
+  assertD(D);
+  if (prior && !(Number.isFinite(prior.mean) && Number.isFinite(prior.sd) && prior.sd > 0)) {
+    throw new RangeError(`prior must have a finite mean and a finite sd > 0, got N(${prior.mean}, ${prior.sd})`);
+  }
+  for (let j = 0; j < items.length; j++) checkResponse(items[j] as AnyItemParams, responses[j] as number, j);
+}
+
+function checkResponse(item: AnyItemParams, x: number, j: number): void {
+  const problem = itemProblem(item);
+  if (problem !== undefined) throw new RangeError(`items[${j}]: ${problem}`);
+  const k = categoryCount(item);
+  if (!(Number.isInteger(x) && x >= 0 && x < k)) throw new RangeError(`responses[${j}] must be a category in 0..${k - 1}, got ${x}`);
 }
 
 function posteriorOnGrid(
-  items: readonly ItemParams[],
+  items: readonly AnyItemParams[],
   responses: readonly number[],
   nodes: Float64Array,
   D: number,
@@ -121,7 +139,7 @@ function posteriorOnGrid(
     const d = (nodes[q] as number) - prior.mean;
     lp[q] = -d * d * inv;
   }
-  for (let j = 0; j < items.length; j++) addLogLik(lp, nodes, items[j] as ItemParams, responses[j] === 1 ? 1 : 0, D);
+  for (let j = 0; j < items.length; j++) addLogLik(lp, nodes, items[j] as AnyItemParams, responses[j] as number, D);
   const weights = new Float64Array(nodes.length);
   const est = summarise(nodes, lp, weights);
   return { ...est, nodes, weights };
@@ -133,11 +151,11 @@ function posteriorOnGrid(
  * recomputed on a local grid of the same size spanning ±10 SD, so the result does
  * not depend on the grid to better than 1e-3 even for very long tests.
  */
-export function computePosterior(items: readonly ItemParams[], responses: readonly number[], opts?: EstimateOptions): PosteriorGrid {
-  checkInputs(items, responses);
+export function computePosterior(items: readonly AnyItemParams[], responses: readonly number[], opts?: EstimateOptions): PosteriorGrid {
   const g = gridSpec(opts);
   const D = opts?.D ?? DEFAULT_D;
   const prior = opts?.prior ?? DEFAULT_PRIOR;
+  checkInputs(items, responses, D, prior);
   const post = posteriorOnGrid(items, responses, makeNodes(g.min, g.max, g.points), D, prior);
   return refineIfNarrow(post, g, (nodes) => posteriorOnGrid(items, responses, nodes, D, prior));
 }
@@ -155,7 +173,7 @@ function refineIfNarrow(post: PosteriorGrid, g: GridSpec, recompute: (nodes: Flo
  * Expected a posteriori estimate: θ = posterior mean, SE = posterior SD, with a
  * normal prior (default N(0,1)) on a 161-point grid over [−4, 4], in log space.
  */
-export function estimateEap(items: readonly ItemParams[], responses: readonly number[], opts?: EstimateOptions): Estimate {
+export function estimateEap(items: readonly AnyItemParams[], responses: readonly number[], opts?: EstimateOptions): Estimate {
   const p = computePosterior(items, responses, opts);
   return { theta: p.theta, se: p.se };
 }
@@ -168,7 +186,7 @@ export class EapAccumulator {
   readonly #nodes: Float64Array;
   readonly #lp: Float64Array;
   readonly #weights: Float64Array;
-  readonly #items: ItemParams[] = [];
+  readonly #items: AnyItemParams[] = [];
   readonly #responses: number[] = [];
   readonly #D: number;
   readonly #prior: Prior;
@@ -179,6 +197,7 @@ export class EapAccumulator {
     this.#grid = gridSpec(opts);
     this.#D = opts?.D ?? DEFAULT_D;
     this.#prior = opts?.prior ?? DEFAULT_PRIOR;
+    checkInputs([], [], this.#D, this.#prior);
     this.#nodes = makeNodes(this.#grid.min, this.#grid.max, this.#grid.points);
     this.#lp = new Float64Array(this.#nodes.length);
     this.#weights = new Float64Array(this.#nodes.length);
@@ -194,9 +213,10 @@ export class EapAccumulator {
     return this.#items.length;
   }
 
-  /** Add one scored response. */
-  add(item: ItemParams, response: number): void {
-    const u = response === 1 ? 1 : 0;
+  /** Add one scored response (0/1, or a category index for a polytomous item). */
+  add(item: AnyItemParams, response: number): void {
+    const u = isPoly(item) ? response : response === 1 ? 1 : 0;
+    checkResponse(item, u, this.#items.length);
     this.#items.push(item);
     this.#responses.push(u);
     addLogLik(this.#lp, this.#nodes, item, u, this.#D);
@@ -262,9 +282,9 @@ function scoreAndInfo(items: readonly ItemParams[], responses: readonly number[]
  * and SE = +∞.
  */
 export function estimateMle(items: readonly ItemParams[], responses: readonly number[], opts?: MleOptions): MleEstimate {
-  checkInputs(items, responses);
   const g = gridSpec(opts);
   const D = opts?.D ?? DEFAULT_D;
+  checkInputs(items, responses, D);
   const [lo, hi] = opts?.bounds ?? [g.min, g.max];
   if (items.length === 0) {
     return { theta: Math.min(hi, Math.max(lo, opts?.prior?.mean ?? 0)), se: Infinity, bounded: false };

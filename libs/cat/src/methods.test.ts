@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { computePosterior } from './estimate.ts';
+import type { ItemParams } from './irt.ts';
+import { ESTIMATION_METHODS, estimateTheta } from './methods.ts';
+import type { AnyItemParams } from './models.ts';
+import { createRng } from './rng.ts';
+
+const close = (actual: number, expected: number, tol: number, what = ''): void => {
+  assert.ok(Math.abs(actual - expected) <= tol, `${what} ${actual} vs ${expected} (tol ${tol})`);
+};
+
+/** n identical Rasch items at b = 0 with r correct answers. */
+function rasch(n: number, r: number): { items: ItemParams[]; responses: number[] } {
+  return {
+    items: Array.from({ length: n }, () => ({ a: 1, b: 0, c: 0 })),
+    responses: Array.from({ length: n }, (_, j) => (j < r ? 1 : 0)),
+  };
+}
+
+/** Mode of a posterior computed by the EAP machinery on a fine grid. */
+function gridMode(items: AnyItemParams[], responses: number[], sd: number, mean = 0): { mode: number; h: number } {
+  const points = 8001;
+  const post = computePosterior(items, responses, { prior: { mean, sd }, grid: { points } });
+  let best = 0;
+  for (let q = 1; q < points; q++) if ((post.weights[q] as number) > (post.weights[best] as number)) best = q;
+  return { mode: post.nodes[best] as number, h: (post.nodes[1] as number) - (post.nodes[0] as number) };
+}
+
+describe('estimateTheta: reference values from closed forms', () => {
+  it('ML on n identical Rasch items is log(r / (n − r)) (sufficient statistic)', () => {
+    for (let r = 1; r < 6; r++) {
+      const { items, responses } = rasch(6, r);
+      const e = estimateTheta('ML', items, responses);
+      close(e.theta, Math.log(r / (6 - r)), 1e-10, `r=${r}`);
+      close(e.se, 1 / Math.sqrt(6 * (r / 6) * (1 - r / 6)), 1e-9, 'se');
+      assert.equal(e.bounded, false);
+    }
+  });
+
+  it('ML rule for all-correct / all-wrong: the bound of the search range, flagged', () => {
+    const up = estimateTheta('ML', ...Object.values(rasch(5, 5)) as [ItemParams[], number[]]);
+    const down = estimateTheta('ML', ...Object.values(rasch(5, 0)) as [ItemParams[], number[]]);
+    assert.deepEqual([up.theta, up.bounded, down.theta, down.bounded], [4, true, -4, true]);
+    assert.ok(Number.isFinite(up.se) && up.se > 0);
+    assert.equal(estimateTheta('ML', rasch(5, 5).items, rasch(5, 5).responses, { bounds: [-3, 3] }).theta, 3);
+  });
+
+  it('WLE on n identical Rasch items is log((r + ½) / (n − r + ½)), finite for extreme patterns', () => {
+    for (let r = 0; r <= 6; r++) {
+      const { items, responses } = rasch(6, r);
+      const e = estimateTheta('WLE', items, responses);
+      close(e.theta, Math.log((r + 0.5) / (6 - r + 0.5)), 1e-10, `r=${r}`);
+      assert.equal(e.bounded, false);
+    }
+  });
+
+  it('MAP on 4 Rasch items (3 correct, N(0,1)) solves 3 − 4·P(θ) − θ = 0: θ = 0.50524008632, SE = 0.71817972589', () => {
+    const { items, responses } = rasch(4, 3);
+    const e = estimateTheta('MAP', items, responses);
+    close(e.theta, 0.5052400863197251, 1e-10);
+    close(e.se, 0.7181797258914383, 1e-9);
+  });
+
+  it('ML on a 3PL pattern matches an independent root of the 3PL score equation (θ = −0.35783172589)', () => {
+    const items: ItemParams[] = [
+      { a: 1, b: -1, c: 0.2 },
+      { a: 1.5, b: 0, c: 0.2 },
+      { a: 0.8, b: 1, c: 0.25 },
+      { a: 1.2, b: 0.5, c: 0.15 },
+      { a: 2, b: -0.5, c: 0.1 },
+    ];
+    close(estimateTheta('ML', items, [1, 1, 0, 1, 0]).theta, -0.3578317258934346, 1e-9);
+  });
+
+  it('with no responses every method returns the prior', () => {
+    for (const m of ESTIMATION_METHODS) {
+      assert.deepEqual(estimateTheta(m, [], [], { prior: { mean: 0.3, sd: 1.5 } }), { theta: 0.3, se: 1.5, bounded: false });
+    }
+  });
+});
+
+describe('estimateTheta: agreement with the posterior on a fine grid', () => {
+  const rng = createRng('agree');
+  const items: ItemParams[] = Array.from({ length: 15 }, () => ({ a: 0.6 + rng.next() * 1.4, b: rng.normal(), c: 0.2 * rng.next() }));
+  const responses = items.map((_, j) => (j % 3 === 0 ? 0 : 1));
+
+  it('ML equals the mode of EAP’s grid posterior under a flat prior (sd 1e4)', () => {
+    const { mode, h } = gridMode(items, responses, 1e4);
+    close(estimateTheta('ML', items, responses).theta, mode, h);
+  });
+
+  it('MAP equals the mode of EAP’s grid posterior under the same normal prior', () => {
+    const prior = { mean: 0.5, sd: 0.8 };
+    const { mode, h } = gridMode(items, responses, prior.sd, prior.mean);
+    close(estimateTheta('MAP', items, responses, { prior }).theta, mode, h);
+  });
+
+  it('MAP tends to ML as the prior flattens; EAP tends to ML on a long test', () => {
+    const ml = estimateTheta('ML', items, responses).theta;
+    close(estimateTheta('MAP', items, responses, { prior: { mean: 0, sd: 1e3 } }).theta, ml, 1e-5);
+    const r = createRng('long');
+    const long: ItemParams[] = Array.from({ length: 400 }, () => ({ a: 1 + r.next(), b: r.normal(), c: 0 }));
+    const resp = long.map((it) => (r.next() < 1 / (1 + Math.exp(-it.a * (0.7 - it.b))) ? 1 : 0));
+    const eapFlat = estimateTheta('EAP', long, resp, { prior: { mean: 0, sd: 1e4 } });
+    close(eapFlat.theta, estimateTheta('ML', long, resp).theta, 0.01);
+    close(eapFlat.se, estimateTheta('ML', long, resp).se, 0.005);
+  });
+
+  it('WLE on 2PL items equals the mode of L·√I (Jeffreys prior) on a fine grid', () => {
+    const two = items.map((it) => ({ ...it, c: 0 }));
+    const w = estimateTheta('WLE', two, responses).theta;
+    let best = -Infinity;
+    let arg = 0;
+    for (let q = 0; q <= 8000; q++) {
+      const t = -4 + q / 1000;
+      let ll = 0;
+      let inf = 0;
+      for (let j = 0; j < two.length; j++) {
+        const it = two[j] as ItemParams;
+        const p = 1 / (1 + Math.exp(-it.a * (t - it.b)));
+        ll += Math.log(responses[j] === 1 ? p : 1 - p);
+        inf += it.a * it.a * p * (1 - p);
+      }
+      const v = ll + 0.5 * Math.log(inf);
+      if (v > best) {
+        best = v;
+        arg = t;
+      }
+    }
+    close(w, arg, 1e-3);
+  });
+});
+
+describe('estimateTheta: WLE reduces the bias of ML on a short test (simulation)', () => {
+  it('10 2PL items, 600 simulees at each of θ = −1.5 and +1.5', () => {
+    const rng = createRng('wle-bias');
+    const items: ItemParams[] = Array.from({ length: 10 }, (_, j) => ({ a: 1.2, b: -1.8 + (3.6 * j) / 9, c: 0 }));
+    const bias = { ML: 0, WLE: 0 };
+    for (const truth of [-1.5, 1.5]) {
+      const sum = { ML: 0, WLE: 0 };
+      const n = 600;
+      for (let s = 0; s < n; s++) {
+        const resp = items.map((it) => (rng.next() < 1 / (1 + Math.exp(-it.a * (truth - it.b))) ? 1 : 0));
+        sum.ML += estimateTheta('ML', items, resp).theta;
+        sum.WLE += estimateTheta('WLE', items, resp).theta;
+      }
+      bias.ML += Math.abs(sum.ML / n - truth) / 2;
+      bias.WLE += Math.abs(sum.WLE / n - truth) / 2;
+    }
+    assert.ok(bias.WLE < bias.ML / 2, `mean |bias| WLE ${bias.WLE.toFixed(3)} vs ML ${bias.ML.toFixed(3)}`);
+  });
+});
+
+describe('estimateTheta: guards', () => {
+  const ok: ItemParams[] = [{ a: 1, b: 0, c: 0.2 }];
+  it('rejects c = 1, a ≤ 0, huge a or |b|, non-finite values, a prior SD of 0, bad D and bad responses', () => {
+    const bad: [AnyItemParams[], number[], object?][] = [
+      [[{ a: 1, b: 0, c: 1 }], [1]],
+      [[{ a: 0, b: 0, c: 0 }], [1]],
+      [[{ a: 1e200, b: 0, c: 0 }], [1]],
+      [[{ a: 1, b: -1e308, c: 0 }], [1]],
+      [[{ a: 1, b: Number.NaN, c: 0 }], [1]],
+      [ok, [1], { prior: { mean: 0, sd: 0 } }],
+      [ok, [1], { prior: { mean: Number.NaN, sd: 1 } }],
+      [ok, [1], { D: 0 }],
+      [ok, [1], { D: Infinity }],
+      [ok, [2]],
+      [ok, [0.5]],
+      [ok, []],
+      [[{ model: 'GRM', a: 1, b: [0, 0] }], [1]],
+      [[{ model: 'GPCM', a: 1, b: [] }], [0]],
+      [[{ model: 'GPCM', a: 1, b: [0, 1] }], [3]],
+    ];
+    for (const m of ESTIMATION_METHODS) {
+      for (const [items, resp, opts] of bad) {
+        assert.throws(() => estimateTheta(m, items, resp, opts), RangeError, `${m} ${JSON.stringify([items, resp, opts])}`);
+      }
+    }
+  });
+});
