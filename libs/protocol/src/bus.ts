@@ -11,6 +11,7 @@ import {
   resultSchema,
   roomSchema,
   serverFrameData,
+  startApprovalSchema,
   testInfoSchema,
   testSummarySchema,
 } from './frames.ts';
@@ -181,7 +182,15 @@ export const endpoints = {
     subject: 'assessment.v1.start',
     roles: CANDIDATE,
     request: withCaller({ test_id: testIdSchema }),
-    response: serverFrameData.assessment_started,
+    /** The started (or resumed) assessment, or the start request that waits for a proctor's approval. */
+    response: z.union([serverFrameData.assessment_started, z.object({ start_approval: startApprovalSchema })]),
+  },
+  /** Staff approve a waiting start request; the candidate is told and may start. */
+  assessmentApproveStart: {
+    subject: 'assessment.v1.approve_start',
+    roles: STAFF,
+    request: withCaller({ candidate_id: idSchema, test_id: testIdSchema }),
+    response: startApprovalSchema,
   },
   assessmentQuestion: {
     subject: 'assessment.v1.question',
@@ -282,7 +291,7 @@ export const endpoints = {
     subject: 'assessment.v1.live',
     roles: STAFF,
     request: withCaller({ test_id: testIdSchema.optional(), limit: z.number().int().min(1).max(2000).default(500) }),
-    response: z.object({ assessments: z.array(liveAssessmentSchema) }),
+    response: z.object({ assessments: z.array(liveAssessmentSchema), start_requests: z.array(startApprovalSchema) }),
   },
   assessmentResults: {
     subject: 'assessment.v1.results',
@@ -426,6 +435,8 @@ export const events = {
   chatRoom: keyedEvent('chat.v1.events.room', chatMessageSchema),
   /** A changed in-progress assessment, for proctors watching its test. */
   liveAssessment: keyedEvent('assessment.v1.live', liveAssessmentSchema),
+  /** A start request made or approved, for proctors watching its test (keyed by test). */
+  startRequest: keyedEvent('assessment.v1.start_requests', startApprovalSchema),
   /** A connection bound to (or released) an assessment on a gateway: proctors see online/offline at once. */
   connection: fixedEvent(
     'gateway.v1.connection',

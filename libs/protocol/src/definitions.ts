@@ -24,6 +24,17 @@ export const itemSchema = z
   });
 export type Item = z.infer<typeof itemSchema>;
 
+/** The practice question of a test: shown with its answer before Start, so the candidate can try the controls. */
+export const practiceSchema = z
+  .object({
+    stem: z.string().min(1).max(2000),
+    options: z.array(optionSchema).min(2).max(10),
+    answer: z.string().min(1).max(16),
+  })
+  .strict()
+  .refine((p) => p.options.some((o) => o.id === p.answer), { path: ['answer'], message: 'answer is not one of the option ids' });
+export type Practice = z.infer<typeof practiceSchema>;
+
 export const skillTargetSchema = z
   .object({
     name: z.string().min(1).max(64),
@@ -86,6 +97,10 @@ export const testDefinitionSchema = z
     re_sign_in: z.enum(['allow', 'approve']).default('allow'),
     /** Proctors watch this test live (shown to candidates before they start). */
     proctored: z.boolean().default(false),
+    /** A candidate's `start_assessment` waits until a proctor approves it; the clock starts only then. */
+    start_requires_approval: z.boolean().default(false),
+    /** A question to try on the rules page before Start: not scored, never stored as an answer, no clock. */
+    practice: practiceSchema.optional(),
   })
   .strict();
 export type TestDefinition = z.infer<typeof testDefinitionSchema>;

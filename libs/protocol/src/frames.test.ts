@@ -37,6 +37,7 @@ describe('parseClientFrame', () => {
       open_support_room: { candidate_id: 'c1', topic: 'your results' },
       watch_assessments: { test_id: 't1' },
       unwatch_assessments: {},
+      approve_start: { candidate_id: 'u1', test_id: 't1' },
     };
     for (const type of CLIENT_FRAME_TYPES) {
       const r = parseClientFrame(JSON.stringify({ type, data: samples[type], id: 'r1' }));

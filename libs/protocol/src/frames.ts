@@ -76,6 +76,8 @@ export const clientFrameData = {
   /** Staff: the live feed of in-progress assessments of their tests (one test, or all they may see). */
   watch_assessments: z.object({ test_id: testIdSchema.optional() }).strict(),
   unwatch_assessments: empty,
+  /** Staff: let a candidate waiting for approval start a test that requires it. */
+  approve_start: z.object({ candidate_id: idSchema, test_id: testIdSchema }).strict(),
 } as const;
 
 export type ClientFrameType = keyof typeof clientFrameData;
@@ -104,6 +106,21 @@ export const testSummarySchema = z.object({
 export type TestSummary = z.infer<typeof testSummarySchema>;
 
 /**
+ * A candidate's request to start a test that requires a proctor's approval: `waiting` until a
+ * proctor approves it, then `approved` (the candidate's next `start_assessment` starts the clock).
+ */
+export const startApprovalSchema = z.object({
+  test_id: idSchema,
+  candidate_id: idSchema,
+  candidate_name: z.string(),
+  status: z.enum(['waiting', 'approved']),
+  requested_at: z.string(),
+  approved_at: z.string().nullable(),
+  approved_by: idSchema.nullable(),
+});
+export type StartApproval = z.infer<typeof startApprovalSchema>;
+
+/**
  * What a candidate may read about a test before starting it: the test's public facts and, when the
  * caller already started it, where that attempt stands (the page resumes it instead of showing the rules).
  */
@@ -112,6 +129,12 @@ export const testInfoSchema = z.object({
   description: z.string(),
   /** Proctors watch the assessment live and may pause or end it. */
   proctored: z.boolean(),
+  /** `start_assessment` waits for a proctor's approval before the clock starts. */
+  start_requires_approval: z.boolean(),
+  /** The caller's start request on such a test (null before one is made, and for staff). */
+  start_approval: startApprovalSchema.nullable(),
+  /** A question to try before Start, with its answer: not scored, not stored, no clock. */
+  practice: z.object({ stem: z.string(), options: z.array(optionSchema), answer: z.string() }).nullable(),
   /** The caller's attempt at this test, if they started it; null for a candidate who has not. */
   attempt: z
     .object({
@@ -287,8 +310,18 @@ export const serverFrameData = {
   chat_history: z.object({ room_id: idSchema, messages: z.array(chatMessageSchema), next_cursor: z.string().nullable() }),
   typing: z.object({ room_id: idSchema, user_id: idSchema, role: roleSchema, name: z.string().optional() }),
   /** The snapshot a watch starts with; `live_assessment` frames follow as assessments change. */
-  live_assessments: z.object({ test_id: idSchema.nullable(), assessments: z.array(liveAssessmentSchema) }),
+  live_assessments: z.object({
+    test_id: idSchema.nullable(),
+    assessments: z.array(liveAssessmentSchema),
+    /** Candidates waiting for a proctor's approval to start (tests that require it). */
+    start_requests: z.array(startApprovalSchema),
+  }),
   live_assessment: liveAssessmentSchema,
+  /**
+   * A start request as it stands: the reply to a `start_assessment` that must wait, pushed to the
+   * candidate when approved, sent live to proctors watching the test, and the reply to `approve_start`.
+   */
+  start_approval: startApprovalSchema,
   error: errorBodySchema,
 } as const;
 

@@ -32,6 +32,7 @@ export {
   resultSchema,
   serverEnvelopeSchema,
   serverFrameData,
+  startApprovalSchema,
   testInfoSchema,
   testSummarySchema,
 } from './frames.ts';
@@ -51,11 +52,12 @@ export type {
   ServerFrame,
   ServerFrameDataOf,
   ServerFrameType,
+  StartApproval,
   TestInfo,
   TestSummary,
 } from './frames.ts';
-export { itemSchema, skillTargetSchema, testDefinitionSchema } from './definitions.ts';
-export type { Item, TestDefinition, TestDefinitionInput } from './definitions.ts';
+export { itemSchema, practiceSchema, skillTargetSchema, testDefinitionSchema } from './definitions.ts';
+export type { Item, Practice, TestDefinition, TestDefinitionInput } from './definitions.ts';
 export {
   ASSESSMENT_STREAM,
   SUPPORT_ROOM_PREFIX,

@@ -48,6 +48,8 @@ const eventAccess: { readonly [K in keyof typeof events]: { publish: readonly Bu
   presence: { publish: ['gateway'], subscribe: ['assessment'] },
   chatRoom: { publish: ['chat'], subscribe: ['gateway'] },
   liveAssessment: { publish: ['assessment'], subscribe: ['gateway'] },
+  // Start requests waiting for (or given) a proctor's approval, for the proctors' live feed.
+  startRequest: { publish: ['assessment'], subscribe: ['gateway'] },
   connection: { publish: ['gateway'], subscribe: ['assessment'] },
   chatTyping: { publish: ['gateway'], subscribe: ['gateway'] },
   // Stored in the ASSESSMENT_EVENTS stream (published through JetStream, below).

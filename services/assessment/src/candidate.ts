@@ -9,6 +9,7 @@ import { helpContextView } from './live.ts';
 import { found } from './repository.ts';
 import { checkAccess, isActive, isOpen, notActive, overdueError, secondsLeft } from './rules.ts';
 import { planNext } from './selection.ts';
+import { startGate } from './start-approval.ts';
 import { MAX_INCIDENTS } from './system.ts';
 import type { LoadedTest } from './selection.ts';
 import type { AssessmentDoc, ResponseDoc } from './store.ts';
@@ -98,7 +99,11 @@ export function candidateHandlers(ctx: Context): HandlerTable {
   };
 }
 
-/** Starts the candidate's assessment of a test, or resumes the one they have: one attempt per candidate and test. */
+/**
+ * Starts the candidate's assessment of a test, or resumes the one they have: one attempt per
+ * candidate and test. On a test that requires approval, a first start before it is given answers
+ * with the waiting request instead.
+ */
 async function startAssessment(ctx: Context, req: ParsedRequestOf<'assessmentStart'>): Promise<ResponseOf<'assessmentStart'>> {
   const { repo, clock, col } = ctx;
   const { caller, test_id: testId } = req;
@@ -117,6 +122,11 @@ async function startAssessment(ctx: Context, req: ParsedRequestOf<'assessmentSta
         });
       }
       return started(current, test, now, true);
+    }
+    if (attemptDoc === null) {
+      // A test that requires a proctor's approval: the first start waits for it, and nothing runs.
+      const waiting = await startGate(ctx, caller, test);
+      if (waiting !== null) return { start_approval: waiting };
     }
     const id = attemptDoc?.assessment_id ?? randomUUID();
     const seed = randomBytes(12).toString('base64url');

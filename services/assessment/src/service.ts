@@ -16,6 +16,7 @@ import type { LoadedTest } from './selection.ts';
 import { staffHandlers } from './staff.ts';
 import { openCollections } from './store.ts';
 import { connectionChanged, createPresenceWriter, signedInAgain, systemHandlers } from './system.ts';
+import { startApprovalHandlers } from './start-approval.ts';
 import { testInfoHandlers } from './test-info.ts';
 import { createWarnings } from './warnings.ts';
 
@@ -108,7 +109,7 @@ export async function createAssessmentService(deps: {
 
   const presence = createPresenceWriter(ctx);
   const warnings = createWarnings(ctx);
-  const table: HandlerTable = { ...candidateHandlers(ctx), ...staffHandlers(ctx), ...systemHandlers(ctx), ...authoringHandlers(ctx), ...testInfoHandlers(ctx) };
+  const table: HandlerTable = { ...candidateHandlers(ctx), ...staffHandlers(ctx), ...systemHandlers(ctx), ...authoringHandlers(ctx), ...testInfoHandlers(ctx), ...startApprovalHandlers(ctx) };
   const subs: Subscription[] = (Object.keys(table) as EndpointName[]).map((name) =>
     bus.serve(name, QUEUE, table[name] as Handler<typeof name>),
   );

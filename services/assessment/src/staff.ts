@@ -4,6 +4,7 @@ import { MAX_RETRIES } from './context.ts';
 import { finalize } from './finish.ts';
 import { liveView, resultRow } from './live.ts';
 import { found } from './repository.ts';
+import { waitingRequests } from './start-approval.ts';
 import { checkAccess, FINAL, isFinal, isOpen, notActive, secondsLeft, staffMaySee } from './rules.ts';
 import type { AssessmentDoc } from './store.ts';
 
@@ -116,7 +117,7 @@ export function staffHandlers(ctx: Context): HandlerTable {
         .filter((a): a is AssessmentDoc => a !== null && !isFinal(a.status))
         .sort((x, y) => x.started_at.getTime() - y.started_at.getTime())
         .map((a) => liveView(a, ctx.online.isOnline(a._id, now.getTime()), now));
-      return { assessments };
+      return { assessments, start_requests: await waitingRequests(ctx, filter, req.limit) };
     },
 
     /**

@@ -2,9 +2,11 @@ import type { Collection, Db } from 'mongodb';
 import type { AssessmentResult, AssessmentStatus, CompletionReason, Item, TestDefinition } from '@ap/protocol';
 
 /** A test as stored: its definition plus bookkeeping. */
-export type TestDoc = Omit<TestDefinition, 'id' | 'proctored'> & {
+export type TestDoc = Omit<TestDefinition, 'id' | 'proctored' | 'start_requires_approval'> & {
   /** Absent on tests stored before the field existed: not proctored. */
   proctored?: boolean;
+  /** Absent on tests stored before the field existed: no approval needed. */
+  start_requires_approval?: boolean;
   _id: string;
   created_by: string;
   created_at: Date;
@@ -127,6 +129,21 @@ export type AttemptDoc = { _id: string; assessment_id: string };
  */
 export type ActiveDoc = { _id: string; test_id: string; status: AssessmentStatus; deadline: Date; started_at: Date };
 
+/**
+ * A candidate's request to start a test that requires a proctor's approval: `_id` is
+ * `${candidate_id}:${test_id}`, inserted once (a duplicate key means it exists), approved by one update.
+ */
+export type StartRequestDoc = {
+  _id: string;
+  test_id: string;
+  candidate_id: string;
+  candidate_name: string;
+  status: 'waiting' | 'approved';
+  requested_at: Date;
+  approved_at: Date | null;
+  approved_by: string | null;
+};
+
 /** θ of each finished assessment by test, for percentiles. */
 export type ScoreDoc = { _id: string; test_id: string; theta: number };
 
@@ -140,6 +157,7 @@ export type Collections = {
   attempts: Collection<AttemptDoc>;
   active: Collection<ActiveDoc>;
   scores: Collection<ScoreDoc>;
+  startRequests: Collection<StartRequestDoc>;
 };
 
 /** The service's collections, with their indexes created (idempotent). */
@@ -154,6 +172,7 @@ export async function openCollections(db: Db): Promise<Collections> {
     attempts: db.collection<AttemptDoc>('assessment_attempts'),
     active: db.collection<ActiveDoc>('assessments_active'),
     scores: db.collection<ScoreDoc>('assessment_scores'),
+    startRequests: db.collection<StartRequestDoc>('start_requests'),
   };
   // One index per command: FerretDB 1.24 drops the connection when one createIndexes lists several existing indexes.
   await c.assessments.createIndexes([{ key: { attempt_key: 1 }, name: 'attempt_key_unique', unique: true }]);
@@ -164,5 +183,6 @@ export async function openCollections(db: Db): Promise<Collections> {
   await c.assessments.createIndexes([{ key: { test_id: 1, status: 1 }, name: 'test_status' }]);
   await c.presence.createIndexes([{ key: { last_seen_at: 1 }, name: 'last_seen_at' }]);
   await c.applications.createIndexes([{ key: { candidate_id: 1, test_id: 1 }, name: 'candidate_test' }]);
+  await c.startRequests.createIndexes([{ key: { test_id: 1, status: 1 }, name: 'test_status' }]);
   return c;
 }

@@ -2,6 +2,7 @@ import { AppError, staffMaySee } from '@ap/protocol';
 import type { Caller, ParsedRequestOf, ResponseOf } from '@ap/protocol';
 import type { Context, HandlerTable } from './context.ts';
 import { secondsLeft } from './rules.ts';
+import { startRequestOf } from './start-approval.ts';
 import { summary } from './views.ts';
 
 /** What anyone allowed to take or see a test may read before it starts: reads only, nothing is created. */
@@ -12,7 +13,8 @@ export function testInfoHandlers(ctx: Context): HandlerTable {
 /**
  * The test's public facts from its definition and, for a candidate who already started it, where
  * that attempt stands. Two lookups by `_id` (the attempt key, then the assessment); no write, so
- * that reading the rules never starts the clock.
+ * that reading the rules never starts the clock (a third lookup by `_id` reads the caller's start
+ * request on a test that requires approval).
  */
 async function testInfo(ctx: Context, req: ParsedRequestOf<'testInfo'>): Promise<ResponseOf<'testInfo'>> {
   const { caller, test_id: testId } = req;
@@ -22,6 +24,10 @@ async function testInfo(ctx: Context, req: ParsedRequestOf<'testInfo'>): Promise
     test: summary(test),
     description: test.doc.description,
     proctored: test.doc.proctored ?? false,
+    start_requires_approval: test.doc.start_requires_approval ?? false,
+    start_approval: test.doc.start_requires_approval === true ? await startRequestOf(ctx, caller, testId) : null,
+    // Not secret: the practice question is never scored, so its answer comes with it.
+    practice: test.doc.practice === undefined ? null : { stem: test.doc.practice.stem, options: test.doc.practice.options, answer: test.doc.practice.answer },
     attempt: caller.role === 'candidate' ? await attemptOf(ctx, caller.user_id, testId) : null,
   };
 }

@@ -87,6 +87,8 @@ class Hub implements ConnectionHub, RouteHub {
     ]);
     this.live = new Fanout((subject) => [
       this.bus.subscribe('liveAssessment', subject.slice(subject.lastIndexOf('.') + 1), (row) => this.onLive(subject, row)),
+      // The same test's start requests (waiting for a proctor's approval, or approved).
+      this.bus.subscribe('startRequest', subject.slice(subject.lastIndexOf('.') + 1), (r) => this.onStartRequest(subject, r)),
     ]);
     this.every(deps.options.pingIntervalMs, () => this.ping());
     // Authenticated sockets that send nothing are closed; the check is a cheap sweep, so that a
@@ -365,6 +367,11 @@ class Hub implements ConnectionHub, RouteHub {
     // Serialized once for every watcher.
     const text = JSON.stringify({ type: 'live_assessment', data: row, ts: new Date().toISOString() });
     for (const c of this.live.members(subject)) c.sendSerialized('live_assessment', text);
+  }
+
+  private onStartRequest(subject: string, request: EventOf<'startRequest'>): void {
+    const text = JSON.stringify({ type: 'start_approval', data: request, ts: new Date().toISOString() });
+    for (const c of this.live.members(subject)) c.sendSerialized('start_approval', text);
   }
 
   // --- connection upkeep --------------------------------------------------------------------------

@@ -96,7 +96,7 @@ describe('gateway routes', () => {
       };
       return { question };
     });
-    serviceBus.serve('assessmentLive', 'assessment', () => ({ assessments: [] }));
+    serviceBus.serve('assessmentLive', 'assessment', () => ({ assessments: [], start_requests: [] }));
     await serviceBus.nc.flush();
     const verifier = createTokenVerifier({ bus: gatewayBus, log });
     assert.ok(await verifier.refresh());

@@ -111,6 +111,11 @@ export const routes: RouteTable = {
         c.send('assessment_completed', done.data, id);
         return;
       }
+      if ('start_approval' in started) {
+        // The test requires a proctor's approval: nothing started; the candidate is told when it comes.
+        c.send('start_approval', started.start_approval, id);
+        return;
+      }
       hub.bindAssessment(c, started.assessment_id);
       // One live connection per assessment: older ones, on any gateway, are told and closed.
       hub.publish('pushToUser', caller.user_id, {
@@ -216,19 +221,24 @@ export const routes: RouteTable = {
         { caller, ...(data.test_id === undefined ? {} : { test_id: data.test_id }) },
         opts,
       );
-      c.send('live_assessments', { test_id: data.test_id ?? null, assessments: snapshot.assessments }, id);
+      c.send('live_assessments', { test_id: data.test_id ?? null, ...snapshot }, id);
     },
   },
   unwatch_assessments: {
     local: true,
     handle({ hub, c, id }) {
       hub.unwatch(c);
-      c.send('live_assessments', { test_id: null, assessments: [] }, id);
+      c.send('live_assessments', { test_id: null, assessments: [], start_requests: [] }, id);
     },
   },
   pause_assessment: { handle: (ctx, data) => staffCommand(ctx, data.assessment_id, 'pause', data.reason) },
   resume_assessment: { handle: (ctx, data) => staffCommand(ctx, data.assessment_id, 'resume', '') },
   terminate_assessment: { handle: (ctx, data) => staffCommand(ctx, data.assessment_id, 'terminate', data.reason) },
+  approve_start: {
+    async handle({ hub, c, caller, id, opts }, data) {
+      c.send('start_approval', await hub.bus.request('assessmentApproveStart', { caller, ...data }, opts), id);
+    },
+  },
   extra_time: {
     async handle({ hub, c, caller, id, opts }, data) {
       c.send('assessment_status', await hub.bus.request('assessmentExtraTime', { caller, ...data }, opts), id);

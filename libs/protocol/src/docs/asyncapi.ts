@@ -36,12 +36,13 @@ const CLIENT_FRAME_SUMMARY: Record<ClientFrameType, string> = {
   open_support_room: 'Recruiters: open a support room with a candidate.',
   watch_assessments: "Staff: receive the live feed of their tests' in-progress assessments.",
   unwatch_assessments: 'Staff: stop the live feed.',
+  approve_start: "Staff: approve a candidate's waiting start request (tests that require approval); the candidate is told and may start.",
 };
 
 /** The server frames that answer each client frame (`reply_to` = the frame's `id`); `error` may answer any. */
 export const CLIENT_FRAME_REPLIES: Record<ClientFrameType, readonly ServerFrameType[]> = {
   auth: ['auth_success'],
-  start_assessment: ['assessment_started', 'assessment_completed'],
+  start_assessment: ['assessment_started', 'assessment_completed', 'start_approval'],
   get_test_info: ['test_info'],
   get_question: ['question', 'assessment_completed'],
   submit_answer: ['answer_feedback', 'assessment_completed'],
@@ -61,6 +62,7 @@ export const CLIENT_FRAME_REPLIES: Record<ClientFrameType, readonly ServerFrameT
   open_support_room: ['room_opened'],
   watch_assessments: ['live_assessments'],
   unwatch_assessments: ['live_assessments'],
+  approve_start: ['start_approval'],
 };
 
 /** What each server frame says. */
@@ -86,7 +88,9 @@ const SERVER_FRAME_SUMMARY: Record<ServerFrameType, string> = {
   room_opened: 'A support room was opened (answer to the recruiter, pushed to the candidate).',
   chat_history: 'A page of messages, newest first.',
   typing: 'Pushed: someone in the room is typing.',
-  live_assessments: 'The snapshot a watch starts with (empty after unwatch).',
+  live_assessments: 'The snapshot a watch starts with, with the candidates waiting for approval to start (empty after unwatch).',
+  start_approval:
+    "A start request on a test that requires a proctor's approval: the reply to a start that must wait, the push to the candidate when approved, the live row proctors see, and the reply to approve_start.",
   live_assessment: 'Pushed: a watched assessment changed.',
   error: 'A request failed or a frame was refused: a code from the closed list, a message, maybe details.',
 };
@@ -97,6 +101,7 @@ const EVENT_DOCS: Record<keyof typeof events, { parameter: string | null; summar
   presence: { parameter: null, summary: 'Which assessments have a live connection on one gateway, sent periodically in batches.' },
   chatRoom: { parameter: 'room_id', summary: 'A message posted in a room, for the gateways with members of it.' },
   liveAssessment: { parameter: 'test_id', summary: 'An in-progress assessment changed, for proctors watching its test.' },
+  startRequest: { parameter: 'test_id', summary: "A start request waits for (or got) a proctor's approval, for proctors watching its test." },
   connection: { parameter: null, summary: 'A connection bound to (or released) an assessment on a gateway.' },
   chatTyping: { parameter: 'room_id', summary: 'Someone is typing in a room (not stored).' },
   reSignIn: { parameter: null, summary: 'A candidate signed in again with a named invitation code.' },
