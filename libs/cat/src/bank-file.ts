@@ -3,6 +3,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { MAX_A, MAX_ABS_B } from './models.ts';
 import { paramsFromLabel } from './irt.ts';
 
 const optionSchema = z.strictObject({
@@ -22,8 +23,8 @@ export const bankFileItemSchema = z
     options: z.array(optionSchema).min(2).max(10),
     key: z.string().min(1),
     difficulty: z.enum(['easy', 'medium', 'hard']).optional(),
-    a: z.number().positive().optional(),
-    b: z.number().optional(),
+    a: z.number().positive().max(MAX_A).optional(),
+    b: z.number().min(-MAX_ABS_B).max(MAX_ABS_B).optional(),
     c: z.number().min(0).lt(1).optional(),
     clarification: z.string().optional(),
     type: z.literal('single_choice').optional(),

@@ -2,6 +2,8 @@
  * Zod schemas and types for the CAT configuration and bank items.
  */
 import { z } from 'zod';
+import { ESTIMATION_METHODS } from './methods.ts';
+import { MAX_A, MAX_ABS_B, MAX_D } from './models.ts';
 
 const skillTargetSchema = z
   .strictObject({
@@ -17,16 +19,17 @@ const skillTargetSchema = z
 /** Schema of {@link CatConfig}. */
 export const catConfigSchema = z
   .strictObject({
-    D: z.number().positive().optional(),
-    prior: z.strictObject({ mean: z.number(), sd: z.number().positive() }).optional(),
+    D: z.number().positive().max(MAX_D).optional(),
+    prior: z.strictObject({ mean: z.number().min(-MAX_ABS_B).max(MAX_ABS_B), sd: z.number().positive().max(100) }).optional(),
     estimator: z.enum(['eap', 'mle']).optional(),
+    method: z.enum(ESTIMATION_METHODS).optional(),
     randomesque: z.int().min(1).optional(),
     sympsonHetter: z.boolean().optional(),
     skills: z.record(z.string().min(1), skillTargetSchema).optional(),
     minItems: z.int().min(0),
     maxItems: z.int().min(1),
     seTarget: z.number().positive().optional(),
-    startTheta: z.number().optional(),
+    startTheta: z.number().min(-MAX_ABS_B).max(MAX_ABS_B).optional(),
   })
   .superRefine((cfg, ctx) => {
     if (cfg.minItems > cfg.maxItems) {
@@ -48,7 +51,7 @@ export const catConfigSchema = z
 
 /**
  * CAT configuration: scaling constant D (default 1), prior (default N(0,1)),
- * estimator (default 'eap'), randomesque k (default 1), Sympson–Hetter on/off,
+ * estimator (default 'eap'; `method` EAP | MAP | ML | WLE takes precedence), randomesque k (default 1), Sympson–Hetter on/off,
  * per-skill targets, test length limits, SE target and starting θ (default prior mean).
  */
 export type CatConfig = z.infer<typeof catConfigSchema>;
@@ -57,8 +60,8 @@ export type CatConfig = z.infer<typeof catConfigSchema>;
 export const bankItemSchema = z.object({
   id: z.string().min(1),
   skill: z.string().min(1),
-  a: z.number().positive(),
-  b: z.number(),
+  a: z.number().positive().max(MAX_A),
+  b: z.number().min(-MAX_ABS_B).max(MAX_ABS_B),
   c: z.number().min(0).lt(1),
   exposureK: z.number().min(0).max(1).optional(),
 });

@@ -4,6 +4,7 @@
  */
 import type { BankItem, CatConfig } from './config.ts';
 import { DEFAULT_PRIOR, EapAccumulator, estimateMle } from './estimate.ts';
+import { estimateTheta } from './methods.ts';
 import type { Estimate, Prior } from './estimate.ts';
 import type { ItemParams } from './irt.ts';
 import { DEFAULT_D } from './irt.ts';
@@ -110,15 +111,21 @@ export function exposureDraw(seed: string, itemId: string): number {
 }
 
 /**
- * Estimate θ/SE from responses with the configured estimator. With 'mle', patterns
- * that are all-correct or all-wrong (no finite MLE) use EAP instead; with no
+ * Estimate θ/SE from responses with the configured method (`method`, else `estimator`:
+ * 'mle' = ML, default EAP). With ML, patterns that are all-correct or all-wrong (no
+ * finite maximum) use EAP instead, so a test does not jump to a bound; with no
  * responses θ = startTheta (or the prior mean) and SE = prior SD.
  */
 export function estimateForConfig(items: readonly ItemParams[], responses: readonly (0 | 1)[], config: Partial<CatConfig>): Estimate {
   const prior: Prior = config.prior ?? DEFAULT_PRIOR;
   const D = config.D ?? DEFAULT_D;
   if (items.length === 0) return { theta: config.startTheta ?? prior.mean, se: prior.sd };
-  if (config.estimator === 'mle') {
+  const method = config.method ?? (config.estimator === 'mle' ? 'ML' : 'EAP');
+  if (method === 'MAP' || method === 'WLE') {
+    const e = estimateTheta(method, items, responses, { D, prior });
+    return { theta: e.theta, se: e.se };
+  }
+  if (method === 'ML') {
     let ones = 0;
     for (const r of responses) ones += r;
     if (ones > 0 && ones < responses.length) {
@@ -142,6 +149,11 @@ export function estimateForConfig(items: readonly ItemParams[], responses: reado
 export function nextStep(input: NextStepInput): NextStepResult {
   const { bank, history, config, seed } = input;
   const administered = historyIndices(bank, history);
+  if (new Set(administered).size !== administered.length) {
+    const seen = new Set<number>();
+    const repeated = administered.find((i) => seen.size === seen.add(i).size) as number;
+    throw new RangeError(`history answers item ${(bank[repeated] as BankItem).id} more than once`);
+  }
   const items: ItemParams[] = administered.map((i) => bank[i] as BankItem);
   const responses: (0 | 1)[] = history.map((h) => (h.correct ? 1 : 0));
   const { theta, se } = estimateForConfig(items, responses, config);

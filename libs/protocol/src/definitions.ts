@@ -80,6 +80,8 @@ export const testDefinitionSchema = z
       .object({ show_correctness: z.boolean().default(false), show_score: z.boolean().default(true) })
       .strict()
       .default({ show_correctness: false, show_score: true }),
+    /** Ability estimator of an adaptive test (EAP when absent): posterior mean, posterior mode, maximum likelihood or Warm's WLE. */
+    estimator: z.enum(['EAP', 'MAP', 'ML', 'WLE']).optional(),
     exposure: z
       .object({ randomesque: z.number().int().min(1).max(50).default(1), sympson_hetter: z.boolean().default(false) })
       .strict()

@@ -52,6 +52,7 @@ export function loadTest(doc: TestDoc, items: readonly ItemDoc[]): LoadedTest {
     sympsonHetter: doc.exposure.sympson_hetter,
     skills,
     ...(doc.stopping.se_target === undefined ? {} : { seTarget: doc.stopping.se_target }),
+    ...(doc.estimator === undefined ? {} : { method: doc.estimator }),
   };
   return { doc, items: byId, bank, catConfig, planned: { min: minItems, max: maxItems } };
 }

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { catConfigSchema } from './config.ts';
+import type { BankItem } from './config.ts';
+import { estimateTheta } from './methods.ts';
+import { estimateForConfig, nextStep } from './step.ts';
+
+const bank: BankItem[] = Array.from({ length: 12 }, (_, i) => ({ id: `i${i}`, skill: 's', a: 1 + (i % 3) * 0.3, b: -1.5 + i * 0.25, c: 0.1 }));
+
+describe('nextStep with a per-test estimation method', () => {
+  const history = [
+    { itemId: 'i3', correct: true },
+    { itemId: 'i7', correct: false },
+    { itemId: 'i5', correct: true },
+  ];
+  const items = [bank[3], bank[7], bank[5]] as BankItem[];
+
+  it('MAP, WLE and ML give the estimates of estimateTheta', () => {
+    for (const method of ['MAP', 'WLE', 'ML'] as const) {
+      const step = nextStep({ bank, history, config: { minItems: 1, maxItems: 10, method }, seed: 's' });
+      const e = estimateTheta(method, items, [1, 0, 1]);
+      // ML in a test refines with Newton steps to 1e-10, the named estimator bisects to 1e-13.
+      assert.ok(Math.abs(step.theta - e.theta) < 1e-9 && Math.abs(step.se - e.se) < 1e-9, method);
+    }
+  });
+
+  it('ML uses EAP while the pattern is all-correct (no finite maximum)', () => {
+    const ml = estimateForConfig(items, [1, 1, 1], { method: 'ML' });
+    const eap = estimateForConfig(items, [1, 1, 1], { method: 'EAP' });
+    assert.deepEqual(ml, eap);
+    assert.ok(ml.theta < 4);
+  });
+
+  it('rejects a history that answers the same item twice', () => {
+    assert.throws(
+      () => nextStep({ bank, history: [...history, { itemId: 'i3', correct: false }], config: { minItems: 1, maxItems: 10 }, seed: 's' }),
+      /i3 more than once/,
+    );
+  });
+
+  it('the configuration schema bounds D, the prior, a and |b|', () => {
+    assert.equal(catConfigSchema.safeParse({ minItems: 1, maxItems: 2, method: 'WLE' }).success, true);
+    for (const bad of [{ D: 1e9 }, { prior: { mean: 0, sd: 0 } }, { method: 'MLE' }, { startTheta: Number.NaN }]) {
+      assert.equal(catConfigSchema.safeParse({ minItems: 1, maxItems: 2, ...bad }).success, false, JSON.stringify(bad));
+    }
+  });
+});
