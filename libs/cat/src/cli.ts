@@ -9,10 +9,11 @@ import { z } from 'zod';
 import { parseBankFile } from './bank-file.ts';
 import { bankItemSchema } from './config.ts';
 import type { CatConfig } from './config.ts';
-import { estimateEap } from './estimate.ts';
+import type { Estimate } from './estimate.ts';
 import { calibrateSympsonHetter } from './exposure.ts';
-import { info3pl } from './irt.ts';
-import type { ItemParams } from './irt.ts';
+import { ESTIMATION_METHODS, estimateTheta } from './methods.ts';
+import { MAX_A, MAX_ABS_B, MAX_D, itemInformation } from './models.ts';
+import type { AnyItemParams } from './models.ts';
 import { generateBank, simulateCat } from './simulate.ts';
 import type { SimItem, SimulationResult } from './simulate.ts';
 import { renderSimulationSvg } from './svg.ts';
@@ -20,8 +21,10 @@ import { renderSimulationSvg } from './svg.ts';
 const USAGE = `usage: npm run cat -- <command>
 
 commands:
-  estimate [file]          EAP θ/SE and next item (max information) from JSON
-                           {"bank": [[a,b,c],...], "administered": [i,...], "responses": [0|1,...]}
+  estimate [file]          θ/SE and next item (max information) from JSON
+                           {"bank": [[a,b,c] | {"model":"GRM"|"GPCM","a":a,"b":[b1,...]},...],
+                            "administered": [i,...], "responses": [category,...],
+                            "method": "EAP"|"MAP"|"ML"|"WLE" (default EAP), "D": d, "prior": {"mean","sd"}}
                            read from file or stdin; prints {"theta","se","next_item"}
   simulate [options]       Monte-Carlo CAT simulation (EAP + maximum information, start θ=0)
       --bank <file.json|generated>   bank: JSON array of [a,b,c], {"bank": [[a,b,c],...]},
@@ -58,12 +61,30 @@ function issuePath(path: readonly PropertyKey[]): string {
   return out === '' ? '(root)' : out;
 }
 
+const aSchema = z.number().positive().max(MAX_A);
+const bSchema = z.number().min(-MAX_ABS_B).max(MAX_ABS_B);
+const dichotomousEntry = z.tuple([aSchema, bSchema, z.number().min(0).lt(1)]);
+const polyEntry = z.discriminatedUnion('model', [
+  z.strictObject({
+    model: z.literal('GRM'),
+    a: aSchema,
+    b: z
+      .array(bSchema)
+      .min(1)
+      .refine((b) => b.every((v, k) => k === 0 || v > (b[k - 1] as number)), { message: 'GRM thresholds must increase' }),
+  }),
+  z.strictObject({ model: z.literal('GPCM'), a: aSchema, b: z.array(bSchema).min(1) }),
+]);
+
+// The `estimate` input: a bank of [a,b,c] triples and GRM/GPCM items, and the answered items.
 const estimateInputSchema = z
   .strictObject({
-    bank: z.array(z.tuple([z.number().positive(), z.number(), z.number().min(0).lt(1)])).min(1),
+    bank: z.array(z.union([dichotomousEntry, polyEntry])).min(1),
     administered: z.array(z.int().min(0)),
-    responses: z.array(z.union([z.literal(0), z.literal(1)])),
-    D: z.number().positive().optional(),
+    responses: z.array(z.int().min(0)),
+    D: z.number().positive().max(MAX_D).optional(),
+    method: z.enum(ESTIMATION_METHODS).optional(),
+    prior: z.strictObject({ mean: bSchema, sd: z.number().positive().max(100) }).optional(),
   })
   .superRefine((v, ctx) => {
     if (v.administered.length !== v.responses.length) {
@@ -75,19 +96,26 @@ const estimateInputSchema = z
     }
     const seen = new Set<number>();
     v.administered.forEach((idx, i) => {
-      if (idx >= v.bank.length) {
+      const entry = v.bank[idx];
+      if (entry === undefined) {
         ctx.addIssue({
           code: 'custom',
           path: ['administered', i],
           message: `index ${idx} is out of range (bank has ${v.bank.length} items)`,
         });
+      } else {
+        const k = Array.isArray(entry) ? 2 : entry.b.length + 1;
+        const x = v.responses[i];
+        if (x !== undefined && x >= k) {
+          ctx.addIssue({ code: 'custom', path: ['responses', i], message: `category ${x} is out of range (item ${idx} has categories 0..${k - 1})` });
+        }
       }
       if (seen.has(idx)) ctx.addIssue({ code: 'custom', path: ['administered', i], message: `index ${idx} is repeated` });
       seen.add(idx);
     });
   });
 
-async function cmdEstimate(args: string[]): Promise<void> {
+async function readEstimateInput(args: string[]): Promise<z.infer<typeof estimateInputSchema>> {
   if (args.length > 1) throw new UsageError('estimate takes at most one file argument');
   let text: string;
   try {
@@ -106,26 +134,46 @@ async function cmdEstimate(args: string[]): Promise<void> {
     const lines = parsed.error.issues.map((i) => `  ${issuePath(i.path)}: ${i.message}`);
     fail(`estimate: invalid input:\n${lines.join('\n')}`);
   }
-  const { bank, administered, responses } = parsed.data;
-  const D = parsed.data.D ?? 1;
-  const items: ItemParams[] = bank.map(([a, b, c]) => ({ a, b, c }));
-  const est = estimateEap(
-    administered.map((i) => items[i] as ItemParams),
-    responses,
-    { D },
-  );
+  return parsed.data;
+}
+
+/** Exit 2 naming the field when a computed value is not a finite number. */
+function requireFinite(command: string, field: string, value: number): number {
+  if (!Number.isFinite(value)) fail(`${command}: the result field "${field}" is not finite (${value}); check the item parameters`);
+  return value;
+}
+
+async function cmdEstimate(args: string[]): Promise<void> {
+  const input = await readEstimateInput(args);
+  const { administered, responses } = input;
+  const D = input.D ?? 1;
+  const items: AnyItemParams[] = input.bank.map((e) => (Array.isArray(e) ? { a: e[0], b: e[1], c: e[2] } : e));
+  let est: Estimate;
+  try {
+    est = estimateTheta(
+      input.method ?? 'EAP',
+      administered.map((i) => items[i] as AnyItemParams),
+      responses,
+      { D, ...(input.prior ? { prior: input.prior } : {}) },
+    );
+  } catch (err) {
+    if (err instanceof RangeError) fail(`estimate: invalid input: ${err.message}`);
+    throw err;
+  }
+  const theta = requireFinite('estimate', 'theta', est.theta);
+  const se = requireFinite('estimate', 'se', est.se);
   const used = new Set(administered);
   let next: number | null = null;
   let best = -Infinity;
   items.forEach((it, i) => {
     if (used.has(i)) return;
-    const v = info3pl(est.theta, it.a, it.b, it.c, D);
+    const v = requireFinite('estimate', `information of bank[${i}]`, itemInformation(it, theta, D));
     if (v > best) {
       best = v;
       next = i;
     }
   });
-  process.stdout.write(`${JSON.stringify({ theta: est.theta, se: est.se, next_item: next })}\n`);
+  process.stdout.write(`${JSON.stringify({ theta, se, next_item: next })}\n`);
 }
 
 /** Progress reporter on stderr: a bar on a TTY, otherwise a line every 10%. */
@@ -173,8 +221,20 @@ function numOpt(v: string | undefined, name: string, lo: number, hi: number): nu
   return n;
 }
 
+function issueLines(issues: readonly z.core.$ZodIssue[], prefix: string): string {
+  return issues
+    .slice(0, 20)
+    .map((i) => `  ${prefix}${issuePath(i.path)}: ${i.message}`)
+    .join('\n');
+}
+
 function loadSimBank(file: string): SimItem[] {
-  const text = readFileSync(file, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    fail(`simulate: cannot read bank ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
   const ext = extname(file).toLowerCase();
   if (ext === '.yaml' || ext === '.yml') {
     const r = parseBankFile(text, 'yaml');
@@ -187,16 +247,23 @@ function loadSimBank(file: string): SimItem[] {
   } catch (err) {
     fail(`simulate: bank is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const triples = z.array(z.tuple([z.number().positive(), z.number(), z.number().min(0).lt(1)])).min(1);
-  const list = raw !== null && typeof raw === 'object' && !Array.isArray(raw) && 'bank' in raw ? raw.bank : raw;
-  const t = triples.safeParse(list);
-  if (t.success) return t.data.map(([a, b, c], i) => ({ id: String(i), a, b, c }));
+  const hasBank = raw !== null && typeof raw === 'object' && !Array.isArray(raw) && 'bank' in raw;
+  const list: unknown = hasBank ? (raw as { bank: unknown }).bank : raw;
+  // The first entry tells which form was meant, so the errors are about that form.
+  const first: unknown = Array.isArray(list) ? list[0] : undefined;
+  if (hasBank || Array.isArray(first)) {
+    const t = z.array(dichotomousEntry).min(1).safeParse(list);
+    if (t.success) return t.data.map(([a, b, c], i) => ({ id: String(i), a, b, c }));
+    fail(`simulate: invalid bank (a list of [a,b,c] with 0 < a ≤ ${MAX_A}, |b| ≤ ${MAX_ABS_B}, 0 ≤ c < 1):\n${issueLines(t.error.issues, hasBank ? 'bank' : '')}`);
+  }
   const engine = z.array(bankItemSchema).min(1).safeParse(list);
   if (engine.success) return engine.data;
   const r = parseBankFile(text, 'json');
   if (r.ok) return r.items;
+  const looksEngine = first !== null && typeof first === 'object' && 'a' in first && 'skill' in first && !('options' in first);
+  if (looksEngine) fail(`simulate: invalid bank of engine items {id,skill,a,b,c}:\n${issueLines(engine.error.issues, '')}`);
   fail(
-    `simulate: bank must be [[a,b,c],...], {"bank": [[a,b,c],...]}, [{id,skill,a,b,c},...] or a bank file; bank-file errors:\n${r.errors
+    `simulate: invalid bank file:\n${r.errors
       .slice(0, 20)
       .map((e) => `  item ${e.item}, ${e.field}: ${e.message}`)
       .join('\n')}`,
