@@ -4,6 +4,7 @@
  */
 import { DEFAULT_D, info3pl } from './irt.ts';
 import type { ItemParams } from './irt.ts';
+import { assertD } from './models.ts';
 import type { Rng } from './rng.ts';
 
 /** Content target for one skill: share of the test and/or min/max item counts. */
@@ -319,6 +320,8 @@ export function selectNextItem(input: SelectInput): SelectResult | null {
 export function selectWithAnalysis(input: SelectInput, an: Analysis): SelectResult | null {
   const { items, theta } = input;
   const D = input.D ?? DEFAULT_D;
+  if (!Number.isFinite(theta)) throw new RangeError(`selectNextItem: theta must be finite, got ${theta}`);
+  assertD(D);
   const n = items.length;
   const mask = an.mask.slice();
   if (an.status.eligibleCount === 0) return null;

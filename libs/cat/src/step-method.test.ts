@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { catConfigSchema } from './config.ts';
 import type { BankItem } from './config.ts';
 import { estimateTheta } from './methods.ts';
+import { selectNextItem } from './select.ts';
 import { estimateForConfig, nextStep } from './step.ts';
 
 const bank: BankItem[] = Array.from({ length: 12 }, (_, i) => ({ id: `i${i}`, skill: 's', a: 1 + (i % 3) * 0.3, b: -1.5 + i * 0.25, c: 0.1 }));
@@ -43,5 +44,15 @@ describe('nextStep with a per-test estimation method', () => {
     for (const bad of [{ D: 1e9 }, { prior: { mean: 0, sd: 0 } }, { method: 'MLE' }, { startTheta: Number.NaN }]) {
       assert.equal(catConfigSchema.safeParse({ minItems: 1, maxItems: 2, ...bad }).success, false, JSON.stringify(bad));
     }
+  });
+});
+
+describe('selection guards', () => {
+  it('selectNextItem rejects θ = NaN or ±∞ and an unusable D instead of returning item 0', () => {
+    for (const theta of [Number.NaN, Infinity, -Infinity]) {
+      assert.throws(() => selectNextItem({ items: bank, administered: [], theta }), RangeError);
+    }
+    assert.throws(() => selectNextItem({ items: bank, administered: [], theta: 0, D: 0 }), RangeError);
+    assert.equal(selectNextItem({ items: bank, administered: [], theta: 0 })?.index !== undefined, true);
   });
 });
