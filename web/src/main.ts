@@ -47,6 +47,12 @@ const ui = {
   introTimeLeft: byId('intro-time-left', HTMLElement),
   introRules: byId('intro-rules', HTMLUListElement),
   startButton: byId('start-button', HTMLButtonElement),
+  approvalStatus: byId('approval-status', HTMLParagraphElement),
+  practice: byId('practice', HTMLElement),
+  practiceForm: byId('practice-form', HTMLFormElement),
+  practiceStem: byId('practice-stem', HTMLLegendElement),
+  practiceOptions: byId('practice-options', HTMLDivElement),
+  practiceResult: byId('practice-result', HTMLParagraphElement),
   keysHint: byId('keys-hint', HTMLParagraphElement),
   timer: byId('timer', HTMLSpanElement),
   timerNote: byId('timer-note', HTMLSpanElement),
@@ -199,6 +205,9 @@ const listener: SessionListener = {
   info(info) {
     onInfo(info);
   },
+  waiting() {
+    onWaiting();
+  },
   started(started) {
     onStarted(started);
   },
@@ -287,12 +296,16 @@ function onInfo(info: TestInfo): void {
   ui.introTimeLimit.textContent = formatDuration(info.test.time_limit_s);
   ui.introQuestions.textContent = questionCount(info.test);
   ui.introRules.replaceChildren(
-    ...rules(info.test, { touch, proctored: info.proctored }).map((rule) => {
+    ...[
+      ...rules(info.test, { touch, proctored: info.proctored }),
+      ...(info.start_requires_approval ? ['A proctor approves your start: after you press Start, wait here until they do.'] : []),
+    ].map((rule) => {
       const li = document.createElement('li');
       li.textContent = rule;
       return li;
     }),
   );
+  renderPractice(info.practice);
   if (!startPressed) clock.sync(info.test.time_limit_s, false);
   renderClock();
   if (screen !== 'intro' && !startPressed) show('intro', ui.introTitle);
@@ -310,6 +323,62 @@ function onStarted(started: Started): void {
   ui.loadingText.textContent = `Welcome back: ${plural(started.answered, 'answer')} saved. Loading your current question.`;
   if (screen !== 'loading') show('loading', ui.loadingTitle);
 }
+
+/** The test requires a proctor's approval: the rules stay on screen, the clock stands still, and the start follows the approval by itself. */
+function onWaiting(): void {
+  startPressed = true;
+  ui.startButton.disabled = true;
+  ui.startButton.textContent = 'Waiting for approval…';
+  ui.approvalStatus.textContent =
+    'A proctor must approve your start. Please wait here: the test opens as soon as they do, and the clock has not started.';
+  ui.approvalStatus.hidden = false;
+  if (test !== undefined) clock.sync(test.time_limit_s, false);
+  renderClock();
+  if (screen !== 'intro') show('intro', ui.approvalStatus);
+}
+
+// ---- the practice question: checked here, never sent (not scored, not stored, no clock)
+
+let practiceAnswer: string | undefined;
+
+function renderPractice(practice: TestInfo['practice']): void {
+  ui.practice.hidden = practice === null;
+  if (practice === null || practiceAnswer !== undefined) return;
+  practiceAnswer = practice.answer;
+  ui.practiceStem.textContent = practice.stem;
+  ui.practiceOptions.replaceChildren(
+    ...practice.options.map((option, i) => {
+      const label = document.createElement('label');
+      label.className = 'option';
+      const input = document.createElement('input');
+      input.type = 'radio';
+      input.name = 'practice';
+      input.value = option.id;
+      input.id = `practice-option-${i + 1}`;
+      input.dataset['text'] = option.text;
+      const text = document.createElement('span');
+      text.className = 'option-text';
+      text.textContent = option.text;
+      label.append(input, text);
+      return label;
+    }),
+  );
+}
+
+ui.practiceForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const inputs = [...ui.practiceOptions.querySelectorAll<HTMLInputElement>('input[type="radio"]')];
+  const chosen = inputs.find((r) => r.checked);
+  const right = inputs.find((r) => r.value === practiceAnswer);
+  if (chosen === undefined) {
+    ui.practiceResult.textContent = 'Choose an answer first.';
+    inputs[0]?.focus();
+    return;
+  }
+  ui.practiceResult.dataset['correct'] = String(chosen === right);
+  ui.practiceResult.textContent =
+    chosen === right ? 'Right: that is the correct answer.' : `Not quite: the correct answer is “${right?.dataset['text'] ?? ''}”.`;
+});
 
 ui.startButton.addEventListener('click', () => {
   startPressed = true;

@@ -7,7 +7,7 @@
  */
 import type { ConnectOptions, PlatformClient } from '@ap/client';
 import { assessmentIdOfRoom, assessmentRoomId } from '@ap/protocol';
-import type { ChatMessage, LiveAssessment, ServerFrame, ServerFrameDataOf } from '@ap/protocol';
+import type { ChatMessage, LiveAssessment, ServerFrame, ServerFrameDataOf, StartApproval } from '@ap/protocol';
 import { Link } from './link.ts';
 import type { ConnectionState } from './link.ts';
 
@@ -21,6 +21,10 @@ export type ProctorListener = {
    * asked for): on each connection and each re-read.
    */
   snapshot(assessments: LiveAssessment[], askedAt: number): void;
+  /** The candidates waiting for approval to start, with each snapshot. */
+  startRequests(requests: StartApproval[]): void;
+  /** A start request was made or approved (by this proctor or another). */
+  startRequest(request: StartApproval): void;
   /** One assessment changed (answered, came or went, was paused, ended…). */
   update(assessment: LiveAssessment): void;
   /** A message in the room of an assessment, each once: `live` as it is said, else read back from the history. */
@@ -118,6 +122,14 @@ export class ProctorSession {
     return this.#command((c) => c.request('terminate_assessment', { assessment_id: assessmentId, reason }));
   }
 
+  /** Lets a candidate waiting for approval start; resolves with the approved request. */
+  async approveStart(candidateId: string, testId: string): Promise<StartApproval> {
+    const reply = await this.#request((c) => c.request('approve_start', { candidate_id: candidateId, test_id: testId }));
+    if (reply.type !== 'start_approval') throw new CommandError('INTERNAL', `unexpected ${reply.type}`);
+    this.#listener.startRequest(reply.data);
+    return reply.data;
+  }
+
   /** Follows an assessment's room: its messages from now on, and the recent ones. */
   follow(assessmentId: string): void {
     if (this.#rooms.has(assessmentId)) return;
@@ -196,6 +208,7 @@ export class ProctorSession {
     const reply = await client.request('watch_assessments', testId === undefined ? {} : { test_id: testId });
     if (reply.type === 'live_assessments') {
       this.#listener.snapshot(reply.data.assessments, askedAt);
+      this.#listener.startRequests(reply.data.start_requests);
       return;
     }
     if (reply.type === 'error' && (reply.data.code === 'FORBIDDEN' || reply.data.code === 'AUTH_INVALID')) {
@@ -223,6 +236,9 @@ export class ProctorSession {
     switch (frame.type) {
       case 'live_assessment':
         this.#listener.update(frame.data);
+        return;
+      case 'start_approval':
+        if (frame.reply_to === undefined) this.#listener.startRequest(frame.data);
         return;
       case 'chat_message':
         this.#onChat(frame.data, true);

@@ -5,7 +5,7 @@
  * the server is set with `textContent`; the page needs no inline script or style (strict CSP).
  */
 import { HttpApiError, login } from '@ap/client';
-import type { AssessmentStatus, ChatMessage, LiveAssessment } from '@ap/protocol';
+import type { AssessmentStatus, ChatMessage, LiveAssessment, StartApproval } from '@ap/protocol';
 import { ServerClock, formatClock, formatDuration, plural } from './clock.ts';
 import { appendChatMessage, busyButton, byId, loadStored, renderConnectionState, saveStored, setFieldError, shortTime } from './dom.ts';
 import type { ConnectionState } from './link.ts';
@@ -63,6 +63,8 @@ const ui = {
   table: byId('live-table', HTMLTableElement),
   rows: byId('live-rows', HTMLTableSectionElement),
   empty: byId('empty', HTMLParagraphElement),
+  waiting: byId('waiting', HTMLElement),
+  waitingList: byId('waiting-list', HTMLUListElement),
   conversation: byId('conversation', HTMLElement),
   conversationTitle: byId('conversation-title', HTMLHeadingElement),
   conversationLog: byId('conversation-log', HTMLOListElement),
@@ -254,6 +256,14 @@ function begin(signIn: SignIn): void {
       snapshot(list, askedAt) {
         applySnapshot(list, askedAt);
       },
+      startRequests(list) {
+        waiting.clear();
+        for (const r of list) waiting.set(requestKey(r), r);
+        renderWaiting();
+      },
+      startRequest(request) {
+        onStartRequest(request);
+      },
       update(assessment) {
         upsert(assessment, true);
         renderSummary();
@@ -284,11 +294,63 @@ function end(reason: string): void {
   messages.clear();
   names.clear();
   ui.rows.replaceChildren();
+  waiting.clear();
+  renderWaiting();
   closeConversation(false);
 }
 
 function renderConnection(): void {
   renderConnectionState(ui.connection, ui.connectionText, connection, 'Disconnected');
+}
+
+// ---- candidates waiting for approval to start
+
+/** Waiting start requests by `<candidate>:<test>`. */
+const waiting = new Map<string, StartApproval>();
+
+function requestKey(r: StartApproval): string {
+  return `${r.candidate_id}:${r.test_id}`;
+}
+
+function onStartRequest(r: StartApproval): void {
+  const name = r.candidate_name.trim() !== '' ? r.candidate_name : `Candidate ${r.candidate_id.slice(0, 8)}`;
+  const known = waiting.has(requestKey(r));
+  if (r.status === 'waiting') {
+    waiting.set(requestKey(r), r);
+    if (!known) announce(`${name} is waiting for approval to start.`);
+  } else {
+    waiting.delete(requestKey(r));
+    if (known) announce(`${name} may start now.`);
+  }
+  renderWaiting();
+}
+
+function renderWaiting(): void {
+  const list = [...waiting.values()].sort((x, y) => x.requested_at.localeCompare(y.requested_at));
+  ui.waiting.hidden = list.length === 0;
+  ui.waitingList.replaceChildren(
+    ...list.map((r) => {
+      const name = r.candidate_name.trim() !== '' ? r.candidate_name : `Candidate ${r.candidate_id.slice(0, 8)}`;
+      const li = document.createElement('li');
+      li.dataset['candidateId'] = r.candidate_id;
+      const text = document.createElement('span');
+      text.textContent = `${name}, ${r.test_id}, waiting since ${new Date(r.requested_at).toLocaleTimeString()}`;
+      const approve = actionButton('approve');
+      approve.textContent = 'Approve';
+      approve.setAttribute('aria-label', `Approve, ${name}`);
+      approve.addEventListener('click', () => {
+        approve.disabled = true;
+        need()
+          .approveStart(r.candidate_id, r.test_id)
+          .catch((err: unknown) => {
+            approve.disabled = false;
+            setProblem(`Not approved: ${err instanceof Error ? err.message : String(err)}`);
+          });
+      });
+      li.append(text, ' ', approve);
+      return li;
+    }),
+  );
 }
 
 // ---- the table

@@ -7,7 +7,17 @@
  */
 import { retryAfterOf, retryDelayMs } from '@ap/client';
 import type { ConnectOptions, PlatformClient } from '@ap/client';
-import type { AssessmentCompleted, ChatMessage, Progress, Question, Room, ServerFrame, ServerFrameDataOf, TestInfo } from '@ap/protocol';
+import type {
+  AssessmentCompleted,
+  ChatMessage,
+  Progress,
+  Question,
+  Room,
+  ServerFrame,
+  ServerFrameDataOf,
+  StartApproval,
+  TestInfo,
+} from '@ap/protocol';
 import { Link } from './link.ts';
 import type { ConnectionState } from './link.ts';
 
@@ -22,6 +32,8 @@ export type SessionListener = {
   connection(state: ConnectionState): void;
   /** The test's facts, before it is started: the page shows the rules and waits for Start. */
   info(info: TestInfo): void;
+  /** The test requires a proctor's approval: the start waits for it (no clock runs); it goes on by itself when given. */
+  waiting(approval: StartApproval): void;
   started(started: Started): void;
   question(question: Question): void;
   answer(answer: GivenAnswer, feedback: Feedback | undefined): void;
@@ -91,6 +103,8 @@ export class Session {
   #questionFailures = 0;
   /** The candidate pressed Start, or had started before: every connection starts (resumes) the assessment. */
   #begun = false;
+  /** The start waits for a proctor's approval. */
+  #waiting = false;
   /** The assessment is started and bound on the current connection. */
   #bound = false;
   #finished = false;
@@ -247,7 +261,12 @@ export class Session {
         throw new Error(info.data.message);
       }
       if (info.type !== 'test_info') throw new Error(`unexpected ${info.type}`);
-      if (info.data.attempt === null) {
+      if (info.data.attempt === null && info.data.start_approval?.status === 'waiting') {
+        // Start was pressed before (a reload while waiting for approval): the rules, and the wait.
+        this.#listener.info(info.data);
+        this.#readSupportRooms(client);
+        this.#begun = true;
+      } else if (info.data.attempt === null) {
         // Not started: the rules stay on screen, with no clock running, until Start.
         this.#link.markLive();
         this.#listener.problem(undefined);
@@ -280,6 +299,15 @@ export class Session {
       this.#onCompleted(started.data);
       return;
     }
+    if (started.type === 'start_approval') {
+      // Nothing started: the approval arrives as a push (or with the next connection's start).
+      this.#waiting = true;
+      this.#link.markLive();
+      this.#listener.problem(undefined);
+      this.#listener.waiting(started.data);
+      return;
+    }
+    this.#waiting = false;
     if (started.type !== 'assessment_started') throw new Error(`unexpected ${started.type}`);
     this.#bound = true;
     this.#link.markLive();
@@ -508,9 +536,20 @@ export class Session {
       case 'progress_update':
         if (frame.reply_to === undefined) this.#onProgress(frame.data);
         return;
+      case 'start_approval':
+        if (frame.data.status === 'approved' && this.#waiting) this.#approved();
+        return;
       default:
         return;
     }
+  }
+
+  /** A proctor approved the start: start now (the server's clock starts with this request). */
+  #approved(): void {
+    this.#waiting = false;
+    const client = this.#link.client;
+    if (client === undefined || !this.#link.live) return;
+    this.#start(client).catch(() => this.#link.restart('start failed', client));
   }
 
   #onRoomOpened(room: Room): void {

@@ -65,7 +65,11 @@ export async function startGate(ctx: Context, caller: Caller, test: LoadedTest):
 }
 
 /** The waiting start requests of the tests a filter selects (the proctor's snapshot), oldest first. */
-export async function waitingRequests(ctx: Context, filter: { test_id?: string | { $in: string[] } }, limit: number): Promise<StartApproval[]> {
+export async function waitingRequests(
+  ctx: Context,
+  filter: { test_id?: string | { $in: string[] } },
+  limit: number,
+): Promise<StartApproval[]> {
   const rows = await ctx.col.startRequests
     .find({ ...filter, status: 'waiting' })
     .limit(limit)
