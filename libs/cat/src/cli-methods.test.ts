@@ -82,3 +82,15 @@ describe('cli: edge cases exit 2 naming the field', () => {
     assert.match(bad.stderr, /bank\[1\]\[0\].*\n.*bank\[1\]\[2\]/);
   });
 });
+
+describe('cli simulate: classification', () => {
+  it('reports decision accuracy and mean length; bad settings exit 2', () => {
+    const r = run(['simulate', '--generate', '100', '--simulees', '60', '--min-items', '5', '--length', '20', '--cut-theta', '0.5', '--classify', 'ci']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /mean test length\s+\d+\.\d\d/);
+    assert.match(r.stdout, /accuracy \(decided\)\s+\d+\.\d%/);
+    const bad = run(['simulate', '--cut-theta', '0.5', '--classify', 'sprt', '--alpha', '0.7']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--alpha/);
+  });
+});

@@ -7,6 +7,7 @@ import { extname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { parseBankFile } from './bank-file.ts';
+import { classificationRuleSchema, simulateClassification } from './classify.ts';
 import { bankItemSchema } from './config.ts';
 import type { CatConfig } from './config.ts';
 import type { Estimate } from './estimate.ts';
@@ -37,6 +38,10 @@ commands:
       --sympson-hetter <rmax>        calibrate Sympson–Hetter K (iterated simulation), then simulate
       --sh-iterations <n> --sh-simulees <n>  calibration settings (default 12 × 2000)
       --seed <s>                     seed (default "cat")
+      --cut-theta <θ> [--classify sprt|ci] [--delta 0.3] [--alpha 0.05] [--beta 0.05]
+                      [--select-at estimate|cut]
+                                     classification test instead: decision accuracy and mean
+                                     length (--min-items..--length items)
       --svg <out.svg> --json <out.json>
   import-check <file>      validate a bank file (.json, .yaml, .yml)
 `;
@@ -302,6 +307,12 @@ function cmdSimulate(args: string[]): void {
       'sh-iterations': { type: 'string' },
       'sh-simulees': { type: 'string' },
       seed: { type: 'string' },
+      'cut-theta': { type: 'string' },
+      classify: { type: 'string' },
+      delta: { type: 'string' },
+      alpha: { type: 'string' },
+      beta: { type: 'string' },
+      'select-at': { type: 'string' },
       svg: { type: 'string' },
       json: { type: 'string' },
     },
@@ -328,6 +339,10 @@ function cmdSimulate(args: string[]): void {
     bankLabel = `${values.bank} (${items.length} items)`;
   }
   if (length > items.length) throw new UsageError(`--length ${length} exceeds the bank size ${items.length}`);
+  if (values['cut-theta'] !== undefined || values.classify !== undefined) {
+    runClassification(values, { items, bankLabel, simulees, minItems, length, seed });
+    return;
+  }
 
   const config: CatConfig = { minItems, maxItems: length, randomesque };
   if (seTarget !== undefined) config.seTarget = seTarget;
@@ -391,6 +406,63 @@ function cmdSimulate(args: string[]): void {
     writeFileSync(values.json, JSON.stringify(out, null, 2) + '\n');
     process.stderr.write(`wrote ${values.json}\n`);
   }
+}
+
+interface ClassificationRun {
+  items: SimItem[];
+  bankLabel: string;
+  simulees: number;
+  minItems: number;
+  length: number;
+  seed: string;
+}
+
+function runClassification(values: Record<string, string | boolean | undefined>, run: ClassificationRun): void {
+  const num = (name: string, def: number): number => {
+    const v = values[name];
+    if (v === undefined) return def;
+    const n = Number(v);
+    if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got "${String(v)}"`);
+    return n;
+  };
+  const kind = String(values.classify ?? 'sprt').toUpperCase();
+  const raw =
+    kind === 'SPRT'
+      ? { rule: kind, cutTheta: num('cut-theta', NaN), delta: num('delta', 0.3), alpha: num('alpha', 0.05), beta: num('beta', 0.05) }
+      : { rule: kind, cutTheta: num('cut-theta', NaN), alpha: num('alpha', 0.05) };
+  const parsed = classificationRuleSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new UsageError(`simulate: invalid classification settings:\n${issueLines(parsed.error.issues, '--')}\n(--cut-theta is required; --classify sprt|ci)`);
+  }
+  const selectAt = values['select-at'] ?? 'estimate';
+  if (selectAt !== 'estimate' && selectAt !== 'cut') throw new UsageError('--select-at must be "estimate" or "cut"');
+  const rule = parsed.data;
+  const r = simulateClassification({
+    items: run.items,
+    rule,
+    simulees: run.simulees,
+    minItems: Math.min(run.minItems, run.length),
+    maxItems: run.length,
+    seed: run.seed,
+    selectAt,
+  });
+  const ruleText =
+    rule.rule === 'SPRT'
+      ? `SPRT cut ${rule.cutTheta} ± ${rule.delta}, α ${rule.alpha}, β ${rule.beta}`
+      : `CI rule cut ${rule.cutTheta}, α ${rule.alpha} (one-sided)`;
+  process.stdout.write(
+    [
+      `bank: ${run.bankLabel}`,
+      `${ruleText}; items ${run.minItems}..${run.length}; selection at the ${selectAt}; θ ~ N(0,1)`,
+      `  simulees               ${r.simulees}`,
+      `  mean test length       ${r.meanLength.toFixed(2)}`,
+      `  decided                ${(100 * r.decidedShare).toFixed(1)}%`,
+      `  accuracy (decided)     ${(100 * r.accuracyDecided).toFixed(1)}%`,
+      `  accuracy (all; undecided = wrong)            ${(100 * r.accuracy).toFixed(1)}%`,
+      `  accuracy (all; undecided classified by θ̂)   ${(100 * r.accuracyWithFallback).toFixed(1)}%`,
+      `  false pass / false fail                      ${(100 * r.falsePass).toFixed(1)}% / ${(100 * r.falseFail).toFixed(1)}%`,
+    ].join('\n') + '\n',
+  );
 }
 
 function cmdImportCheck(args: string[]): void {

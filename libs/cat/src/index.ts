@@ -39,3 +39,21 @@ export { calibrateSympsonHetter, updateExposureFromUsage } from './exposure.ts';
 export type { CalibrateOptions, CalibrationIteration, CalibrationResult, ExposureUpdate, ItemUsage, UsageUpdateInput } from './exposure.ts';
 export { renderSimulationSvg } from './svg.ts';
 export type { SvgOptions } from './svg.ts';
+export { ESTIMATION_METHODS, checkPattern, estimateTheta } from './methods.ts';
+export type { EstimationMethod, MethodEstimate, MethodOptions } from './methods.ts';
+export {
+  MAX_A,
+  MAX_ABS_B,
+  MAX_D,
+  categoryCount,
+  categoryCurves,
+  categoryProbabilities,
+  expectedScore,
+  isPoly,
+  itemInformation,
+  itemProblem,
+  logCategoryProbability,
+} from './models.ts';
+export type { AnyItemParams, CategoryCurves, PolyItemParams } from './models.ts';
+export { classificationRuleSchema, classify, normalQuantile, simulateClassification, sprtLogRatio } from './classify.ts';
+export type { ClassificationRule, ClassificationSimOptions, ClassificationSimResult, Decision } from './classify.ts';
