@@ -2,30 +2,65 @@
  * The command Stryker's command runner starts for every mutant (and once, unmutated, for the
  * dry run). Stryker names the active mutant in `__STRYKER_ACTIVE_MUTANT__`; the instrumented
  * sources mark each mutant with `stryMutAct_9fa48("<id>")`, so the file that holds it tells which
- * group's tests to run. Without a mutant, or when none holds it, every group's tests run.
+ * tests to run: those of its group that import it, directly or through other files of the
+ * package. Without a mutant, or when no file holds it, every selected group's tests run.
  */
 import { spawnSync } from 'node:child_process';
 import { globSync, readFileSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
 import { MUTATION_GROUPS } from './groups.ts';
-import type { MutationGroup } from './groups.ts';
 
-function sources(group: MutationGroup): string[] {
-  const include = group.mutate.filter((g) => !g.startsWith('!'));
-  const exclude = group.mutate.filter((g) => g.startsWith('!')).map((g) => g.slice(1));
+/** Files matching `globs`, where a glob starting with `!` excludes. */
+function expand(globs: readonly string[]): string[] {
+  const include = globs.filter((g) => !g.startsWith('!'));
+  const exclude = globs.filter((g) => g.startsWith('!')).map((g) => g.slice(1));
   return globSync(include, { exclude });
 }
 
-function groupOf(mutant: string): MutationGroup | undefined {
-  const marker = `stryMutAct_9fa48("${mutant}")`;
-  return MUTATION_GROUPS.find((g) => sources(g).some((f) => readFileSync(f, 'utf8').includes(marker)));
+/** Relative `.ts` imports of a file, as paths from the repository root. */
+function imports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/from\s+'(\.{1,2}\/[^']+\.ts)'/gu)].map((m) => normalize(join(dirname(file), m[1] ?? '')));
 }
 
-const mutant = process.env['__STRYKER_ACTIVE_MUTANT__'];
-const group = mutant === undefined ? undefined : groupOf(mutant);
-const selected = process.env['MUTATION_GROUPS']?.split('\n');
-const groups = group !== undefined ? [group] : MUTATION_GROUPS.filter((g) => selected === undefined || selected.includes(g.name));
-const files = globSync(groups.flatMap((g) => g.tests));
-const run = spawnSync(process.execPath, ['--test', '--test-reporter=dot', '--test-timeout=60000', ...files], {
+/** The test files that reach `target` through relative imports. */
+function testsReaching(tests: string[], target: string): string[] {
+  return tests.filter((test) => {
+    const seen = new Set<string>();
+    const queue = [normalize(test)];
+    while (queue.length > 0) {
+      const file = queue.pop() ?? '';
+      if (file === target) return true;
+      if (seen.has(file)) continue;
+      seen.add(file);
+      try {
+        queue.push(...imports(file));
+      } catch {
+        // an import that does not resolve to a file is not followed
+      }
+    }
+    return false;
+  });
+}
+
+function testFiles(): string[] {
+  const mutant = process.env['__STRYKER_ACTIVE_MUTANT__'];
+  const selected = process.env['MUTATION_GROUPS']?.split('\n');
+  const groups = MUTATION_GROUPS.filter((g) => selected === undefined || selected.includes(g.name));
+  if (mutant !== undefined) {
+    const marker = `stryMutAct_9fa48("${mutant}")`;
+    for (const group of groups) {
+      const file = expand(group.mutate).find((f) => readFileSync(f, 'utf8').includes(marker));
+      if (file === undefined) continue;
+      const tests = expand(group.tests);
+      const reaching = testsReaching(tests, normalize(file));
+      return reaching.length > 0 ? reaching : tests;
+    }
+  }
+  return expand(groups.flatMap((g) => g.tests));
+}
+
+const run = spawnSync(process.execPath, ['--test', '--test-reporter=dot', '--test-timeout=60000', ...testFiles()], {
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 process.exitCode = run.status ?? 1;
