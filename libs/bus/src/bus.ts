@@ -17,9 +17,9 @@ import type {
   Role,
 } from '@ap/protocol';
 import type { Logger } from '@ap/logging';
-import { createOutbox } from './outbox.ts';
+import { outboxFor } from './outbox.ts';
 import type { Outbox } from './outbox.ts';
-import { createRequester, RequestFailed } from './requests.ts';
+import { RequestFailed, requesterFor } from './requests.ts';
 import type { Requester } from './requests.ts';
 
 /** Header that carries a request id from the WebSocket frame to the service that handles it. */
@@ -141,13 +141,14 @@ type BusCore = {
 
 /** Wraps an open NATS connection. */
 export function createBus(nc: NatsConnection, rootLog: Logger, defaults: BusOptions = {}): Bus {
-  const outbox = createOutbox(nc);
+  // Shared with everything else on this connection (the event stream's publishes, other buses),
+  // so that what one turn of the event loop produced leaves in one write.
   const core: BusCore = {
     nc,
     log: rootLog.child({ module: 'bus' }),
     defaults,
-    outbox,
-    requester: createRequester(nc, outbox),
+    outbox: outboxFor(nc),
+    requester: requesterFor(nc),
     served: [],
     inflight: new Set(),
   };
@@ -389,7 +390,7 @@ async function closeBus(core: BusCore): Promise<void> {
   // Stop taking requests, let the ones in flight reply, then drain the connection.
   await Promise.allSettled(core.served.map((s) => s.drain()));
   await Promise.race([Promise.allSettled([...core.inflight]), new Promise((r) => setTimeout(r, 10_000).unref())]);
-  core.requester.close();
+  // The requester is the connection's: it fails what still waits when the connection closes.
   core.outbox.flush();
   try {
     await nc.drain();

@@ -82,7 +82,7 @@ export function createRequester(nc: NatsConnection, outbox?: Outbox): Requester 
     }
   })().catch(() => undefined);
 
-  return {
+  const requester: Requester = {
     request(subject, data, options) {
       if (closed || nc.isClosed()) return Promise.reject(new RequestFailed('closed', subject));
       const token = (next++).toString(36);
@@ -102,6 +102,7 @@ export function createRequester(nc: NatsConnection, outbox?: Outbox): Requester 
       });
     },
     close() {
+      if (closed) return;
       closed = true;
       clearInterval(sweep);
       for (const p of pending.values()) p.reject(new RequestFailed('closed', p.subject));
@@ -109,6 +110,9 @@ export function createRequester(nc: NatsConnection, outbox?: Outbox): Requester 
       sub.unsubscribe();
     },
   };
+  // A closed connection answers nothing more: fail what waits and stop the sweep.
+  void nc.closed().then(() => requester.close());
+  return requester;
 }
 
 const requesters = new WeakMap<NatsConnection, Requester>();
