@@ -21,9 +21,22 @@ after(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Runs CANDIDATES candidates through the demo test while `fault` runs, then checks every acknowledged answer. */
+/**
+ * Runs CANDIDATES candidates through the test and starts `fault` once a tenth of all answers were
+ * acknowledged (so it lands while answers are in flight), then checks every acknowledged answer
+ * against the database and what the candidates were told afterwards.
+ */
 async function underFault(label: string, fault: () => Promise<void>): Promise<CandidateRun[]> {
   const tokens = await stack.inviteCandidates(CANDIDATES, testId);
+  let acks = 0;
+  let inFlight: () => void = () => undefined;
+  const trafficFlowing = new Promise<void>((resolve) => {
+    inFlight = resolve;
+  });
+  const onAcknowledged = () => {
+    acks += 1;
+    if (acks >= (CANDIDATES * ITEMS) / 10) inFlight();
+  };
   const runs = Promise.all(
     tokens.map((c, i) =>
       resilientCandidate({
@@ -35,20 +48,26 @@ async function underFault(label: string, fault: () => Promise<void>): Promise<Ca
         thinkMs: 400,
         requestTimeoutMs: 12_000,
         choose: (qid, ids) => ids[(qid.length + i) % ids.length] as string,
+        onAcknowledged,
       }),
     ),
   );
-  await sleep(1000);
+  await trafficFlowing;
+  const acksAtFault = acks;
   await fault();
   const results = await runs;
-  const { acknowledged, stored, duplicates, lost, unfinished, reconnects, timeouts, errors } = await tallyRuns(
-    stack.db,
-    tokens.map((t) => t.user_id),
-    results,
-  );
+  assert.ok(acksAtFault < CANDIDATES * ITEMS, `the fault began with answers still to come (${String(acksAtFault)} acknowledged)`);
+  const { acknowledged, stored, duplicates, lost, unfinished, contradictions, notOneAssessment, reconnects, timeouts, errors } =
+    await tallyRuns(
+      stack.db,
+      tokens.map((t) => t.user_id),
+      results,
+    );
   process.stdout.write(
     `# ${label}: candidates=${CANDIDATES} acknowledged=${acknowledged} stored=${stored} duplicates=${duplicates} lost=${lost} unfinished=${unfinished} reconnects=${reconnects} timeouts=${timeouts} errors=${JSON.stringify(errors)}\n`,
   );
+  assert.deepEqual(contradictions, [], 'no acknowledged question was asked again and `answered` never went down');
+  assert.equal(notOneAssessment, 0, 'every candidate has exactly one assessment');
   assert.equal(duplicates, 0, 'no answer stored twice');
   assert.equal(lost, 0, 'every acknowledged answer is stored exactly once');
   assert.equal(unfinished, 0, 'every candidate finished after resuming');

@@ -43,7 +43,7 @@ describe('two replicas of the assessment service', () => {
     assert.ok(first > 0 && second > 0, `both replicas served requests (${first}, ${second})`);
     await stack.platform.kill('assessment', 1);
     const results = await runs;
-    const { acknowledged, duplicates, lost, unfinished } = await tallyRuns(
+    const { acknowledged, duplicates, lost, unfinished, contradictions, notOneAssessment } = await tallyRuns(
       stack.db,
       tokens.map((t) => t.user_id),
       results,
@@ -53,6 +53,8 @@ describe('two replicas of the assessment service', () => {
       `# two replicas, one killed: handled before the kill ${first} + ${second}; acknowledged=${acknowledged} duplicates=${duplicates} lost=${lost}\n`,
     );
     assert.equal(acknowledged, CANDIDATES * ITEMS);
+    assert.deepEqual(contradictions, [], 'no acknowledged question was asked again and `answered` never went down');
+    assert.equal(notOneAssessment, 0, 'every candidate has exactly one assessment');
     assert.equal(lost, 0);
     assert.equal(duplicates, 0);
   });

@@ -187,12 +187,13 @@ describe('scale: two replicas of every service', () => {
     const runMs = Date.now() - startedAt;
 
     // What the database holds, read directly, against what each candidate was told.
-    const { acknowledged, stored, duplicates, lost, unfinished, reconnects, timeouts, errors } = await tallyRuns(
-      stack.db,
-      candidates.map((c) => c.user_id),
-      results,
-      ITEMS,
-    );
+    const { acknowledged, stored, duplicates, lost, unfinished, contradictions, notOneAssessment, reconnects, timeouts, errors } =
+      await tallyRuns(
+        stack.db,
+        candidates.map((c) => c.user_id),
+        results,
+        ITEMS,
+      );
     let moved = 0;
     let finishedAfterB = 0;
     for (const [i, run] of results.entries()) {
@@ -224,6 +225,9 @@ describe('scale: two replicas of every service', () => {
         `# frames in: gateway A ${framesA}, gateway B ${framesB} (until stopped); requests handled: auth ${auth.join('/')}, assessment ${assessment.join('/')}, chat ${chat.join('/')}; cleanup sweeps ${sweeps.join('/')} (one lease holder at a time)\n`,
     );
 
+    assert.deepEqual(contradictions, [], 'no acknowledged question was asked again and `answered` never went down');
+    assert.equal(notOneAssessment, 0, 'every candidate has exactly one assessment');
+    assert.equal(acknowledged, CANDIDATES * ITEMS, 'every answer was acknowledged');
     assert.equal(lost, 0, 'every acknowledged answer is stored');
     assert.equal(duplicates, 0, 'no answer is stored twice');
     assert.equal(unfinished, 0, 'every candidate finished with all its answers stored');

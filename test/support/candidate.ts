@@ -6,6 +6,12 @@ import { WebSocket } from 'ws';
 /** What a candidate that survives faults saw: every answer acknowledged to it, and how it ended. */
 export type CandidateRun = {
   acknowledged: Map<string, string>;
+  /**
+   * What the server said that contradicts an acknowledgement: an acknowledged question asked
+   * again, a question whose index is below the answers acknowledged, or `answered` going down.
+   * A forgotten answer that is asked again and re-answered would otherwise count as kept.
+   */
+  contradictions: string[];
   /** The gateway URL of each connection that started the assessment, in order. */
   gateways: string[];
   assessmentId: string | undefined;
@@ -35,9 +41,12 @@ export async function resilientCandidate(options: {
   thinkMs?: number;
   requestTimeoutMs?: number;
   choose?: (questionId: string, optionIds: string[]) => string;
+  /** Called after each acknowledged answer, so that a test can act when traffic is in flight. */
+  onAcknowledged?: () => void;
 }): Promise<CandidateRun> {
   const run: CandidateRun = {
     acknowledged: new Map(),
+    contradictions: [],
     gateways: [],
     assessmentId: undefined,
     completed: undefined,
@@ -49,6 +58,9 @@ export async function resilientCandidate(options: {
   const stopAt = Date.now() + options.deadlineMs;
   const timeoutMs = options.requestTimeoutMs ?? 8000;
   let pending: { question_id: string; option: string } | undefined;
+  // The most answers the server has reported (feedback `answered`, or a question's index).
+  let answered = 0;
+  const contradiction = (what: string) => run.contradictions.push(what);
   let seq = 0;
   const urls = [options.wsUrl, ...(options.wsUrls ?? []).filter((u) => u !== options.wsUrl)];
   // Error replies in a row: the pause before the next try grows with them.
@@ -104,6 +116,11 @@ export async function resilientCandidate(options: {
           }
           failures = 0;
           const qid = String(q.data['question_id']);
+          const index = Number(q.data['index']);
+          if (run.acknowledged.has(qid)) contradiction(`acknowledged question ${qid} was asked again`);
+          if (index < run.acknowledged.size)
+            contradiction(`question index ${String(index)} after ${String(run.acknowledged.size)} acknowledged answers`);
+          answered = Math.max(answered, index);
           const optionIds = (q.data['options'] as { id: string }[]).map((o) => o.id);
           pending = { question_id: qid, option: options.choose?.(qid, optionIds) ?? (optionIds[0] as string) };
           if (options.thinkMs !== undefined) await sleep(options.thinkMs);
@@ -111,8 +128,12 @@ export async function resilientCandidate(options: {
         const fb = await request('submit_answer', { question_id: pending.question_id, selected_option: pending.option });
         if (fb.type === 'answer_feedback') {
           failures = 0;
+          const now = Number(fb.data['answered']);
+          if (now < answered) contradiction(`answered went down from ${String(answered)} to ${String(now)}`);
+          answered = Math.max(answered, now);
           run.acknowledged.set(pending.question_id, pending.option);
           pending = undefined;
+          options.onAcknowledged?.();
           if (fb.data['finished'] === true) {
             const done = await conn.next((f) => f.type === 'assessment_completed', timeoutMs);
             run.completed = done.data;
@@ -218,6 +239,10 @@ export type Tally = {
   lost: number;
   /** Candidates whose run did not complete, or whose assessment is missing, not completed or short of `items`. */
   unfinished: number;
+  /** Contradictions of acknowledgements the candidates saw (see CandidateRun.contradictions), all listed. */
+  contradictions: string[];
+  /** Candidates with other than exactly one assessment of the test(s) played. */
+  notOneAssessment: number;
   reconnects: number;
   timeouts: number;
   errors: Record<string, number>;
@@ -230,10 +255,24 @@ export type Tally = {
 export async function tallyRuns(db: Db, userIds: readonly string[], runs: readonly CandidateRun[], items?: number): Promise<Tally> {
   const docs = await findAssessments(db, { candidate_id: { $in: [...userIds] } });
   const byCandidate = new Map(docs.map((d) => [d.candidate_id, d] as const));
-  const t: Tally = { acknowledged: 0, stored: 0, duplicates: 0, lost: 0, unfinished: 0, reconnects: 0, timeouts: 0, errors: {} };
+  const perCandidate = new Map<string, number>();
+  for (const d of docs) perCandidate.set(d.candidate_id, (perCandidate.get(d.candidate_id) ?? 0) + 1);
+  const t: Tally = {
+    acknowledged: 0,
+    stored: 0,
+    duplicates: 0,
+    lost: 0,
+    unfinished: 0,
+    contradictions: [],
+    notOneAssessment: userIds.filter((u) => perCandidate.get(u) !== 1).length,
+    reconnects: 0,
+    timeouts: 0,
+    errors: {},
+  };
   for (const [i, run] of runs.entries()) {
     const doc = byCandidate.get(userIds[i] ?? '');
     t.acknowledged += run.acknowledged.size;
+    t.contradictions.push(...run.contradictions.map((c) => `${userIds[i] ?? String(i)}: ${c}`));
     t.reconnects += run.reconnects;
     t.timeouts += run.timeouts;
     for (const [code, n] of Object.entries(run.errors)) t.errors[code] = (t.errors[code] ?? 0) + n;
