@@ -409,6 +409,8 @@ function requestError(subject: string, err: unknown): AppError {
         return new AppError('SERVICE_UNAVAILABLE', `no service answers ${subject}`, { cause: err });
       case 'timeout':
         return new AppError('TIMEOUT', `${subject} did not answer in time`, { cause: err });
+      case 'disconnected':
+        return new AppError('SERVICE_UNAVAILABLE', `the connection to NATS was lost while ${subject} was asked; retry`, { cause: err });
       case 'closed':
         break;
     }

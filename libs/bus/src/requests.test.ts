@@ -90,4 +90,20 @@ describe('requests over one reply subscription', () => {
     sub.unsubscribe();
     never.unsubscribe();
   });
+
+  test('a request waiting when the connection drops fails at once, not at its timeout', async () => {
+    const own = await startNats();
+    const conn = await connect({ servers: own.url, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
+    const silent = conn.subscribe('silent.own', { callback: () => undefined });
+    await conn.flush();
+    const requester = createRequester(conn);
+    const started = performance.now();
+    const waiting = requester.request('silent.own', text.encode('x'), { timeoutMs: 60_000 });
+    const refused = assert.rejects(waiting, (err) => err instanceof RequestFailed && err.reason === 'disconnected');
+    await own.close();
+    await refused;
+    assert.ok(performance.now() - started < 30_000, 'well before its 60 s timeout');
+    silent.unsubscribe();
+    await conn.close();
+  });
 });

@@ -4,7 +4,7 @@ import { outboxFor } from './outbox.ts';
 import type { Outbox } from './outbox.ts';
 
 /** Why a request got no reply. */
-export type RequestFailure = 'timeout' | 'no_responders' | 'forbidden' | 'closed';
+export type RequestFailure = 'timeout' | 'no_responders' | 'forbidden' | 'disconnected' | 'closed';
 
 /** A request that got no reply; `reason` says why. */
 export class RequestFailed extends Error {
@@ -71,6 +71,13 @@ export function createRequester(nc: NatsConnection, outbox?: Outbox): Requester 
   // requests to that subject at once instead of letting them time out.
   void (async () => {
     for await (const status of nc.status()) {
+      if (status.type === 'disconnect') {
+        // Replies sent while the connection is down are lost: fail the requests now, so that
+        // callers retry on the next server at once instead of waiting for their timeout.
+        for (const p of pending.values()) p.reject(new RequestFailed('disconnected', p.subject));
+        pending.clear();
+        continue;
+      }
       if (status.type !== 'error' || !(status.error instanceof PermissionViolationError)) continue;
       const { operation, subject } = status.error;
       if (operation !== 'publish') continue;
