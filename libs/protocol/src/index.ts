@@ -58,31 +58,10 @@ export type {
 } from './frames.ts';
 export { itemSchema, practiceSchema, skillTargetSchema, testDefinitionSchema } from './definitions.ts';
 export type { Item, Practice, TestDefinition, TestDefinitionInput } from './definitions.ts';
-export {
-  ASSESSMENT_STREAM,
-  SUPPORT_ROOM_PREFIX,
-  assessmentIdOfRoom,
-  assessmentRoomId,
-  endpointRoles,
-  endpoints,
-  events,
-  replySchema,
-  streamEvents,
-} from './bus.ts';
-export type {
-  EndpointName,
-  EventInputOf,
-  EventKeyOf,
-  EventName,
-  EventOf,
-  ParsedRequestOf,
-  Reply,
-  RequestOf,
-  ResponseOf,
-  StreamEventName,
-  StreamEventOf,
-  UserPush,
-} from './bus.ts';
+export { endpointRoles, endpoints, replySchema } from './bus.ts';
+export type { EndpointName, ParsedRequestOf, Reply, RequestOf, ResponseOf } from './bus.ts';
+export { ASSESSMENT_STREAM, SUPPORT_ROOM_PREFIX, assessmentIdOfRoom, assessmentRoomId, events, streamEvents } from './events.ts';
+export type { EventInputOf, EventKeyOf, EventName, EventOf, StreamEventName, StreamEventOf, UserPush } from './events.ts';
 export { TOKEN_AUDIENCE, TOKEN_ISSUER, tokenClaimsSchema } from './tokens.ts';
 export type { TokenClaims } from './tokens.ts';
 export { httpBodies, httpErrorSchema, resultsQuerySchema } from './http.ts';

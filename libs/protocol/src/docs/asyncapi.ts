@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { endpointRoles, endpoints, events, replySchema } from '../bus.ts';
+import { endpointRoles, endpoints, replySchema } from '../bus.ts';
+import { events } from '../events.ts';
 import type { EndpointName } from '../bus.ts';
 import { errorBodySchema } from '../common.ts';
 import { ERROR_CODES, HTTP_STATUS } from '../errors.ts';
@@ -101,7 +102,10 @@ const EVENT_DOCS: Record<keyof typeof events, { parameter: string | null; summar
   presence: { parameter: null, summary: 'Which assessments have a live connection on one gateway, sent periodically in batches.' },
   chatRoom: { parameter: 'room_id', summary: 'A message posted in a room, for the gateways with members of it.' },
   liveAssessment: { parameter: 'test_id', summary: 'An in-progress assessment changed, for proctors watching its test.' },
-  startRequest: { parameter: 'test_id', summary: "A start request waits for (or got) a proctor's approval, for proctors watching its test." },
+  startRequest: {
+    parameter: 'test_id',
+    summary: "A start request waits for (or got) a proctor's approval, for proctors watching its test.",
+  },
   connection: { parameter: null, summary: 'A connection bound to (or released) an assessment on a gateway.' },
   chatTyping: { parameter: 'room_id', summary: 'Someone is typing in a room (not stored).' },
   reSignIn: { parameter: null, summary: 'A candidate signed in again with a named invitation code.' },
