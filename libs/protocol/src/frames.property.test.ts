@@ -170,6 +170,33 @@ describe('parseClientFrame over generated frames', () => {
     );
   });
 
+  test('a malformed envelope is VALIDATION_FAILED and echoes its id only when the id is usable', () => {
+    const badEnvelope = fc.oneof(
+      fc.record({ type: fc.constantFrom('', 'x'.repeat(65)), data: fc.constant({}) }),
+      fc.record({ type: fc.constantFrom(...CLIENT_FRAME_TYPES), data: fc.oneof(fc.string(), fc.integer(), fc.array(fc.nat())) }),
+      fc.record({ type: fc.integer(), data: fc.constant({}) }),
+    );
+    const anyId = fc.oneof(text(1, 64), fc.constantFrom('', 'y'.repeat(65)), fc.integer(), fc.constant(null));
+    fc.assert(
+      fc.property(badEnvelope, anyId, (envelope, id) => {
+        const usable = typeof id === 'string' && id.length >= 1 && id.length <= 64 ? id : undefined;
+        assertRefused(JSON.stringify({ ...envelope, id }), 'VALIDATION_FAILED', usable);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test('refusals list the fields at fault', () => {
+    const r = parseClientFrame(JSON.stringify({ type: 'extra_time', data: { assessment_id: 'bad id!', seconds: 0 } }));
+    assert.ok(!r.ok);
+    const issues = (r.details?.['issues'] ?? []) as { path: string; message: string }[];
+    assert.deepEqual(issues.map((i) => i.path).sort(), ['assessment_id', 'seconds']);
+    assert.ok(issues.every((i) => i.message.length > 0));
+    const envelope = parseClientFrame(JSON.stringify({ type: '', data: [] }));
+    assert.ok(!envelope.ok);
+    assert.deepEqual(((envelope.details?.['issues'] ?? []) as { path: string }[]).map((i) => i.path).sort(), ['data', 'type']);
+  });
+
   test('a type outside the list is UNKNOWN_TYPE with the id echoed', () => {
     fc.assert(
       fc.property(text(1, 64), text(1, 64), (type, id) => {
