@@ -50,7 +50,13 @@ export function normalQuantile(p: number): number {
 }
 
 /** SPRT log-likelihood ratio Σ log P(x | cut + δ) − log P(x | cut − δ). */
-export function sprtLogRatio(items: readonly AnyItemParams[], responses: readonly number[], cut: number, delta: number, D = DEFAULT_D): number {
+export function sprtLogRatio(
+  items: readonly AnyItemParams[],
+  responses: readonly number[],
+  cut: number,
+  delta: number,
+  D = DEFAULT_D,
+): number {
   let s = 0;
   for (let j = 0; j < items.length; j++) {
     const it = items[j] as AnyItemParams;

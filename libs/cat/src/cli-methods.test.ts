@@ -24,7 +24,9 @@ const bank = [
   { model: 'GPCM', a: 0.9, b: [-0.5, 0.4, 1.1] },
   [0.9, -1.2, 0.2],
 ];
-const items: AnyItemParams[] = bank.map((e) => (Array.isArray(e) ? { a: e[0] as number, b: e[1] as number, c: e[2] as number } : (e as AnyItemParams)));
+const items: AnyItemParams[] = bank.map((e) =>
+  Array.isArray(e) ? { a: e[0] as number, b: e[1] as number, c: e[2] as number } : (e as AnyItemParams),
+);
 
 describe('cli estimate: methods and polytomous items', () => {
   it('each method (default EAP) gives estimateTheta’s θ and SE, and the next item has the most information', () => {
@@ -50,8 +52,30 @@ describe('cli estimate: methods and polytomous items', () => {
 
 describe('cli: edge cases exit 2 naming the field', () => {
   const cases: [string, unknown, RegExp][] = [
-    ['|b| beyond 10', { bank: [[2, -1e308, 0], [1, 0, 0]], administered: [0], responses: [1] }, /bank\[0\]\[1\]/],
-    ['a beyond 10', { bank: [[1e200, 0, 0], [1, 0, 0]], administered: [], responses: [] }, /bank\[0\]\[0\]/],
+    [
+      '|b| beyond 10',
+      {
+        bank: [
+          [2, -1e308, 0],
+          [1, 0, 0],
+        ],
+        administered: [0],
+        responses: [1],
+      },
+      /bank\[0\]\[1\]/,
+    ],
+    [
+      'a beyond 10',
+      {
+        bank: [
+          [1e200, 0, 0],
+          [1, 0, 0],
+        ],
+        administered: [],
+        responses: [],
+      },
+      /bank\[0\]\[0\]/,
+    ],
     ['c = 1', { bank: [[1, 0, 1]], administered: [], responses: [] }, /bank\[0\]\[2\]/],
     ['D beyond 5', { bank: [[1, 0, 0]], administered: [], responses: [], D: 1e200 }, /D:/],
     ['prior SD 0', { bank: [[1, 0, 0]], administered: [], responses: [], prior: { mean: 0, sd: 0 } }, /prior\.sd/],
@@ -76,7 +100,15 @@ describe('cli: edge cases exit 2 naming the field', () => {
     assert.doesNotMatch(missing.stderr, /\n\s+at /);
     const dir = mkdtempSync(join(tmpdir(), 'cat-bank-'));
     const file = join(dir, 'bank.json');
-    writeFileSync(file, JSON.stringify({ bank: [[1, 0, 0.2], [0, 1, 2]] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        bank: [
+          [1, 0, 0.2],
+          [0, 1, 2],
+        ],
+      }),
+    );
     const bad = run(['simulate', '--bank', file, '--length', '1', '--simulees', '5']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /bank\[1\]\[0\].*\n.*bank\[1\]\[2\]/);
@@ -85,7 +117,21 @@ describe('cli: edge cases exit 2 naming the field', () => {
 
 describe('cli simulate: classification', () => {
   it('reports decision accuracy and mean length; bad settings exit 2', () => {
-    const r = run(['simulate', '--generate', '100', '--simulees', '60', '--min-items', '5', '--length', '20', '--cut-theta', '0.5', '--classify', 'ci']);
+    const r = run([
+      'simulate',
+      '--generate',
+      '100',
+      '--simulees',
+      '60',
+      '--min-items',
+      '5',
+      '--length',
+      '20',
+      '--cut-theta',
+      '0.5',
+      '--classify',
+      'ci',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /mean test length\s+\d+\.\d\d/);
     assert.match(r.stdout, /accuracy \(decided\)\s+\d+\.\d%/);

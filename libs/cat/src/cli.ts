@@ -112,7 +112,11 @@ const estimateInputSchema = z
         const k = Array.isArray(entry) ? 2 : entry.b.length + 1;
         const x = v.responses[i];
         if (x !== undefined && x >= k) {
-          ctx.addIssue({ code: 'custom', path: ['responses', i], message: `category ${x} is out of range (item ${idx} has categories 0..${k - 1})` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['responses', i],
+            message: `category ${x} is out of range (item ${idx} has categories 0..${k - 1})`,
+          });
         }
       }
       if (seen.has(idx)) ctx.addIssue({ code: 'custom', path: ['administered', i], message: `index ${idx} is repeated` });
@@ -259,7 +263,9 @@ function loadSimBank(file: string): SimItem[] {
   if (hasBank || Array.isArray(first)) {
     const t = z.array(dichotomousEntry).min(1).safeParse(list);
     if (t.success) return t.data.map(([a, b, c], i) => ({ id: String(i), a, b, c }));
-    fail(`simulate: invalid bank (a list of [a,b,c] with 0 < a ≤ ${MAX_A}, |b| ≤ ${MAX_ABS_B}, 0 ≤ c < 1):\n${issueLines(t.error.issues, hasBank ? 'bank' : '')}`);
+    fail(
+      `simulate: invalid bank (a list of [a,b,c] with 0 < a ≤ ${MAX_A}, |b| ≤ ${MAX_ABS_B}, 0 ≤ c < 1):\n${issueLines(t.error.issues, hasBank ? 'bank' : '')}`,
+    );
   }
   const engine = z.array(bankItemSchema).min(1).safeParse(list);
   if (engine.success) return engine.data;
@@ -422,7 +428,8 @@ function runClassification(values: Record<string, string | boolean | undefined>,
     const v = values[name];
     if (v === undefined) return def;
     const n = Number(v);
-    if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got "${String(v)}"`);
+    if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n))
+      throw new UsageError(`--${name} must be a number, got "${String(v)}"`);
     return n;
   };
   const kind = String(values.classify ?? 'sprt').toUpperCase();
@@ -432,7 +439,9 @@ function runClassification(values: Record<string, string | boolean | undefined>,
       : { rule: kind, cutTheta: num('cut-theta', NaN), alpha: num('alpha', 0.05) };
   const parsed = classificationRuleSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new UsageError(`simulate: invalid classification settings:\n${issueLines(parsed.error.issues, '--')}\n(--cut-theta is required; --classify sprt|ci)`);
+    throw new UsageError(
+      `simulate: invalid classification settings:\n${issueLines(parsed.error.issues, '--')}\n(--cut-theta is required; --classify sprt|ci)`,
+    );
   }
   const selectAt = values['select-at'] ?? 'estimate';
   if (selectAt !== 'estimate' && selectAt !== 'cut') throw new UsageError('--select-at must be "estimate" or "cut"');

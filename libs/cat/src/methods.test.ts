@@ -39,8 +39,8 @@ describe('estimateTheta: reference values from closed forms', () => {
   });
 
   it('ML rule for all-correct / all-wrong: the bound of the search range, flagged', () => {
-    const up = estimateTheta('ML', ...Object.values(rasch(5, 5)) as [ItemParams[], number[]]);
-    const down = estimateTheta('ML', ...Object.values(rasch(5, 0)) as [ItemParams[], number[]]);
+    const up = estimateTheta('ML', ...(Object.values(rasch(5, 5)) as [ItemParams[], number[]]));
+    const down = estimateTheta('ML', ...(Object.values(rasch(5, 0)) as [ItemParams[], number[]]));
     assert.deepEqual([up.theta, up.bounded, down.theta, down.bounded], [4, true, -4, true]);
     assert.ok(Number.isFinite(up.se) && up.se > 0);
     assert.equal(estimateTheta('ML', rasch(5, 5).items, rasch(5, 5).responses, { bounds: [-3, 3] }).theta, 3);

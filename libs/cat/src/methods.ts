@@ -179,7 +179,8 @@ export function estimateTheta(
     return { theta: p.theta, se: p.se, bounded: false };
   }
   const [lo, hi] = opts?.bounds ?? [opts?.grid?.min ?? THETA_MIN, opts?.grid?.max ?? THETA_MAX];
-  if (!(Number.isFinite(lo) && Number.isFinite(hi) && hi > lo)) throw new RangeError(`bounds must be finite with lo < hi, got [${lo}, ${hi}]`);
+  if (!(Number.isFinite(lo) && Number.isFinite(hi) && hi > lo))
+    throw new RangeError(`bounds must be finite with lo < hi, got [${lo}, ${hi}]`);
   const points = Math.max(3, Math.floor(opts?.grid?.points ?? 161));
   return solveModal(items, responses, D, criterion(method, prior), lo, hi, points);
 }

@@ -46,7 +46,12 @@ describe('GRM and GPCM against hand-computed values', () => {
     for (const item of items) {
       for (const t of [-7, -2.5, -0.1, 0.8, 2.2, 7]) {
         const { p, d1, d2 } = categoryCurves(item, t);
-        close(p.reduce((s, v) => s + v, 0), 1, 1e-12, 'sum');
+        close(
+          p.reduce((s, v) => s + v, 0),
+          1,
+          1e-12,
+          'sum',
+        );
         const h = 1e-5;
         const up = categoryCurves(item, t + h);
         const dn = categoryCurves(item, t - h);
@@ -106,7 +111,7 @@ describe('estimation with polytomous items mixed with dichotomous ones', () => {
     let s1 = 0;
     for (let q = 0; q <= 8000; q++) {
       const t = -4 + q / 1000;
-      let w = Math.exp(-t * t / 2) * (q === 0 || q === 8000 ? 0.5 : 1);
+      let w = Math.exp((-t * t) / 2) * (q === 0 || q === 8000 ? 0.5 : 1);
       bank.forEach((it, j) => (w *= categoryProbabilities(it, t)[responses[j] as number] as number));
       z += w;
       s1 += w * t;

@@ -47,7 +47,8 @@ export function itemProblem(item: AnyItemParams): string | undefined {
     for (let k = 0; k < item.b.length; k++) {
       const v = item.b[k] as number;
       if (!(Number.isFinite(v) && Math.abs(v) <= MAX_ABS_B)) return `b[${k}] must be finite with |b| ≤ ${MAX_ABS_B}, got ${v}`;
-      if (item.model === 'GRM' && k > 0 && !(v > (item.b[k - 1] as number))) return `b[${k}] must exceed b[${k - 1}] (GRM thresholds increase)`;
+      if (item.model === 'GRM' && k > 0 && !(v > (item.b[k - 1] as number)))
+        return `b[${k}] must exceed b[${k - 1}] (GRM thresholds increase)`;
     }
     return undefined;
   }

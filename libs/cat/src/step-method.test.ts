@@ -6,7 +6,13 @@ import { estimateTheta } from './methods.ts';
 import { selectNextItem } from './select.ts';
 import { estimateForConfig, nextStep } from './step.ts';
 
-const bank: BankItem[] = Array.from({ length: 12 }, (_, i) => ({ id: `i${i}`, skill: 's', a: 1 + (i % 3) * 0.3, b: -1.5 + i * 0.25, c: 0.1 }));
+const bank: BankItem[] = Array.from({ length: 12 }, (_, i) => ({
+  id: `i${i}`,
+  skill: 's',
+  a: 1 + (i % 3) * 0.3,
+  b: -1.5 + i * 0.25,
+  c: 0.1,
+}));
 
 describe('nextStep with a per-test estimation method', () => {
   const history = [
