@@ -7,7 +7,9 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { MAX_CHAT_CHARS, idSchema } from '@ap/protocol';
 import type { Question, ServerFrame } from '@ap/protocol';
-import { QuestionCapError, apiBaseFromWsUrl, connectClient, describeFrame, playAssessment, redeemInvitation } from './client.ts';
+import { connectClient, describeFrame } from './client.ts';
+import { apiBaseFromWsUrl, redeemInvitation } from './http.ts';
+import { QuestionCapError, playAssessment } from './play.ts';
 import type { OutgoingFrame, PlatformClient, ServerFrameOf } from './client.ts';
 
 /** Usage text printed by `--help` and on bad arguments. */

@@ -1,33 +1,26 @@
 export {
   DEFAULT_TIMEOUT_MS,
   FRAME_LOG_LIMIT,
-  HttpApiError,
-  QuestionCapError,
-  RETRYABLE_CODES,
   UnexpectedFrameError,
-  apiBaseFromWsUrl,
   connectClient,
   describeFrame,
   expectFrame,
-  login,
-  playAssessment,
-  redeemInvitation,
-  retryAfterOf,
-  retryDelayMs,
   withToken,
 } from './client.ts';
 export type {
-  BackoffOptions,
   CloseInfo,
   ConnectOptions,
   FrameListener,
-  LoginResult,
   OutgoingFrame,
   PlatformClient,
-  PlayOptions,
-  RedeemResult,
   RequestOptions,
   ServerFrameOf,
   WebSocketConstructorLike,
   WebSocketLike,
 } from './client.ts';
+export { RETRYABLE_CODES, retryAfterOf, retryDelayMs } from './backoff.ts';
+export type { BackoffOptions } from './backoff.ts';
+export { QuestionCapError, playAssessment } from './play.ts';
+export type { PlayOptions } from './play.ts';
+export { HttpApiError, apiBaseFromWsUrl, login, redeemInvitation } from './http.ts';
+export type { LoginResult, RedeemResult } from './http.ts';
