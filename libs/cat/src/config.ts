@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { ESTIMATION_METHODS } from './methods.ts';
 import { MAX_A, MAX_ABS_B, MAX_D } from './models.ts';
+import type { PolyItemParams } from './models.ts';
 
 const skillTargetSchema = z
   .strictObject({
@@ -64,6 +65,23 @@ export const bankItemSchema = z.object({
   b: z.number().min(-MAX_ABS_B).max(MAX_ABS_B),
   c: z.number().min(0).lt(1),
   exposureK: z.number().min(0).max(1).optional(),
+  poly: z
+    .discriminatedUnion('model', [
+      z.strictObject({
+        model: z.literal('GRM'),
+        a: z.number().positive().max(MAX_A),
+        b: z
+          .array(z.number().min(-MAX_ABS_B).max(MAX_ABS_B))
+          .min(1)
+          .refine((b) => b.every((v, k) => k === 0 || v > (b[k - 1] as number)), { message: 'GRM thresholds must increase' }),
+      }),
+      z.strictObject({
+        model: z.literal('GPCM'),
+        a: z.number().positive().max(MAX_A),
+        b: z.array(z.number().min(-MAX_ABS_B).max(MAX_ABS_B)).min(1),
+      }),
+    ])
+    .optional(),
 });
 
 /** A bank item as used by the engine (extra fields such as the stem are allowed). */
@@ -75,4 +93,6 @@ export interface BankItem {
   c: number;
   /** Sympson–Hetter exposure parameter in [0, 1] (default 1). */
   exposureK?: number | undefined;
+  /** A polytomous (GRM/GPCM) item: selection and estimation use these parameters, not a, b, c. */
+  poly?: PolyItemParams | undefined;
 }

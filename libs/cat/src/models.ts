@@ -205,3 +205,14 @@ export function expectedScore(item: AnyItemParams, theta: number, D: number = DE
   for (let k = 1; k < p.length; k++) s += k * (p[k] as number);
   return s;
 }
+
+/** The category whose cumulative probability first exceeds the uniform draw `u` ∈ [0, 1). */
+export function drawCategory(item: AnyItemParams, theta: number, u: number, D: number = DEFAULT_D): number {
+  const p = categoryProbabilities(item, theta, D);
+  let s = 0;
+  for (let k = 0; k < p.length - 1; k++) {
+    s += p[k] as number;
+    if (u < s) return k;
+  }
+  return p.length - 1;
+}

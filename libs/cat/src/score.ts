@@ -4,9 +4,10 @@
 import type { BankItem, CatConfig } from './config.ts';
 import { DEFAULT_PRIOR, EapAccumulator } from './estimate.ts';
 import type { Estimate } from './estimate.ts';
-import type { ItemParams } from './irt.ts';
 import { DEFAULT_D } from './irt.ts';
-import { estimateForConfig } from './step.ts';
+import { estimateForConfig, modelOf, responseOf } from './step.ts';
+import { isPoly } from './models.ts';
+import type { AnyItemParams } from './models.ts';
 import type { HistoryEntry } from './step.ts';
 
 /** Linear map from θ to a reported score: score = intercept + slope·θ, clamped to [min, max], optionally rounded. */
@@ -103,26 +104,29 @@ export function scoreResult(input: ScoreInput): ScoreResult {
   for (const it of input.bank) byId.set(it.id, it);
   const D = config.D ?? DEFAULT_D;
   const prior = config.prior ?? DEFAULT_PRIOR;
-  const items: ItemParams[] = [];
-  const responses: (0 | 1)[] = [];
-  const perSkill = new Map<string, { items: ItemParams[]; responses: (0 | 1)[] }>();
+  const items: AnyItemParams[] = [];
+  const responses: number[] = [];
+  const perSkill = new Map<string, { items: AnyItemParams[]; responses: number[] }>();
+  // The trace follows the configured estimator; the incremental EAP only serves EAP.
+  const incrementalEap = config.estimator !== 'mle' && (config.method ?? 'EAP') === 'EAP';
   const trace: TraceEntry[] = [];
   const acc = new EapAccumulator({ D, prior });
   let numberCorrect = 0;
   for (const h of input.history) {
     const it = byId.get(h.itemId);
     if (!it) throw new Error(`history references unknown item id: ${h.itemId}`);
-    const u: 0 | 1 = h.correct ? 1 : 0;
-    numberCorrect += u;
-    items.push(it);
+    const u = responseOf(it, h);
+    if (!it.poly) numberCorrect += u;
+    const model = modelOf(it);
+    items.push(model);
     responses.push(u);
     let sk = perSkill.get(it.skill);
     if (!sk) perSkill.set(it.skill, (sk = { items: [], responses: [] }));
-    sk.items.push(it);
+    sk.items.push(model);
     sk.responses.push(u);
     let est: Estimate;
-    acc.add(it, u);
-    if (config.estimator === 'mle') est = estimateForConfig(items, responses, config);
+    acc.add(model, u);
+    if (!incrementalEap) est = estimateForConfig(items, responses, config);
     else est = acc.estimate();
     trace.push({ itemId: it.id, skill: it.skill, correct: h.correct, theta: est.theta, se: est.se });
   }
@@ -131,7 +135,7 @@ export function scoreResult(input: ScoreInput): ScoreResult {
   for (const [skill, sk] of perSkill) {
     const e = estimateForConfig(sk.items, sk.responses, { ...config, startTheta: prior.mean });
     let correct = 0;
-    for (const r of sk.responses) correct += r;
+    sk.responses.forEach((r, j) => (correct += isPoly(sk.items[j] as AnyItemParams) ? 0 : r));
     skills[skill] = { theta: e.theta, se: e.se, administered: sk.items.length, correct };
   }
   const result: ScoreResult = {

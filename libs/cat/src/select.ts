@@ -4,7 +4,8 @@
  */
 import { DEFAULT_D, info3pl } from './irt.ts';
 import type { ItemParams } from './irt.ts';
-import { assertD } from './models.ts';
+import { assertD, itemInformation } from './models.ts';
+import type { PolyItemParams } from './models.ts';
 import type { Rng } from './rng.ts';
 
 /** Content target for one skill: share of the test and/or min/max item counts. */
@@ -25,6 +26,8 @@ export interface SelectableItem extends ItemParams {
   skill?: string | undefined;
   /** Sympson–Hetter exposure parameter K in [0, 1] (default 1). */
   exposureK?: number | undefined;
+  /** A polytomous (GRM/GPCM) item: information comes from these parameters, not a, b, c. */
+  poly?: PolyItemParams | undefined;
 }
 
 /** Input of {@link selectNextItem}. */
@@ -338,7 +341,7 @@ export function selectWithAnalysis(input: SelectInput, an: Analysis): SelectResu
     if (mask[i] !== 0) continue;
     if (allowed && allowed[(sids as Int32Array)[i] as number] !== 1) continue;
     const it = items[i] as SelectableItem;
-    const v = info3pl(theta, it.a, it.b, it.c, D);
+    const v = it.poly ? itemInformation(it.poly, theta, D) : info3pl(theta, it.a, it.b, it.c, D);
     candidates++;
     if (infoArr) infoArr[i] = v;
     mask[i] = 3;
@@ -379,5 +382,5 @@ export function selectWithAnalysis(input: SelectInput, an: Analysis): SelectResu
   }
   const index = passing[pick] as number;
   const it = items[index] as SelectableItem;
-  return { index, information: info3pl(theta, it.a, it.b, it.c, D), considered };
+  return { index, information: it.poly ? itemInformation(it.poly, theta, D) : info3pl(theta, it.a, it.b, it.c, D), considered };
 }

@@ -6,6 +6,7 @@
 import type { CatConfig } from './config.ts';
 import { DEFAULT_PRIOR, EapAccumulator } from './estimate.ts';
 import { DEFAULT_D, prob3pl } from './irt.ts';
+import { drawCategory } from './models.ts';
 import { createRng } from './rng.ts';
 import { analyse, selectWithAnalysis } from './select.ts';
 import type { SelectableItem } from './select.ts';
@@ -184,9 +185,10 @@ export function simulateCat(opts: SimulationOptions): SimulationResult {
       }
       for (const c of pick.considered) considered.add(c);
       const it = pool[pick.index] as SimItem;
-      const u = respRng.next() < prob3pl(trueTheta, it.a, it.b, it.c, D) ? 1 : 0;
+      const draw = respRng.next();
+      const u = it.poly ? drawCategory(it.poly, trueTheta, draw, D) : draw < prob3pl(trueTheta, it.a, it.b, it.c, D) ? 1 : 0;
       administered.push(pick.index);
-      acc.add(it, u);
+      acc.add(it.poly ?? it, u);
       est = acc.estimate();
       const L = administered.length;
       const e = est.theta - trueTheta;

@@ -5,6 +5,8 @@
 import type { BankItem, CatConfig } from './config.ts';
 import { DEFAULT_PRIOR, EapAccumulator, estimateMle } from './estimate.ts';
 import { estimateTheta } from './methods.ts';
+import { categoryCount, isPoly } from './models.ts';
+import type { AnyItemParams } from './models.ts';
 import type { Estimate, Prior } from './estimate.ts';
 import type { ItemParams } from './irt.ts';
 import { DEFAULT_D } from './irt.ts';
@@ -18,6 +20,22 @@ import type { StopReason } from './stop.ts';
 export interface HistoryEntry {
   itemId: string;
   correct: boolean;
+  /** Response category 0..m of a polytomous item (for such an item `correct` is not used). */
+  category?: number | undefined;
+}
+
+/** The parameters estimation uses for a bank item (its GRM/GPCM parameters if it has them). */
+export function modelOf(item: BankItem): AnyItemParams {
+  return item.poly ?? item;
+}
+
+/** The scored response of a history entry: its category for a polytomous item, else 1/0. */
+export function responseOf(item: BankItem, entry: HistoryEntry): number {
+  if (item.poly) {
+    if (entry.category === undefined) throw new RangeError(`history entry for polytomous item ${item.id} has no category`);
+    return entry.category;
+  }
+  return entry.correct ? 1 : 0;
 }
 
 /** Input of {@link nextStep}. */
@@ -116,7 +134,7 @@ export function exposureDraw(seed: string, itemId: string): number {
  * finite maximum) use EAP instead, so a test does not jump to a bound; with no
  * responses θ = startTheta (or the prior mean) and SE = prior SD.
  */
-export function estimateForConfig(items: readonly ItemParams[], responses: readonly (0 | 1)[], config: Partial<CatConfig>): Estimate {
+export function estimateForConfig(items: readonly AnyItemParams[], responses: readonly number[], config: Partial<CatConfig>): Estimate {
   const prior: Prior = config.prior ?? DEFAULT_PRIOR;
   const D = config.D ?? DEFAULT_D;
   if (items.length === 0) return { theta: config.startTheta ?? prior.mean, se: prior.sd };
@@ -125,17 +143,26 @@ export function estimateForConfig(items: readonly ItemParams[], responses: reado
     const e = estimateTheta(method, items, responses, { D, prior });
     return { theta: e.theta, se: e.se };
   }
-  if (method === 'ML') {
-    let ones = 0;
-    for (const r of responses) ones += r;
-    if (ones > 0 && ones < responses.length) {
-      const m = estimateMle(items, responses, { D });
-      return { theta: m.theta, se: m.se };
-    }
+  if (method === 'ML' && !extremePattern(items, responses)) {
+    const dichotomous = items.every((it) => !isPoly(it));
+    const m = dichotomous ? estimateMle(items as ItemParams[], responses, { D }) : estimateTheta('ML', items, responses, { D });
+    return { theta: m.theta, se: m.se };
   }
   const acc = new EapAccumulator({ D, prior });
-  for (let j = 0; j < items.length; j++) acc.add(items[j] as ItemParams, responses[j] as 0 | 1);
+  for (let j = 0; j < items.length; j++) acc.add(items[j] as AnyItemParams, responses[j] as number);
   return acc.estimate();
+}
+
+/** Whether every response is the lowest category of its item, or every one the highest. */
+function extremePattern(items: readonly AnyItemParams[], responses: readonly number[]): boolean {
+  let allLow = true;
+  let allHigh = true;
+  for (let j = 0; j < items.length; j++) {
+    const x = responses[j] as number;
+    if (x !== 0) allLow = false;
+    if (x !== categoryCount(items[j] as AnyItemParams) - 1) allHigh = false;
+  }
+  return allLow || allHigh;
 }
 
 /**
@@ -154,8 +181,8 @@ export function nextStep(input: NextStepInput): NextStepResult {
     const repeated = administered.find((i) => seen.size === seen.add(i).size) as number;
     throw new RangeError(`history answers item ${(bank[repeated] as BankItem).id} more than once`);
   }
-  const items: ItemParams[] = administered.map((i) => bank[i] as BankItem);
-  const responses: (0 | 1)[] = history.map((h) => (h.correct ? 1 : 0));
+  const items: AnyItemParams[] = administered.map((i) => modelOf(bank[i] as BankItem));
+  const responses: number[] = history.map((h, j) => responseOf(bank[administered[j] as number] as BankItem, h));
   const { theta, se } = estimateForConfig(items, responses, config);
   const an = analyse(bank, administered, config.skills);
   const status = an.status;
