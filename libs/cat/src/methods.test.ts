@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { computePosterior } from './estimate.ts';
 import type { ItemParams } from './irt.ts';
 import { ESTIMATION_METHODS, estimateTheta } from './methods.ts';
@@ -177,5 +178,38 @@ describe('estimateTheta: guards', () => {
         assert.throws(() => estimateTheta(m, items, resp, opts), RangeError, `${m} ${JSON.stringify([items, resp, opts])}`);
       }
     }
+  });
+});
+
+describe('estimateTheta: properties (fast-check)', () => {
+  const pattern = fc
+    .array(
+      fc.record({
+        a: fc.double({ min: 0.3, max: 3, noNaN: true }),
+        b: fc.double({ min: -3, max: 3, noNaN: true }),
+        x: fc.constantFrom(0, 1),
+      }),
+      {
+        minLength: 1,
+        maxLength: 25,
+      },
+    )
+    .map((rows) => ({ items: rows.map((r) => ({ a: r.a, b: r.b, c: 0 })), responses: rows.map((r) => r.x) }));
+
+  it('every method gives a finite θ in [−4, 4] and a finite SE; on 2PL items a 0 → 1 change never lowers θ̂', () => {
+    fc.assert(
+      fc.property(pattern, fc.nat(), ({ items, responses }, pick) => {
+        const zeros = responses.flatMap((x, j) => (x === 0 ? [j] : []));
+        for (const m of ESTIMATION_METHODS) {
+          const e = estimateTheta(m, items, responses);
+          assert.ok(Number.isFinite(e.theta) && e.theta >= -4 && e.theta <= 4 && Number.isFinite(e.se) && e.se > 0, m);
+          if (zeros.length === 0) continue;
+          const flipped = responses.slice();
+          flipped[zeros[pick % zeros.length] as number] = 1;
+          assert.ok(estimateTheta(m, items, flipped).theta >= e.theta - 1e-9, m);
+        }
+      }),
+      { numRuns: 60, seed: 17 },
+    );
   });
 });
