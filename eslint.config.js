@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.tsbuild/', '.stack/', 'bench-results/', 'test-results/', '**/*.js', '!eslint.config.js'] },
+  { ignores: ['node_modules/', '.tsbuild/', '.stack/', 'bench-results/', 'test-results/', 'chaos-results/', 'reports/', '.stryker-tmp/', '**/*.js', '!eslint.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
