@@ -135,6 +135,9 @@ describe('cli simulate: classification', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /mean test length\s+\d+\.\d\d/);
     assert.match(r.stdout, /accuracy \(decided\)\s+\d+\.\d%/);
+    const badMethod = run(['simulate', '--method', 'MLE']);
+    assert.equal(badMethod.code, 2);
+    assert.match(badMethod.stderr, /--method must be one of EAP, MAP, ML, WLE/);
     const bad = run(['simulate', '--cut-theta', '0.5', '--classify', 'sprt', '--alpha', '0.7']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--alpha/);

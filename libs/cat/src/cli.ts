@@ -38,6 +38,7 @@ commands:
       --sympson-hetter <rmax>        calibrate Sympson–Hetter K (iterated simulation), then simulate
       --sh-iterations <n> --sh-simulees <n>  calibration settings (default 12 × 2000)
       --seed <s>                     seed (default "cat")
+      --method EAP|MAP|ML|WLE        estimator (default EAP; ML uses EAP while all answers agree)
       --cut-theta <θ> [--classify sprt|ci] [--delta 0.3] [--alpha 0.05] [--beta 0.05]
                       [--select-at estimate|cut]
                                      classification test instead: decision accuracy and mean
@@ -313,6 +314,7 @@ function cmdSimulate(args: string[]): void {
       'sh-iterations': { type: 'string' },
       'sh-simulees': { type: 'string' },
       seed: { type: 'string' },
+      method: { type: 'string' },
       'cut-theta': { type: 'string' },
       classify: { type: 'string' },
       delta: { type: 'string' },
@@ -350,7 +352,9 @@ function cmdSimulate(args: string[]): void {
     return;
   }
 
-  const config: CatConfig = { minItems, maxItems: length, randomesque };
+  const method = z.enum(ESTIMATION_METHODS).safeParse(values.method ?? 'EAP');
+  if (!method.success) throw new UsageError(`--method must be one of ${ESTIMATION_METHODS.join(', ')}, got "${String(values.method)}"`);
+  const config: CatConfig = { minItems, maxItems: length, randomesque, method: method.data };
   if (seTarget !== undefined) config.seTarget = seTarget;
   let exposureK: number[] | undefined;
   const log: string[] = [`bank: ${bankLabel}`];
@@ -392,7 +396,7 @@ function cmdSimulate(args: string[]): void {
     onProgress: (d, n) => bar.update(d, n),
   });
   bar.done();
-  const label = `EAP + max information, length ${minItems === length ? length : `${minItems}..${length}`}${
+  const label = `${method.data} + max information, length ${minItems === length ? length : `${minItems}..${length}`}${
     seTarget !== undefined ? `, SE target ${seTarget}` : ''
   }${randomesque > 1 ? `, randomesque k=${randomesque}` : ''}${rMax !== undefined ? `, Sympson–Hetter r_max=${rMax}` : ''}`;
   process.stdout.write([...log, ...summaryLines(label, result)].join('\n') + '\n');

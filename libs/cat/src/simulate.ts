@@ -7,10 +7,11 @@ import type { CatConfig } from './config.ts';
 import { DEFAULT_PRIOR, EapAccumulator } from './estimate.ts';
 import { DEFAULT_D, prob3pl } from './irt.ts';
 import { drawCategory } from './models.ts';
+import type { AnyItemParams } from './models.ts';
 import { createRng } from './rng.ts';
 import { analyse, selectWithAnalysis } from './select.ts';
 import type { SelectableItem } from './select.ts';
-import { exposureDraw, stepRng } from './step.ts';
+import { estimateForConfig, exposureDraw, stepRng } from './step.ts';
 import { checkStop } from './stop.ts';
 import type { StopReason } from './stop.ts';
 
@@ -54,7 +55,7 @@ export function generateBank(opts: GenerateBankOptions): (SimItem & { id: string
 export interface SimulationOptions {
   items: readonly SimItem[];
   simulees: number;
-  /** CAT settings (estimator is always EAP in simulation). */
+  /** CAT settings; `method` (or `estimator`) chooses the estimator as in {@link nextStep}. */
   config: CatConfig;
   seed: string | number;
   /** True abilities (default: N(0, 1) draws from the seed). */
@@ -138,11 +139,14 @@ export function simulateCat(opts: SimulationOptions): SimulationResult {
   const results: SimuleeResult[] = [];
   const stopReasons: Partial<Record<StopReason, number>> = {};
   const k = config.randomesque ?? 1;
+  const incrementalEap = config.estimator !== 'mle' && (config.method ?? 'EAP') === 'EAP';
   for (let s = 0; s < N; s++) {
     const trueTheta = thetas[s] ?? 0;
     const simSeed = `${opts.seed}:sim:${s}`;
     const respRng = createRng(`${simSeed}:resp`);
     const acc = new EapAccumulator({ D, prior });
+    const answered: AnyItemParams[] = [];
+    const responses: number[] = [];
     const administered: number[] = [];
     const considered = new Set<number>();
     let est = { theta: config.startTheta ?? prior.mean, se: prior.sd };
@@ -189,7 +193,9 @@ export function simulateCat(opts: SimulationOptions): SimulationResult {
       const u = it.poly ? drawCategory(it.poly, trueTheta, draw, D) : draw < prob3pl(trueTheta, it.a, it.b, it.c, D) ? 1 : 0;
       administered.push(pick.index);
       acc.add(it.poly ?? it, u);
-      est = acc.estimate();
+      answered.push(it.poly ?? it);
+      responses.push(u);
+      est = incrementalEap ? acc.estimate() : estimateForConfig(answered, responses, config);
       const L = administered.length;
       const e = est.theta - trueTheta;
       sq[L] = (sq[L] as number) + e * e;

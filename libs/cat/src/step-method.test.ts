@@ -4,6 +4,7 @@ import { catConfigSchema } from './config.ts';
 import type { BankItem } from './config.ts';
 import { estimateTheta } from './methods.ts';
 import { selectNextItem } from './select.ts';
+import { generateBank, simulateCat } from './simulate.ts';
 import { estimateForConfig, nextStep } from './step.ts';
 
 const bank: BankItem[] = Array.from({ length: 12 }, (_, i) => ({
@@ -60,5 +61,19 @@ describe('selection guards', () => {
     }
     assert.throws(() => selectNextItem({ items: bank, administered: [], theta: 0, D: 0 }), RangeError);
     assert.equal(selectNextItem({ items: bank, administered: [], theta: 0 })?.index !== undefined, true);
+  });
+});
+
+describe('simulateCat with a method', () => {
+  it('WLE and MAP runs estimate with that method (final θ differs from EAP, same items for the first answer)', () => {
+    const items = generateBank({ size: 60, seed: 'sim-method' });
+    const run = (method: 'EAP' | 'MAP' | 'WLE'): number[] =>
+      simulateCat({ items, simulees: 20, config: { minItems: 8, maxItems: 8, method }, seed: 'm' }).results.map((r) => r.theta);
+    const eap = run('EAP');
+    const wle = run('WLE');
+    const map = run('MAP');
+    assert.ok(eap.some((t, i) => Math.abs(t - (wle[i] as number)) > 1e-3));
+    assert.ok(eap.some((t, i) => Math.abs(t - (map[i] as number)) > 1e-6));
+    assert.ok(wle.every((t) => Number.isFinite(t)));
   });
 });
