@@ -84,37 +84,39 @@ async function namedHolder(ctx: AuthContext, invitation: InvitationDoc, now: Dat
   const { users, invitations } = ctx.col;
   const candidateId = invitation.candidate_id ?? '';
   const applicationId = invitation.application_id ?? invitation._id;
+  const signIn: NamedSignIn = { invitation, candidateId, applicationId, now, ip };
   let reSignIn = invitation.redeemed_at !== undefined;
   if (!reSignIn) {
     // The first redemption is claimed by a unique insert (a conditional update would be a scan on
     // FerretDB); a concurrent first redemption that lost is a sign-in again.
-    reSignIn = !(await claimFirstUse(ctx, invitation, candidateId, applicationId, now, ip));
+    reSignIn = !(await claimFirstUse(ctx, signIn));
     if (!reSignIn) await invitations.updateOne({ _id: invitation._id }, { $set: { redeemed_at: now } });
   }
-  if (reSignIn) await recordReSignIn(ctx, invitation, candidateId, applicationId, now, ip);
+  if (reSignIn) await recordReSignIn(ctx, signIn);
   const user = await users.findOne({ _id: candidateId });
   const name = user === null ? (invitation.candidate_name ?? invitation.candidate_email ?? '') : displayName(user);
   return { candidateId, applicationId, name, use: 1, reSignIn };
 }
 
-async function claimFirstUse(
-  ctx: AuthContext,
-  invitation: InvitationDoc,
-  candidateId: string,
-  applicationId: string,
-  now: Date,
-  ip: string | undefined,
-): Promise<boolean> {
-  const first: RedemptionDoc = {
-    _id: `${invitation._id}:1`,
-    invitation_id: invitation._id,
-    candidate_id: candidateId,
-    application_id: applicationId,
-    redeemed_at: now,
-    ...(ip === undefined ? {} : { ip }),
+/** A sign-in with a named code: `${invitation}:1` for the first, `${invitation}:re:<uuid>` for each one after. */
+type NamedSignIn = { invitation: InvitationDoc; candidateId: string; applicationId: string; now: Date; ip: string | undefined };
+
+function signInRecord(s: NamedSignIn, again: boolean): RedemptionDoc {
+  return {
+    _id: again ? `${s.invitation._id}:re:${randomUUID()}` : `${s.invitation._id}:1`,
+    invitation_id: s.invitation._id,
+    candidate_id: s.candidateId,
+    application_id: s.applicationId,
+    redeemed_at: s.now,
+    ...(again ? { kind: 're_sign_in' as const } : {}),
+    ...(s.ip === undefined ? {} : { ip: s.ip }),
   };
+}
+
+/** Claims the first sign-in by a unique insert; false when another sign-in claimed it first. */
+async function claimFirstUse(ctx: AuthContext, s: NamedSignIn): Promise<boolean> {
   try {
-    await ctx.col.redemptions.insertOne(first);
+    await ctx.col.redemptions.insertOne(signInRecord(s, false));
     return true;
   } catch (err) {
     if (isDuplicateKey(err)) return false;
@@ -122,30 +124,16 @@ async function claimFirstUse(
   }
 }
 
-async function recordReSignIn(
-  ctx: AuthContext,
-  invitation: InvitationDoc,
-  candidateId: string,
-  applicationId: string,
-  now: Date,
-  ip: string | undefined,
-): Promise<void> {
-  const record: RedemptionDoc = {
-    _id: `${invitation._id}:re:${randomUUID()}`,
-    invitation_id: invitation._id,
-    candidate_id: candidateId,
-    application_id: applicationId,
-    redeemed_at: now,
-    kind: 're_sign_in',
-    ...(ip === undefined ? {} : { ip }),
-  };
-  await ctx.col.redemptions.insertOne(record);
+/** Records a sign-in after the first and tells the assessment service and proctors. */
+async function recordReSignIn(ctx: AuthContext, s: NamedSignIn): Promise<void> {
+  const { invitation, candidateId, ip } = s;
+  await ctx.col.redemptions.insertOne(signInRecord(s, true));
   ctx.bus.publish('reSignIn', undefined, {
     candidate_id: candidateId,
     test_id: invitation.test_id,
-    application_id: applicationId,
+    application_id: s.applicationId,
     invitation_id: invitation._id,
-    at: now.toISOString(),
+    at: s.now.toISOString(),
     ...(ip === undefined ? {} : { ip }),
   });
   ctx.log.warn(
