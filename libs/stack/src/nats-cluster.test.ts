@@ -42,7 +42,13 @@ void test('nats cluster: three JetStream servers, an R3 stream keeps every messa
       const restartedAt = Date.now();
       await victim.start();
       t.diagnostic(`${victim.name} back and current in ${Date.now() - restartedAt} ms`);
-      const info = await jsm.streams.info('CLUSTER_TEST');
+      // Right after the restart the stream may answer from a replica still catching up: wait (a
+      // bounded time) until it reports every message, which it must.
+      let info = await jsm.streams.info('CLUSTER_TEST');
+      for (const deadline = Date.now() + 20_000; info.state.messages !== 40 && Date.now() < deadline; ) {
+        await new Promise((r) => setTimeout(r, 200));
+        info = await jsm.streams.info('CLUSTER_TEST');
+      }
       assert.equal(info.state.messages, 40);
       assert.equal(info.config.num_replicas, 3);
       assert.equal(info.cluster?.replicas?.length, 2, 'the stream has its two followers');
