@@ -127,5 +127,7 @@ export function isDuplicateKey(err: unknown): boolean {
   return typeof err === 'object' && err !== null && 'code' in err && err.code === 11000;
 }
 
+export { createGroupInsert, InsertError } from './group-insert.ts';
+export type { GroupInsert } from './group-insert.ts';
 export { createKeyIndex } from './key-index.ts';
 export type { KeyDoc, KeyIndex } from './key-index.ts';

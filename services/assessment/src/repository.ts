@@ -1,4 +1,4 @@
-import { isDuplicateKey } from '@ap/db';
+import { createGroupInsert, isDuplicateKey } from '@ap/db';
 import type { Db, Filter } from 'mongodb';
 import { AppError } from '@ap/protocol';
 import { isFinal, isOpen } from './rules.ts';
@@ -15,7 +15,9 @@ export type Change = { set: AssessmentFields; response?: ResponseDoc; log?: LogE
  * - `fresh` (get_question, get_progress): one `findOne` by `_id` of the next event, which is
  *   normally absent and proves that the cached version is the latest;
  * - `append` (submit_answer): one insert of the next event; a duplicate key means another replica
- *   or request wrote that version first: `fresh` reads it and the caller decides again.
+ *   or request wrote that version first: `fresh` reads it and the caller decides again. Inserts
+ *   that arrive while one is being written go together in the next `insertMany`, so under load
+ *   many answers share one command and one commit.
  * The snapshot in `assessments` and the sweep row in `assessments_active` are written only when
  * the status or the deadline changes, never for an answer.
  *
@@ -103,6 +105,8 @@ export function createRepository(deps: {
   const { col } = deps;
   const cacheSize = deps.cacheSize ?? DEFAULT_CACHE_SIZE;
   const cache = new Map<string, AssessmentDoc>();
+  // Events of many assessments that arrive together are inserted by one command (group commit).
+  const events = createGroupInsert(col.events);
 
   function remember(a: AssessmentDoc): AssessmentDoc {
     const known = cache.get(a._id);
@@ -165,7 +169,7 @@ export function createRepository(deps: {
         ...(change.incident === undefined ? {} : { incident: change.incident }),
       };
       try {
-        await col.events.insertOne(event);
+        await events.insert(event);
       } catch (err) {
         if (isDuplicateKey(err)) return null;
         throw err;
