@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { assessmentStatusSchema, completionReasonSchema, idSchema } from './common.ts';
+import { resultSchema } from './frames.ts';
+
+/** One test in a recruiter's list, with how its assessments stand (invitations are counted by auth and added by the gateway). */
+export const recruiterTestSchema = z.object({
+  test_id: idSchema,
+  title: z.string(),
+  strategy: z.enum(['fixed', 'random', 'adaptive']),
+  time_limit_s: z.number().int(),
+  items: z.number().int().nonnegative(),
+  created_at: z.string(),
+  /** Assessments started (every status). */
+  started: z.number().int().nonnegative(),
+  /** Assessments in a final status. */
+  finished: z.number().int().nonnegative(),
+  /** Mean score of the finished assessments with a result (scaled score, else percent correct); null when none. */
+  average_score: z.number().nullable(),
+});
+export type RecruiterTest = z.infer<typeof recruiterTestSchema>;
+
+/** The statistics of a test's items, from its finished assessments. */
+export const itemStatsSchema = z.object({
+  test_id: idSchema,
+  /** Finished assessments read. */
+  examinees: z.number().int().nonnegative(),
+  items: z.array(
+    z.object({
+      item_id: idSchema,
+      skill: z.string(),
+      stem: z.string(),
+      /** How many finished assessments were given this item. */
+      administered: z.number().int().nonnegative(),
+      /** administered / examinees (0 when there are none). */
+      exposure: z.number().min(0).max(1),
+      /** Share of correct answers among those given (null when never given). */
+      proportion_correct: z.number().min(0).max(1).nullable(),
+      /** Mean seconds from the question being asked to its answer (null when never given). */
+      mean_time_s: z.number().nonnegative().nullable(),
+      /** The item's IRT parameters, when it has them (for its characteristic curve). */
+      irt: z.object({ a: z.number(), b: z.number(), c: z.number() }).nullable(),
+    }),
+  ),
+});
+export type ItemStats = z.infer<typeof itemStatsSchema>;
+
+/** One candidate's assessment as the recruiter reads it. */
+export const assessmentReportSchema = z.object({
+  assessment_id: idSchema,
+  test_id: idSchema,
+  test_title: z.string(),
+  adaptive: z.boolean(),
+  candidate_id: idSchema,
+  candidate_name: z.string(),
+  status: assessmentStatusSchema,
+  reason: completionReasonSchema.nullable(),
+  started_at: z.string(),
+  finished_at: z.string().nullable(),
+  score: z.number().nullable(),
+  /** The result with the ability estimate after each answer (`trace`) on adaptive tests; null while unfinished. */
+  result: resultSchema.nullable(),
+  answers: z.array(
+    z.object({
+      index: z.number().int(),
+      item_id: idSchema,
+      skill: z.string(),
+      stem: z.string(),
+      selected_option: z.string(),
+      correct: z.boolean(),
+      answered_at: z.string(),
+      time_s: z.number().nonnegative(),
+    }),
+  ),
+  /** Integrity incidents and staff actions (pause, resume, extra time, terminate), in time order. */
+  timeline: z.array(z.object({ at: z.string(), kind: z.string(), detail: z.string() })),
+});
+export type AssessmentReport = z.infer<typeof assessmentReportSchema>;
