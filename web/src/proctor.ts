@@ -419,6 +419,13 @@ function createRow(a: LiveAssessment): Row {
   const at = shortTime(a.started_at);
   detail.textContent = `${a.test_title === '' ? a.test_id : a.test_title}${at === '' ? '' : `, started ${at}`}`;
   th.append(name, detail);
+  const accommodations = accommodationText(a);
+  if (accommodations !== '') {
+    const extraTime = document.createElement('span');
+    extraTime.className = 'candidate-accommodations';
+    extraTime.textContent = accommodations;
+    th.append(extraTime);
+  }
   const status = td('status');
   const online = td('online');
   const progress = td('progress-cell');
@@ -471,6 +478,16 @@ function createRow(a: LiveAssessment): Row {
   return row;
 }
 
+/** The candidate's standing time accommodations as a proctor reads them ("Accommodations: time × 1.5, +60 s"), or ''. */
+function accommodationText(a: LiveAssessment): string {
+  const acc = a.accommodations;
+  if (acc === undefined) return '';
+  const parts: string[] = [];
+  if (acc.time_multiplier !== 1) parts.push(`time × ${String(acc.time_multiplier)}`);
+  if (acc.extra_seconds > 0) parts.push(`+${String(acc.extra_seconds)} s`);
+  return parts.length === 0 ? '' : `Accommodations: ${parts.join(', ')}`;
+}
+
 function td(className: string): HTMLTableCellElement {
   const cell = document.createElement('td');
   cell.className = className;
@@ -505,7 +522,8 @@ function renderRow(row: Row): void {
   row.bar.max = planned;
   row.bar.value = a.answered;
   row.progressText.textContent = `${a.answered} of ${planned}`;
-  row.ability.textContent = a.strategy !== 'adaptive' ? 'not adaptive' : a.theta === undefined ? 'no estimate yet' : estimate(a.theta, a.se);
+  row.ability.textContent =
+    a.strategy !== 'adaptive' ? 'not adaptive' : a.theta === undefined ? 'no estimate yet' : estimate(a.theta, a.se);
   row.incidents.dataset['count'] = String(a.incidents);
   row.incidents.textContent = a.incidents === 0 ? 'None' : `${a.incidents}, last: ${incidentText(a)}`;
   renderTime(row);

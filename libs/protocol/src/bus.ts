@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { callerSchema, errorBodySchema, idSchema, roleSchema, testIdSchema } from './common.ts';
+import { accommodationsSchema, callerSchema, errorBodySchema, idSchema, roleSchema, testIdSchema } from './common.ts';
 import type { Role } from './common.ts';
 import { itemSchema, testDefinitionSchema } from './definitions.ts';
 import {
@@ -105,6 +105,8 @@ export const endpoints = {
       /** How many candidates may redeem an open code (no email); a code with an email has one. */
       max_uses: z.number().int().min(1).max(100_000).default(1),
       code: z.string().min(8).max(128).optional(),
+      /** Extra time for the candidate(s) of this code: limit × time_multiplier + extra_seconds. */
+      accommodations: accommodationsSchema.optional(),
     }),
     response: z.object({
       invitation_id: idSchema,
@@ -114,6 +116,7 @@ export const endpoints = {
       application_id: idSchema.optional(),
       expires_at: z.string(),
       max_uses: z.number().int(),
+      accommodations: accommodationsSchema.optional(),
     }),
   },
   authCreateUser: {
@@ -316,6 +319,8 @@ export const endpoints = {
           answered: z.number().int(),
           score: z.number().optional(),
           incidents: z.number().int(),
+          /** The candidate's time accommodations, when the assessment had any. */
+          accommodations: accommodationsSchema.optional(),
           result: resultSchema.omit({ trace: true }).nullable(),
         }),
       ),

@@ -27,6 +27,21 @@ export const errorBodySchema = z.object({
 });
 export type ErrorBody = z.infer<typeof errorBodySchema>;
 
+/** Bounds of a candidate's time accommodations. */
+export const ACCOMMODATION_LIMITS = { maxMultiplier: 4, maxExtraSeconds: 4 * 3600 } as const;
+
+/**
+ * Standing time accommodations of a candidate, set by staff on the invitation: the test's time
+ * limit is multiplied by `time_multiplier` (1 to 4) and `extra_seconds` are added when it starts.
+ */
+export const accommodationsSchema = z
+  .object({
+    time_multiplier: z.number().min(1).max(ACCOMMODATION_LIMITS.maxMultiplier).default(1),
+    extra_seconds: z.number().int().min(0).max(ACCOMMODATION_LIMITS.maxExtraSeconds).default(0),
+  })
+  .strict();
+export type Accommodations = z.infer<typeof accommodationsSchema>;
+
 /** Who is asking: set by the gateway from a verified token, never by the client. */
 export const callerSchema = z.object({
   user_id: idSchema,
@@ -36,6 +51,8 @@ export const callerSchema = z.object({
   application_id: idSchema.optional(),
   /** Display name (or email) from the token, for people who see the caller: proctors, chat. */
   name: z.string().max(254).optional(),
+  /** A candidate's time accommodations from the token, applied to the deadline at start. */
+  accommodations: accommodationsSchema.optional(),
 });
 export type Caller = z.infer<typeof callerSchema>;
 

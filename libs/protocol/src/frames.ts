@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  accommodationsSchema,
   assessmentStatusSchema,
   completionReasonSchema,
   errorBodySchema,
@@ -58,7 +59,11 @@ export const clientFrameData = {
   extra_time: z
     .object({
       assessment_id: idSchema,
-      seconds: z.number().int().min(1).max(24 * 3600),
+      seconds: z
+        .number()
+        .int()
+        .min(1)
+        .max(24 * 3600),
       reason: z.string().max(500).default(''),
       /** Makes a retry safe: a second command with the same key adds nothing. */
       key: idSchema.optional(),
@@ -184,6 +189,8 @@ export const resultSchema = z.object({
   percentile: z.number().min(0).max(100).optional(),
   /** Integrity incidents recorded during the assessment. */
   incidents: z.number().int().nonnegative().optional(),
+  /** The time accommodations the assessment was taken with. */
+  accommodations: accommodationsSchema.optional(),
   /** The ability estimate after each answer (no item ids, no correctness). */
   trace: z.array(z.object({ theta: z.number(), se: z.number() })).optional(),
   skills: z.array(
@@ -252,6 +259,8 @@ export const liveAssessmentSchema = z.object({
   se: z.number().optional(),
   incidents: z.number().int().nonnegative(),
   last_incident: z.object({ kind: z.string(), at: z.string() }).optional(),
+  /** The candidate's time accommodations, when it has any (already in the deadline). */
+  accommodations: accommodationsSchema.optional(),
   updated_at: z.string(),
 });
 export type LiveAssessment = z.infer<typeof liveAssessmentSchema>;
@@ -295,7 +304,12 @@ export const serverFrameData = {
   assessment_paused: z.object({ assessment_id: idSchema, reason: z.string() }),
   assessment_resumed: z.object({ assessment_id: idSchema, deadline: z.string(), time_remaining_s: z.number().int().nonnegative() }),
   /** The state of an assessment after a staff command. */
-  assessment_status: z.object({ assessment_id: idSchema, status: assessmentStatusSchema, deadline: z.string(), time_remaining_s: z.number().int() }),
+  assessment_status: z.object({
+    assessment_id: idSchema,
+    status: assessmentStatusSchema,
+    deadline: z.string(),
+    time_remaining_s: z.number().int(),
+  }),
   integrity_recorded: z.object({ assessment_id: idSchema, kind: z.string(), incidents: z.number().int() }),
   time_extended: z.object({
     assessment_id: idSchema,
@@ -342,7 +356,13 @@ export const serverEnvelopeSchema = z.object({
 
 export type FrameParseResult =
   | { ok: true; frame: ClientFrame }
-  | { ok: false; code: 'INVALID_JSON' | 'UNKNOWN_TYPE' | 'VALIDATION_FAILED'; message: string; id?: string; details?: Record<string, unknown> };
+  | {
+      ok: false;
+      code: 'INVALID_JSON' | 'UNKNOWN_TYPE' | 'VALIDATION_FAILED';
+      message: string;
+      id?: string;
+      details?: Record<string, unknown>;
+    };
 
 /** Parses one text frame from a client: JSON, envelope, then the data schema of its type. */
 export function parseClientFrame(text: string): FrameParseResult {

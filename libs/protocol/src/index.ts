@@ -1,9 +1,11 @@
 export { AppError, ERROR_CODES, HTTP_STATUS, isAppError } from './errors.ts';
 export type { ErrorCode } from './errors.ts';
 export {
+  ACCOMMODATION_LIMITS,
   ASSESSMENT_STATUSES,
   COMPLETION_REASONS,
   ROLES,
+  accommodationsSchema,
   assessmentStatusSchema,
   callerSchema,
   completionReasonSchema,
@@ -14,7 +16,7 @@ export {
   roleSchema,
   testIdSchema,
 } from './common.ts';
-export type { AssessmentStatus, Caller, CompletionReason, ErrorBody, Option, Role } from './common.ts';
+export type { Accommodations, AssessmentStatus, Caller, CompletionReason, ErrorBody, Option, Role } from './common.ts';
 export {
   CLIENT_FRAME_TYPES,
   MAX_CHAT_CHARS,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema, roleSchema } from './common.ts';
+import { accommodationsSchema, idSchema, roleSchema } from './common.ts';
 
 /** Issuer and audience of every token the auth service signs. */
 export const TOKEN_ISSUER = 'assessment-platform/auth';
@@ -15,6 +15,8 @@ export const tokenClaimsSchema = z.object({
   name: z.string().max(254).optional(),
   /** Set on a candidate token from a repeated redemption of a named code (a sign-in again, maybe from someone else). */
   re_sign_in: z.boolean().optional(),
+  /** A candidate's time accommodations, from the invitation it redeemed. */
+  accommodations: accommodationsSchema.optional(),
   exp: z.number().int(),
   iat: z.number().int().optional(),
   jti: z.string().optional(),

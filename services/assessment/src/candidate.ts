@@ -7,7 +7,7 @@ import { MAX_RETRIES } from './context.ts';
 import { afterFinish, finalize, finishing, scoreOf, settleDeadline } from './finish.ts';
 import { helpContextView } from './live.ts';
 import { found } from './repository.ts';
-import { checkAccess, isActive, isOpen, notActive, overdueError, secondsLeft } from './rules.ts';
+import { accommodatedLimitS, checkAccess, isActive, isOpen, notActive, overdueError, secondsLeft } from './rules.ts';
 import { planNext } from './selection.ts';
 import { startGate } from './start-approval.ts';
 import { MAX_INCIDENTS } from './system.ts';
@@ -130,7 +130,8 @@ async function startAssessment(ctx: Context, req: ParsedRequestOf<'assessmentSta
     }
     const id = attemptDoc?.assessment_id ?? randomUUID();
     const seed = randomBytes(12).toString('base64url');
-    const deadline = new Date(now.getTime() + test.doc.time_limit_s * 1000);
+    const accommodations = caller.role === 'candidate' ? caller.accommodations : undefined;
+    const deadline = new Date(now.getTime() + accommodatedLimitS(test.doc.time_limit_s, accommodations) * 1000);
     const doc: AssessmentDoc = {
       // An attempt whose assessment was never written (a crash in between) gets it now.
       _id: id,
@@ -146,6 +147,7 @@ async function startAssessment(ctx: Context, req: ParsedRequestOf<'assessmentSta
       planned: test.planned,
       started_at: now,
       deadline,
+      ...(accommodations === undefined ? {} : { accommodations }),
       finished_at: null,
       reason: null,
       // The first question is chosen by the first get_question (one write per assessment);
@@ -178,7 +180,7 @@ async function startAssessment(ctx: Context, req: ParsedRequestOf<'assessmentSta
         { upsert: true },
       );
     }
-    ctx.log.info({ assessment_id: doc._id, test_id: testId, candidate_id: caller.user_id }, 'assessment started');
+    ctx.log.info({ assessment_id: doc._id, test_id: testId, candidate_id: caller.user_id, accommodations }, 'assessment started');
     ctx.publishLive(doc, true);
     ctx.emit('started', `${doc._id}:started`, {
       assessment_id: doc._id,

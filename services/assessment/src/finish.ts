@@ -18,7 +18,11 @@ export async function scoreOf(
   responses: AssessmentDoc['responses'],
   status: FinalStatus,
 ): Promise<ResultDoc> {
-  const result: ResultDoc = { ...computeResult(test, responses), incidents: a.incidents?.length ?? 0 };
+  const result: ResultDoc = {
+    ...computeResult(test, responses),
+    incidents: a.incidents?.length ?? 0,
+    ...(a.accommodations === undefined ? {} : { accommodations: a.accommodations }),
+  };
   if (status === 'terminated' || result.theta === undefined || result.answered === 0) return result;
   return { ...result, percentile: await ctx.percentiles.rank(a.test_id, result.theta) };
 }

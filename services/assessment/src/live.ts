@@ -76,6 +76,7 @@ export function liveView(a: AssessmentDoc, online: boolean, now: Date): LiveAsse
     ...(a.strategy === 'adaptive' && last?.se !== undefined ? { se: last.se } : {}),
     incidents: incidents.length,
     ...(lastIncident === undefined ? {} : { last_incident: { kind: lastIncident.kind, at: lastIncident.at } }),
+    ...(a.accommodations === undefined ? {} : { accommodations: a.accommodations }),
     updated_at: a.updated_at.toISOString(),
   };
 }
@@ -93,6 +94,7 @@ export function resultSummary(r: ResultDoc): Omit<AssessmentResult, 'trace'> {
     ...(r.scaled_score === undefined ? {} : { scaled_score: r.scaled_score }),
     ...(r.percentile === undefined ? {} : { percentile: r.percentile }),
     ...(r.incidents === undefined ? {} : { incidents: r.incidents }),
+    ...(r.accommodations === undefined ? {} : { accommodations: r.accommodations }),
     skills: r.skills,
   };
 }
@@ -111,6 +113,7 @@ export function resultRow(a: AssessmentDoc): ResultRow {
     answered: r?.answered ?? a.responses.length,
     ...(r === null ? {} : { score: r.scaled_score ?? r.percent_correct }),
     incidents: r?.incidents ?? a.incidents?.length ?? 0,
+    ...(a.accommodations === undefined ? {} : { accommodations: a.accommodations }),
     result: r === null ? null : resultSummary(r),
   };
 }

@@ -1,5 +1,5 @@
 import { AppError, staffMaySee } from '@ap/protocol';
-import type { Caller } from '@ap/protocol';
+import type { Accommodations, Caller } from '@ap/protocol';
 import type { AssessmentDoc } from './store.ts';
 
 // The platform-wide rules (statuses, seconds left, staff scope) live in @ap/protocol; the ones
@@ -46,4 +46,10 @@ export function deadlineStep(
   if ((a.status === 'in_progress' || a.status === 'overdue') && pastGrace && policy.on_expiry === 'grace') return 'abandon';
   if (a.status === 'in_progress' && pastDeadline && policy.on_expiry === 'grace') return 'overdue';
   return 'none';
+}
+
+/** A test's time limit with a candidate's accommodations: limit × multiplier + extra seconds, in whole seconds. */
+export function accommodatedLimitS(limitS: number, accommodations: Accommodations | undefined): number {
+  if (accommodations === undefined) return limitS;
+  return Math.round(limitS * accommodations.time_multiplier) + accommodations.extra_seconds;
 }

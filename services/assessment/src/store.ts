@@ -1,5 +1,5 @@
 import type { Collection, Db } from 'mongodb';
-import type { AssessmentResult, AssessmentStatus, CompletionReason, Item, TestDefinition } from '@ap/protocol';
+import type { Accommodations, AssessmentResult, AssessmentStatus, CompletionReason, Item, TestDefinition } from '@ap/protocol';
 
 /** A test as stored: its definition plus bookkeeping. */
 export type TestDoc = Omit<TestDefinition, 'id' | 'proctored' | 'start_requires_approval'> & {
@@ -64,6 +64,8 @@ export type AssessmentDoc = {
   planned: { min: number; max: number };
   started_at: Date;
   deadline: Date;
+  /** The candidate's time accommodations from its token, already in the deadline set at start. */
+  accommodations?: Accommodations;
   finished_at: Date | null;
   reason: CompletionReason | null;
   current: { item_id: string; index: number; asked_at: Date } | null;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AppError, cleanDisplayName, staffMaySee, staffMaySeeAll } from '@ap/protocol';
-import type { Caller, ParsedRequestOf, ResponseOf } from '@ap/protocol';
+import type { Accommodations, Caller, ParsedRequestOf, ResponseOf } from '@ap/protocol';
 import { isDuplicateKey } from '@ap/db';
 import { MIN_CODE_LENGTH, generateInvitationCode, hashCode, normaliseCode } from './codes.ts';
 import type { AuthContext, HandlerTable } from './context.ts';
@@ -128,6 +128,7 @@ async function invite(ctx: AuthContext, req: ParsedRequestOf<'authInvite'>): Pro
             max_uses: 1,
             ...(identity.separate ? { candidate_email: identity.email, candidate_name: identity.name } : {}),
           }),
+      ...(req.accommodations === undefined ? {} : { accommodations: req.accommodations }),
       expires_at: new Date(now.getTime() + req.expires_in_s * 1000),
       created_by: caller.user_id,
       created_at: now,
@@ -151,6 +152,7 @@ async function invite(ctx: AuthContext, req: ParsedRequestOf<'authInvite'>): Pro
         candidate_id: identity?.candidateId,
         separate_identity: identity?.separate,
         max_uses: invitation.max_uses,
+        accommodations: invitation.accommodations,
         by: caller.user_id,
       },
       'invitation created',
@@ -167,6 +169,7 @@ function invitationView(invitation: InvitationDoc, code: string): ResponseOf<'au
     ...(invitation.application_id === undefined ? {} : { application_id: invitation.application_id }),
     expires_at: invitation.expires_at.toISOString(),
     max_uses: invitation.max_uses ?? 1,
+    ...(invitation.accommodations === undefined ? {} : { accommodations: invitation.accommodations }),
   };
 }
 
@@ -183,7 +186,16 @@ async function reissued(
     existing.test_id === req.test_id &&
     (req.candidate_email === undefined ? existing.candidate_id === undefined : email === req.candidate_email);
   if (!same) throw new AppError('CONFLICT', 'this invitation code is already in use');
+  if (!sameAccommodations(existing.accommodations, req.accommodations)) {
+    throw new AppError('CONFLICT', 'this invitation code exists with other accommodations', {
+      details: { field: 'accommodations' },
+    });
+  }
   return invitationView(existing, code);
+}
+
+function sameAccommodations(a: Accommodations | undefined, b: Accommodations | undefined): boolean {
+  return (a?.time_multiplier ?? 1) === (b?.time_multiplier ?? 1) && (a?.extra_seconds ?? 0) === (b?.extra_seconds ?? 0);
 }
 
 /** Removes invitations that expired more than `older_than_s` ago (the cleanup sweep calls this). */

@@ -48,6 +48,7 @@ async function redeemCode(ctx: AuthContext, req: ParsedRequestOf<'authRedeem'>):
       applicationId: holder.applicationId,
       name: holder.name,
       reSignIn: holder.reSignIn,
+      accommodations: invitation.accommodations,
     },
     now,
     ctx.config.candidateTokenTtlS,

@@ -2,7 +2,7 @@ import type { Collection, Db } from 'mongodb';
 import { createKeyIndex } from '@ap/db';
 import type { KeyDoc, KeyIndex } from '@ap/db';
 import type { JWK } from 'jose';
-import type { Role } from '@ap/protocol';
+import type { Accommodations, Role } from '@ap/protocol';
 import type { PasswordHash } from './passwords.ts';
 
 /** A user; candidates have no password (they sign in by invitation). */
@@ -34,6 +34,8 @@ export type InvitationDoc = {
   candidate_name?: string;
   /** Uses of an open code (absent on older documents: 1). */
   max_uses?: number;
+  /** Time accommodations for the candidate(s) of this code, carried on their tokens to the deadline at start. */
+  accommodations?: Accommodations;
   /** Highest use number taken so far: a hint where to start claiming; the redemptions are the record. */
   uses?: number;
   expires_at: Date;

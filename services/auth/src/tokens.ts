@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER, cleanDisplayName } from '@ap/protocol';
-import type { Role } from '@ap/protocol';
+import type { Accommodations, Role } from '@ap/protocol';
 import type { SigningKey } from './keys.ts';
 
 /** What a token says about its subject. */
@@ -13,6 +13,8 @@ export type TokenSubject = {
   name?: string | undefined;
   /** A candidate signing in again with a named code (not its first redemption). */
   reSignIn?: boolean | undefined;
+  /** A candidate's time accommodations, from its invitation. */
+  accommodations?: Accommodations | undefined;
 };
 
 /** A signed token and when it expires. */
@@ -29,6 +31,7 @@ export async function signToken(key: SigningKey, subject: TokenSubject, now: Dat
   const name = cleanDisplayName(subject.name ?? '');
   if (name.length > 0) claims['name'] = name.slice(0, 254);
   if (subject.reSignIn === true) claims['re_sign_in'] = true;
+  if (subject.accommodations !== undefined) claims['accommodations'] = { ...subject.accommodations };
   const token = await new SignJWT(claims)
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
     .setIssuer(TOKEN_ISSUER)

@@ -85,6 +85,7 @@ export function createTokenVerifier(deps: { bus: Bus; log: Logger; clock?: () =>
       ...(c.tests === undefined ? {} : { tests: c.tests }),
       ...(c.app === undefined ? {} : { application_id: c.app }),
       ...(c.name === undefined ? {} : { name: c.name }),
+      ...(c.accommodations === undefined ? {} : { accommodations: c.accommodations }),
     };
     return { caller, claims: c, expiresAt: new Date(c.exp * 1000) };
   }
