@@ -103,3 +103,28 @@ describe('INTERNAL replies are never silent', () => {
     await bus.close();
   });
 });
+
+describe('a handler that does not finish', () => {
+  test('is answered SERVICE_UNAVAILABLE at the handler timeout, before the caller gives up (TIMEOUT), and goes on', async () => {
+    const servedNc = await connect({ servers: server.url });
+    const callerNc = await connect({ servers: server.url });
+    const served = createBus(servedNc, createLogger({ service: 'test', level: 'silent' }), { handlerTimeoutMs: 200 });
+    const caller = createBus(callerNc, createLogger({ service: 'test', level: 'silent' }));
+    let release: (() => void) | undefined;
+    let finished = false;
+    served.serve('authJwks', 'handler-timeout-test', async () => {
+      await new Promise<void>((r) => (release = r));
+      finished = true;
+      return { keys: [] };
+    });
+    // The caller would wait 5 s and then say TIMEOUT; the served side answers first, at its own 200 ms.
+    assert.equal(await codeOf(caller.request('authJwks', {}, { timeoutMs: 5000 })), 'SERVICE_UNAVAILABLE');
+    // The handler was not cut off: it ends when its work does, and its late result goes nowhere.
+    assert.ok(release !== undefined);
+    release();
+    await new Promise((r) => setImmediate(r));
+    assert.equal(finished, true);
+    await served.close();
+    await caller.close();
+  });
+});
