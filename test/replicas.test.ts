@@ -38,8 +38,12 @@ describe('two replicas of the assessment service', () => {
         resilientCandidate({ wsUrl: stack.wsUrl, token: c.token, deadlineMs: 120_000, thinkMs: 100, requestTimeoutMs: 12_000 }),
       ),
     );
-    await new Promise((r) => setTimeout(r, 3000));
-    const [first, second] = [await handledBy(0), await handledBy(1)];
+    // Both replicas take part before one is killed (polled from their metrics).
+    let [first, second] = [0, 0];
+    for (const until = Date.now() + 30_000; Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
+      [first, second] = [await handledBy(0), await handledBy(1)];
+      if (first > 0 && second > 0) break;
+    }
     assert.ok(first > 0 && second > 0, `both replicas served requests (${first}, ${second})`);
     await stack.platform.kill('assessment', 1);
     const results = await runs;

@@ -128,9 +128,14 @@ describe('class 1: malformed requests are answered 400 and the gateway keeps ser
       const response = await rawRequest(`GET ${target} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n`);
       assert.equal(statusOf(response), 400, `${target}: ${response.slice(0, 80)}`);
     }
-    await sleep(300);
-    const lines = gatewayLog.slice(before);
-    const bad = lines.filter((l) => l.includes('"bad request"') || l.includes('"upgrade refused"'));
+    // The log lines are written as the requests are refused: polled, not waited for.
+    let lines: string[] = [];
+    let bad: string[] = [];
+    for (const until = Date.now() + 5000; Date.now() < until; await sleep(50)) {
+      lines = gatewayLog.slice(before);
+      bad = lines.filter((l) => l.includes('"bad request"') || l.includes('"upgrade refused"'));
+      if (bad.length >= 4) break;
+    }
     assert.ok(bad.length >= 4, `bad requests are logged (${lines.length} lines)`);
     for (const l of bad) {
       assert.match(l, /"level":40/, 'at warn');
@@ -396,10 +401,21 @@ describe('class 3: valid frames are limited per socket and per user', () => {
     // Another user is not affected.
     const other = await candidate();
     other.s.ws.close();
-    open.shift()?.ws.close();
-    await sleep(200);
-    const again = await openRaw(`${stack.wsUrl}/ws/chat?token=${c.token}`);
-    await again.waitFor((f) => f.type === 'auth_success');
+    const closing = open.shift();
+    closing?.ws.close();
+    await closing?.closed;
+    // The gateway frees the place when it sees the close: until then a new socket may still be
+    // refused, so the test tries again until one is let in.
+    let again: RawSocket | undefined;
+    for (let attempt = 0; again === undefined; attempt++) {
+      const s = await openRaw(`${stack.wsUrl}/ws/chat?token=${c.token}`);
+      const first = await s.waitFor((f) => f.type === 'auth_success' || f.type === 'error');
+      if (first.type === 'auth_success') again = s;
+      else {
+        assert.ok(attempt < 50 && first.data['code'] === 'RATE_LIMITED', JSON.stringify(first));
+        await s.closed;
+      }
+    }
     for (const s of [...open, again]) s.ws.close();
   });
 
