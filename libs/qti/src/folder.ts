@@ -1,7 +1,29 @@
-import { open, realpath, stat } from 'node:fs/promises';
+import { open, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, resolve, sep } from 'node:path';
-import { MAX_XML_BYTES } from './xml.ts';
+import { AppError } from '@ap/protocol';
+import { itemSource, zipSource } from './package.ts';
 import type { QtiSource } from './package.ts';
+import { MAX_XML_BYTES } from './xml.ts';
+
+/** The largest zip package read, in bytes (compressed). */
+export const MAX_PACKAGE_BYTES = 8 * 1024 * 1024;
+
+/** A QTI package or item on disk: a folder with imsmanifest.xml, a .zip package, or one item .xml. */
+export async function pathSource(path: string): Promise<QtiSource> {
+  const info = await stat(path);
+  if (info.isDirectory()) return folderSource(path);
+  if (/\.zip$/i.test(path)) {
+    if (info.size > MAX_PACKAGE_BYTES)
+      throw new AppError('VALIDATION_FAILED', `${basename(path)} is ${info.size} bytes; a package may have at most ${MAX_PACKAGE_BYTES}`);
+    return zipSource(basename(path), await readFile(path));
+  }
+  if (/\.xml$/i.test(path)) {
+    if (info.size > MAX_XML_BYTES)
+      throw new AppError('VALIDATION_FAILED', `${basename(path)} is ${info.size} bytes; an item file may have at most ${MAX_XML_BYTES}`);
+    return itemSource(basename(path), await readFile(path));
+  }
+  throw new AppError('VALIDATION_FAILED', `${basename(path)}: a QTI package is a folder with imsmanifest.xml, a .zip or an item .xml`);
+}
 
 /**
  * A package unpacked in a folder (with `imsmanifest.xml`), read by the admin CLI. A path that

@@ -257,3 +257,18 @@ function commonFolder(names: readonly string[]): string {
 export function itemSource(name: string, bytes: Uint8Array): QtiSource {
   return { kind: 'item', name, read: (path) => Promise.resolve(path === name ? bytes : undefined) };
 }
+
+/** The largest bank text sent on to the import (a NATS message carries at most 1 MiB). */
+export const MAX_BANK_TEXT = 900 * 1024;
+
+/** The converted items as the JSON bank text the existing import reads; too large a bank is refused with a hint to split it. */
+export function bankText(items: readonly BankFileItem[]): string {
+  const text = JSON.stringify({ items });
+  if (Buffer.byteLength(text) > MAX_BANK_TEXT) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `the converted bank is ${Buffer.byteLength(text)} bytes, more than the ${MAX_BANK_TEXT} one import takes; split the package`,
+    );
+  }
+  return text;
+}

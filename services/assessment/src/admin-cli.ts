@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { connectBus } from '@ap/bus';
 import type { Bus } from '@ap/bus';
@@ -6,21 +6,39 @@ import { commonEnv, parseConfig, processEnv } from '@ap/config';
 import { createLogger } from '@ap/logging';
 import { isAppError } from '@ap/protocol';
 import type { Caller } from '@ap/protocol';
+import { bankText, convertQti, pathSource } from '@ap/qti';
 import { z } from 'zod';
 
 // Admin commands over the assessment service's subjects:
 //   npm run admin -- import BANK.(json|yaml)          (assessment.v1.items.import; a bad file imports nothing)
+//   npm run admin -- import PACKAGE [--skip-unsupported] [--skill NAME] [--params FILE]
+//                                                     (QTI: a .zip or folder with imsmanifest.xml, or an item .xml,
+//                                                      converted to a bank and imported the same way)
 //   npm run admin -- exposure TEST_ID [--r-max 0.25]   (assessment.v1.exposure.update; Sympson–Hetter from usage)
-const USAGE = 'usage: npm run admin -- import BANK.(json|yaml) | exposure TEST_ID [--r-max 0.25] [--min-examinees 100]\n';
+const USAGE =
+  'usage: npm run admin -- import BANK.(json|yaml) | import QTI_PACKAGE.(zip|xml)|FOLDER [--skip-unsupported] [--skill NAME] [--params FILE]\n' +
+  '       | exposure TEST_ID [--r-max 0.25] [--min-examinees 100]\n';
 const ADMIN: Caller = { user_id: 'admin-cli', role: 'admin' };
 
 const config = parseConfig(z.object({ ...commonEnv, LOG_LEVEL: commonEnv.LOG_LEVEL.default('warn') }), processEnv());
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { 'r-max': { type: 'string' }, 'min-examinees': { type: 'string' } },
+  options: {
+    'r-max': { type: 'string' },
+    'min-examinees': { type: 'string' },
+    'skip-unsupported': { type: 'boolean' },
+    skill: { type: 'string' },
+    params: { type: 'string' },
+  },
 });
 const commandSchema = z.discriminatedUnion('name', [
-  z.object({ name: z.literal('import'), file: z.string().regex(/\.(json|ya?ml)$/i, 'a .json, .yaml or .yml file') }),
+  z.object({
+    name: z.literal('import'),
+    file: z.string().min(1),
+    skipUnsupported: z.boolean().default(false),
+    skill: z.string().min(1).max(64).optional(),
+    params: z.string().min(1).optional(),
+  }),
   z.object({
     name: z.literal('exposure'),
     testId: z.string().min(1),
@@ -35,6 +53,9 @@ const command = commandSchema.safeParse({
   testId: positionals[1],
   rMax: values['r-max'],
   minExaminees: values['min-examinees'],
+  skipUnsupported: values['skip-unsupported'],
+  skill: values.skill,
+  params: values.params,
 });
 if (!command.success) {
   process.stderr.write(USAGE);
@@ -42,6 +63,7 @@ if (!command.success) {
 }
 
 async function run(bus: Bus, cmd: Command): Promise<string> {
+  if (cmd.name === 'import' && (/\.(zip|xml)$/i.test(cmd.file) || (await stat(cmd.file)).isDirectory())) return importQti(bus, cmd);
   if (cmd.name === 'import') {
     const text = await readFile(cmd.file, 'utf8');
     const format = cmd.file.toLowerCase().endsWith('.json') ? 'json' : 'yaml';
@@ -56,6 +78,19 @@ async function run(bus: Bus, cmd: Command): Promise<string> {
   return `exposure: ${r.examinees} finished assessments, ${r.updated} items updated, highest exposure rate ${r.max_exposure_rate.toFixed(3)}`;
 }
 
+/** A QTI package or item, converted to a bank and imported like a bank file; what was skipped is listed. */
+async function importQti(bus: Bus, cmd: Extract<Command, { name: 'import' }>): Promise<string> {
+  const options = {
+    skipUnsupported: cmd.skipUnsupported,
+    ...(cmd.skill === undefined ? {} : { skill: cmd.skill }),
+    ...(cmd.params === undefined ? {} : { sidecar: await readFile(cmd.params, 'utf8') }),
+  };
+  const { items, skipped } = await convertQti(await pathSource(cmd.file), options);
+  const r = await bus.request('itemsImport', { caller: ADMIN, format: 'json', text: bankText(items) }, { timeoutMs: 60_000 });
+  const lines = [`imported ${r.imported} items`, ...skipped.map((s) => `skipped ${s.item} (${s.file}): ${s.reason}`)];
+  return lines.join('\n');
+}
+
 const log = createLogger({ service: 'admin', level: config.LOG_LEVEL });
 const bus = await connectBus({ servers: config.NATS_URL, nkeySeed: config.NATS_NKEY_SEED, name: 'admin', log });
 try {
@@ -63,8 +98,11 @@ try {
 } catch (err) {
   if (isAppError(err)) {
     process.stderr.write(`${err.code}: ${err.message}\n`);
-    const errors = (err.details?.['errors'] ?? []) as { item: unknown; field: string; message: string }[];
-    for (const e of errors) process.stderr.write(`  item ${String(e.item)}, field ${e.field}: ${e.message}\n`);
+    const errors = (err.details?.['errors'] ?? []) as { item: unknown; field?: string; message?: string; file?: string; reason?: string }[];
+    for (const e of errors) {
+      if (e.reason !== undefined) process.stderr.write(`  item ${String(e.item)} (${e.file ?? ''}): ${e.reason}\n`);
+      else process.stderr.write(`  item ${String(e.item)}, field ${e.field ?? ''}: ${e.message ?? ''}\n`);
+    }
   } else {
     process.stderr.write(`${String(err)}\n`);
   }
