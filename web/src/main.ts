@@ -779,6 +779,12 @@ function boot(): void {
     begin(signIn);
     return;
   }
+  const linkCode = params.get('code');
+  if (linkCode !== null && linkCode !== '') {
+    // An invitation link (`/?code=…`, from the recruiter's page) fills in the code; signing in stays the candidate's step.
+    history.replaceState(null, '', location.pathname);
+    ui.code.value = linkCode.slice(0, 128);
+  }
   const stored = readSignIn();
   if (stored !== undefined) begin(stored);
   else showSignIn();
