@@ -100,7 +100,8 @@ export function createGroupInsert<T extends Document>(col: Collection<T>, option
  */
 function documentErrors(err: MongoBulkWriteError): Map<number, InsertError> | undefined {
   if (err.writeConcernError !== undefined) return undefined;
-  const list: WriteError[] = Array.isArray(err.writeErrors) ? (err.writeErrors as WriteError[]) : [err.writeErrors];
+  const raw: WriteError | readonly WriteError[] = err.writeErrors;
+  const list: readonly WriteError[] = isList(raw) ? raw : [raw];
   if (list.length === 0) return undefined;
   const out = new Map<number, InsertError>();
   for (const w of list) out.set(w.index, new InsertError(w.errmsg ?? 'insert failed', w.code));
@@ -118,4 +119,8 @@ function driverError(err: unknown): unknown {
     if (inner instanceof Error) return inner;
   }
   return err;
+}
+
+function isList(x: WriteError | readonly WriteError[]): x is readonly WriteError[] {
+  return Array.isArray(x);
 }
