@@ -16,9 +16,29 @@ import type { TestStack } from './support/setup.ts';
 
 let stack: TestStack;
 let browser: Browser;
+let gatedTestId: string;
 
 before(async () => {
   ({ browser, stack } = await startBrowserAndStack());
+  gatedTestId = await stack.createTest(
+    {
+      id: 'a11y-gated',
+      title: 'Approved start with a practice question',
+      time_limit_s: 600,
+      strategy: 'fixed',
+      proctored: true,
+      start_requires_approval: true,
+      practice: {
+        stem: 'Practice: which of these is a prime number?',
+        options: [
+          { id: 'a', text: 'Nine' },
+          { id: 'b', text: 'Seven' },
+        ],
+        answer: 'b',
+      },
+    },
+    2,
+  );
 });
 
 // Either may be missing when the set-up failed.
@@ -172,5 +192,51 @@ describe('accessibility of every page and state (axe-core, WCAG 2.2 AA)', () => 
       assert.deepEqual(problems, { errors: [], csp: [] }, `no script errors and no CSP violations\n${recentFrames(page)}`);
       await page.context().close();
     }
+  });
+
+  test('the rules page with a practice question, waiting for approval, the proctor’s waiting list, a phone, and a page replaced', async () => {
+    const candidate = await stack.inviteCandidate(gatedTestId);
+    const email = 'a11y-approver@example.com';
+    await stack.staffToken(email, 'proctor', [gatedTestId]);
+    const proctor = await openPage(browser, 1200, 800);
+    const p = proctor.page;
+    await p.goto(`${stack.httpUrl}/proctor`);
+    await p.getByLabel('Email').fill(email);
+    await p.getByLabel('Password').fill(`${email}-password`);
+    await p.click('#signin-button');
+    await visible(p, 'screen-dashboard');
+
+    // A phone: 390 px wide, touch.
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, locale: 'en-GB' });
+    const c = await context.newPage();
+    c.setDefaultTimeout(20_000);
+    await c.goto(`${stack.httpUrl}/?token=${encodeURIComponent(candidate.token)}`);
+    await visible(c, 'screen-intro');
+    await visible(c, 'practice');
+    await check(c, 'candidate rules page with a practice question, on a phone', { focus: true });
+    await c.getByLabel('Nine').check();
+    await c.click('#practice-check');
+    await c.locator('#practice-result', { hasText: 'Not quite' }).waitFor();
+    await check(c, 'candidate practice answer checked');
+    await c.click('#start-button');
+    await visible(c, 'approval-status');
+    await check(c, 'candidate waiting for approval');
+
+    await visible(p, 'waiting');
+    const approve = p.getByRole('button', { name: /^Approve/ });
+    await approve.waitFor();
+    await check(p, 'proctor dashboard with a waiting candidate', { focus: true });
+    await approve.click();
+    assert.equal(await nextScreen(c, 1), 'question');
+    await check(c, 'candidate question on a phone', { focus: true });
+
+    // The same candidate opens the test in another window: this one says so.
+    const other = await context.newPage();
+    await other.goto(`${stack.httpUrl}/?token=${encodeURIComponent(candidate.token)}`);
+    assert.equal(await nextScreen(other, 1), 'question');
+    await visible(c, 'screen-replaced');
+    await check(c, 'candidate page replaced by another window');
+    await context.close();
+    await p.context().close();
   });
 });
