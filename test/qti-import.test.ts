@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { writeZip } from '../libs/qti/src/fixtures/zip-writer.ts';
+import type { TestEntry } from '../libs/qti/src/fixtures/zip-writer.ts';
+import { findAssessment } from '../services/assessment/src/repository.ts';
+import { openRaw, setup } from './support/setup.ts';
+import type { TestStack } from './support/setup.ts';
+
+const FIXTURES = fileURLToPath(new URL('../libs/qti/src/fixtures/', import.meta.url));
+const ADMIN_CLI = fileURLToPath(new URL('../services/assessment/src/admin-cli.ts', import.meta.url));
+
+let stack: TestStack;
+let work: string | undefined;
+
+before(async () => {
+  stack = await setup();
+  work = await mkdtemp(join(tmpdir(), 'qti-import-'));
+});
+
+after(async () => {
+  await (stack as TestStack | undefined)?.close();
+  if (work !== undefined) await rm(work, { recursive: true, force: true });
+});
+
+/** Runs `npm run admin -- …` as the operator would, against the test's stack. */
+function admin(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [ADMIN_CLI, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...stack.cliEnv },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A package with a manifest listing the given fixture files as items of the given resource types. */
+async function packageOf(files: { fixture: string; type: string }[]): Promise<TestEntry[]> {
+  const resources = files.map(
+    (f, i) => `<resource identifier="r${i}" type="${f.type}" href="items/${f.fixture}"><file href="items/${f.fixture}"/></resource>`,
+  );
+  const manifest = `<?xml version="1.0" encoding="UTF-8"?>
+<manifest xmlns="http://www.imsglobal.org/xsd/imscp_v1p1" identifier="m"><organizations/><resources>${resources.join('')}</resources></manifest>`;
+  const entries: TestEntry[] = [{ name: 'imsmanifest.xml', data: Buffer.from(manifest) }];
+  for (const f of files) entries.push({ name: `items/${f.fixture}`, data: await readFile(join(FIXTURES, f.fixture)) });
+  return entries;
+}
+
+type Frame = { type: string; data: Record<string, unknown> };
+
+/** A candidate takes a fixed test to the end, answering each question with `choose`; returns the questions asked. */
+async function takeTest(
+  testId: string,
+  choose: (stem: string, options: { id: string; text: string }[]) => string,
+): Promise<{ questions: Frame[]; assessmentId: string }> {
+  const candidate = await stack.inviteCandidate(testId);
+  const s = await openRaw(`${stack.wsUrl}/ws/assessment?token=${encodeURIComponent(candidate.token)}`);
+  await s.waitFor((f) => f.type === 'auth_success');
+  s.send({ type: 'start_assessment', data: { test_id: testId }, id: 'start' });
+  const started = await s.reply('start');
+  assert.equal(started.type, 'assessment_started', JSON.stringify(started));
+  const questions: Frame[] = [];
+  for (let n = 0; n < 10; n++) {
+    s.send({ type: 'get_question', data: {}, id: `q${n}` });
+    const q = await s.reply(`q${n}`);
+    if (q.type === 'assessment_completed') break;
+    assert.equal(q.type, 'question', JSON.stringify(q));
+    questions.push(q);
+    const options = q.data['options'] as { id: string; text: string }[];
+    s.send({
+      type: 'submit_answer',
+      data: { question_id: q.data['question_id'], selected_option: choose(String(q.data['stem']), options) },
+      id: `a${n}`,
+    });
+    const fb = await s.reply(`a${n}`);
+    assert.equal(fb.type, 'answer_feedback', JSON.stringify(fb));
+    if (fb.data['finished'] === true) break;
+  }
+  s.ws.close();
+  return { questions, assessmentId: String(started.data['assessment_id']) };
+}
+
+/** The items collection, by item id. */
+const items = () => stack.db.collection<{ _id: string; skill: string }>('items');
+
+describe('QTI import', () => {
+  test('a QTI 3.0 package imported by the admin CLI is what a candidate is asked', async () => {
+    const out = await admin(['import', join(FIXTURES, 'package')]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stdout, /imported 3 items/);
+    const stored = await stack.db
+      .collection<{ _id: string; skill: string; a: number; b: number; c: number }>('items')
+      .find({ _id: { $in: ['qti-geo-rivers', 'qti-geo-peaks', 'qti-geo-deserts'] } })
+      .toArray();
+    const byId = new Map(stored.map((d) => [d._id, d]));
+    assert.deepEqual(
+      [byId.get('qti-geo-rivers')?.a, byId.get('qti-geo-rivers')?.b, byId.get('qti-geo-rivers')?.c, byId.get('qti-geo-rivers')?.skill],
+      [1.4, -0.5, 0.2, 'geography'],
+    );
+    assert.deepEqual([byId.get('qti-geo-peaks')?.a, byId.get('qti-geo-peaks')?.skill], [0.9, 'mountains']);
+    assert.equal(byId.get('qti-geo-deserts')?.b, 1.2);
+
+    const { test_id: testId } = await stack.bus.request('testCreate', {
+      caller: { user_id: stack.seed.recruiter.user_id, role: 'recruiter' },
+      definition: {
+        id: 'qti-geography',
+        title: 'Geography (QTI)',
+        time_limit_s: 600,
+        strategy: 'fixed',
+        items: ['qti-geo-rivers', 'qti-geo-peaks', 'qti-geo-deserts'],
+      },
+      items: [],
+    });
+    const answers: Record<string, string> = {
+      'Which river is the longest?': 'Nile',
+      'Which mountain is the highest?': 'Everest',
+      'Which desert is the largest hot desert?': 'Sahara',
+    };
+    const { questions, assessmentId } = await takeTest(
+      testId,
+      (stem, options) => options.find((o) => o.text === answers[stem])?.id ?? 'none',
+    );
+    assert.deepEqual(
+      questions.map((q) => q.data['stem']),
+      Object.keys(answers),
+    );
+    assert.deepEqual(
+      questions.map((q) => (q.data['options'] as { text: string }[]).map((o) => o.text)),
+      [
+        ['Nile', 'Danube', 'Thames'],
+        ['Mont Blanc', 'Everest', 'Kilimanjaro'],
+        ['Gobi', 'Atacama', 'Sahara'],
+      ],
+    );
+    for (const q of questions) assert.ok(!JSON.stringify(q).includes('"key"'), 'no answer key reaches the candidate');
+    const doc = await findAssessment(stack.db, { _id: assessmentId });
+    assert.equal(doc?.status, 'completed');
+    assert.equal(doc.result?.number_correct, 3, JSON.stringify(doc.result));
+  });
+
+  test('an unsupported item refuses the whole package naming its id, file and reason; --skip-unsupported imports the rest', async () => {
+    const zip = join(work ?? tmpdir(), 'mixed.zip');
+    await writeFile(
+      zip,
+      writeZip(
+        await packageOf([
+          { fixture: 'v21-single.xml', type: 'imsqti_item_xmlv2p1' },
+          { fixture: 'text-entry.xml', type: 'imsqti_item_xmlv2p1' },
+        ]),
+      ),
+    );
+    const refused = await admin(['import', zip, '--skill', 'algebra']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /VALIDATION_FAILED: 1 item\(s\) cannot be imported; nothing was imported/);
+    assert.match(refused.stderr, /item v21-text-entry \(items\/text-entry\.xml\): unsupported interaction <textEntryInteraction>/);
+    assert.equal(await items().countDocuments({ _id: { $in: ['v21-square', 'v21-text-entry'] } }), 0, 'nothing was imported');
+
+    const skipped = await admin(['import', zip, '--skill', 'algebra', '--skip-unsupported']);
+    assert.equal(skipped.code, 0, skipped.stderr);
+    assert.match(skipped.stdout, /imported 1 items\nskipped v21-text-entry \(items\/text-entry\.xml\): unsupported interaction/);
+    assert.equal((await items().findOne({ _id: 'v21-square' }))?.skill, 'algebra');
+    assert.equal(await items().countDocuments({ _id: 'v21-text-entry' }), 0);
+  });
+
+  test('a document with a DOCTYPE is refused by the CLI before anything is read from it', async () => {
+    const out = await admin(['import', join(FIXTURES, 'xxe.xml'), '--skill', 's']);
+    assert.equal(out.code, 1);
+    assert.match(out.stderr, /xxe\.xml: a DOCTYPE \(DTD\) is not allowed/);
+    assert.equal(await items().countDocuments({ _id: 'v3-xxe' }), 0);
+  });
+});
