@@ -115,6 +115,9 @@ describe('accessibility of every page and state (axe-core, WCAG 2.2 AA)', () => 
     await c.getByLabel('Invitation code').fill(invitation.code);
     await c.getByLabel('Invitation code').press('Enter');
     await visible(c, 'screen-intro');
+    // Her rules page gives her own time: 5 minutes × 1.5 + 60 s.
+    assert.equal(await c.textContent('#intro-time-limit'), "8 minutes 30 seconds, with your extra time (the test's limit is 5 minutes)");
+    assert.equal(await c.textContent('#intro-time-left'), '8:30');
     await check(c, 'candidate rules page', { focus: true });
     await c.click('#start-button');
     assert.equal(await nextScreen(c, 1), 'question');

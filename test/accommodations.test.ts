@@ -55,6 +55,12 @@ describe('time accommodations', () => {
     const since = ps.frames.length;
 
     const cs = await openAuthed(`${stack.wsUrl}/ws/assessment`, token);
+    // Before Start, the rules say how long this candidate has.
+    const info = await ask(cs, 'get_test_info');
+    assert.equal(info.type, 'test_info', JSON.stringify(info));
+    assert.deepEqual(info.data['accommodations'], ACCOMMODATIONS);
+    assert.equal(info.data['time_allowed_s'], LIMIT_S * 1.5 + 60);
+    assert.equal((info.data['test'] as Record<string, unknown>)['time_limit_s'], LIMIT_S);
     const started = await ask(cs, 'start_assessment');
     assert.equal(started.type, 'assessment_started', JSON.stringify(started));
     const assessmentId = String(started.data['assessment_id']);
@@ -106,12 +112,32 @@ describe('time accommodations', () => {
       const redeemed = await post('/api/auth/invitations/redeem', { code, name: 'Open code' });
       assert.equal(redeemed.status, 200, JSON.stringify(redeemed.body));
       const cs = await openAuthed(`${stack.wsUrl}/ws/assessment`, String(redeemed.body['token']));
+      const info = await ask(cs, 'get_test_info');
+      assert.equal(info.data['time_allowed_s'], code === plain.body['code'] ? undefined : LIMIT_S * 2);
       const started = await ask(cs, 'start_assessment');
       const doc = await stack.db.collection('assessments').findOne({ _id: String(started.data['assessment_id']) as never });
       limits.push(((doc?.['deadline'] as Date).getTime() - (doc?.['started_at'] as Date).getTime()) / 1000);
       cs.ws.close();
     }
     assert.deepEqual(limits, [LIMIT_S * 2, LIMIT_S]);
+  });
+
+  test('a chosen code sent again is the same invitation only with the same accommodations', async () => {
+    const body = { candidate_email: 'chosen-code@example.com', code: 'EXTRA-TIME-CODE-0001', accommodations: { time_multiplier: 1.25 } };
+    const first = await post(`/api/tests/${testId}/invitations`, body, recruiter);
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    const again = await post(`/api/tests/${testId}/invitations`, body, recruiter);
+    assert.equal(again.status, 201);
+    assert.equal(again.body['invitation_id'], first.body['invitation_id']);
+    const before = await invitations();
+    const other = await post(`/api/tests/${testId}/invitations`, { ...body, accommodations: { time_multiplier: 2 } }, recruiter);
+    assert.equal(other.status, 409, JSON.stringify(other.body));
+    assert.equal((other.body['error'] as Record<string, unknown>)['code'], 'CONFLICT');
+    const none = await post(`/api/tests/${testId}/invitations`, { candidate_email: body.candidate_email, code: body.code }, recruiter);
+    assert.equal(none.status, 409);
+    assert.equal(await invitations(), before);
+    const stored = await stack.db.collection('invitations').findOne({ _id: first.body['invitation_id'] as never });
+    assert.deepEqual(stored?.['accommodations'], { time_multiplier: 1.25, extra_seconds: 0 });
   });
 
   test('out-of-range or mistyped accommodations are refused with a code, and nothing is stored', async () => {

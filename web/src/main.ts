@@ -99,6 +99,8 @@ const clock = new ServerClock();
 let session: Session | undefined;
 let screen: ScreenName = 'loading';
 let test: TestSummary | undefined;
+/** The candidate's time limit before Start: the test's, or longer with their accommodations. */
+let timeAllowedS: number | undefined;
 let question: Question | undefined;
 let connection: ConnectionState = { status: 'closed', reason: 'not started' };
 let clockAskedAtZero = false;
@@ -293,7 +295,11 @@ function onInfo(info: TestInfo): void {
   ui.testName.textContent = info.test.title;
   ui.testName.hidden = false;
   ui.introTitle.textContent = info.test.title;
-  ui.introTimeLimit.textContent = formatDuration(info.test.time_limit_s);
+  timeAllowedS = info.time_allowed_s ?? info.test.time_limit_s;
+  ui.introTimeLimit.textContent =
+    timeAllowedS === info.test.time_limit_s
+      ? formatDuration(info.test.time_limit_s)
+      : `${formatDuration(timeAllowedS)}, with your extra time (the test's limit is ${formatDuration(info.test.time_limit_s)})`;
   ui.introQuestions.textContent = questionCount(info.test);
   ui.introRules.replaceChildren(
     ...[
@@ -306,7 +312,7 @@ function onInfo(info: TestInfo): void {
     }),
   );
   renderPractice(info.practice);
-  if (!startPressed) clock.sync(info.test.time_limit_s, false);
+  if (!startPressed) clock.sync(timeAllowedS, false);
   renderClock();
   if (screen !== 'intro' && !startPressed) show('intro', ui.introTitle);
 }
@@ -332,7 +338,7 @@ function onWaiting(): void {
   ui.approvalStatus.textContent =
     'A proctor must approve your start. Please wait here: the test opens as soon as they do, and the clock has not started.';
   ui.approvalStatus.hidden = false;
-  if (test !== undefined) clock.sync(test.time_limit_s, false);
+  if (test !== undefined) clock.sync(timeAllowedS ?? test.time_limit_s, false);
   renderClock();
   if (screen !== 'intro') show('intro', ui.approvalStatus);
 }

@@ -140,6 +140,10 @@ export const testInfoSchema = z.object({
   start_approval: startApprovalSchema.nullable(),
   /** A question to try before Start, with its answer: not scored, not stored, no clock. */
   practice: z.object({ stem: z.string(), options: z.array(optionSchema), answer: z.string() }).nullable(),
+  /** The candidate's time accommodations, when their invitation gave any. */
+  accommodations: accommodationsSchema.optional(),
+  /** With accommodations: the candidate's own time limit, the test's × time_multiplier + extra_seconds. */
+  time_allowed_s: z.number().int().positive().optional(),
   /** The caller's attempt at this test, if they started it; null for a candidate who has not. */
   attempt: z
     .object({

@@ -1,7 +1,7 @@
 import { AppError, staffMaySee } from '@ap/protocol';
 import type { Caller, ParsedRequestOf, ResponseOf } from '@ap/protocol';
 import type { Context, HandlerTable } from './context.ts';
-import { secondsLeft } from './rules.ts';
+import { accommodatedLimitS, secondsLeft } from './rules.ts';
 import { startRequestOf } from './start-approval.ts';
 import { summary } from './views.ts';
 
@@ -27,7 +27,13 @@ async function testInfo(ctx: Context, req: ParsedRequestOf<'testInfo'>): Promise
     start_requires_approval: test.doc.start_requires_approval ?? false,
     start_approval: test.doc.start_requires_approval === true ? await startRequestOf(ctx, caller, testId) : null,
     // Not secret: the practice question is never scored, so its answer comes with it.
-    practice: test.doc.practice === undefined ? null : { stem: test.doc.practice.stem, options: test.doc.practice.options, answer: test.doc.practice.answer },
+    practice:
+      test.doc.practice === undefined
+        ? null
+        : { stem: test.doc.practice.stem, options: test.doc.practice.options, answer: test.doc.practice.answer },
+    ...(caller.role === 'candidate' && caller.accommodations !== undefined
+      ? { accommodations: caller.accommodations, time_allowed_s: accommodatedLimitS(test.doc.time_limit_s, caller.accommodations) }
+      : {}),
     attempt: caller.role === 'candidate' ? await attemptOf(ctx, caller.user_id, testId) : null,
   };
 }
