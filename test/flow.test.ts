@@ -100,11 +100,20 @@ describe('the whole assessment flow across five services', () => {
     const qid = q.data['question_id'];
     const [first, second] = (q.data['options'] as { id: string }[]).map((o) => o.id);
     s.send({ type: 'submit_answer', data: { question_id: qid, selected_option: first }, id: 'a1' });
-    assert.equal((await s.reply('a1')).type, 'answer_feedback');
+    const feedback = await s.reply('a1');
+    assert.equal(feedback.type, 'answer_feedback');
+    // The feedback names the next question: the one get_question then returns.
+    const announced = feedback.data['next_question'] as Record<string, unknown> | undefined;
+    assert.ok(announced !== undefined && announced['question_id'] !== qid, JSON.stringify(feedback.data));
+    s.send({ type: 'get_question', data: {}, id: 'q2' });
+    const asked = await s.reply('q2');
+    assert.equal(asked.data['question_id'], announced['question_id']);
+    assert.deepEqual(asked.data['options'], announced['options']);
     s.send({ type: 'submit_answer', data: { question_id: qid, selected_option: first }, id: 'a2' });
     const again = await s.reply('a2');
     assert.equal(again.type, 'answer_feedback');
     assert.equal(again.data['answered'], 1);
+    assert.equal((again.data['next_question'] as Record<string, unknown> | undefined)?.['question_id'], announced['question_id']);
     s.send({ type: 'submit_answer', data: { question_id: qid, selected_option: second }, id: 'a3' });
     const conflict = await s.reply('a3');
     assert.equal(conflict.type, 'error');

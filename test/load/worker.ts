@@ -496,9 +496,17 @@ async function runAnswers(cmd: AnswersCommand): Promise<AnswersResult> {
           recordMs(hist, now - s.scheduledAt);
         }
         if (now >= windowStart && now <= windowEnd) completedInWindow++;
-        const finished = echo ? s.answered >= cmd.itemsPerSession : (f.data as { finished?: unknown } | undefined)?.finished === true;
+        const feedback = f.data as
+          { finished?: unknown; next_question?: { question_id?: unknown; options?: { id?: unknown }[] } } | undefined;
+        const finished = echo ? s.answered >= cmd.itemsPerSession : feedback?.finished === true;
+        const next = echo ? undefined : feedback?.next_question;
         if (finished) finish(s);
-        else askQuestion(s);
+        else if (next !== undefined && typeof next.question_id === 'string') {
+          // The feedback names the next question, as clients use it: no get_question round trip.
+          s.questionId = next.question_id;
+          s.options = (next.options ?? []).map((o) => String(o.id));
+          becomeReady(s);
+        } else askQuestion(s);
         return;
       }
       default:

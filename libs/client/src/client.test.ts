@@ -217,6 +217,21 @@ describe('playAssessment', () => {
     assert.equal(server.received.filter((f) => f.type === 'get_question').length, 3);
   });
 
+  it('shows the next question the feedback names, without asking get_question for it', async () => {
+    const server = await startServer(assessmentHandler(3, 'push-after-answer', { nextInFeedback: true }));
+    const client = await connect(server);
+    const asked: string[] = [];
+    const completed = await playAssessment(client, {
+      choose: (q) => q.options[0]?.id ?? 'A',
+      onQuestion: (q) => {
+        asked.push(q.question_id);
+      },
+    });
+    assert.equal(completed.data.reason, 'max_items');
+    assert.deepEqual(asked, ['q1', 'q2', 'q3']);
+    assert.equal(server.received.filter((f) => f.type === 'get_question').length, 1, 'only the first question was asked for');
+  });
+
   it('returns the assessment_completed reply to get_question when nothing is left', async () => {
     const server = await startServer(assessmentHandler(2, 'reply-to-get-question'));
     const client = await connect(server);

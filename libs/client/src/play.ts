@@ -101,20 +101,29 @@ export async function playAssessment(client: PlatformClient, options: PlayOption
     if (started.type !== 'assessment_started') return await onError(started, ['assessment_started']);
 
     let count = 0;
+    // The question the last feedback named as next: shown without asking get_question for it.
+    let announced: Question | undefined;
     for (;;) {
       if (completed !== undefined) return completed;
-      const reply = await ask(() => client.getQuestion());
-      if (reply.type === 'assessment_completed') return completedPush() ?? reply;
-      if (reply.type !== 'question') return await onError(reply, ['question', 'assessment_completed']);
+      let question: Question;
+      if (announced === undefined) {
+        const reply = await ask(() => client.getQuestion());
+        if (reply.type === 'assessment_completed') return completedPush() ?? reply;
+        if (reply.type !== 'question') return await onError(reply, ['question', 'assessment_completed']);
+        question = reply.data;
+      } else {
+        question = announced;
+        announced = undefined;
+      }
       if (count >= maxQuestions) throw new QuestionCapError(count);
       count++;
-      const question = reply.data;
       await options.onQuestion?.(question, count);
       const option = await options.choose(question);
       const feedback = await ask(() => client.submitAnswer(question.question_id, option));
       if (feedback.type === 'assessment_completed') return completedPush() ?? feedback;
       if (feedback.type !== 'answer_feedback') return await onError(feedback, ['answer_feedback']);
       await options.onAnswer?.(feedback, count);
+      announced = feedback.data.next_question;
       if (feedback.data.finished) {
         const done = await awaitCompleted(completionTimeout);
         if (done === undefined) throw new Error(`the test finished but no assessment_completed came within ${completionTimeout} ms`);

@@ -98,8 +98,15 @@ const completedData = (reason: string) => ({
   score: 100,
 });
 
-/** A scripted assessment of `total` questions; completion arrives as a push after the last answer, or as the get_question reply. */
-export function assessmentHandler(total: number, mode: 'push-after-answer' | 'reply-to-get-question'): Handler {
+/**
+ * A scripted assessment of `total` questions; completion arrives as a push after the last answer,
+ * or as the get_question reply. With `nextInFeedback`, each feedback carries the next question.
+ */
+export function assessmentHandler(
+  total: number,
+  mode: 'push-after-answer' | 'reply-to-get-question',
+  options: { nextInFeedback?: boolean } = {},
+): Handler {
   let answered = 0;
   let done = false;
   return (frame, reply, socket) => {
@@ -146,6 +153,7 @@ export function assessmentHandler(total: number, mode: 'push-after-answer' | 're
             selected_option: frame.data['selected_option'],
             answered,
             finished,
+            ...(options.nextInFeedback === true && !finished && answered < total ? { next_question: question(answered + 1) } : {}),
           },
           frame.id,
         );
@@ -190,4 +198,3 @@ export function assessmentHandler(total: number, mode: 'push-after-answer' | 're
     }
   };
 }
-

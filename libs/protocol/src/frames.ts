@@ -298,6 +298,11 @@ export const serverFrameData = {
     correct: z.boolean().optional(),
     answered: z.number().int().nonnegative(),
     finished: z.boolean(),
+    /**
+     * The question asked next, chosen and stored with this answer (absent when finished): a
+     * client shows it without a `get_question`, which would return the same question.
+     */
+    next_question: questionSchema.optional(),
   }),
   progress_update: progressSchema,
   assessment_completed: completedSchema,

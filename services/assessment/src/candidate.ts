@@ -239,7 +239,7 @@ async function answerQuestion(ctx: Context, req: ParsedRequestOf<'assessmentAnsw
       if (now.getTime() - previous.answered_at.getTime() < REPUBLISH_WITHIN_MS) emitAnswered(ctx, a, previous);
       const done = !isActive(a.status);
       return {
-        feedback: feedbackView(a, test, previous, done),
+        feedback: feedbackView(a, test, previous, done, now),
         ...(done && a.status !== 'in_progress' ? { completed: completedView(a, test) } : {}),
       };
     }
@@ -292,7 +292,10 @@ async function answerQuestion(ctx: Context, req: ParsedRequestOf<'assessmentAnsw
     }
     emitAnswered(ctx, a, response);
     if (plan.done) await afterFinish(ctx, next, test, false);
-    return { feedback: feedbackView(next, test, response, plan.done), ...(plan.done ? { completed: completedView(next, test) } : {}) };
+    return {
+      feedback: feedbackView(next, test, response, plan.done, now),
+      ...(plan.done ? { completed: completedView(next, test) } : {}),
+    };
   }
   throw new AppError('CONFLICT', 'the assessment changed concurrently; try again');
 }

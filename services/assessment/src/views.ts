@@ -38,13 +38,18 @@ export function questionView(a: AssessmentDoc, test: LoadedTest, itemId: string,
   };
 }
 
-/** The acknowledgement of an answer; correctness only when the test shows it. */
+/**
+ * The acknowledgement of an answer; correctness only when the test shows it, and the question
+ * asked next when there is one (so that the client needs no `get_question` for it).
+ */
 export function feedbackView(
   a: AssessmentDoc,
   test: LoadedTest,
   r: ResponseDoc,
   finished: boolean,
+  now: Date,
 ): ResponseOf<'assessmentAnswer'>['feedback'] {
+  const next = !finished && a.status === 'in_progress' && a.current !== null ? a.current : undefined;
   return {
     assessment_id: a._id,
     question_id: r.item_id,
@@ -53,6 +58,7 @@ export function feedbackView(
     ...(test.doc.feedback.show_correctness ? { correct: r.correct } : {}),
     answered: a.responses.length,
     finished,
+    ...(next === undefined ? {} : { next_question: questionView(a, test, next.item_id, next.index, now) }),
   };
 }
 
