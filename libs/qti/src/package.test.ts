@@ -133,6 +133,56 @@ describe('single items', () => {
   });
 });
 
+describe('response processing and package rules', () => {
+  const v3 = () => readFile(join(FIXTURES, 'v3-single.xml'), 'utf8');
+  const v21 = () => readFile(join(FIXTURES, 'v21-single.xml'), 'utf8');
+  const reasonFor = async (name: string, text: string): Promise<string> =>
+    only((await refusal(itemSource(name, Buffer.from(text)), { skill: 's' })).errors).reason;
+
+  it('refuses custom response processing rules and templates other than match_correct and map_response', async () => {
+    const rules = (await v3()).replace(
+      /<qti-response-processing[^>]*\/>/,
+      '<qti-response-processing><qti-response-condition/></qti-response-processing>',
+    );
+    assert.match(await reasonFor('rules.xml', rules), /custom response processing rules are not supported/);
+    const other = (await v3()).replace('match_correct.xml', 'map_response_point.xml');
+    assert.match(await reasonFor('other.xml', other), /template .*map_response_point\.xml is not supported/);
+  });
+
+  it('refuses a map_response mapping that gives partial credit', async () => {
+    const partial = (await v21()).replace('mapKey="ChoiceA" mappedValue="-0.5"', 'mapKey="ChoiceA" mappedValue="0.5"');
+    assert.match(await reasonFor('partial.xml', partial), /gives credit to ChoiceA besides the correct response/);
+  });
+
+  it('refuses two items with one identifier, and a resource type that does not match the file', async () => {
+    const entries = await packageEntries();
+    const twice = entries.map((e) =>
+      e.name === 'items/deserts.xml'
+        ? { ...e, data: Buffer.from(Buffer.from(e.data).toString('utf8').replace('qti-geo-deserts', 'qti-geo-peaks')) }
+        : e,
+    );
+    const dup = await refusal(zipSource('p.zip', writeZip(twice.filter((e) => e.name !== 'item-parameters.json'))), { skill: 's' });
+    assert.deepEqual(
+      dup.errors.map((e) => [e.item, e.file, e.reason]),
+      [['qti-geo-peaks', 'items/deserts.xml', 'another item in the package has the same identifier']],
+    );
+    const mismatch = entries.map((e) =>
+      e.name === 'imsmanifest.xml'
+        ? {
+            ...e,
+            data: Buffer.from(
+              Buffer.from(e.data)
+                .toString('utf8')
+                .replace('type="imsqti_item_xmlv3p0" href="items/peaks.xml"', 'type="imsqti_item_xmlv2p1" href="items/peaks.xml"'),
+            ),
+          }
+        : e,
+    );
+    const wrong = await refusal(zipSource('p.zip', writeZip(mismatch)));
+    assert.match(only(wrong.errors).reason, /the resource type says QTI 2\.1 but the file is a QTI 3\.0 item/);
+  });
+});
+
 describe('XML safety', () => {
   it('refuses an external entity (XXE) before reading anything it names', async () => {
     const started = performance.now();
