@@ -17,6 +17,7 @@ import {
   visible,
 } from './support/browser.ts';
 import type { PageProblems } from './support/browser.ts';
+import { assertAccessible } from './support/a11y.ts';
 import type { TestStack } from './support/setup.ts';
 
 let stack: TestStack;
@@ -134,6 +135,7 @@ describe('the candidate page in a browser', () => {
     assert.equal(await page.textContent('#connection-text'), 'Finished');
     await page.click('#end-answers summary');
     await saveScreenshot(page, 'end', { fullPage: true });
+    await assertAccessible(page, 'end screen of the adaptive test, with its chart and answers');
 
     const doc = await storedAssessment(candidate.user_id);
     assert.ok(doc.responses.length >= 10 && doc.responses.length <= 20);
@@ -204,6 +206,7 @@ describe('the candidate page in a browser', () => {
     await page.waitForFunction(() =>
       /will be sent as soon as the connection is back/.test(document.getElementById('answer-status')?.textContent ?? ''),
     );
+    await assertAccessible(page, 'offline, with an answer kept to send');
     await stack.platform.restart('gateway');
     assert.equal(await nextScreen(page, n), 'question', `question ${offlineQuestion} was answered after the reconnect`);
 
@@ -280,6 +283,7 @@ describe('the candidate page in a browser', () => {
     await visible(page, 'time-warning');
     assert.equal(await page.textContent('#time-warning'), 'Time warning: 5 minutes left.');
     assert.match((await page.textContent('#timer')) ?? '', /^(5:00|4:5\d)$/);
+    await assertAccessible(page, 'question with a time warning and a chat message');
 
     // session_replaced: the page says where the assessment went and stops reconnecting.
     toPage({ type: 'session_replaced', data: { assessment_id: 'a-1' } });

@@ -16,6 +16,7 @@ import {
   startBrowserAndStack,
   visible,
 } from './support/browser.ts';
+import { assertAccessible } from './support/a11y.ts';
 import { openRaw } from './support/setup.ts';
 import type { RawSocket, TestStack } from './support/setup.ts';
 
@@ -278,6 +279,8 @@ describe('the proctor dashboard in a browser', () => {
     assert.equal(await candidate.page.textContent('#end-reason'), 'The assessment was ended by a proctor.');
     // The row says so, then leaves the table.
     await cellShows(adaRow, '.status', /^Terminated$/);
+    await assertAccessible(proctor.page, 'dashboard with a finished row');
+    await assertAccessible(candidate.page, 'candidate page ended by a proctor');
     await adaRow.waitFor({ state: 'detached' });
     assert.equal(await graceRow.count(), 1, 'the other candidate stays');
     assert.equal(await sameDocument(), true, 'the dashboard was not reloaded');
