@@ -2,6 +2,7 @@
  * Zod schemas and types for the CAT configuration and bank items.
  */
 import { z } from 'zod';
+import { classificationRuleSchema } from './classification-rule.ts';
 import { ESTIMATION_METHODS } from './methods.ts';
 import { MAX_A, MAX_ABS_B, MAX_D } from './models.ts';
 import type { PolyItemParams } from './models.ts';
@@ -31,6 +32,8 @@ export const catConfigSchema = z
     maxItems: z.int().min(1),
     seTarget: z.number().positive().optional(),
     startTheta: z.number().min(-MAX_ABS_B).max(MAX_ABS_B).optional(),
+    /** Stop as soon as this rule reaches pass or fail (after minItems and the skill minimums). */
+    classification: classificationRuleSchema.optional(),
   })
   .superRefine((cfg, ctx) => {
     if (cfg.minItems > cfg.maxItems) {
@@ -53,7 +56,8 @@ export const catConfigSchema = z
 /**
  * CAT configuration: scaling constant D (default 1), prior (default N(0,1)),
  * estimator (default 'eap'; `method` EAP | MAP | ML | WLE takes precedence), randomesque k (default 1), Sympson–Hetter on/off,
- * per-skill targets, test length limits, SE target and starting θ (default prior mean).
+ * per-skill targets, test length limits, SE target, starting θ (default prior mean) and a
+ * classification rule that ends the test with a pass/fail decision.
  */
 export type CatConfig = z.infer<typeof catConfigSchema>;
 

@@ -1,6 +1,8 @@
 /**
  * Final results: θ, SE, scaled score, per-skill estimates, trace, percentile rank.
  */
+import { classify } from './classification-rule.ts';
+import type { Decision } from './classification-rule.ts';
 import type { BankItem, CatConfig } from './config.ts';
 import { DEFAULT_PRIOR, EapAccumulator } from './estimate.ts';
 import type { Estimate } from './estimate.ts';
@@ -81,13 +83,15 @@ export interface ScoreResult extends Estimate {
   numberAdministered: number;
   skills: Record<string, SkillResult>;
   trace: TraceEntry[];
+  /** With a classification rule in the configuration: its decision on the whole response pattern. */
+  decision?: Decision;
 }
 
 /** Input of {@link scoreResult}. */
 export interface ScoreInput {
   bank: readonly BankItem[];
   history: readonly HistoryEntry[];
-  /** Estimator settings (D, prior, estimator); other fields are ignored. */
+  /** Estimator settings (D, prior, estimator) and the classification rule; other fields are ignored. */
   config?: Partial<CatConfig>;
   scale?: ScoreScale;
 }
@@ -146,6 +150,7 @@ export function scoreResult(input: ScoreInput): ScoreResult {
     skills,
     trace,
   };
+  if (config.classification !== undefined) result.decision = classify(config.classification, items, responses, overall, D);
   if (input.scale) {
     result.scaled = toScaledScore(overall.theta, input.scale);
     result.scaledSe = Math.abs(input.scale.slope) * overall.se;

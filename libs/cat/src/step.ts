@@ -2,6 +2,8 @@
  * Stateless CAT step: from the bank, the full answer history, the configuration
  * and the test seed, compute the current estimate and the next item (or stop).
  */
+import { classify } from './classification-rule.ts';
+import type { Decision } from './classification-rule.ts';
 import type { BankItem, CatConfig } from './config.ts';
 import { DEFAULT_PRIOR, EapAccumulator, estimateMle } from './estimate.ts';
 import { estimateTheta } from './methods.ts';
@@ -50,7 +52,8 @@ export interface NextStepInput {
 
 /** Output of {@link nextStep}. */
 export type NextStepResult =
-  { done: false; itemId: string; theta: number; se: number } | { done: true; reason: StopReason; theta: number; se: number };
+  | { done: false; itemId: string; theta: number; se: number; decision?: Decision }
+  | { done: true; reason: StopReason; theta: number; se: number; decision?: Decision };
 
 /** Thrown when the history references an id that is not in the bank. */
 export class UnknownItemError extends Error {
@@ -184,6 +187,12 @@ export function nextStep(input: NextStepInput): NextStepResult {
   const items: AnyItemParams[] = administered.map((i) => modelOf(bank[i] as BankItem));
   const responses: number[] = history.map((h, j) => responseOf(bank[administered[j] as number] as BankItem, h));
   const { theta, se } = estimateForConfig(items, responses, config);
+  // With a classification rule: the decision so far (SPRT on the responses, CI on θ̂ ± z·SE).
+  const decision =
+    config.classification === undefined
+      ? undefined
+      : classify(config.classification, items, responses, { theta, se }, config.D ?? DEFAULT_D);
+  const decided = decision === undefined ? {} : { decision };
   const an = analyse(bank, administered, config.skills);
   const status = an.status;
   const stop = checkStop({
@@ -195,8 +204,9 @@ export function nextStep(input: NextStepInput): NextStepResult {
     timeRemainingS: input.timeRemainingS,
     contentMinsMet: status.minsMet,
     eligibleCount: status.eligibleCount,
+    classified: decision !== undefined && decision !== 'undecided',
   });
-  if (stop.stop) return { done: true, reason: stop.reason ?? 'max_items', theta, se };
+  if (stop.stop) return { done: true, reason: stop.reason ?? 'max_items', theta, se, ...decided };
   const step = history.length;
   const pick = selectWithAnalysis(
     {
@@ -213,6 +223,6 @@ export function nextStep(input: NextStepInput): NextStepResult {
     },
     an,
   );
-  if (!pick) return { done: true, reason: 'pool_exhausted', theta, se };
-  return { done: false, itemId: (bank[pick.index] as BankItem).id, theta, se };
+  if (!pick) return { done: true, reason: 'pool_exhausted', theta, se, ...decided };
+  return { done: false, itemId: (bank[pick.index] as BankItem).id, theta, se, ...decided };
 }

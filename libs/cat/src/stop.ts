@@ -3,7 +3,7 @@
  */
 
 /** Why a test stopped. */
-export type StopReason = 'max_items' | 'se_target' | 'time_limit' | 'pool_exhausted';
+export type StopReason = 'max_items' | 'se_target' | 'time_limit' | 'pool_exhausted' | 'classified';
 
 /** Input of {@link checkStop}. */
 export interface StopInput {
@@ -23,6 +23,8 @@ export interface StopInput {
   contentMinsMet: boolean;
   /** Eligible items left in the pool; 0 stops the test. */
   eligibleCount?: number | undefined;
+  /** Whether a classification rule has reached pass or fail after these answers. */
+  classified?: boolean | undefined;
 }
 
 /** Result of {@link checkStop}. */
@@ -32,12 +34,14 @@ export interface StopDecision {
 }
 
 /**
- * Decide whether to stop. Order: max_items (count ≥ maxItems), time_limit
- * (timeRemainingS ≤ 0), pool_exhausted (eligibleCount = 0), se_target
- * (count ≥ minItems, content minimums met and se ≤ seTarget).
+ * Decide whether to stop. Order: classified (a decision reached, count ≥ minItems and content
+ * minimums met: the decision is what such a test is for, so it names the end even on the last
+ * item), max_items (count ≥ maxItems), time_limit (timeRemainingS ≤ 0), pool_exhausted
+ * (eligibleCount = 0), se_target (count ≥ minItems, content minimums met and se ≤ seTarget).
  */
 export function checkStop(input: StopInput): StopDecision {
   const n = input.administeredCount;
+  if (input.classified === true && n >= input.minItems && input.contentMinsMet) return { stop: true, reason: 'classified' };
   if (n >= input.maxItems) return { stop: true, reason: 'max_items' };
   if (input.timeRemainingS !== undefined && input.timeRemainingS <= 0) return { stop: true, reason: 'time_limit' };
   if (input.eligibleCount !== undefined && input.eligibleCount <= 0) return { stop: true, reason: 'pool_exhausted' };
