@@ -392,6 +392,7 @@ describe('the proctor dashboard in a browser', () => {
       (await candidate.page.locator('#chat-log li', { hasText: 'Thursday works for me.' }).textContent()) ?? '',
       /^You \(support\)/,
     );
+    await assertAccessible(candidate.page, 'rules page with a support conversation and its choice of room');
     recruiter.ws.close();
     assert.deepEqual(candidate.problems, { errors: [], csp: [] });
     await candidate.page.context().close();
