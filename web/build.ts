@@ -1,6 +1,7 @@
 /**
- * Builds the two pages with esbuild: the candidate page (`src/main.ts`, `/index.html`) and the
- * proctor dashboard (`src/proctor.ts`, `/proctor.html`), whose shared code (`@ap/client`, zod,
+ * Builds the pages with esbuild: the candidate page (`src/main.ts`, `/index.html`), the
+ * proctor dashboard (`src/proctor.ts`, `/proctor.html`) and the recruiter's workspace
+ * (`src/recruiter.ts`, `/recruiter.html`, with `src/recruiter.css` after the shared stylesheet), whose shared code (`@ap/client`, zod,
  * the connection and formatting modules) goes into common chunks; one stylesheet, the icon, and
  * each page's HTML pointing at their content-hashed names.
  *
@@ -21,6 +22,7 @@ export type SiteFile = { path: string; contents: Uint8Array };
 const PAGES = [
   { template: 'index.html', entry: 'main', source: 'src/main.ts', path: '/index.html' },
   { template: 'proctor.html', entry: 'proctor', source: 'src/proctor.ts', path: '/proctor.html' },
+  { template: 'recruiter.html', entry: 'recruiter', source: 'src/recruiter.ts', path: '/recruiter.html' },
 ] as const;
 
 const webDir = dirname(fileURLToPath(import.meta.url));
@@ -55,7 +57,7 @@ export async function buildSite(): Promise<SiteFile[]> {
   try {
     result = await esbuild.build({
       absWorkingDir: webDir,
-      entryPoints: { ...Object.fromEntries(PAGES.map((p) => [p.entry, p.source])), styles: 'src/styles.css' },
+      entryPoints: { ...Object.fromEntries(PAGES.map((p) => [p.entry, p.source])), styles: 'src/styles.css', 'recruiter-styles': 'src/recruiter.css' },
       outdir: 'dist/assets',
       entryNames: '[name]-[hash]',
       chunkNames: 'chunk-[hash]',
@@ -95,12 +97,14 @@ export async function buildSite(): Promise<SiteFile[]> {
   files.push({ path: iconPath, contents: icon });
 
   const styles = outputOf('src/styles.css').url;
+  // The recruiter's workspace adds its own stylesheet after the shared one.
+  const recruiterStyles = outputOf('src/recruiter.css').url;
   for (const page of PAGES) {
     const template = await readFile(join(webDir, 'src', page.template), 'utf8');
     const script = outputOf(page.source);
     // The shared chunks load in parallel with the page's own script instead of after it.
     const preload = script.imports.map((url) => `<link rel="modulepreload" href="${url}" />`).join('\n    ');
-    const html = fill(template, { script: script.url, preload, styles, icon: iconPath });
+    const html = fill(template, { script: script.url, preload, styles, recruiterStyles, icon: iconPath });
     files.push({ path: page.path, contents: new TextEncoder().encode(html) });
   }
   return files;

@@ -118,3 +118,35 @@ export function barChart(
   });
   return svg;
 }
+
+/**
+ * A small item characteristic curve: the probability of a correct answer, P(θ) = c + (1 − c) / (1 + e^(−a(θ − b))),
+ * for θ from −3 to 3, with the difficulty `b` marked (the description says the numbers in words).
+ */
+export function iccChart(doc: Document, irt: { a: number; b: number; c: number }, id: string): SVGSVGElement {
+  const w = 160;
+  const h = 64;
+  const p = (t: number) => irt.c + (1 - irt.c) / (1 + Math.exp(-irt.a * (t - irt.b)));
+  const x = (t: number) => 4 + ((t + 3) / 6) * (w - 8);
+  const y = (v: number) => h - 4 - v * (h - 8);
+  const svg = el(doc, 'svg', { viewBox: `0 0 ${w} ${h}`, role: 'img', 'aria-labelledby': `${id}-title`, class: 'chart chart-icc', focusable: 'false' });
+  svg.append(
+    el(
+      doc,
+      'title',
+      { id: `${id}-title` },
+      `Characteristic curve: discrimination ${irt.a.toFixed(2)}, difficulty ${irt.b.toFixed(2)}, guessing ${irt.c.toFixed(2)}`,
+    ),
+  );
+  svg.append(el(doc, 'line', { x1: 4, x2: w - 4, y1: y(0), y2: y(0), class: 'chart-axis' }));
+  svg.append(el(doc, 'line', { x1: 4, x2: w - 4, y1: y(1), y2: y(1), class: 'chart-grid' }));
+  const points: string[] = [];
+  for (let i = 0; i <= 60; i++) {
+    const t = -3 + i / 10;
+    points.push(`${x(t).toFixed(1)},${y(p(t)).toFixed(1)}`);
+  }
+  svg.append(el(doc, 'polyline', { points: points.join(' '), class: 'chart-line' }));
+  const b = Math.max(-3, Math.min(3, irt.b));
+  svg.append(el(doc, 'circle', { cx: x(b), cy: y(p(b)), r: 3, class: 'chart-point' }));
+  return svg;
+}

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { accommodationsSchema, callerSchema, errorBodySchema, idSchema, roleSchema, testIdSchema } from './common.ts';
 import type { Role } from './common.ts';
 import { itemSchema, testDefinitionSchema } from './definitions.ts';
+import { assessmentReportSchema, itemStatsSchema, recruiterTestSchema } from './recruiter.ts';
 import {
   chatMessageSchema,
   completedSchema,
@@ -119,6 +120,15 @@ export const endpoints = {
       accommodations: accommodationsSchema.optional(),
     }),
   },
+  /** How many invitations each of the given tests has (those the caller may see), for the recruiter's tests list. */
+  authInvitationCounts: {
+    subject: 'auth.v1.invitations.counts',
+    roles: AUTHORS,
+    request: withCaller({ test_ids: z.array(idSchema).max(500) }),
+    response: z.object({
+      counts: z.array(z.object({ test_id: idSchema, invitations: z.number().int(), uses: z.number().int() })),
+    }),
+  },
   authCreateUser: {
     subject: 'auth.v1.users.create',
     roles: ADMIN,
@@ -153,6 +163,31 @@ export const endpoints = {
         .max(8 * 1024 * 1024),
     }),
     response: z.object({ imported: z.number().int(), item_ids: z.array(idSchema) }),
+  },
+  /**
+   * The tests a recruiter may see, with how many assessments started and finished and their mean
+   * score. Scans the assessments of those tests: a page read for the recruiter's workspace, never
+   * on a candidate's path.
+   */
+  testsList: {
+    subject: 'assessment.v1.tests.list',
+    roles: AUTHORS,
+    request: withCaller({ limit: z.number().int().min(1).max(500).default(200) }),
+    response: z.object({ tests: z.array(recruiterTestSchema) }),
+  },
+  /** Per item of a test, from its finished assessments: exposure, proportion correct, mean time (a scan, off the hot path). */
+  itemStats: {
+    subject: 'assessment.v1.items.stats',
+    roles: AUTHORS,
+    request: withCaller({ test_id: testIdSchema }),
+    response: itemStatsSchema,
+  },
+  /** One assessment as its recruiter reads it: result with the θ trace, answers with correctness, incidents, staff actions. */
+  assessmentReport: {
+    subject: 'assessment.v1.report',
+    roles: AUTHORS,
+    request: withCaller({ test_id: testIdSchema, assessment_id: idSchema }),
+    response: assessmentReportSchema,
   },
   exposureUpdate: {
     subject: 'assessment.v1.exposure.update',

@@ -66,7 +66,9 @@ export { ASSESSMENT_STREAM, SUPPORT_ROOM_PREFIX, assessmentIdOfRoom, assessmentR
 export type { EventInputOf, EventKeyOf, EventName, EventOf, StreamEventName, StreamEventOf, UserPush } from './events.ts';
 export { TOKEN_AUDIENCE, TOKEN_ISSUER, tokenClaimsSchema } from './tokens.ts';
 export type { TokenClaims } from './tokens.ts';
-export { httpBodies, httpErrorSchema, resultsQuerySchema } from './http.ts';
+export { httpBodies, httpErrorSchema, recruiterTestsSchema, reportQuerySchema, resultsQuerySchema } from './http.ts';
+export { assessmentReportSchema, itemStatsSchema, recruiterTestSchema } from './recruiter.ts';
+export type { AssessmentReport, ItemStats, RecruiterTest } from './recruiter.ts';
 export { cleanDisplayName, stripUnsafeText } from './text.ts';
 export { asyncApiDocument, CLIENT_FRAME_REPLIES, WS_ENDPOINTS } from './docs/asyncapi.ts';
 export { HTTP_ROUTES, openApiDocument } from './docs/openapi.ts';

@@ -23,10 +23,12 @@ export type BusPermissions = {
  * request is trusted only because NATS lets no one else publish it.
  */
 const callers: { readonly [E in EndpointName]?: readonly BusIdentity[] } = {
-  // Operator only: creating users (an admin included) and editing item banks never come from the edge.
+  // Operator only: creating users (an admin included) and exposure parameters never come from the edge.
   authCreateUser: [],
-  itemsImport: [],
   exposureUpdate: [],
+  // Recruiters import banks from their workspace; from the edge an import adds items and never
+  // replaces one that exists with other content (services/assessment/src/authoring.ts).
+  itemsImport: ['gateway'],
   // Sweeps, called by cleanup as the system.
   assessmentExpireDue: ['cleanup'],
   assessmentAbandonIdle: ['cleanup'],

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { parseBankFile, updateExposureFromUsage } from '@ap/cat';
+import type { ParsedBankItem } from '@ap/cat';
 import { AppError, itemSchema } from '@ap/protocol';
 import type { ParsedRequestOf, ResponseOf } from '@ap/protocol';
 import type { Clock, Context, HandlerTable } from './context.ts';
@@ -77,12 +78,50 @@ async function importItems(col: Collections, req: ParsedRequestOf<'itemsImport'>
     }
     ids.push(checked.data.id);
   }
+  if (req.caller.role !== 'admin') await refuseReplacing(col, parsed.items);
   for (const item of parsed.items) {
     const { id, ...rest } = item;
     const doc: ItemDoc = { _id: id, ...rest, type: 'single_choice' };
     await col.items.replaceOne({ _id: id }, doc, { upsert: true });
   }
   return { imported: ids.length, item_ids: ids };
+}
+
+/**
+ * Items are shared by every test that names them: an import by a recruiter (from the workspace)
+ * adds items and may repeat one unchanged, but never replaces an item that exists with other
+ * content, which would change other tests. Admins (the operator's CLI) may replace. One lookup by
+ * `_id` per item: a `$in` filter reads the whole collection on FerretDB.
+ */
+async function refuseReplacing(col: Collections, items: readonly ParsedBankItem[]): Promise<void> {
+  const errors: { item: string; field: string; message: string }[] = [];
+  const existing = await Promise.all(items.map((item) => col.items.findOne({ _id: item.id }, { projection: { exposure_k: 0 } })));
+  items.forEach((item, i) => {
+    const stored = existing[i];
+    if (stored === null || stored === undefined) return;
+    const { _id, ...storedFields } = stored;
+    const { id, ...newFields } = item;
+    if (sameContent({ ...storedFields, type: 'single_choice' }, { ...newFields, type: 'single_choice' })) return;
+    errors.push({ item: id, field: 'id', message: `an item ${_id} exists with other content; give the new item another id` });
+  });
+  if (errors.length > 0) {
+    throw new AppError('VALIDATION_FAILED', `the bank has ${errors.length} error(s); nothing was imported`, {
+      details: { errors: errors.slice(0, 100) },
+    });
+  }
+}
+
+/** Whether two plain values hold the same data, whatever the order of their keys. */
+function sameContent(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameContent(x, b[i]));
+  }
+  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') {
+    const x = Object.entries(a).filter(([, v]) => v !== undefined);
+    const y = new Map(Object.entries(b).filter(([, v]) => v !== undefined));
+    return x.length === y.size && x.every(([k, v]) => y.has(k) && sameContent(v, y.get(k)));
+  }
+  return a === b;
 }
 
 async function createTest(col: Collections, req: ParsedRequestOf<'testCreate'>, clock: Clock): Promise<ResponseOf<'testCreate'>> {

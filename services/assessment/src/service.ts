@@ -9,6 +9,7 @@ import { candidateHandlers } from './candidate.ts';
 import type { Clock, Context, HandlerTable } from './context.ts';
 import { createOnlineTracker, liveView } from './live.ts';
 import { createPercentiles } from './percentiles.ts';
+import { recruiterHandlers } from './recruiter.ts';
 import { createRepository } from './repository.ts';
 import { isFinal } from './rules.ts';
 import { loadTest } from './selection.ts';
@@ -109,7 +110,7 @@ export async function createAssessmentService(deps: {
 
   const presence = createPresenceWriter(ctx);
   const warnings = createWarnings(ctx);
-  const table: HandlerTable = { ...candidateHandlers(ctx), ...staffHandlers(ctx), ...systemHandlers(ctx), ...authoringHandlers(ctx), ...testInfoHandlers(ctx), ...startApprovalHandlers(ctx) };
+  const table: HandlerTable = { ...candidateHandlers(ctx), ...staffHandlers(ctx), ...systemHandlers(ctx), ...authoringHandlers(ctx), ...testInfoHandlers(ctx), ...startApprovalHandlers(ctx), ...recruiterHandlers(ctx) };
   const subs: Subscription[] = (Object.keys(table) as EndpointName[]).map((name) =>
     bus.serve(name, QUEUE, table[name] as Handler<typeof name>),
   );

@@ -5,6 +5,7 @@ import type { Clock, EndpointName } from '@ap/protocol';
 import { accountHandlers } from './accounts.ts';
 import type { AuthConfig, AuthContext, HandlerTable } from './context.ts';
 import { createHashGate } from './hash-gate.ts';
+import { invitationCountHandlers } from './invitation-counts.ts';
 import { invitationHandlers } from './invitations.ts';
 import { createKeyRing } from './keys.ts';
 import { redemptionHandlers } from './redemption.ts';
@@ -71,7 +72,7 @@ export async function createAuthService(deps: AuthDependencies): Promise<AuthSer
     };
   }
 
-  const table: HandlerTable = { ...accountHandlers(ctx), ...invitationHandlers(ctx), ...redemptionHandlers(ctx) };
+  const table: HandlerTable = { ...accountHandlers(ctx), ...invitationHandlers(ctx), ...invitationCountHandlers(ctx), ...redemptionHandlers(ctx) };
   const subscriptions = (Object.keys(table) as EndpointName[]).map((name) =>
     bus.serve(name, QUEUE, tracked(table[name] as Handler<typeof name>)),
   );

@@ -22,6 +22,6 @@ void test('every HTTP route of the gateway is in the OpenAPI document', async ()
     (m) => `${m[2] ?? ''} /api/tests/{test_id}/${m[1] ?? ''}`,
   );
   assert.ok(fixed.length >= 4 && testRoutes.length >= 2, 'the route table of http.ts was not found');
-  const pages = ['GET /', 'GET /proctor'];
+  const pages = ['GET /', 'GET /proctor', 'GET /recruiter'];
   assert.deepEqual([...fixed, ...testRoutes, ...pages].sort(), [...HTTP_ROUTES].sort());
 });

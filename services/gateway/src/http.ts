@@ -1,7 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Bus } from '@ap/bus';
 import type { Logger } from '@ap/logging';
-import { AppError, HTTP_STATUS, apiDocumentsYaml, httpBodies, idSchema, isAppError, issueList, resultsQuerySchema } from '@ap/protocol';
+import {
+  AppError,
+  HTTP_STATUS,
+  apiDocumentsYaml,
+  httpBodies,
+  idSchema,
+  isAppError,
+  issueList,
+  recruiterTestsSchema,
+  reportQuerySchema,
+  resultsQuerySchema,
+} from '@ap/protocol';
 import type { Caller } from '@ap/protocol';
 import type { z } from 'zod';
 import { decodePathSegment, parseRequestTarget } from './edge.ts';
@@ -9,6 +20,8 @@ import type { StaticSite } from './static.ts';
 import type { TokenVerifier } from './tokens.ts';
 
 const MAX_BODY_BYTES = 16 * 1024;
+/** A bank file or a test with its items, sent from the recruiter's page. */
+const MAX_AUTHORING_BODY_BYTES = 2 * 1024 * 1024;
 
 export type HttpDeps = {
   bus: Bus;
@@ -20,8 +33,8 @@ export type HttpDeps = {
   site?: StaticSite;
 };
 
-/** `/api/tests/{test_id}/{results|invitations|info}` */
-const TEST_ROUTE = /^\/api\/tests\/([^/]+)\/(results|invitations|info)$/;
+/** `/api/tests/{test_id}/{results|invitations|info|items|report}` */
+const TEST_ROUTE = /^\/api\/tests\/([^/]+)\/(results|invitations|info|items|report)$/;
 
 /** Serves the gateway's public HTTP routes: health, readiness, the /api endpoints, the API documents (/asyncapi.yaml, /openapi.yaml), and the candidate page's files (static.ts). */
 export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
@@ -84,6 +97,22 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
         json(res, 200, await deps.bus.request('authRedeem', { ...body, ...clientIp(req) }, { timeoutMs: deps.requestTimeoutMs }));
         return;
       }
+      case 'GET /api/tests': {
+        json(res, 200, await recruiterTests(deps, await staffCaller(req)));
+        return;
+      }
+      case 'POST /api/tests': {
+        const caller = await staffCaller(req);
+        const body = await readBody(req, httpBodies.createTest, MAX_AUTHORING_BODY_BYTES);
+        json(res, 201, await deps.bus.request('testCreate', { caller, ...body }, { timeoutMs: deps.requestTimeoutMs }));
+        return;
+      }
+      case 'POST /api/items/import': {
+        const caller = await staffCaller(req);
+        const body = await readBody(req, httpBodies.importItems, MAX_AUTHORING_BODY_BYTES);
+        json(res, 200, await deps.bus.request('itemsImport', { caller, ...body }, { timeoutMs: deps.requestTimeoutMs }));
+        return;
+      }
       default: {
         const testRoute = TEST_ROUTE.exec(url.pathname);
         if (testRoute !== null) {
@@ -115,13 +144,17 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
     }
     const caller = await staffCaller(req);
     if (what === 'results' && req.method === 'GET') {
-      const query = resultsQuerySchema.safeParse(Object.fromEntries(url.searchParams));
-      if (!query.success) {
-        throw new AppError('VALIDATION_FAILED', 'invalid query', {
-          details: { issues: issueList(query.error) },
-        });
-      }
-      json(res, 200, await deps.bus.request('assessmentResults', { caller, test_id: testId.data, ...query.data }, opts));
+      const query = parseQuery(resultsQuerySchema, url);
+      json(res, 200, await deps.bus.request('assessmentResults', { caller, test_id: testId.data, ...query }, opts));
+      return;
+    }
+    if (what === 'items' && req.method === 'GET') {
+      json(res, 200, await deps.bus.request('itemStats', { caller, test_id: testId.data }, opts));
+      return;
+    }
+    if (what === 'report' && req.method === 'GET') {
+      const query = parseQuery(reportQuerySchema, url);
+      json(res, 200, await deps.bus.request('assessmentReport', { caller, test_id: testId.data, ...query }, opts));
       return;
     }
     if (what === 'invitations' && req.method === 'POST') {
@@ -148,13 +181,38 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
   }
 }
 
+/**
+ * The recruiter's tests with their assessment counts (assessment service) and invitation counts
+ * (auth service). Both scan: a page read of the recruiter's workspace, never a candidate's path.
+ */
+async function recruiterTests(deps: HttpDeps, caller: Caller): Promise<z.output<typeof recruiterTestsSchema>> {
+  const opts = { timeoutMs: deps.requestTimeoutMs };
+  const { tests } = await deps.bus.request('testsList', { caller, limit: 200 }, opts);
+  const { counts } = await deps.bus.request('authInvitationCounts', { caller, test_ids: tests.map((t) => t.test_id) }, opts);
+  const byTest = new Map(counts.map((c) => [c.test_id, c]));
+  return {
+    tests: tests.map((t) => ({
+      ...t,
+      invited: byTest.get(t.test_id)?.invitations ?? 0,
+      invitation_uses: byTest.get(t.test_id)?.uses ?? 0,
+    })),
+  };
+}
+
 /** The peer address of the socket, for the auth service's per-address throttles (absent when the socket is gone). */
 function clientIp(req: IncomingMessage): { ip?: string } {
   const ip = req.socket.remoteAddress;
   return ip === undefined ? {} : { ip };
 }
 
-async function readBody<S extends z.ZodType>(req: IncomingMessage, schema: S): Promise<z.output<S>> {
+/** The query string parsed by its schema; VALIDATION_FAILED with the issues when it does not fit. */
+function parseQuery<S extends z.ZodType>(schema: S, url: URL): z.output<S> {
+  const query = schema.safeParse(Object.fromEntries(url.searchParams));
+  if (!query.success) throw new AppError('VALIDATION_FAILED', 'invalid query', { details: { issues: issueList(query.error) } });
+  return query.data;
+}
+
+async function readBody<S extends z.ZodType>(req: IncomingMessage, schema: S, maxBytes = MAX_BODY_BYTES): Promise<z.output<S>> {
   const type = req.headers['content-type'] ?? '';
   if (!type.toLowerCase().startsWith('application/json')) throw new AppError('VALIDATION_FAILED', 'the body must be application/json');
   const chunks: Buffer[] = [];
@@ -162,7 +220,7 @@ async function readBody<S extends z.ZodType>(req: IncomingMessage, schema: S): P
   for await (const chunk of req) {
     const buf = chunk as Buffer;
     size += buf.length;
-    if (size > MAX_BODY_BYTES) throw new AppError('VALIDATION_FAILED', `the body is larger than ${MAX_BODY_BYTES} bytes`);
+    if (size > maxBytes) throw new AppError('VALIDATION_FAILED', `the body is larger than ${maxBytes} bytes`);
     chunks.push(buf);
   }
   let raw: unknown;

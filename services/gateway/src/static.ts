@@ -13,8 +13,8 @@ export const CONTENT_SECURITY_POLICY =
 /** The repository's `web/` folder, where the candidate page's sources and `dist/` live. */
 export const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../../web/', import.meta.url));
 
-/** Page addresses without their file name: the candidate page at `/`, the proctor dashboard at `/proctor`. */
-const PAGE_ALIASES: Readonly<Record<string, string>> = { '/': '/index.html', '/proctor': '/proctor.html' };
+/** Page addresses without their file name: the candidate page at `/`, the proctor dashboard at `/proctor`, the recruiter's workspace at `/recruiter`. */
+const PAGE_ALIASES: Readonly<Record<string, string>> = { '/': '/index.html', '/proctor': '/proctor.html', '/recruiter': '/recruiter.html' };
 
 /** One file of the site, by URL path, as `web/build.ts` produces it. */
 type SiteFile = { path: string; contents: Uint8Array };

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { endpoints } from '../bus.ts';
 import { errorBodySchema, idSchema } from '../common.ts';
-import { httpBodies, resultsQuerySchema } from '../http.ts';
+import { httpBodies, recruiterTestsSchema, reportQuerySchema, resultsQuerySchema } from '../http.ts';
 import { errorCodeList } from './asyncapi.ts';
 import { jsonSchema } from './json-schema.ts';
 
@@ -24,10 +24,16 @@ export const HTTP_ROUTES = [
   'GET /api/tests/{test_id}/info',
   'GET /api/tests/{test_id}/results',
   'POST /api/tests/{test_id}/invitations',
+  'GET /api/tests',
+  'POST /api/tests',
+  'POST /api/items/import',
+  'GET /api/tests/{test_id}/items',
+  'GET /api/tests/{test_id}/report',
   'GET /asyncapi.yaml',
   'GET /openapi.yaml',
   'GET /',
   'GET /proctor',
+  'GET /recruiter',
 ] as const;
 
 const testIdParameter = {
@@ -37,15 +43,89 @@ const testIdParameter = {
   schema: schema(idSchema, 'input'),
 };
 
-/** Query parameters of GET /api/tests/{test_id}/results, from its zod schema. */
-function resultsQueryParameters(): Json[] {
-  const shape = resultsQuerySchema.shape;
-  return (Object.keys(shape) as (keyof typeof shape)[]).map((name) => ({
+/** Query parameters of a route, from its zod schema. */
+function queryParameters(query: typeof resultsQuerySchema | typeof reportQuerySchema, required: boolean): Json[] {
+  const shape: Record<string, z.ZodType> = query.shape;
+  return Object.keys(shape).map((name) => ({
     name,
     in: 'query',
-    required: false,
-    schema: schema(shape[name], 'input'),
+    required,
+    schema: schema(shape[name] ?? z.never(), 'input'),
   }));
+}
+
+/** Query parameters of GET /api/tests/{test_id}/results, from its zod schema. */
+function resultsQueryParameters(): Json[] {
+  return queryParameters(resultsQuerySchema, false);
+}
+
+/** The routes of the recruiter's workspace: tests, bank import, item statistics, one assessment's report. */
+function recruiterPaths(): Record<string, Json> {
+  const staffErrors = {
+    '401': errorResponse('AUTH_REQUIRED or AUTH_INVALID: no valid bearer token.'),
+    '403': errorResponse('FORBIDDEN: candidates and proctors, or recruiters outside the test.'),
+    ...commonErrors,
+  };
+  return {
+    '/api/tests': {
+      get: {
+        summary:
+          'The tests the caller may see, newest first, with invitations, assessments started and finished, and the mean score ' +
+          '(recruiters and admins; a scan, read when the workspace opens).',
+        tags: ['tests'],
+        security: [{ bearer: [] }],
+        responses: { '200': { description: 'the tests', content: jsonContent(recruiterTestsSchema) }, ...staffErrors },
+      },
+      post: {
+        summary: 'Create a test from its definition over items already in the bank (import them first with POST /api/items/import).',
+        tags: ['tests'],
+        security: [{ bearer: [] }],
+        requestBody: requestBody(httpBodies.createTest),
+        responses: { '201': { description: 'the test', content: jsonContent(endpoints.testCreate.response) }, ...staffErrors },
+      },
+    },
+    '/api/items/import': {
+      post: {
+        summary:
+          'Import a bank file (JSON or YAML text): every item is checked first; with any error nothing is stored and ' +
+          '`details.errors` lists each `{item, field, message}`. An item id that exists with other content is an error (an import ' +
+          'from here never changes the items of existing tests).',
+        tags: ['tests'],
+        security: [{ bearer: [] }],
+        requestBody: requestBody(httpBodies.importItems),
+        responses: {
+          '200': { description: 'the imported item ids', content: jsonContent(endpoints.itemsImport.response) },
+          ...staffErrors,
+        },
+      },
+    },
+    '/api/tests/{test_id}/items': {
+      get: {
+        summary: "Statistics of a test's items from its finished assessments: exposure, proportion correct, mean time, IRT parameters.",
+        tags: ['tests'],
+        security: [{ bearer: [] }],
+        parameters: [testIdParameter],
+        responses: {
+          '200': { description: 'item statistics', content: jsonContent(endpoints.itemStats.response) },
+          '404': errorResponse('NOT_FOUND: no such test.'),
+          ...staffErrors,
+        },
+      },
+    },
+    '/api/tests/{test_id}/report': {
+      get: {
+        summary: "One assessment's report: result, θ trace on adaptive tests, answers with correctness, incidents and staff actions.",
+        tags: ['tests'],
+        security: [{ bearer: [] }],
+        parameters: [testIdParameter, ...queryParameters(reportQuerySchema, true)],
+        responses: {
+          '200': { description: 'the report', content: jsonContent(endpoints.assessmentReport.response) },
+          '404': errorResponse('NOT_FOUND: no such assessment in this test.'),
+          ...staffErrors,
+        },
+      },
+    },
+  };
 }
 
 const requestBody = (s: z.ZodType): Json => ({ required: true, content: { 'application/json': { schema: schema(s, 'input') } } });
@@ -171,6 +251,8 @@ export function openApiDocument(): Json {
     '/openapi.yaml': documentResponse('OpenAPI 3.1'),
     '/': page("The candidate's page (its scripts and styles are served beside it)."),
     '/proctor': page('The proctor dashboard.'),
+    '/recruiter': page("The recruiter's workspace: tests, banks, invitations, results, reports and item statistics."),
+    ...recruiterPaths(),
   };
   return {
     openapi: '3.1.0',

@@ -1,0 +1,301 @@
+/**
+ * The recruiter's session with the platform: the sign-in kept for the tab, and the HTTP API of
+ * the workspace (tests, bank import, invitations, results, reports, item statistics), each reply
+ * parsed with its schema from `@ap/protocol`. No DOM here: the page renders what it returns.
+ */
+import { HttpApiError, login } from '@ap/client';
+import { endpoints, httpBodies, itemStatsSchema, assessmentReportSchema, recruiterTestsSchema } from '@ap/protocol';
+import type { AssessmentReport, ItemStats, ResponseOf } from '@ap/protocol';
+import { z } from 'zod';
+import { loadStored, saveStored } from './dom.ts';
+
+export { HttpApiError };
+
+const STORAGE_KEY = 'ap.recruiter';
+
+/** Who is signed in, kept in `sessionStorage` so that a reload keeps the session. */
+export type RecruiterSignIn = { token: string; user_id: string; email: string; expires_at: string };
+
+export type RecruiterTests = z.output<typeof recruiterTestsSchema>['tests'];
+export type ResultRow = ResponseOf<'assessmentResults'>['results'][number];
+export type ResultsPage = ResponseOf<'assessmentResults'>;
+export type Invitation = ResponseOf<'authInvite'>;
+export type InvitationRequest = z.input<typeof httpBodies.invite>;
+export type { AssessmentReport, ItemStats };
+
+/** One problem of a bank file: the item (id or position), the field and what is wrong. */
+export type BankError = { item: string; field: string; message: string };
+
+/** An import refused because of the bank's content: nothing was stored. */
+export class BankRejected extends Error {
+  readonly errors: BankError[];
+  constructor(message: string, errors: BankError[]) {
+    super(message);
+    this.name = 'BankRejected';
+    this.errors = errors;
+  }
+}
+
+const bankErrorsSchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    details: z
+      .object({
+        errors: z
+          .array(z.object({ item: z.union([z.string(), z.number()]).transform(String), field: z.string(), message: z.string() }))
+          .optional(),
+      })
+      .optional(),
+  }),
+});
+
+/** The sign-in stored for this tab, unless it is missing or expired. */
+export function storedSignIn(): RecruiterSignIn | undefined {
+  const value = loadStored(STORAGE_KEY) as Partial<RecruiterSignIn> | null | undefined;
+  if (typeof value?.token !== 'string' || typeof value.user_id !== 'string' || typeof value.expires_at !== 'string') return undefined;
+  if (Date.parse(value.expires_at) <= Date.now()) return undefined;
+  return {
+    token: value.token,
+    user_id: value.user_id,
+    email: typeof value.email === 'string' ? value.email : '',
+    expires_at: value.expires_at,
+  };
+}
+
+/** Signs in with email and password; a candidate's or a proctor's account is refused here. */
+export async function signIn(email: string, password: string): Promise<RecruiterSignIn> {
+  const result = await login(location.origin, email, password);
+  if (result.role !== 'recruiter' && result.role !== 'admin') {
+    throw new HttpApiError(403, 'FORBIDDEN', 'This page is for recruiters. Proctors watch assessments at /proctor.');
+  }
+  const session = { token: result.token, user_id: result.user_id, email, expires_at: result.expires_at };
+  saveStored(STORAGE_KEY, session);
+  return session;
+}
+
+export function forgetSignIn(): void {
+  saveStored(STORAGE_KEY, undefined);
+}
+
+/** The workspace's API calls with the recruiter's token. */
+export class RecruiterApi {
+  readonly #token: string;
+
+  constructor(session: RecruiterSignIn) {
+    this.#token = session.token;
+  }
+
+  async tests(): Promise<RecruiterTests> {
+    return (await this.#call('GET', '/api/tests', recruiterTestsSchema)).tests;
+  }
+
+  /** Imports a bank file's text; a bank with errors throws {@link BankRejected} and stores nothing. */
+  async importBank(format: 'json' | 'yaml', text: string): Promise<ResponseOf<'itemsImport'>> {
+    try {
+      return await this.#call('POST', '/api/items/import', endpoints.itemsImport.response, { format, text });
+    } catch (err) {
+      if (err instanceof ApiBodyError && err.code === 'VALIDATION_FAILED') {
+        const parsed = bankErrorsSchema.safeParse(err.body);
+        const errors = parsed.success ? (parsed.data.error.details?.errors ?? []) : [];
+        throw new BankRejected(err.message, errors);
+      }
+      throw err;
+    }
+  }
+
+  createTest(body: z.input<typeof httpBodies.createTest>): Promise<ResponseOf<'testCreate'>> {
+    return this.#call('POST', '/api/tests', endpoints.testCreate.response, body);
+  }
+
+  invite(testId: string, body: InvitationRequest): Promise<Invitation> {
+    return this.#call('POST', `/api/tests/${encodeURIComponent(testId)}/invitations`, endpoints.authInvite.response, body);
+  }
+
+  results(testId: string, after: string | null, limit = 50): Promise<ResultsPage> {
+    const query = new URLSearchParams({ include_unfinished: 'true', limit: String(limit) });
+    if (after !== null) query.set('after', after);
+    return this.#call('GET', `/api/tests/${encodeURIComponent(testId)}/results?${query.toString()}`, endpoints.assessmentResults.response);
+  }
+
+  /** Every result of a test, page after page (for the CSV export). */
+  async allResults(testId: string): Promise<ResultRow[]> {
+    const rows: ResultRow[] = [];
+    let after: string | null = null;
+    do {
+      const page: ResultsPage = await this.results(testId, after, 500);
+      rows.push(...page.results);
+      after = page.next_cursor;
+    } while (after !== null);
+    return rows;
+  }
+
+  report(testId: string, assessmentId: string): Promise<AssessmentReport> {
+    const query = new URLSearchParams({ assessment_id: assessmentId });
+    return this.#call('GET', `/api/tests/${encodeURIComponent(testId)}/report?${query.toString()}`, assessmentReportSchema);
+  }
+
+  itemStats(testId: string): Promise<ItemStats> {
+    return this.#call('GET', `/api/tests/${encodeURIComponent(testId)}/items`, itemStatsSchema);
+  }
+
+  async #call<S extends z.ZodType>(method: 'GET' | 'POST', path: string, schema: S, body?: unknown): Promise<z.output<S>> {
+    const res = await fetch(path, {
+      method,
+      headers: {
+        authorization: `Bearer ${this.#token}`,
+        accept: 'application/json',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (!res.ok) {
+      const error = z.object({ error: z.object({ code: z.string(), message: z.string() }) }).safeParse(json);
+      throw new ApiBodyError(
+        res.status,
+        error.success ? error.data.error.code : `HTTP_${res.status}`,
+        error.success ? error.data.error.message : res.statusText,
+        json,
+      );
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) throw new Error(`${method} ${path.split('?')[0] ?? ''}: unexpected reply`);
+    return parsed.data;
+  }
+}
+
+/** A refused request, with the whole error body (its `details`). */
+export class ApiBodyError extends HttpApiError {
+  readonly body: unknown;
+  constructor(status: number, code: string, message: string, body: unknown) {
+    super(status, code, message);
+    this.body = body;
+  }
+}
+
+/** One line of an invitations CSV: `email,name` (a header line naming the columns is skipped). */
+export type CsvInvitee = { line: number; email: string; name: string };
+
+const csvEmail = z.string().trim().toLowerCase().pipe(z.email().max(254));
+
+/**
+ * Reads an invitations CSV: one candidate a line, `email,name`, fields optionally in double quotes
+ * (`""` inside quotes is one quote). Returns the candidates and, per bad line, why.
+ */
+export function parseInviteesCsv(text: string): { invitees: CsvInvitee[]; errors: { line: number; message: string }[] } {
+  const invitees: CsvInvitee[] = [];
+  const errors: { line: number; message: string }[] = [];
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  lines.forEach((raw, i) => {
+    const line = i + 1;
+    if (raw.trim() === '') return;
+    const fields = splitCsvLine(raw);
+    if (fields === undefined) {
+      errors.push({ line, message: 'an opening quote is not closed' });
+      return;
+    }
+    const [first = '', second = ''] = fields.map((f) => f.trim());
+    if (line === 1 && first.toLowerCase() === 'email') return;
+    const email = csvEmail.safeParse(first);
+    if (!email.success) {
+      errors.push({ line, message: `"${first.slice(0, 60)}" is not an email address` });
+      return;
+    }
+    if (second.length > 200) {
+      errors.push({ line, message: 'the name is longer than 200 characters' });
+      return;
+    }
+    invitees.push({ line, email: email.data, name: second });
+  });
+  return { invitees, errors };
+}
+
+function splitCsvLine(line: string): string[] | undefined {
+  const fields: string[] = [];
+  let i = 0;
+  while (i <= line.length) {
+    if (line[i] === '"') {
+      let value = '';
+      i++;
+      for (;;) {
+        if (i >= line.length) return undefined;
+        if (line[i] === '"' && line[i + 1] === '"') {
+          value += '"';
+          i += 2;
+        } else if (line[i] === '"') {
+          i++;
+          break;
+        } else {
+          value += line.charAt(i);
+          i++;
+        }
+      }
+      fields.push(value);
+      const comma = line.indexOf(',', i);
+      i = comma === -1 ? line.length + 1 : comma + 1;
+    } else {
+      const comma = line.indexOf(',', i);
+      fields.push(line.slice(i, comma === -1 ? line.length : comma));
+      i = comma === -1 ? line.length + 1 : comma + 1;
+    }
+  }
+  return fields;
+}
+
+/** One CSV field, quoted when it holds a comma, a quote or a line break, and never read as a formula by a spreadsheet. */
+export function csvField(value: string | number | null | undefined): string {
+  if (value === null || value === undefined) return '';
+  let text = String(value);
+  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** The results as CSV, one line per assessment, with a header line. */
+export function resultsCsv(rows: readonly ResultRow[]): string {
+  const header = [
+    'assessment_id',
+    'candidate_id',
+    'candidate_name',
+    'status',
+    'reason',
+    'started_at',
+    'finished_at',
+    'answered',
+    'number_correct',
+    'percent_correct',
+    'score',
+    'theta',
+    'se',
+    'percentile',
+    'incidents',
+  ];
+  const lines = rows.map((r) =>
+    [
+      r.assessment_id,
+      r.candidate_id,
+      r.candidate_name,
+      r.status,
+      r.reason,
+      r.started_at,
+      r.finished_at,
+      r.answered,
+      r.result?.number_correct,
+      r.result?.percent_correct,
+      r.score,
+      r.result?.theta,
+      r.result?.se,
+      r.result?.percentile,
+      r.incidents,
+    ]
+      .map(csvField)
+      .join(','),
+  );
+  return [header.join(','), ...lines].join('\r\n') + '\r\n';
+}

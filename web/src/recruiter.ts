@@ -1,0 +1,759 @@
+/**
+ * The recruiter's workspace: sign-in, the tests with their counts, creating a test (from a bank
+ * file or items already in the bank), invitations one by one or from a CSV file, the results
+ * table (sorted, filtered, paged), one candidate's report, the CSV export, and item statistics.
+ * Every call goes through `recruiter-session.ts`; text from the server is set with `textContent`.
+ */
+import { isFinal, isOpen } from '@ap/protocol';
+import type { AssessmentStatus, CompletionReason } from '@ap/protocol';
+import { barChart, iccChart, thetaChart } from './chart.ts';
+import { formatDuration } from './clock.ts';
+import { busyButton, byId, cell, setFieldError } from './dom.ts';
+import {
+  BankRejected,
+  HttpApiError,
+  RecruiterApi,
+  forgetSignIn,
+  parseInviteesCsv,
+  resultsCsv,
+  signIn,
+  storedSignIn,
+} from './recruiter-session.ts';
+import type { AssessmentReport, Invitation, InvitationRequest, RecruiterSignIn, RecruiterTests, ResultRow } from './recruiter-session.ts';
+
+const ui = {
+  screens: {
+    signin: byId('screen-signin', HTMLElement),
+    tests: byId('screen-tests', HTMLElement),
+    test: byId('screen-test', HTMLElement),
+  },
+  signedInAs: byId('signed-in-as', HTMLParagraphElement),
+  signOut: byId('sign-out', HTMLButtonElement),
+  problem: byId('problem', HTMLParagraphElement),
+  announcer: byId('announcer', HTMLParagraphElement),
+  signinTitle: byId('signin-title', HTMLHeadingElement),
+  signinForm: byId('signin-form', HTMLFormElement),
+  email: byId('email', HTMLInputElement),
+  password: byId('password', HTMLInputElement),
+  signinError: byId('signin-error', HTMLParagraphElement),
+  signinButton: byId('signin-button', HTMLButtonElement),
+  testsTitle: byId('tests-title', HTMLHeadingElement),
+  testsRows: byId('tests-rows', HTMLTableSectionElement),
+  testsEmpty: byId('tests-empty', HTMLParagraphElement),
+  createForm: byId('create-form', HTMLFormElement),
+  createName: byId('create-name', HTMLInputElement),
+  createMinutes: byId('create-minutes', HTMLInputElement),
+  createStrategy: byId('create-strategy', HTMLSelectElement),
+  createMax: byId('create-max', HTMLInputElement),
+  createBank: byId('create-bank', HTMLInputElement),
+  createItems: byId('create-items', HTMLTextAreaElement),
+  createError: byId('create-error', HTMLParagraphElement),
+  bankErrors: byId('bank-errors', HTMLUListElement),
+  createButton: byId('create-button', HTMLButtonElement),
+  back: byId('back', HTMLButtonElement),
+  testTitle: byId('test-title', HTMLHeadingElement),
+  testFacts: byId('test-facts', HTMLParagraphElement),
+  inviteForm: byId('invite-form', HTMLFormElement),
+  inviteEmail: byId('invite-email', HTMLInputElement),
+  inviteName: byId('invite-name', HTMLInputElement),
+  inviteDays: byId('invite-days', HTMLInputElement),
+  inviteUses: byId('invite-uses', HTMLInputElement),
+  inviteButton: byId('invite-button', HTMLButtonElement),
+  bulkForm: byId('bulk-form', HTMLFormElement),
+  inviteCsv: byId('invite-csv', HTMLInputElement),
+  bulkButton: byId('bulk-button', HTMLButtonElement),
+  inviteError: byId('invite-error', HTMLParagraphElement),
+  inviteErrors: byId('invite-errors', HTMLUListElement),
+  invitations: byId('invitations', HTMLDivElement),
+  invitationRows: byId('invitation-rows', HTMLTableSectionElement),
+  resultsFilter: byId('results-filter', HTMLSelectElement),
+  resultsRefresh: byId('results-refresh', HTMLButtonElement),
+  resultsCsv: byId('results-csv', HTMLButtonElement),
+  resultsSummary: byId('results-summary', HTMLParagraphElement),
+  resultsTable: byId('results-table', HTMLTableElement),
+  resultsRows: byId('results-rows', HTMLTableSectionElement),
+  resultsMore: byId('results-more', HTMLButtonElement),
+  report: byId('report', HTMLElement),
+  reportTitle: byId('report-title', HTMLHeadingElement),
+  reportFacts: byId('report-facts', HTMLDListElement),
+  reportSkills: byId('report-skills-figure', HTMLElement),
+  reportTrace: byId('report-trace-figure', HTMLElement),
+  reportTimeline: byId('report-timeline', HTMLOListElement),
+  reportAnswers: byId('report-answers', HTMLTableSectionElement),
+  itemsSummary: byId('items-summary', HTMLParagraphElement),
+  itemsRows: byId('items-rows', HTMLTableSectionElement),
+};
+
+type Screen = keyof typeof ui.screens;
+type SortKey = 'candidate_name' | 'status' | 'started_at' | 'answered' | 'score' | 'theta' | 'incidents';
+type TestRow = RecruiterTests[number];
+
+let api: RecruiterApi | undefined;
+let tests: RecruiterTests = [];
+let current: TestRow | undefined;
+/** The results read so far of the open test, and the cursor of the next page. */
+let results: ResultRow[] = [];
+let nextCursor: string | null = null;
+let sort: { key: SortKey; descending: boolean } = { key: 'started_at', descending: true };
+
+/** The test open on the page now (it may have changed while a request was on its way). */
+function openTestId(): string | undefined {
+  return current?.test_id;
+}
+
+function show(screen: Screen, focus?: HTMLElement): void {
+  for (const [name, el] of Object.entries(ui.screens)) el.hidden = name !== screen;
+  (focus ?? ui.screens[screen].querySelector<HTMLElement>('h1'))?.focus();
+}
+
+function setProblem(message: string | undefined): void {
+  ui.problem.hidden = message === undefined;
+  ui.problem.textContent = message ?? '';
+}
+
+function announce(message: string): void {
+  ui.announcer.textContent = message;
+}
+
+/** What to tell the recruiter about a failed request; an expired sign-in goes back to the sign-in screen. */
+function failure(err: unknown): string {
+  if (err instanceof HttpApiError) {
+    if (err.code === 'AUTH_INVALID' || err.code === 'AUTH_REQUIRED' || err.code === 'TOKEN_EXPIRED') {
+      forgetSignIn();
+      showSignIn('Your sign-in has expired. Sign in again.');
+    }
+    return err.message;
+  }
+  return 'The server cannot be reached. Check your connection and try again.';
+}
+
+const number = (n: number | null | undefined, digits = 0): string => (n === null || n === undefined ? '—' : n.toFixed(digits));
+const dateTime = (iso: string | null): string => {
+  if (iso === null) return '—';
+  const at = new Date(iso);
+  return Number.isNaN(at.getTime()) ? '—' : at.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
+};
+const STATUS_TEXT: Record<AssessmentStatus, string> = {
+  created: 'Not started',
+  in_progress: 'In progress',
+  paused: 'Paused',
+  completed: 'Completed',
+  expired: 'Time ran out',
+  overdue: 'Past the deadline',
+  abandoned: 'Abandoned',
+  terminated: 'Terminated',
+};
+
+/** Why an assessment ended, as the recruiter reads it. */
+const REASON_TEXT: Partial<Record<CompletionReason, string>> = {
+  candidate_ended: 'the candidate ended it',
+  max_items: 'the planned number of questions was reached',
+  se_target: 'the ability was measured precisely enough',
+  pool_exhausted: 'no questions were left',
+  all_answered: 'every question was answered',
+  time_limit: 'the time ran out',
+  terminated: 'a proctor ended it',
+  abandoned: 'it was left unfinished',
+};
+
+// ---- sign-in
+
+function showSignIn(message?: string): void {
+  api = undefined;
+  ui.signedInAs.hidden = true;
+  ui.signOut.hidden = true;
+  setFieldError(ui.email, ui.signinError, message);
+  setFieldError(ui.password, ui.signinError, message);
+  show('signin', ui.email.value === '' ? ui.email : ui.password);
+}
+
+ui.signinForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const email = ui.email.value.trim();
+  const password = ui.password.value;
+  if (email === '' || password === '') {
+    setFieldError(ui.email, ui.signinError, 'Enter your email and your password.');
+    (email === '' ? ui.email : ui.password).focus();
+    return;
+  }
+  const done = busyButton(ui.signinButton, 'Signing in…');
+  signIn(email, password).then(
+    (session) => {
+      done();
+      ui.password.value = '';
+      setFieldError(ui.email, ui.signinError, undefined);
+      setFieldError(ui.password, ui.signinError, undefined);
+      begin(session);
+    },
+    (err: unknown) => {
+      done();
+      const message =
+        err instanceof HttpApiError
+          ? err.code === 'AUTH_INVALID' || err.status === 401
+            ? 'The email or the password is not right.'
+            : err.code === 'RATE_LIMITED'
+              ? 'Too many attempts. Wait a minute and try again.'
+              : err.message
+          : 'The server cannot be reached. Check your connection and try again.';
+      setFieldError(ui.email, ui.signinError, message);
+      setFieldError(ui.password, ui.signinError, message);
+      ui.password.focus();
+    },
+  );
+});
+
+ui.signOut.addEventListener('click', () => {
+  forgetSignIn();
+  showSignIn();
+});
+
+function begin(session: RecruiterSignIn): void {
+  api = new RecruiterApi(session);
+  ui.signedInAs.textContent = `Signed in as ${session.email}`;
+  ui.signedInAs.hidden = false;
+  ui.signOut.hidden = false;
+  void openTests();
+}
+
+// ---- the tests
+
+async function openTests(focus?: HTMLElement): Promise<void> {
+  show('tests', focus);
+  await loadTests();
+}
+
+async function loadTests(): Promise<void> {
+  if (api === undefined) return;
+  try {
+    tests = await api.tests();
+    setProblem(undefined);
+  } catch (err) {
+    setProblem(`The tests could not be read: ${failure(err)}`);
+    return;
+  }
+  ui.testsRows.replaceChildren(...tests.map(testRow));
+  ui.testsEmpty.hidden = tests.length > 0;
+}
+
+function testRow(t: TestRow): HTMLTableRowElement {
+  const tr = document.createElement('tr');
+  tr.dataset['testId'] = t.test_id;
+  const th = document.createElement('th');
+  th.scope = 'row';
+  const open = document.createElement('button');
+  open.type = 'button';
+  open.className = 'link-button';
+  open.textContent = t.title;
+  open.addEventListener('click', () => void openTest(t));
+  const detail = document.createElement('span');
+  detail.className = 'candidate-detail';
+  detail.textContent = `${t.strategy}, ${formatDuration(t.time_limit_s)}`;
+  th.append(open, detail);
+  tr.append(
+    th,
+    numCell(String(t.items)),
+    numCell(String(t.invited)),
+    numCell(String(t.started)),
+    numCell(String(t.finished)),
+    numCell(number(t.average_score, 1)),
+  );
+  return tr;
+}
+
+function numCell(text: string): HTMLTableCellElement {
+  const td = cell(text);
+  td.className = 'num';
+  return td;
+}
+
+// ---- creating a test
+
+ui.createForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  void createTest();
+});
+
+async function createTest(): Promise<void> {
+  if (api === undefined) return;
+  ui.bankErrors.hidden = true;
+  ui.bankErrors.replaceChildren();
+  const title = ui.createName.value.trim();
+  const minutes = Number(ui.createMinutes.value);
+  const maxItems = ui.createMax.value === '' ? undefined : Number(ui.createMax.value);
+  const file = ui.createBank.files?.[0];
+  const itemIds = ui.createItems.value
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const problem =
+    title === ''
+      ? 'Give the test a title.'
+      : !Number.isInteger(minutes) || minutes < 1 || minutes > 1440
+        ? 'The time limit is a whole number of minutes, 1 to 1440.'
+        : maxItems !== undefined && (!Number.isInteger(maxItems) || maxItems < 1)
+          ? 'Questions per candidate is a whole number from 1.'
+          : file === undefined && itemIds.length === 0
+            ? 'Upload a bank file or name the items.'
+            : undefined;
+  setFieldError(ui.createName, ui.createError, problem);
+  if (problem !== undefined) {
+    ui.createName.focus();
+    return;
+  }
+  const done = busyButton(ui.createButton, 'Creating…');
+  try {
+    let ids = itemIds;
+    if (file !== undefined) {
+      const format = /\.json$/i.test(file.name) ? 'json' : 'yaml';
+      const imported = await api.importBank(format, await file.text());
+      ids = [...imported.item_ids, ...itemIds];
+    }
+    const strategy = ui.createStrategy.value as 'fixed' | 'random' | 'adaptive';
+    const created = await api.createTest({
+      definition: {
+        title,
+        time_limit_s: minutes * 60,
+        strategy,
+        items: ids,
+        ...(maxItems === undefined ? {} : { stopping: { max_items: maxItems } }),
+      },
+    });
+    ui.createForm.reset();
+    announce(`Test "${title}" created with ${created.items} questions.`);
+    await loadTests();
+    const row = ui.testsRows.querySelector<HTMLElement>(`tr[data-test-id="${CSS.escape(created.test_id)}"] button`);
+    row?.focus();
+  } catch (err) {
+    if (err instanceof BankRejected) {
+      setFieldError(ui.createBank, ui.createError, `${err.message}. Fix the file and upload it again.`);
+      ui.bankErrors.replaceChildren(
+        ...err.errors.map((e) => {
+          const li = document.createElement('li');
+          li.textContent = `Item ${e.item}, field ${e.field}: ${e.message}`;
+          return li;
+        }),
+      );
+      ui.bankErrors.hidden = err.errors.length === 0;
+      ui.createBank.focus();
+    } else {
+      setFieldError(ui.createName, ui.createError, `The test was not created: ${failure(err)}`);
+    }
+  } finally {
+    done();
+  }
+}
+
+// ---- one test
+
+ui.back.addEventListener('click', () => {
+  const id = current?.test_id;
+  current = undefined;
+  void openTests().then(() => {
+    if (id !== undefined) ui.testsRows.querySelector<HTMLElement>(`tr[data-test-id="${CSS.escape(id)}"] button`)?.focus();
+  });
+});
+
+async function openTest(t: TestRow): Promise<void> {
+  current = t;
+  ui.testTitle.textContent = t.title;
+  ui.testFacts.textContent = `${t.strategy} test, ${t.items} questions, ${formatDuration(t.time_limit_s)}. Test id ${t.test_id}.`;
+  ui.invitationRows.replaceChildren();
+  ui.invitations.hidden = true;
+  ui.inviteErrors.hidden = true;
+  setFieldError(ui.inviteEmail, ui.inviteError, undefined);
+  ui.report.hidden = true;
+  show('test');
+  await Promise.all([loadResults(true), loadItemStats()]);
+}
+
+// ---- invitations
+
+ui.inviteForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  void inviteOne();
+});
+
+ui.bulkForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  void inviteFromCsv();
+});
+
+function invitationBase(): { expires_in_s: number } | undefined {
+  const days = Number(ui.inviteDays.value || '7');
+  if (!Number.isInteger(days) || days < 1 || days > 90) return undefined;
+  return { expires_in_s: days * 24 * 3600 };
+}
+
+async function inviteOne(): Promise<void> {
+  if (api === undefined || current === undefined) return;
+  const email = ui.inviteEmail.value.trim();
+  const name = ui.inviteName.value.trim();
+  const uses = Number(ui.inviteUses.value || '1');
+  const base = invitationBase();
+  const problem =
+    base === undefined
+      ? 'An invitation is valid for 1 to 90 days.'
+      : email !== '' && !/^[^@\s]+@[^@\s]+$/.test(email)
+        ? 'Enter a valid email address, or leave it empty for an open code.'
+        : !Number.isInteger(uses) || uses < 1
+          ? 'Uses is a whole number from 1.'
+          : undefined;
+  setFieldError(ui.inviteEmail, ui.inviteError, problem);
+  if (problem !== undefined || base === undefined) {
+    ui.inviteEmail.focus();
+    return;
+  }
+  const body: InvitationRequest = {
+    ...base,
+    candidate_name: name,
+    ...(email === '' ? { max_uses: uses } : { candidate_email: email }),
+  };
+  const done = busyButton(ui.inviteButton, 'Inviting…');
+  try {
+    const invitation = await api.invite(current.test_id, body);
+    addInvitation(email === '' ? name || 'Open code' : `${name} <${email}>`, invitation);
+    ui.inviteForm.reset();
+    announce(`Invitation created. Code ${invitation.code}.`);
+    ui.inviteEmail.focus();
+  } catch (err) {
+    setFieldError(ui.inviteEmail, ui.inviteError, `Not invited: ${failure(err)}`);
+  } finally {
+    done();
+  }
+}
+
+async function inviteFromCsv(): Promise<void> {
+  if (api === undefined || current === undefined) return;
+  const file = ui.inviteCsv.files?.[0];
+  const base = invitationBase();
+  if (file === undefined || base === undefined) {
+    setFieldError(
+      ui.inviteCsv,
+      ui.inviteError,
+      file === undefined ? 'Choose a CSV file first.' : 'An invitation is valid for 1 to 90 days.',
+    );
+    ui.inviteCsv.focus();
+    return;
+  }
+  setFieldError(ui.inviteCsv, ui.inviteError, undefined);
+  const { invitees, errors } = parseInviteesCsv(await file.text());
+  const done = busyButton(ui.bulkButton, 'Inviting…');
+  let invited = 0;
+  const testId = current.test_id;
+  for (const person of invitees) {
+    try {
+      const invitation = await api.invite(testId, { ...base, candidate_email: person.email, candidate_name: person.name });
+      addInvitation(person.name === '' ? person.email : `${person.name} <${person.email}>`, invitation);
+      invited += 1;
+    } catch (err) {
+      errors.push({ line: person.line, message: failure(err) });
+    }
+  }
+  done();
+  errors.sort((a, b) => a.line - b.line);
+  ui.inviteErrors.replaceChildren(
+    ...errors.map((e) => {
+      const li = document.createElement('li');
+      li.textContent = `Line ${e.line}: ${e.message}`;
+      return li;
+    }),
+  );
+  ui.inviteErrors.hidden = errors.length === 0;
+  const summary = `${invited} invited from ${file.name}${errors.length > 0 ? `; ${errors.length} line(s) not invited` : ''}.`;
+  if (errors.length > 0) setFieldError(ui.inviteCsv, ui.inviteError, summary);
+  announce(summary);
+  ui.bulkForm.reset();
+}
+
+function addInvitation(who: string, invitation: Invitation): void {
+  const link = `${location.origin}/?code=${encodeURIComponent(invitation.code)}`;
+  const tr = document.createElement('tr');
+  const th = document.createElement('th');
+  th.scope = 'row';
+  th.textContent = who;
+  tr.append(th, copyCell(invitation.code, 'code', who), copyCell(link, 'link', who), cell(dateTime(invitation.expires_at)));
+  tr.append(numCell(String(invitation.max_uses)));
+  ui.invitationRows.append(tr);
+  ui.invitations.hidden = false;
+}
+
+/** A cell with a value and a button that copies it (named for whose it is). */
+function copyCell(value: string, what: 'code' | 'link', who: string): HTMLTableCellElement {
+  const td = document.createElement('td');
+  const text = document.createElement('code');
+  text.className = what === 'code' ? 'invitation-code' : 'invitation-link';
+  text.textContent = value;
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'secondary small';
+  button.textContent = 'Copy';
+  button.setAttribute('aria-label', `Copy the ${what} of ${who}`);
+  button.addEventListener('click', () => {
+    navigator.clipboard.writeText(value).then(
+      () => announce(`The ${what} was copied.`),
+      () => {
+        // Without clipboard access the text is selected so that the recruiter can copy it.
+        const range = document.createRange();
+        range.selectNodeContents(text);
+        getSelection()?.removeAllRanges();
+        getSelection()?.addRange(range);
+        announce(`The ${what} is selected: copy it with the keyboard.`);
+      },
+    );
+  });
+  td.append(text, ' ', button);
+  return td;
+}
+
+// ---- results
+
+ui.resultsFilter.addEventListener('change', renderResults);
+ui.resultsRefresh.addEventListener('click', () => void Promise.all([loadResults(true), loadItemStats()]));
+ui.resultsMore.addEventListener('click', () => void loadResults(false));
+for (const th of ui.resultsTable.querySelectorAll<HTMLTableCellElement>('th[data-sort]')) {
+  th.querySelector('button')?.addEventListener('click', () => {
+    const key = th.dataset['sort'] as SortKey;
+    sort = { key, descending: sort.key === key ? !sort.descending : key !== 'candidate_name' && key !== 'status' };
+    renderResults();
+  });
+}
+
+async function loadResults(fromStart: boolean): Promise<void> {
+  if (api === undefined || current === undefined) return;
+  const testId = current.test_id;
+  try {
+    const page = await api.results(testId, fromStart ? null : nextCursor);
+    if (openTestId() !== testId) return;
+    results = fromStart ? page.results : [...results, ...page.results];
+    nextCursor = page.next_cursor;
+    setProblem(undefined);
+  } catch (err) {
+    setProblem(`The results could not be read: ${failure(err)}`);
+    return;
+  }
+  renderResults();
+}
+
+function passesFilter(r: ResultRow, filter: string): boolean {
+  if (filter === 'all') return true;
+  if (filter === 'finished') return isFinal(r.status);
+  if (filter === 'open') return isOpen(r.status);
+  return r.status === filter;
+}
+
+function sortValue(r: ResultRow, key: SortKey): string | number {
+  switch (key) {
+    case 'candidate_name':
+      return r.candidate_name.toLowerCase();
+    case 'status':
+      return STATUS_TEXT[r.status];
+    case 'started_at':
+      return r.started_at;
+    case 'answered':
+      return r.answered;
+    case 'score':
+      return r.score ?? -Infinity;
+    case 'theta':
+      return r.result?.theta ?? -Infinity;
+    case 'incidents':
+      return r.incidents;
+  }
+}
+
+function renderResults(): void {
+  const filter = ui.resultsFilter.value;
+  const shown = results.filter((r) => passesFilter(r, filter));
+  shown.sort((a, b) => {
+    const x = sortValue(a, sort.key);
+    const y = sortValue(b, sort.key);
+    const order = x < y ? -1 : x > y ? 1 : a.assessment_id.localeCompare(b.assessment_id);
+    return sort.descending ? -order : order;
+  });
+  for (const th of ui.resultsTable.querySelectorAll<HTMLTableCellElement>('th[data-sort]')) {
+    if (th.dataset['sort'] === sort.key) th.setAttribute('aria-sort', sort.descending ? 'descending' : 'ascending');
+    else th.removeAttribute('aria-sort');
+  }
+  ui.resultsRows.replaceChildren(...shown.map(resultRow));
+  ui.resultsMore.hidden = nextCursor === null;
+  ui.resultsSummary.textContent =
+    results.length === 0
+      ? 'No candidate has started this test yet.'
+      : `Showing ${shown.length} of ${results.length} read${nextCursor === null ? '' : ' (more to load)'}.`;
+}
+
+function resultRow(r: ResultRow): HTMLTableRowElement {
+  const tr = document.createElement('tr');
+  tr.dataset['assessmentId'] = r.assessment_id;
+  const th = document.createElement('th');
+  th.scope = 'row';
+  th.textContent = r.candidate_name === '' ? r.candidate_id : r.candidate_name;
+  const status = cell(STATUS_TEXT[r.status]);
+  status.className = 'status';
+  status.dataset['status'] = r.status;
+  const theta = r.result?.theta;
+  const se = r.result?.se;
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'secondary small';
+  button.textContent = 'Report';
+  button.setAttribute('aria-label', `Report, ${th.textContent}`);
+  button.addEventListener('click', () => void openReport(r.assessment_id));
+  const action = document.createElement('td');
+  action.append(button);
+  tr.append(
+    th,
+    status,
+    cell(dateTime(r.started_at)),
+    numCell(String(r.answered)),
+    numCell(number(r.score, 1)),
+    numCell(theta === undefined ? '—' : `${theta.toFixed(2)} ± ${number(se, 2)}`),
+    numCell(String(r.incidents)),
+    action,
+  );
+  return tr;
+}
+
+ui.resultsCsv.addEventListener('click', () => void downloadCsv());
+
+async function downloadCsv(): Promise<void> {
+  if (api === undefined || current === undefined) return;
+  const done = busyButton(ui.resultsCsv, 'Preparing…');
+  try {
+    const rows = await api.allResults(current.test_id);
+    const blob = new Blob([resultsCsv(rows)], { type: 'text/csv;charset=utf-8' });
+    const url = URL.createObjectURL(blob);
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = `results-${current.test_id}.csv`;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    announce(`${rows.length} results downloaded.`);
+  } catch (err) {
+    setProblem(`The results could not be exported: ${failure(err)}`);
+  } finally {
+    done();
+  }
+}
+
+// ---- one candidate's report
+
+async function openReport(assessmentId: string): Promise<void> {
+  if (api === undefined || current === undefined) return;
+  let report: AssessmentReport;
+  try {
+    report = await api.report(current.test_id, assessmentId);
+  } catch (err) {
+    setProblem(`The report could not be read: ${failure(err)}`);
+    return;
+  }
+  renderReport(report);
+  ui.report.hidden = false;
+  ui.reportTitle.focus();
+}
+
+function fact(term: string, value: string): HTMLElement[] {
+  const dt = document.createElement('dt');
+  dt.textContent = term;
+  const dd = document.createElement('dd');
+  dd.textContent = value;
+  return [dt, dd];
+}
+
+function renderReport(report: AssessmentReport): void {
+  const name = report.candidate_name === '' ? report.candidate_id : report.candidate_name;
+  ui.reportTitle.textContent = `Report: ${name}`;
+  const r = report.result;
+  ui.reportFacts.replaceChildren(
+    ...fact('Status', `${STATUS_TEXT[report.status]}${report.reason === null ? '' : ` (${REASON_TEXT[report.reason] ?? report.reason.replace(/_/g, ' ')})`}`),
+    ...fact('Started', dateTime(report.started_at)),
+    ...fact('Finished', dateTime(report.finished_at)),
+    ...fact('Score', number(report.score, 1)),
+    ...(r === null ? [] : fact('Correct', `${r.number_correct} of ${r.answered} (${number(r.percent_correct, 0)}%)`)),
+    ...(r?.theta === undefined ? [] : fact('Ability (θ ± SE)', `${r.theta.toFixed(2)} ± ${number(r.se, 2)}`)),
+    ...(r?.percentile === undefined ? [] : fact('Percentile', number(r.percentile, 0))),
+  );
+  const skills = r?.skills ?? [];
+  ui.reportSkills.hidden = skills.length === 0;
+  ui.reportSkills.querySelector('svg')?.remove();
+  if (skills.length > 0) {
+    const byTheta = skills.every((s) => s.theta !== undefined);
+    const bars = skills.map((s) => ({
+      label: s.skill,
+      value: byTheta ? (s.theta ?? 0) : s.answered === 0 ? 0 : (100 * s.correct) / s.answered,
+      detail: byTheta ? `θ ${number(s.theta, 2)} (${s.correct}/${s.answered})` : `${s.correct} of ${s.answered} correct`,
+    }));
+    const scale = byTheta ? { min: -3, max: 3, name: 'θ' } : { min: 0, max: 100, name: 'percent correct' };
+    ui.reportSkills.prepend(barChart(document, bars, scale, 'report-skills'));
+  }
+  const trace = r?.trace ?? [];
+  ui.reportTrace.hidden = !report.adaptive || trace.length === 0;
+  ui.reportTrace.querySelector('svg')?.remove();
+  if (report.adaptive && trace.length > 0) ui.reportTrace.prepend(thetaChart(document, trace, 'report-trace'));
+  ui.reportTimeline.replaceChildren(
+    ...(report.timeline.length === 0
+      ? [Object.assign(document.createElement('li'), { textContent: 'No incidents and no staff actions.' })]
+      : report.timeline.map((e) => {
+          const li = document.createElement('li');
+          const time = document.createElement('time');
+          time.dateTime = e.at;
+          time.textContent = dateTime(e.at);
+          li.append(time, ` ${e.kind.replace(/_/g, ' ')}${e.detail === '' ? '' : `: ${e.detail}`}`);
+          return li;
+        })),
+  );
+  ui.reportAnswers.replaceChildren(
+    ...report.answers.map((a) => {
+      const tr = document.createElement('tr');
+      const correct = cell(a.correct ? '✓ Correct' : '✗ Wrong');
+      correct.className = a.correct ? 'answer-correct' : 'answer-wrong';
+      tr.append(numCell(String(a.index + 1)), cell(a.stem === '' ? a.item_id : a.stem), cell(a.skill), cell(a.selected_option), correct);
+      tr.append(numCell(`${a.time_s.toFixed(1)} s`));
+      return tr;
+    }),
+  );
+}
+
+// ---- item statistics
+
+async function loadItemStats(): Promise<void> {
+  if (api === undefined || current === undefined) return;
+  const testId = current.test_id;
+  try {
+    const stats = await api.itemStats(testId);
+    if (openTestId() !== testId) return;
+    ui.itemsSummary.textContent = `From ${stats.examinees} finished assessment${stats.examinees === 1 ? '' : 's'}.`;
+    ui.itemsRows.replaceChildren(
+      ...stats.items.map((item, i) => {
+        const tr = document.createElement('tr');
+        const th = document.createElement('th');
+        th.scope = 'row';
+        th.textContent = item.stem === '' ? item.item_id : item.stem;
+        const curve = document.createElement('td');
+        if (item.irt === null) curve.textContent = '—';
+        else curve.append(iccChart(document, item.irt, `icc-${i}`));
+        tr.append(
+          th,
+          cell(item.skill),
+          numCell(String(item.administered)),
+          numCell(`${Math.round(item.exposure * 100)}%`),
+          numCell(item.proportion_correct === null ? '—' : `${Math.round(item.proportion_correct * 100)}%`),
+          numCell(item.mean_time_s === null ? '—' : `${item.mean_time_s.toFixed(1)} s`),
+          curve,
+        );
+        return tr;
+      }),
+    );
+  } catch (err) {
+    ui.itemsSummary.textContent = `The item statistics could not be read: ${failure(err)}`;
+  }
+}
+
+function boot(): void {
+  const session = storedSignIn();
+  if (session === undefined) showSignIn();
+  else begin(session);
+}
+
+boot();
