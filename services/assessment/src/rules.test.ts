@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkAccess, deadlineStep, graceLeft, isFinal, isOpen, secondsLeft, staffMaySee } from './rules.ts';
+import { accommodatedLimitS, checkAccess, deadlineStep, graceLeft, isFinal, isOpen, secondsLeft, staffMaySee } from './rules.ts';
 import { canonicalOption } from './candidate.ts';
 import type { AssessmentDoc } from './store.ts';
 
@@ -72,4 +72,13 @@ void test('letter options compare case-insensitively and are stored as the item 
   assert.equal(canonicalOption(item, 'C'), 'C');
   assert.equal(canonicalOption({ options: [{ id: 'A' }, { id: 'B' }] }, 'b'), 'B');
   assert.equal(canonicalOption(undefined, 'A'), 'A');
+});
+
+void test('accommodations stretch the time limit: limit × multiplier + extra seconds, in whole seconds', () => {
+  assert.equal(accommodatedLimitS(600, undefined), 600);
+  assert.equal(accommodatedLimitS(600, { time_multiplier: 1, extra_seconds: 0 }), 600);
+  assert.equal(accommodatedLimitS(600, { time_multiplier: 1.5, extra_seconds: 60 }), 960);
+  assert.equal(accommodatedLimitS(1200, { time_multiplier: 1.25, extra_seconds: 0 }), 1500);
+  assert.equal(accommodatedLimitS(301, { time_multiplier: 1.5, extra_seconds: 0 }), 452);
+  assert.equal(accommodatedLimitS(60, { time_multiplier: 4, extra_seconds: 14_400 }), 14_640);
 });
