@@ -6,6 +6,7 @@ const REASONS: Readonly<Record<CompletionReason, string>> = {
   candidate_ended: 'You ended the assessment.',
   max_items: 'You answered the planned number of questions.',
   se_target: 'Your answers measured your level precisely enough, so the assessment stopped early.',
+  classified: 'Your answers were enough for a decision, so the assessment stopped early.',
   pool_exhausted: 'There were no more questions to ask.',
   all_answered: 'You answered every question.',
   time_limit: 'The time ran out. Every answer saved before then counts.',

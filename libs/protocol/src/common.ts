@@ -73,6 +73,7 @@ export const COMPLETION_REASONS = [
   'candidate_ended',
   'max_items',
   'se_target',
+  'classified',
   'pool_exhausted',
   'all_answered',
   'time_limit',

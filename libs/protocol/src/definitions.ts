@@ -44,6 +44,39 @@ export const skillTargetSchema = z
   })
   .strict();
 
+/** The cut of a classification: on the θ scale, or on the test's scaled score (converted with its scoring). */
+const cut = {
+  cut_theta: z.number().min(-6).max(6).optional(),
+  cut_score: z.number().optional(),
+};
+const errorRate = z.number().gt(0).lt(0.5);
+const oneCut = (c: { cut_theta?: number | undefined; cut_score?: number | undefined }) =>
+  (c.cut_theta === undefined) !== (c.cut_score === undefined);
+const ONE_CUT = { message: 'give exactly one of cut_theta and cut_score', path: ['cut_theta'] };
+
+/**
+ * How a pass/fail test decides: SPRT (H0 θ = cut − delta against H1 θ = cut + delta; alpha is the
+ * rate of passing at cut − delta, beta of failing at cut + delta) or CI (pass when θ̂ − z·SE is
+ * above the cut, fail when θ̂ + z·SE is below it, z for 1 − alpha).
+ */
+export const classificationSchema = z.discriminatedUnion('rule', [
+  z
+    .object({
+      rule: z.literal('SPRT'),
+      ...cut,
+      delta: z.number().gt(0).max(2).default(0.3),
+      alpha: errorRate.default(0.05),
+      beta: errorRate.default(0.05),
+    })
+    .strict()
+    .refine(oneCut, ONE_CUT),
+  z
+    .object({ rule: z.literal('CI'), ...cut, alpha: errorRate.default(0.05) })
+    .strict()
+    .refine(oneCut, ONE_CUT),
+]);
+export type Classification = z.infer<typeof classificationSchema>;
+
 /** A test: its bank (item ids), how items are chosen, when it stops, how it is scored and what the candidate sees. */
 export const testDefinitionSchema = z
   .object({
@@ -103,7 +136,17 @@ export const testDefinitionSchema = z
     start_requires_approval: z.boolean().default(false),
     /** A question to try on the rules page before Start: not scored, never stored as an answer, no clock. */
     practice: practiceSchema.optional(),
+    /**
+     * A pass/fail test (adaptive only): the test ends as soon as the rule decides (reason
+     * `classified`), and the result carries `decision`.
+     */
+    classification: classificationSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((d, ctx) => {
+    if (d.classification !== undefined && d.strategy !== 'adaptive') {
+      ctx.addIssue({ code: 'custom', path: ['classification'], message: 'classification needs strategy adaptive' });
+    }
+  });
 export type TestDefinition = z.infer<typeof testDefinitionSchema>;
 export type TestDefinitionInput = z.input<typeof testDefinitionSchema>;

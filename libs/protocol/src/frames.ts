@@ -195,6 +195,8 @@ export const resultSchema = z.object({
   incidents: z.number().int().nonnegative().optional(),
   /** The time accommodations the assessment was taken with. */
   accommodations: accommodationsSchema.optional(),
+  /** A pass/fail test's decision (`undecided` when the rule had not decided when the test ended). */
+  decision: z.enum(['pass', 'fail', 'undecided']).optional(),
   /** The ability estimate after each answer (no item ids, no correctness). */
   trace: z.array(z.object({ theta: z.number(), se: z.number() })).optional(),
   skills: z.array(

@@ -95,6 +95,7 @@ export function resultSummary(r: ResultDoc): Omit<AssessmentResult, 'trace'> {
     ...(r.percentile === undefined ? {} : { percentile: r.percentile }),
     ...(r.incidents === undefined ? {} : { incidents: r.incidents }),
     ...(r.accommodations === undefined ? {} : { accommodations: r.accommodations }),
+    ...(r.decision === undefined ? {} : { decision: r.decision }),
     skills: r.skills,
   };
 }

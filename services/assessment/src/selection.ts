@@ -15,8 +15,20 @@ export type LoadedTest = {
 
 /** What comes next in an assessment. */
 export type Plan =
-  | { done: false; itemId: string; theta?: number; se?: number }
-  | { done: true; reason: CompletionReason; theta?: number; se?: number };
+  { done: false; itemId: string; theta?: number; se?: number } | { done: true; reason: CompletionReason; theta?: number; se?: number };
+
+/** Items a pass/fail test asks at least before its rule may end it, when the test sets no min_items. */
+export const CLASSIFICATION_MIN_ITEMS = 5;
+
+/** The engine's form of a test's classification rule: the cut on the θ scale (a scaled cut converted with the test's scoring). */
+export function classificationRule(doc: TestDoc): CatConfig['classification'] {
+  const c = doc.classification;
+  if (c === undefined) return undefined;
+  const cutTheta = c.cut_theta ?? ((c.cut_score ?? 0) - doc.scoring.intercept) / doc.scoring.slope;
+  return c.rule === 'SPRT'
+    ? { rule: 'SPRT', cutTheta, delta: c.delta, alpha: c.alpha, beta: c.beta }
+    : { rule: 'CI', cutTheta, alpha: c.alpha };
+}
 
 /** Builds the in-memory form of a test. */
 export function loadTest(doc: TestDoc, items: readonly ItemDoc[]): LoadedTest {
@@ -36,7 +48,9 @@ export function loadTest(doc: TestDoc, items: readonly ItemDoc[]): LoadedTest {
     };
   });
   const maxItems = Math.min(doc.stopping.max_items ?? pool.length, pool.length);
-  const minItems = doc.strategy === 'adaptive' ? Math.min(doc.stopping.min_items ?? maxItems, maxItems) : maxItems;
+  const classification = doc.strategy === 'adaptive' ? classificationRule(doc) : undefined;
+  const defaultMin = classification === undefined ? maxItems : CLASSIFICATION_MIN_ITEMS;
+  const minItems = doc.strategy === 'adaptive' ? Math.min(doc.stopping.min_items ?? defaultMin, maxItems) : maxItems;
   const skills: CatConfig['skills'] = {};
   for (const s of doc.skills) {
     skills[s.name] = {
@@ -53,6 +67,7 @@ export function loadTest(doc: TestDoc, items: readonly ItemDoc[]): LoadedTest {
     skills,
     ...(doc.stopping.se_target === undefined ? {} : { seTarget: doc.stopping.se_target }),
     ...(doc.estimator === undefined ? {} : { method: doc.estimator }),
+    ...(classification === undefined ? {} : { classification }),
   };
   return { doc, items: byId, bank, catConfig, planned: { min: minItems, max: maxItems } };
 }
@@ -109,6 +124,7 @@ export function computeResult(test: LoadedTest, responses: AssessmentDoc['respon
     theta: round(scored.theta),
     se: round(scored.se),
     ...(scored.scaled === undefined ? {} : { scaled_score: scored.scaled }),
+    ...(scored.decision === undefined ? {} : { decision: scored.decision }),
     skills: skillNames.map((skill) => {
       const s = scored.skills[skill];
       return s === undefined || s.administered === 0
