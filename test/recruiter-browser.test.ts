@@ -17,6 +17,7 @@ import {
   startBrowserAndStack,
   visible,
 } from './support/browser.ts';
+import { assertAccessible, assertTargetSizes } from './support/a11y.ts';
 import { ask, openAuthed } from './support/setup.ts';
 import type { TestStack } from './support/setup.ts';
 
@@ -48,6 +49,7 @@ async function signIn(page: Page): Promise<void> {
   await page.goto(`${stack.httpUrl}/recruiter`);
   await visible(page, 'screen-signin');
   assert.equal(await focused(page), '#email', 'the email field has focus');
+  await accessible(page, 'recruiter sign-in');
   await page.keyboard.type(stack.seed.recruiter.email);
   await page.keyboard.press('Tab');
   await page.keyboard.type('not-the-password');
@@ -57,6 +59,12 @@ async function signIn(page: Page): Promise<void> {
   await page.keyboard.press('Enter');
   await visible(page, 'screen-tests');
   await page.locator('#tests-rows tr').first().waitFor();
+}
+
+/** axe-core's WCAG 2.0–2.2 A and AA rules, and 24 × 24 px pointer targets, in this state of the page. */
+async function accessible(page: Page, state: string): Promise<void> {
+  await assertAccessible(page, state);
+  await assertTargetSizes(page, state);
 }
 
 /** The text of each visible row of a table body, cell by cell. */
@@ -105,6 +113,7 @@ describe("the recruiter's workspace in a browser", () => {
       errors.join('\n'),
     );
     assert.match((await page.textContent('#create-error')) ?? '', /nothing was imported/);
+    await accessible(page, 'tests, with bank errors');
     assert.equal(await focused(page), '#create-bank', 'focus goes to the file field');
     await saveScreenshot(page, 'recruiter-bank-errors', { fullPage: true });
     assert.equal(await stack.db.collection('items').countDocuments({ _id: { $in: ['rb-1', 'rb-2', 'rb-3'] } } as never), 0);
@@ -142,6 +151,7 @@ describe("the recruiter's workspace in a browser", () => {
     assert.equal(adaLink, `${stack.httpUrl}/?code=${encodeURIComponent(adaCode ?? '')}`);
     assert.ok(await page.getByRole('button', { name: 'Copy the code of Ada Lovelace <ada@test.example>' }).isVisible());
     await saveScreenshot(page, 'recruiter-invitations');
+    await accessible(page, 'a test: invitations');
 
     // Ada takes the test in another page, from her link; Grace starts through the API and stays in progress.
     const candidate = await openPage(browser);
@@ -209,6 +219,7 @@ describe("the recruiter's workspace in a browser", () => {
     );
     await page.locator('#report').scrollIntoViewIfNeeded();
     await saveScreenshot(page, 'recruiter-report');
+    await accessible(page, 'a test: results, report and item statistics');
 
     // The CSV export: every result, with the stored numbers.
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#results-csv')]);
