@@ -99,7 +99,8 @@ describe("the recruiter's workspace in a browser", () => {
     await page.fill('#create-name', 'Reading and logic (adaptive)');
     await page.fill('#create-minutes', '15');
     await page.selectOption('#create-strategy', 'adaptive');
-    await page.fill('#create-max', '4');
+    await page.fill('#create-max', '6');
+    await page.fill('#create-cut', '0');
     await page.setInputFiles('#create-bank', { name: 'bank.yaml', mimeType: 'application/yaml', buffer: Buffer.from(bank('rb', true)) });
     await page.click('#create-button');
     await visible(page, 'bank-errors');
@@ -126,10 +127,11 @@ describe("the recruiter's workspace in a browser", () => {
     await testRow.waitFor();
     assert.ok(await page.locator('#bank-errors').isHidden());
     const stored = await stack.db
-      .collection<{ _id: string; items: string[]; strategy: string }>('tests')
+      .collection<{ _id: string; items: string[]; strategy: string; classification?: unknown }>('tests')
       .findOne({ title: 'Reading and logic (adaptive)' });
     assert.ok(stored !== null);
     assert.equal(stored.strategy, 'adaptive');
+    assert.deepEqual(stored.classification, { rule: 'CI', cut_theta: 0, alpha: 0.05 });
     assert.equal(stored.items.length, 8);
     const testId = stored._id;
 
@@ -208,7 +210,11 @@ describe("the recruiter's workspace in a browser", () => {
     const score = ada.result.scaled_score ?? ada.result.percent_correct;
     assert.ok(facts.includes(`Score${score.toFixed(1)}`), facts);
     assert.ok(facts.includes(`${(ada.result.theta ?? NaN).toFixed(2)} ± ${(ada.result.se ?? NaN).toFixed(2)}`), facts);
-    assert.equal(adaRow[4], score.toFixed(1));
+    // A pass mark was set: the decision is in the report and beside the score.
+    const decision = ada.result.decision;
+    assert.ok(decision !== undefined, 'a test with a pass mark decides');
+    assert.ok(facts.includes(`Decision${decision}`), facts);
+    assert.equal(adaRow[4], `${score.toFixed(1)} (${decision})`);
     assert.equal(await page.locator('#report-trace-figure svg polyline.chart-line').count(), 1);
     assert.equal(await page.locator('#report-trace-figure svg circle.chart-point').count(), ada.responses.length);
     assert.ok((await page.locator('#report-skills-figure svg rect.chart-bar').count()) >= 1);

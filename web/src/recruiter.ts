@@ -45,6 +45,7 @@ const ui = {
   createMinutes: byId('create-minutes', HTMLInputElement),
   createStrategy: byId('create-strategy', HTMLSelectElement),
   createMax: byId('create-max', HTMLInputElement),
+  createCut: byId('create-cut', HTMLInputElement),
   createBank: byId('create-bank', HTMLInputElement),
   createItems: byId('create-items', HTMLTextAreaElement),
   createError: byId('create-error', HTMLParagraphElement),
@@ -144,6 +145,9 @@ const STATUS_TEXT: Record<AssessmentStatus, string> = {
   terminated: 'Terminated',
 };
 
+/** A pass/fail test's decision in words. */
+const DECISION_TEXT = { pass: 'pass', fail: 'fail', undecided: 'undecided' } as const;
+
 /** Why an assessment ended, as the recruiter reads it. */
 const REASON_TEXT: Partial<Record<CompletionReason, string>> = {
   candidate_ended: 'the candidate ended it',
@@ -154,6 +158,7 @@ const REASON_TEXT: Partial<Record<CompletionReason, string>> = {
   time_limit: 'the time ran out',
   terminated: 'a proctor ended it',
   abandoned: 'it was left unfinished',
+  classified: 'the pass/fail decision was reached',
 };
 
 // ---- sign-in
@@ -280,6 +285,8 @@ async function createTest(): Promise<void> {
   const title = ui.createName.value.trim();
   const minutes = Number(ui.createMinutes.value);
   const maxItems = ui.createMax.value === '' ? undefined : Number(ui.createMax.value);
+  const cut = ui.createCut.value === '' ? undefined : Number(ui.createCut.value);
+  const strategy = ui.createStrategy.value as 'fixed' | 'random' | 'adaptive';
   const file = ui.createBank.files?.[0];
   const itemIds = ui.createItems.value
     .split(/[\s,]+/)
@@ -292,9 +299,13 @@ async function createTest(): Promise<void> {
         ? 'The time limit is a whole number of minutes, 1 to 1440.'
         : maxItems !== undefined && (!Number.isInteger(maxItems) || maxItems < 1)
           ? 'Questions per candidate is a whole number from 1.'
-          : file === undefined && itemIds.length === 0
-            ? 'Upload a bank file or name the items.'
-            : undefined;
+          : cut !== undefined && (!Number.isFinite(cut) || cut < -6 || cut > 6)
+            ? 'The pass mark is a θ from −6 to 6.'
+            : cut !== undefined && strategy !== 'adaptive'
+              ? 'A pass mark needs an adaptive test.'
+              : file === undefined && itemIds.length === 0
+                ? 'Upload a bank file or name the items.'
+                : undefined;
   setFieldError(ui.createName, ui.createError, problem);
   if (problem !== undefined) {
     ui.createName.focus();
@@ -308,7 +319,6 @@ async function createTest(): Promise<void> {
       const imported = await api.importBank(format, await file.text());
       ids = [...imported.item_ids, ...itemIds];
     }
-    const strategy = ui.createStrategy.value as 'fixed' | 'random' | 'adaptive';
     const created = await api.createTest({
       definition: {
         title,
@@ -316,6 +326,8 @@ async function createTest(): Promise<void> {
         strategy,
         items: ids,
         ...(maxItems === undefined ? {} : { stopping: { max_items: maxItems } }),
+        // A pass mark decides pass or fail by the ability's confidence interval against it.
+        ...(cut === undefined ? {} : { classification: { rule: 'CI' as const, cut_theta: cut } }),
       },
     });
     ui.createForm.reset();
@@ -605,7 +617,7 @@ function resultRow(r: ResultRow): HTMLTableRowElement {
     status,
     cell(dateTime(r.started_at)),
     numCell(String(r.answered)),
-    numCell(number(r.score, 1)),
+    numCell(`${number(r.score, 1)}${r.result?.decision === undefined ? '' : ` (${DECISION_TEXT[r.result.decision]})`}`),
     numCell(theta === undefined ? '—' : `${theta.toFixed(2)} ± ${number(se, 2)}`),
     numCell(String(r.incidents)),
     action,
@@ -666,10 +678,14 @@ function renderReport(report: AssessmentReport): void {
   ui.reportTitle.textContent = `Report: ${name}`;
   const r = report.result;
   ui.reportFacts.replaceChildren(
-    ...fact('Status', `${STATUS_TEXT[report.status]}${report.reason === null ? '' : ` (${REASON_TEXT[report.reason] ?? report.reason.replace(/_/g, ' ')})`}`),
+    ...fact(
+      'Status',
+      `${STATUS_TEXT[report.status]}${report.reason === null ? '' : ` (${REASON_TEXT[report.reason] ?? report.reason.replace(/_/g, ' ')})`}`,
+    ),
     ...fact('Started', dateTime(report.started_at)),
     ...fact('Finished', dateTime(report.finished_at)),
     ...fact('Score', number(report.score, 1)),
+    ...(r?.decision === undefined ? [] : fact('Decision', DECISION_TEXT[r.decision])),
     ...(r === null ? [] : fact('Correct', `${r.number_correct} of ${r.answered} (${number(r.percent_correct, 0)}%)`)),
     ...(r?.theta === undefined ? [] : fact('Ability (θ ± SE)', `${r.theta.toFixed(2)} ± ${number(r.se, 2)}`)),
     ...(r?.percentile === undefined ? [] : fact('Percentile', number(r.percentile, 0))),
