@@ -177,3 +177,106 @@ describe('QTI import', () => {
     assert.equal(await items().countDocuments({ _id: 'v3-xxe' }), 0);
   });
 });
+
+describe('QTI import over HTTP', () => {
+  /** POST /api/items/import with a raw body and its media type. */
+  async function upload(
+    token: string,
+    type: string,
+    body: Uint8Array,
+    query = '',
+  ): Promise<{ status: number; body: Record<string, unknown> }> {
+    const res = await fetch(`${stack.httpUrl}/api/items/import${query}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': type },
+      body: new Blob([new Uint8Array(body)]),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+  const errorOf = (r: { body: Record<string, unknown> }) =>
+    r.body['error'] as { code: string; message: string; details?: { errors?: { item: string; file: string; reason: string }[] } };
+
+  test('a recruiter uploads a package zip and an item XML; a candidate is asked the imported questions', async () => {
+    const recruiter = await stack.staffToken('qti-recruiter@example.test', 'recruiter', []);
+    const zip = writeZip(
+      await packageOf([
+        { fixture: 'v3-single.xml', type: 'imsqti_item_xmlv3p0' },
+        { fixture: 'html-allowed.xml', type: 'imsqti_item_xmlv3p0' },
+        { fixture: 'multiple.xml', type: 'imsqti_item_xmlv3p0' },
+      ]),
+    );
+    const refused = await upload(recruiter, 'application/zip', zip, '?skill=general');
+    assert.equal(refused.status, 400, JSON.stringify(refused.body));
+    assert.deepEqual(
+      errorOf(refused).details?.errors?.map((e) => [e.item, e.file]),
+      [['v3-multiple', 'items/multiple.xml']],
+    );
+    assert.equal(await items().countDocuments({ _id: { $in: ['v3-capital', 'v3-html'] } }), 0, 'nothing was imported');
+
+    const imported = await upload(recruiter, 'application/zip', zip, '?skill=general&skip_unsupported=true');
+    assert.equal(imported.status, 200, JSON.stringify(imported.body));
+    assert.deepEqual(imported.body['item_ids'], ['v3-capital', 'v3-html']);
+    assert.deepEqual(
+      (imported.body['skipped'] as { item: string }[]).map((s) => s.item),
+      ['v3-multiple'],
+    );
+
+    const xml = await upload(recruiter, 'application/xml', await readFile(join(FIXTURES, 'bad-correct.xml')), '?skill=general');
+    assert.equal(xml.status, 400);
+    assert.deepEqual(
+      errorOf(xml).details?.errors?.map((e) => [e.item, e.file]),
+      [['v3-bad-key', 'item.xml']],
+    );
+    const single = await upload(
+      recruiter,
+      'text/xml; charset=utf-8',
+      Buffer.from((await readFile(join(FIXTURES, 'v3-single.xml'), 'utf8')).replaceAll('v3-capital', 'v3-capital-http')),
+      '?skill=capitals',
+    );
+    assert.equal(single.status, 200, JSON.stringify(single.body));
+    assert.deepEqual(single.body['item_ids'], ['v3-capital-http']);
+
+    const { test_id: testId } = await stack.bus.request('testCreate', {
+      caller: { user_id: stack.seed.recruiter.user_id, role: 'recruiter' },
+      definition: {
+        id: 'qti-http',
+        title: 'Uploaded QTI',
+        time_limit_s: 600,
+        strategy: 'fixed',
+        items: ['v3-capital', 'v3-html', 'v3-capital-http'],
+      },
+      items: [],
+    });
+    const { questions } = await takeTest(testId, (_stem, options) => options[0]?.id ?? 'none');
+    assert.deepEqual(
+      questions.map((q) => q.data['stem']),
+      [
+        'Paris is on the Seine.\n\nWhich city is the capital of France?',
+        'Read the policy below.\n- Water is H_2O\n- Ice floats\n\nIs this true?',
+        'Paris is on the Seine.\n\nWhich city is the capital of France?',
+      ],
+    );
+  });
+
+  test('unsafe uploads are refused with a clear error: DTDs, zip bombs, traversal, oversized bodies, and callers other than recruiters', async () => {
+    const recruiter = await stack.staffToken('qti-recruiter@example.test', 'recruiter', []);
+    for (const name of ['xxe.xml', 'billion-laughs.xml']) {
+      const r = await upload(recruiter, 'application/xml', await readFile(join(FIXTURES, name)), '?skill=s');
+      assert.equal(r.status, 400);
+      assert.match(errorOf(r).message, /a DOCTYPE \(DTD\) is not allowed/);
+    }
+    const entries = await packageOf([{ fixture: 'v3-single.xml', type: 'imsqti_item_xmlv3p0' }]);
+    const bomb = writeZip([...entries, { name: 'items/filler.bin', data: Buffer.alloc(6 * 1024 * 1024) }]);
+    assert.match(errorOf(await upload(recruiter, 'application/zip', bomb)).message, /bytes uncompressed; at most 4194304 are read/);
+    const traversal = writeZip([...entries, { name: '../../outside.xml', data: Buffer.from('<x/>') }]);
+    assert.match(errorOf(await upload(recruiter, 'application/zip', traversal)).message, /path traversal/);
+    const huge = await upload(recruiter, 'application/zip', Buffer.alloc(9 * 1024 * 1024));
+    assert.equal(huge.status, 400);
+    assert.match(errorOf(huge).message, /the body is larger than 8388608 bytes/);
+    const proctor = await stack.staffToken('qti-proctor@example.test', 'proctor', []);
+    assert.equal((await upload(proctor, 'application/zip', writeZip(entries))).status, 403);
+    const candidate = await stack.inviteCandidate();
+    assert.equal((await upload(candidate.token, 'application/xml', await readFile(join(FIXTURES, 'v3-single.xml')))).status, 403);
+    assert.equal(await items().countDocuments({ _id: 'v3-xxe' }), 0);
+  });
+});

@@ -67,6 +67,8 @@ export type { EventInputOf, EventKeyOf, EventName, EventOf, StreamEventName, Str
 export { TOKEN_AUDIENCE, TOKEN_ISSUER, tokenClaimsSchema } from './tokens.ts';
 export type { TokenClaims } from './tokens.ts';
 export { httpBodies, httpErrorSchema, recruiterTestsSchema, reportQuerySchema, resultsQuerySchema } from './http.ts';
+export { QTI_MEDIA_TYPES, qtiImportQuerySchema, qtiImportResponseSchema, qtiProblemSchema } from './qti-import.ts';
+export type { QtiProblem } from './qti-import.ts';
 export { assessmentReportSchema, itemStatsSchema, recruiterTestSchema } from './recruiter.ts';
 export type { AssessmentReport, ItemStats, RecruiterTest } from './recruiter.ts';
 export { cleanDisplayName, stripUnsafeText } from './text.ts';

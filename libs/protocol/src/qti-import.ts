@@ -21,3 +21,6 @@ export const qtiProblemSchema = z.object({ item: z.string(), file: z.string(), r
 
 /** Reply of a QTI upload: what the items import answers, and the items `skip_unsupported` left out. */
 export const qtiImportResponseSchema = endpoints.itemsImport.response.extend({ skipped: z.array(qtiProblemSchema) });
+
+/** One item at fault in a QTI import. */
+export type QtiProblem = z.infer<typeof qtiProblemSchema>;

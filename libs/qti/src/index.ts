@@ -13,7 +13,7 @@ export {
   sidecarSchema,
   zipSource,
 } from './package.ts';
-export type { ItemMetadata, QtiImport, QtiImportOptions, QtiProblem, QtiSource } from './package.ts';
+export type { ItemMetadata, QtiImport, QtiImportOptions, QtiSource } from './package.ts';
 export { MAX_PACKAGE_BYTES, folderSource, pathSource } from './folder.ts';
 export { DEFAULT_ZIP_LIMITS } from './zip.ts';
 export type { ZipLimits } from './zip.ts';

@@ -4,11 +4,12 @@ import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isAppError } from '@ap/protocol';
+import type { QtiProblem } from '@ap/protocol';
 import { writeZip } from './fixtures/zip-writer.ts';
 import type { TestEntry } from './fixtures/zip-writer.ts';
 import { folderSource } from './folder.ts';
 import { convertQti, itemSource, zipSource } from './package.ts';
-import type { QtiImportOptions, QtiProblem, QtiSource } from './package.ts';
+import type { QtiImportOptions, QtiSource } from './package.ts';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const PACKAGE = join(FIXTURES, 'package');

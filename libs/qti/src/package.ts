@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import { bankFileItemSchema } from '@ap/cat';
 import type { BankFileItem } from '@ap/cat';
 import { AppError, itemSchema } from '@ap/protocol';
+import type { QtiProblem } from '@ap/protocol';
 import { z } from 'zod';
 import { UnsupportedItem, convertItem, itemVersion } from './item.ts';
 import type { QtiVersion } from './item.ts';
@@ -48,13 +49,6 @@ export interface QtiImportOptions {
   skill?: string;
   /** A sidecar given apart from the package (its JSON text); it replaces the package's own. */
   sidecar?: string;
-}
-
-/** An item left out: its identifier (or resource), the file and why. */
-export interface QtiProblem {
-  item: string;
-  file: string;
-  reason: string;
 }
 
 /** The bank items converted from a package, and with `skipUnsupported` what was left out. */

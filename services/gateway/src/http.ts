@@ -16,6 +16,7 @@ import {
 import type { Caller } from '@ap/protocol';
 import type { z } from 'zod';
 import { decodePathSegment, parseRequestTarget } from './edge.ts';
+import { importQtiUpload, qtiUploadKind } from './qti-import.ts';
 import type { StaticSite } from './static.ts';
 import type { TokenVerifier } from './tokens.ts';
 
@@ -109,6 +110,10 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
       }
       case 'POST /api/items/import': {
         const caller = await staffCaller(req);
+        if (qtiUploadKind(req) !== undefined) {
+          json(res, 200, await importQtiUpload(req, url, caller, deps.bus, deps.requestTimeoutMs));
+          return;
+        }
         const body = await readBody(req, httpBodies.importItems, MAX_AUTHORING_BODY_BYTES);
         json(res, 200, await deps.bus.request('itemsImport', { caller, ...body }, { timeoutMs: deps.requestTimeoutMs }));
         return;

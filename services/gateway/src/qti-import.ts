@@ -1,30 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { Bus } from '@ap/bus';
-import { AppError, issueList } from '@ap/protocol';
-import type { Caller } from '@ap/protocol';
+import { AppError, QTI_MEDIA_TYPES, issueList, qtiImportQuerySchema } from '@ap/protocol';
+import type { Caller, QtiProblem } from '@ap/protocol';
 import { MAX_PACKAGE_BYTES, MAX_XML_BYTES, bankText, convertQti, itemSource, zipSource } from '@ap/qti';
-import type { QtiProblem } from '@ap/qti';
-import { z } from 'zod';
-
-/** The media types of a QTI upload: a content package (zip) or one item document (XML). */
-const QTI_MEDIA_TYPES: Readonly<Record<string, 'zip' | 'xml'>> = {
-  'application/zip': 'zip',
-  'application/x-zip-compressed': 'zip',
-  'application/xml': 'xml',
-  'text/xml': 'xml',
-  'application/qti+xml': 'xml',
-};
-
-/** Query of a QTI upload: `skip_unsupported=true` imports the supported items and lists the others; `skill` is the default skill. */
-export const qtiImportQuerySchema = z.strictObject({
-  skip_unsupported: z.enum(['true', 'false']).default('false'),
-  skill: z.string().trim().min(1).max(64).optional(),
-});
 
 /** Whether a request to the items import carries a QTI package or item rather than a JSON bank. */
 export function qtiUploadKind(req: IncomingMessage): 'zip' | 'xml' | undefined {
   const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-  return QTI_MEDIA_TYPES[type];
+  return Object.hasOwn(QTI_MEDIA_TYPES, type) ? QTI_MEDIA_TYPES[type as keyof typeof QTI_MEDIA_TYPES] : undefined;
 }
 
 /**

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { endpoints } from '../bus.ts';
 import { errorBodySchema, idSchema } from '../common.ts';
 import { httpBodies, recruiterTestsSchema, reportQuerySchema, resultsQuerySchema } from '../http.ts';
+import { qtiImportQuerySchema, qtiImportResponseSchema } from '../qti-import.ts';
 import { errorCodeList } from './asyncapi.ts';
 import { jsonSchema } from './json-schema.ts';
 
@@ -42,6 +43,12 @@ const testIdParameter = {
   required: true,
   schema: schema(idSchema, 'input'),
 };
+
+/** Query parameters of a QTI upload to POST /api/items/import (ignored with a JSON bank). */
+function qtiQueryParameters(): Json[] {
+  const shape: Record<string, z.ZodType> = qtiImportQuerySchema.shape;
+  return Object.keys(shape).map((name) => ({ name, in: 'query', required: false, schema: schema(shape[name] ?? z.never(), 'input') }));
+}
 
 /** Query parameters of a route, from its zod schema. */
 function queryParameters(query: typeof resultsQuerySchema | typeof reportQuerySchema, required: boolean): Json[] {
@@ -89,12 +96,27 @@ function recruiterPaths(): Record<string, Json> {
         summary:
           'Import a bank file (JSON or YAML text): every item is checked first; with any error nothing is stored and ' +
           '`details.errors` lists each `{item, field, message}`. An item id that exists with other content is an error (an import ' +
-          'from here never changes the items of existing tests).',
+          'from here never changes the items of existing tests). A QTI 3.0 or 2.1 content package (`application/zip`, at most ' +
+          '8 MiB) or item document (`application/xml` or `text/xml`, at most 1 MiB) is converted to a bank and imported the same ' +
+          'way; an item outside the supported subset refuses the upload (`details.errors` lists each `{item, file, reason}`) ' +
+          'unless `skip_unsupported=true`, which imports the rest and lists them in `skipped`. A DOCTYPE refuses the upload.',
         tags: ['tests'],
         security: [{ bearer: [] }],
-        requestBody: requestBody(httpBodies.importItems),
+        parameters: qtiQueryParameters(),
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': { schema: schema(httpBodies.importItems, 'input') },
+            'application/zip': { schema: { type: 'string', contentMediaType: 'application/zip' } },
+            'application/xml': { schema: { type: 'string', contentMediaType: 'application/xml' } },
+            'text/xml': { schema: { type: 'string', contentMediaType: 'text/xml' } },
+          },
+        },
         responses: {
-          '200': { description: 'the imported item ids', content: jsonContent(endpoints.itemsImport.response) },
+          '200': {
+            description: 'the imported item ids (and, for a QTI upload, the items left out)',
+            content: jsonContent(qtiImportResponseSchema.partial({ skipped: true })),
+          },
           ...staffErrors,
         },
       },
