@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { XMLParser } from 'fast-xml-parser';
 import { calibrate, chiSquareP } from './calibrate.ts';
+import { renderCalibrationSvg } from './calibration-svg.ts';
 import type { ResponseRow } from './calibrate.ts';
 import { prob3pl } from './irt.ts';
 import { createRng } from './rng.ts';
@@ -96,6 +98,20 @@ describe('item calibration (Bock–Aitkin EM)', () => {
     const report = calibrate(rows, items.length);
     const fit0 = report.items[0]?.fit;
     assert.ok(fit0 !== null && fit0 !== undefined && fit0.p < 0.001, `Q1 of the non-monotone item: ${JSON.stringify(fit0)}`);
+    // The item map: well-formed, one marker per item with its id and figures, the misfit in red.
+    const ids = items.map((_, j) => `q${j}`);
+    const svg = renderCalibrationSvg(report, { ids, previous: items, title: 'Test <misfit>' });
+    const tree = new XMLParser({ ignoreAttributes: false }).parse(svg) as { svg?: { circle?: unknown[]; line?: unknown[] } };
+    // Markers, rings before calibration and three legend circles; two SE bars and a link per item.
+    assert.equal(tree.svg?.circle?.length, 2 * items.length + 3);
+    assert.ok((tree.svg.line?.length ?? 0) >= 3 * items.length);
+    const markers = [...svg.matchAll(/<circle cx="[^"]+" cy="[^"]+" r="4" fill="(#[0-9a-f]+)"><title>([^<]*)<\/title>/g)];
+    assert.equal(markers.length, items.length);
+    const first = markers[0];
+    assert.ok(first !== undefined);
+    assert.equal(first[1], '#c62828');
+    assert.match(String(first[2]), /^q0: a /);
+    assert.ok(svg.includes('Test &lt;misfit&gt;'));
   });
 
   it('refuses bad input with RangeError', () => {
