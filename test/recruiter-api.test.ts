@@ -209,4 +209,28 @@ describe("the recruiter's workspace API", () => {
       [stack.seed.test_id],
     );
   });
+
+  test('results are read a page at a time with the cursor (as the CSV export does), and the mean score follows', async () => {
+    await takeTest(testId);
+    const first = await call('GET', `/api/tests/${testId}/results?limit=1`, recruiter);
+    assert.equal(first.status, 200);
+    const firstRows = first.body['results'] as { assessment_id: string; score: number }[];
+    assert.equal(firstRows.length, 1);
+    assert.equal(typeof first.body['next_cursor'], 'string');
+    const second = await call('GET', `/api/tests/${testId}/results?limit=1&after=${String(first.body['next_cursor'])}`, recruiter);
+    const secondRows = second.body['results'] as { assessment_id: string; score: number }[];
+    assert.equal(secondRows.length, 1);
+    assert.equal(second.body['next_cursor'], null);
+    const rows = [...firstRows, ...secondRows];
+    const stored = await stack.db
+      .collection<{ _id: string }>('assessments')
+      .find({ test_id: testId } as never)
+      .toArray();
+    assert.deepEqual(rows.map((r) => r.assessment_id).sort(), stored.map((a) => a._id).sort());
+    const list = await call('GET', '/api/tests', recruiter);
+    const row = (list.body['tests'] as Record<string, unknown>[]).find((t) => t['test_id'] === testId);
+    assert.ok(row !== undefined);
+    assert.equal(row['finished'], 2);
+    assert.equal(row['average_score'], Math.round((((rows[0]?.score ?? NaN) + (rows[1]?.score ?? NaN)) / 2) * 10) / 10);
+  });
 });
