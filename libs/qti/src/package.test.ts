@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { readFile, readdir } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { cp, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isAppError } from '@ap/protocol';
@@ -268,7 +269,7 @@ describe('packages', () => {
   it('refuses a sidecar that names an item not in the package, or gives a parameter out of range', async () => {
     const entries = await packageEntries();
     const sidecar = (text: string) => entries.map((e) => (e.name === 'item-parameters.json' ? { ...e, data: Buffer.from(text) } : e));
-    const unknown = await refusal(zipSource('p.zip', writeZip(sidecar('{"items":{"nope":{"b":1}}}'))));
+    const unknown = await refusal(zipSource('p.zip', writeZip(sidecar('{"items":{"nope":{"b":1}}}'))), { skill: 'fallback' });
     assert.match(unknown.message, /item-parameters\.json: names items that are not in the package: nope/);
     const range = await refusal(zipSource('p.zip', writeZip(sidecar('{"items":{"qti-geo-peaks":{"a":-1}}}'))));
     assert.match(range.message, /item-parameters\.json: items\.qti-geo-peaks\.a/);
@@ -283,6 +284,40 @@ describe('packages', () => {
     );
     const { message } = await refusal(zipSource('p.zip', writeZip(bad)));
     assert.match(message, /href "\.\.\/peaks\.xml" is not a relative path inside the package/);
+  });
+});
+
+describe('sources and options', () => {
+  it('takes skills and parameters from a sidecar given apart, for a single item too', async () => {
+    const sidecar = JSON.stringify({ items: { 'v3-capital': { skill: 'capitals', b: 0.5, difficulty: 'easy' } } });
+    const item = only((await convertQti(await fixture('v3-single.xml'), { sidecar })).items);
+    assert.deepEqual([item.skill, item.b, item.difficulty], ['capitals', 0.5, 'easy']);
+  });
+
+  it('reads nothing outside a package folder, even through a symbolic link', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'qti-folder-'));
+    try {
+      await cp(PACKAGE, dir, { recursive: true });
+      await writeFile(join(tmpdir(), `${basename(dir)}-outside.xml`), await readFile(join(FIXTURES, 'v3-single.xml')));
+      await rm(join(dir, 'items', 'peaks.xml'));
+      await symlink(join(tmpdir(), `${basename(dir)}-outside.xml`), join(dir, 'items', 'peaks.xml'));
+      const { errors } = await refusal(await folderSource(dir));
+      assert.deepEqual(
+        errors.map((e) => [e.item, e.file, e.reason]),
+        [['res-peaks', 'items/peaks.xml', 'the file is not in the package']],
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      await rm(join(tmpdir(), `${basename(dir)}-outside.xml`), { force: true });
+    }
+  });
+
+  it('refuses an XML file over 1 MiB before parsing it', async () => {
+    const text = (await readFile(join(FIXTURES, 'v3-single.xml'), 'utf8')).replace('Lyon', 'Lyon'.padEnd(1024 * 1024, ' '));
+    assert.match(
+      (await refusal(itemSource('big.xml', Buffer.from(text)), { skill: 's' })).message,
+      /big\.xml: the file is larger than 1048576 bytes/,
+    );
   });
 });
 

@@ -92,7 +92,9 @@ export async function convertQti(source: QtiSource, options: QtiImportOptions = 
       problems.push({ item: err.item, file: ref.file, reason: err.message });
     }
   }
-  const unknown = [...sidecar.keys()].filter((id) => !seen.has(id) && !problems.some((p) => p.item === id));
+  // A sidecar entry may be for an item refused before its identifier was read: only a package
+  // without problems can tell a typo from such an item.
+  const unknown = problems.length > 0 ? [] : [...sidecar.keys()].filter((id) => !seen.has(id));
   if (unknown.length > 0) throw packageError(SIDECAR_FILE, `names items that are not in the package: ${unknown.slice(0, 10).join(', ')}`);
   if (problems.length > 0 && options.skipUnsupported !== true) {
     throw new AppError('VALIDATION_FAILED', `${problems.length} item(s) cannot be imported; nothing was imported`, {
