@@ -272,6 +272,20 @@ describe("the recruiter's workspace in a browser", () => {
     await page.context().close();
   });
 
+  test('a proctor is not let into the workspace', async () => {
+    const { page, problems } = await openPage(browser);
+    await page.goto(`${stack.httpUrl}/recruiter`);
+    await visible(page, 'screen-signin');
+    await page.fill('#email', stack.seed.proctor.email);
+    await page.fill('#password', stack.seed.proctor.password);
+    await page.keyboard.press('Enter');
+    await page.locator('#signin-error', { hasText: 'This page is for recruiters.' }).waitFor();
+    assert.ok(await page.locator('#screen-tests').isHidden());
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('ap.recruiter')), null, 'nothing is kept');
+    assert.deepEqual(problems.errors, []);
+    await page.context().close();
+  });
+
   test('/recruiter is served like the other pages: CSP, no inline script or style, hashed assets', async () => {
     const res = await fetch(`${stack.httpUrl}/recruiter`);
     assert.equal(res.status, 200);

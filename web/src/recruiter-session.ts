@@ -98,7 +98,7 @@ export class RecruiterApi {
       if (err instanceof ApiBodyError && err.code === 'VALIDATION_FAILED') {
         const parsed = bankErrorsSchema.safeParse(err.body);
         const errors = parsed.success ? (parsed.data.error.details?.errors ?? []) : [];
-        throw new BankRejected(err.message, errors);
+        throw new BankRejected(err.serverMessage, errors);
       }
       throw err;
     }
@@ -174,9 +174,12 @@ export class RecruiterApi {
 /** A refused request, with the whole error body (its `details`). */
 export class ApiBodyError extends HttpApiError {
   readonly body: unknown;
+  /** The server's message alone, to show to the recruiter. */
+  readonly serverMessage: string;
   constructor(status: number, code: string, message: string, body: unknown) {
     super(status, code, message);
     this.body = body;
+    this.serverMessage = message;
   }
 }
 

@@ -10,6 +10,7 @@ import { barChart, iccChart, thetaChart } from './chart.ts';
 import { formatDuration } from './clock.ts';
 import { busyButton, byId, cell, setFieldError } from './dom.ts';
 import {
+  ApiBodyError,
   BankRejected,
   HttpApiError,
   RecruiterApi,
@@ -123,7 +124,7 @@ function failure(err: unknown): string {
       forgetSignIn();
       showSignIn('Your sign-in has expired. Sign in again.');
     }
-    return err.message;
+    return err instanceof ApiBodyError ? err.serverMessage : err.message;
   }
   return 'The server cannot be reached. Check your connection and try again.';
 }
@@ -198,7 +199,9 @@ ui.signinForm.addEventListener('submit', (event) => {
             ? 'The email or the password is not right.'
             : err.code === 'RATE_LIMITED'
               ? 'Too many attempts. Wait a minute and try again.'
-              : err.message
+              : err.code === 'FORBIDDEN'
+                ? 'This page is for recruiters. Proctors watch assessments at /proctor.'
+                : `Signing in failed: ${err.message}`
           : 'The server cannot be reached. Check your connection and try again.';
       setFieldError(ui.email, ui.signinError, message);
       setFieldError(ui.password, ui.signinError, message);
