@@ -57,3 +57,7 @@ export {
 export type { AnyItemParams, CategoryCurves, PolyItemParams } from './models.ts';
 export { classificationRuleSchema, classify, normalQuantile, simulateClassification, sprtLogRatio } from './classify.ts';
 export type { ClassificationRule, ClassificationSimOptions, ClassificationSimResult, Decision } from './classify.ts';
+export { calibrate, calibrationOptionsSchema, chiSquareP } from './calibrate.ts';
+export type { CalibrationOptions, CalibrationReport, ItemCalibration, ResponseRow } from './calibrate.ts';
+export { renderCalibrationSvg } from './calibration-svg.ts';
+export type { CalibrationSvgOptions } from './calibration-svg.ts';

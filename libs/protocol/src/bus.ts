@@ -204,6 +204,43 @@ export const endpoints = {
       items: z.array(z.object({ id: idSchema, exposure_k: z.number(), exposure_rate: z.number() })),
     }),
   },
+  /**
+   * Calibrates a test's items from the answers of its finished assessments (marginal maximum
+   * likelihood, 2PL or 3PL) and, with `apply`, stores the new parameters on the items.
+   */
+  itemsCalibrate: {
+    subject: 'assessment.v1.items.calibrate',
+    roles: ADMIN,
+    request: withCaller({
+      test_id: testIdSchema,
+      model: z.enum(['2PL', '3PL']).default('2PL'),
+      /** Items answered fewer times keep their parameters. */
+      min_responses: z.number().int().min(10).max(100_000).default(100),
+      apply: z.boolean().default(false),
+    }),
+    response: z.object({
+      test_id: testIdSchema,
+      model: z.enum(['2PL', '3PL']),
+      examinees: z.number().int(),
+      cycles: z.number().int(),
+      converged: z.boolean(),
+      applied: z.number().int(),
+      items: z.array(
+        z.object({
+          id: idSchema,
+          n: z.number().int(),
+          p_value: z.number(),
+          estimated: z.boolean(),
+          a: z.number(),
+          b: z.number(),
+          c: z.number(),
+          se: z.object({ a: z.number(), b: z.number(), c: z.number().optional() }),
+          fit: z.object({ q1: z.number(), df: z.number().int(), p: z.number() }).nullable(),
+          previous: z.object({ a: z.number(), b: z.number(), c: z.number() }),
+        }),
+      ),
+    }),
+  },
   testGet: {
     subject: 'assessment.v1.tests.get',
     request: withCaller({ test_id: testIdSchema }),

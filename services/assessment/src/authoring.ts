@@ -3,6 +3,7 @@ import { parseBankFile, updateExposureFromUsage } from '@ap/cat';
 import type { ParsedBankItem } from '@ap/cat';
 import { AppError, itemSchema } from '@ap/protocol';
 import type { ParsedRequestOf, ResponseOf } from '@ap/protocol';
+import { calibrateItems } from './calibration.ts';
 import type { Clock, Context, HandlerTable } from './context.ts';
 import type { Collections, ItemDoc, TestDoc } from './store.ts';
 import { summary } from './views.ts';
@@ -24,6 +25,7 @@ export function authoringHandlers(ctx: Context): HandlerTable {
     },
     testGet: async (req) => summary(await ctx.getTest(req.test_id)),
     exposureUpdate: (req) => updateExposure(req),
+    itemsCalibrate: (req) => calibrateItems(ctx, req),
   };
 
   /** Recomputes the Sympson–Hetter exposure parameters of a test's items from how often they were given. */

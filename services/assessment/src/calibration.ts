@@ -1,0 +1,71 @@
+import { calibrate } from '@ap/cat';
+import type { ResponseRow } from '@ap/cat';
+import { AppError } from '@ap/protocol';
+import type { ParsedRequestOf, ResponseOf } from '@ap/protocol';
+import type { Context } from './context.ts';
+import { FINAL } from './rules.ts';
+
+/**
+ * Calibrates a test's items from its finished assessments. An admin command, off every request
+ * path: it reads every finished assessment of the test (a scan on FerretDB) and runs EM in this
+ * process. Items are shared by tests, so applied parameters serve every test that uses them.
+ */
+export async function calibrateItems(ctx: Context, req: ParsedRequestOf<'itemsCalibrate'>): Promise<ResponseOf<'itemsCalibrate'>> {
+  const test = await ctx.getTest(req.test_id);
+  const index = new Map(test.bank.map((b, i) => [b.id, i] as const));
+  const finished = await ctx.col.assessments
+    .find({ test_id: req.test_id, status: { $in: [...FINAL] } }, { projection: { 'responses.item_id': 1, 'responses.correct': 1 } })
+    .toArray();
+  const rows: ResponseRow[] = [];
+  for (const a of finished) {
+    const row = new Map<number, 0 | 1>();
+    for (const r of a.responses) {
+      const j = index.get(r.item_id);
+      if (j !== undefined) row.set(j, r.correct ? 1 : 0);
+    }
+    if (row.size > 0) rows.push(row);
+  }
+  if (rows.length === 0)
+    throw new AppError('VALIDATION_FAILED', `test ${req.test_id} has no finished assessment with answers to calibrate from`);
+  const report = calibrate(rows, test.bank.length, { model: req.model, minResponses: req.min_responses });
+  let applied = 0;
+  if (req.apply) {
+    const at = ctx.clock();
+    for (const [j, it] of report.items.entries()) {
+      const id = test.bank[j]?.id;
+      if (!it.estimated || id === undefined) continue;
+      await ctx.col.items.updateOne(
+        { _id: id },
+        { $set: { a: round(it.a), b: round(it.b), c: round(it.c), calibration: { test_id: req.test_id, model: req.model, n: it.n, at } } },
+      );
+      applied += 1;
+    }
+    ctx.forgetTests();
+    ctx.log.info({ test_id: req.test_id, applied, examinees: rows.length }, 'item parameters calibrated and applied');
+  }
+  return {
+    test_id: req.test_id,
+    model: report.model,
+    examinees: rows.length,
+    cycles: report.cycles,
+    converged: report.converged,
+    applied,
+    items: report.items.map((it, j) => {
+      const before = test.bank[j];
+      return {
+        id: before?.id ?? String(j),
+        n: it.n,
+        p_value: round(it.pValue),
+        estimated: it.estimated,
+        a: round(it.a),
+        b: round(it.b),
+        c: round(it.c),
+        se: { a: round(it.se.a), b: round(it.se.b), ...(it.se.c === undefined ? {} : { c: round(it.se.c) }) },
+        fit: it.fit === null ? null : { q1: round(it.fit.q1), df: it.fit.df, p: round(it.fit.p) },
+        previous: { a: before?.a ?? 1, b: before?.b ?? 0, c: before?.c ?? 0 },
+      };
+    }),
+  };
+}
+
+const round = (x: number): number => Math.round(x * 10_000) / 10_000;
