@@ -192,7 +192,7 @@ describe('XML safety', () => {
     assert.match(message, /xxe\.xml: a DOCTYPE \(DTD\) is not allowed/);
     assert.equal(only(errors).item, '(package)');
     assert.ok(!message.includes('root:'), 'nothing of the named file is in the error');
-    assert.ok(performance.now() - started < 200);
+    assert.ok(performance.now() - started < 1000, 'refused at once, not after expanding');
   });
 
   it('refuses nested entities (billion laughs) in bounded time and memory', async () => {
@@ -201,7 +201,7 @@ describe('XML safety', () => {
     const started = performance.now();
     const { message } = await refusal(source, { skill: 's' });
     assert.match(message, /DOCTYPE \(DTD\) is not allowed/);
-    assert.ok(performance.now() - started < 200);
+    assert.ok(performance.now() - started < 1000, 'refused at once, not after expanding');
     assert.ok(process.memoryUsage().heapUsed - heap < 20 * 1024 * 1024);
   });
 
