@@ -151,7 +151,10 @@ describe("the recruiter's workspace in a browser", () => {
     const [adaCode, graceCode] = await page.$$eval('#invitation-rows .invitation-code', (els) => els.map((e) => e.textContent));
     const adaLink = await page.textContent('#invitation-rows tr:first-child .invitation-link');
     assert.equal(adaLink, `${stack.httpUrl}/?code=${encodeURIComponent(adaCode ?? '')}`);
-    assert.ok(await page.getByRole('button', { name: 'Copy the code of Ada Lovelace <ada@test.example>' }).isVisible());
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stack.httpUrl });
+    await page.getByRole('button', { name: 'Copy the code of Ada Lovelace <ada@test.example>' }).click();
+    await page.locator('#announcer', { hasText: 'The code was copied.' }).waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), adaCode);
     await saveScreenshot(page, 'recruiter-invitations');
     await accessible(page, 'a test: invitations');
 

@@ -504,17 +504,20 @@ function copyCell(value: string, what: 'code' | 'link', who: string): HTMLTableC
   button.textContent = 'Copy';
   button.setAttribute('aria-label', `Copy the ${what} of ${who}`);
   button.addEventListener('click', () => {
-    navigator.clipboard.writeText(value).then(
-      () => announce(`The ${what} was copied.`),
-      () => {
-        // Without clipboard access the text is selected so that the recruiter can copy it.
-        const range = document.createRange();
-        range.selectNodeContents(text);
-        getSelection()?.removeAllRanges();
-        getSelection()?.addRange(range);
-        announce(`The ${what} is selected: copy it with the keyboard.`);
-      },
-    );
+    // Outside a secure context there is no clipboard: the promise chain turns that into the fallback below.
+    Promise.resolve()
+      .then(() => navigator.clipboard.writeText(value))
+      .then(
+        () => announce(`The ${what} was copied.`),
+        () => {
+          // Without clipboard access the text is selected so that the recruiter can copy it.
+          const range = document.createRange();
+          range.selectNodeContents(text);
+          getSelection()?.removeAllRanges();
+          getSelection()?.addRange(range);
+          announce(`The ${what} is selected: copy it with the keyboard.`);
+        },
+      );
   });
   td.append(text, ' ', button);
   return td;
