@@ -113,14 +113,24 @@ function packageError(file: string, reason: string): AppError {
   });
 }
 
+/** The bytes of a file of the package; a damaged or oversized zip entry refuses the whole package. */
+async function readBytes(source: QtiSource, file: string): Promise<Uint8Array | undefined> {
+  try {
+    return await source.read(file);
+  } catch (err) {
+    if (err instanceof ZipError) throw packageError(file, err.message);
+    throw err;
+  }
+}
+
 /** Reads and parses an XML file of the package; unsafe or malformed XML refuses the whole package. */
 async function readXml(source: QtiSource, file: string): Promise<XmlElement | undefined> {
-  let bytes: Uint8Array | undefined;
+  const bytes = await readBytes(source, file);
+  if (bytes === undefined) return undefined;
   try {
-    bytes = await source.read(file);
-    return bytes === undefined ? undefined : parseXml(bytes);
+    return parseXml(bytes);
   } catch (err) {
-    if (err instanceof XmlError || err instanceof ZipError) throw packageError(file, err.message);
+    if (err instanceof XmlError) throw packageError(file, err.message);
     throw err;
   }
 }
@@ -152,7 +162,13 @@ async function manifestItems(source: QtiSource): Promise<ItemRef[]> {
 
 /** A manifest href as a path inside the package: relative, no `..`, no URL. */
 function packagePath(href: string): string {
-  const path = posix.normalize(decodeURIComponent(href));
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(href);
+  } catch {
+    throw packageError('imsmanifest.xml', `href "${href.slice(0, 200)}" is not a valid URI reference`);
+  }
+  const path = posix.normalize(decoded);
   if (/^[a-z][a-z0-9+.-]*:/i.test(href) || path.startsWith('/') || path.startsWith('../') || path === '..' || href.includes('\\')) {
     throw packageError('imsmanifest.xml', `href "${href.slice(0, 200)}" is not a relative path inside the package`);
   }
@@ -162,7 +178,7 @@ function packagePath(href: string): string {
 async function readSidecar(source: QtiSource, given: string | undefined): Promise<Map<string, ItemMetadata>> {
   let text = given;
   if (text === undefined && source.kind === 'package') {
-    const bytes = await source.read(SIDECAR_FILE);
+    const bytes = await readBytes(source, SIDECAR_FILE);
     if (bytes !== undefined) text = Buffer.from(bytes).toString('utf8');
   }
   if (text === undefined) return new Map();
