@@ -173,7 +173,16 @@ describe("the recruiter's workspace in a browser", () => {
     await visible(candidate.page, 'screen-end');
     const grace = await stack.bus.request('authRedeem', { code: graceCode ?? '' });
     const socket = await openAuthed(`${stack.wsUrl}/ws/assessment`, grace.token);
-    assert.equal((await ask(socket, 'start_assessment')).type, 'assessment_started');
+    const graceStarted = await ask(socket, 'start_assessment');
+    assert.equal(graceStarted.type, 'assessment_started');
+    // Grace's assessment gets an incident and extra time from a proctor: her report's timeline shows both.
+    assert.equal((await ask(socket, 'integrity_event', { kind: 'tab_hidden', at: new Date().toISOString() })).type, 'integrity_recorded');
+    await stack.bus.request('assessmentExtraTime', {
+      caller: { user_id: stack.seed.proctor.user_id, role: 'proctor' },
+      assessment_id: String(graceStarted.data['assessment_id']),
+      seconds: 120,
+      reason: 'slow network',
+    });
 
     // The results table: both rows, filtered, sorted.
     await refreshUntil(page, 2);
@@ -229,6 +238,13 @@ describe("the recruiter's workspace in a browser", () => {
     await page.locator('#report').scrollIntoViewIfNeeded();
     await saveScreenshot(page, 'recruiter-report');
     await accessible(page, 'a test: results, report and item statistics');
+
+    await page.getByRole('button', { name: 'Report, Hopper, Grace' }).click();
+    await page.locator('#report-title', { hasText: 'Report: Hopper, Grace' }).waitFor();
+    const timeline = await page.$$eval('#report-timeline li', (lis) => lis.map((li) => li.textContent.replace(/\s+/g, ' ').trim()));
+    assert.equal(timeline.length, 2, timeline.join('\n'));
+    assert.match(timeline[0] ?? '', /incident: tab hidden$/);
+    assert.match(timeline[1] ?? '', /extra time: 120 s, slow network$/);
 
     // The CSV export: every result, with the stored numbers.
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#results-csv')]);
