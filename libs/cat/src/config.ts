@@ -18,6 +18,11 @@ const skillTargetSchema = z
     path: ['min'],
   });
 
+/** Most θ strata of conditional Sympson–Hetter. */
+export const MAX_THETA_STRATA = 50;
+/** Most a-strata. */
+export const MAX_A_STRATA = 50;
+
 /** Schema of {@link CatConfig}. */
 export const catConfigSchema = z
   .strictObject({
@@ -32,12 +37,40 @@ export const catConfigSchema = z
     maxItems: z.int().min(1),
     seTarget: z.number().positive().optional(),
     startTheta: z.number().min(-MAX_ABS_B).max(MAX_ABS_B).optional(),
+    /**
+     * Conditional Sympson–Hetter (Stocking & Lewis, 1998): the lottery uses each item's
+     * `exposureKByStratum[s]`, s = the θ stratum of the current estimate (strata split at
+     * `cuts`, default 7 equal strata over [−3, 3]). Not with `sympsonHetter`.
+     */
+    conditionalSympsonHetter: z
+      .strictObject({
+        cuts: z
+          .array(z.number().min(-MAX_ABS_B).max(MAX_ABS_B))
+          .min(1)
+          .max(MAX_THETA_STRATA - 1)
+          .refine((c) => c.every((v, j) => j === 0 || v > (c[j - 1] as number)), { message: 'cuts must increase' })
+          .optional(),
+      })
+      .optional(),
+    /**
+     * a-stratified selection (Chang & Ying, 1999): the bank is cut into `strata` groups by
+     * ascending a (with `bBlocking`, within blocks of similar b: Chang, Qian & Ying, 2001),
+     * maxItems is divided across them in order, and each item is the closest b to θ̂ in the
+     * step's stratum. Randomesque and (conditional) Sympson–Hetter apply to that order.
+     */
+    aStratification: z.strictObject({ strata: z.int().min(2).max(MAX_A_STRATA), bBlocking: z.boolean().optional() }).optional(),
     /** Stop as soon as this rule reaches pass or fail (after minItems and the skill minimums). */
     classification: classificationRuleSchema.optional(),
   })
   .superRefine((cfg, ctx) => {
     if (cfg.minItems > cfg.maxItems) {
       ctx.addIssue({ code: 'custom', path: ['minItems'], message: 'minItems must not exceed maxItems' });
+    }
+    if (cfg.sympsonHetter === true && cfg.conditionalSympsonHetter !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['conditionalSympsonHetter'], message: 'use either sympsonHetter or conditionalSympsonHetter' });
+    }
+    if (cfg.aStratification && cfg.aStratification.strata > cfg.maxItems) {
+      ctx.addIssue({ code: 'custom', path: ['aStratification', 'strata'], message: 'more a-strata than maxItems' });
     }
     if (cfg.skills) {
       let shares = 0;
@@ -56,6 +89,7 @@ export const catConfigSchema = z
 /**
  * CAT configuration: scaling constant D (default 1), prior (default N(0,1)),
  * estimator (default 'eap'; `method` EAP | MAP | ML | WLE takes precedence), randomesque k (default 1), Sympson–Hetter on/off,
+ * conditional Sympson–Hetter (θ strata), a-stratification (optionally b-blocked),
  * per-skill targets, test length limits, SE target, starting θ (default prior mean) and a
  * classification rule that ends the test with a pass/fail decision.
  */
@@ -69,6 +103,7 @@ export const bankItemSchema = z.object({
   b: z.number().min(-MAX_ABS_B).max(MAX_ABS_B),
   c: z.number().min(0).lt(1),
   exposureK: z.number().min(0).max(1).optional(),
+  exposureKByStratum: z.array(z.number().min(0).max(1)).min(1).max(MAX_THETA_STRATA).optional(),
   poly: z
     .discriminatedUnion('model', [
       z.strictObject({
@@ -97,6 +132,8 @@ export interface BankItem {
   c: number;
   /** Sympson–Hetter exposure parameter in [0, 1] (default 1). */
   exposureK?: number | undefined;
+  /** Conditional Sympson–Hetter parameters, one per θ stratum (default 1). */
+  exposureKByStratum?: readonly number[] | undefined;
   /** A polytomous (GRM/GPCM) item: selection and estimation use these parameters, not a, b, c. */
   poly?: PolyItemParams | undefined;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { calibrateSympsonHetter, updateExposureFromUsage } from './exposure.ts';
+import { calibrateConditionalSympsonHetter, calibrateSympsonHetter, updateExposureFromUsage } from './exposure.ts';
 import { generateBank, simulateCat } from './simulate.ts';
 
 describe('calibrateSympsonHetter', () => {
@@ -17,6 +17,35 @@ describe('calibrateSympsonHetter', () => {
     const sh = simulateCat({ items, simulees: 150, config: { ...config, sympsonHetter: true }, exposureK: cal.exposureK, seed: 'eval' });
     assert.ok(sh.maxExposure < 0.45, `max exposure ${sh.maxExposure}`);
     assert.ok(sh.rmse < plain.rmse + 0.15);
+  });
+});
+
+describe('calibrateConditionalSympsonHetter', () => {
+  it('sets K per θ stratum and lowers the exposure within every stratum towards r_max', () => {
+    const items = generateBank({ size: 80, seed: 'cal-test' });
+    const config = { minItems: 8, maxItems: 8, conditionalSympsonHetter: { cuts: [-1, 0, 1] } };
+    const plain = simulateCat({ items, simulees: 200, config: { minItems: 8, maxItems: 8 }, thetaCuts: [-1, 0, 1], seed: 'eval' });
+    const cal = calibrateConditionalSympsonHetter({ items, rMax: 0.3, config, simulees: 200, iterations: 5, seed: 'c' });
+    assert.deepEqual(cal.cuts, [-1, 0, 1]);
+    assert.equal(cal.exposureKByStratum.length, items.length);
+    assert.ok(cal.exposureKByStratum.every((row) => row.length === 4 && row.every((k) => k > 0 && k <= 1)));
+    // Items are held back where they are popular: the K of an item differ between strata.
+    assert.ok(cal.exposureKByStratum.some((row) => Math.min(...row) < 0.6 && Math.max(...row) === 1));
+    const run = simulateCat({ items, simulees: 200, config, exposureKByStratum: cal.exposureKByStratum, seed: 'eval' });
+    const maxIn = (r: typeof run): number => Math.max(...(r.byThetaStratum?.exposureRates ?? []).map((row) => Math.max(...row)));
+    assert.equal(maxIn(plain), 1);
+    // θ̂ lags the true θ in an 8-item test, so some stratum still sees one item more often than r_max.
+    assert.ok(maxIn(run) < 0.85, `max conditional exposure ${maxIn(run)}`);
+    assert.ok(run.maxExposure < 0.4, `max exposure ${run.maxExposure}`);
+    assert.deepEqual(
+      run.byThetaStratum?.simulees.reduce((x, y) => x + y, 0),
+      200,
+    );
+  });
+
+  it('rejects r_max outside (0, 1]', () => {
+    const items = generateBank({ size: 10, seed: 'x' });
+    assert.throws(() => calibrateConditionalSympsonHetter({ items, rMax: 0, config: { minItems: 2, maxItems: 2 } }), RangeError);
   });
 });
 

@@ -4,6 +4,7 @@
  */
 import type { CatConfig } from './config.ts';
 import { simulateCat } from './simulate.ts';
+import { thetaCutsOf } from './step.ts';
 import type { SimItem, SimulationResult } from './simulate.ts';
 
 /** Options of {@link calibrateSympsonHetter}. */
@@ -139,4 +140,72 @@ export function updateExposureFromUsage(input: UsageUpdateInput): ExposureUpdate
     const exposureK = previousK === 0 && u?.selected === undefined ? 0 : updateK(selectionRate, input.rMax);
     return { id: it.id, exposureK, previousK, exposureRate, selectionRate };
   });
+}
+
+/** Options of {@link calibrateConditionalSympsonHetter}. */
+export interface ConditionalCalibrateOptions extends Omit<CalibrateOptions, 'config' | 'onIteration'> {
+  /** CAT settings used in the simulations; `conditionalSympsonHetter` gives the θ cuts (default 7 strata over [−3, 3]). */
+  config: CatConfig;
+  /** Called after each iteration. */
+  onIteration?: (info: ConditionalCalibrationIteration) => void;
+}
+
+/** Statistics of one conditional calibration iteration. */
+export interface ConditionalCalibrationIteration extends CalibrationIteration {
+  /** Largest exposure rate within any true-θ stratum. */
+  maxConditionalExposure: number;
+}
+
+/** Result of {@link calibrateConditionalSympsonHetter}. */
+export interface ConditionalCalibrationResult {
+  cuts: readonly number[];
+  /** [item][stratum] exposure parameters, aligned with `items`. */
+  exposureKByStratum: number[][];
+  iterations: ConditionalCalibrationIteration[];
+}
+
+/**
+ * Calibrate conditional Sympson–Hetter parameters (Stocking & Lewis, 1998) by iterated
+ * simulation: start with K_ij = 1; each iteration simulates `simulees` tests with the
+ * current K (the lottery uses the stratum of θ̂ at each step, as in operation), measures
+ * P(S_i | j), the share of simulees whose true θ lies in stratum j for whom item i went
+ * through the lottery, and sets K_ij = r_max / P(S_i | j) if that exceeds r_max, else 1.
+ * A stratum with no simulee in an iteration keeps its K. Every conditional exposure rate
+ * at most r_max makes every overall rate at most r_max.
+ */
+export function calibrateConditionalSympsonHetter(opts: ConditionalCalibrateOptions): ConditionalCalibrationResult {
+  const iterations = opts.iterations ?? 15;
+  const simulees = opts.simulees ?? 1000;
+  if (!(opts.rMax > 0 && opts.rMax <= 1)) throw new RangeError(`rMax must be in (0, 1], got ${opts.rMax}`);
+  const config: CatConfig = { ...opts.config, conditionalSympsonHetter: opts.config.conditionalSympsonHetter ?? {} };
+  delete config.sympsonHetter;
+  const cuts = thetaCutsOf(config);
+  let K = opts.items.map(() => new Array<number>(cuts.length + 1).fill(1));
+  const log: ConditionalCalibrationIteration[] = [];
+  for (let t = 1; t <= iterations; t++) {
+    const sim = simulateCat({
+      items: opts.items,
+      simulees,
+      config,
+      seed: `${opts.seed ?? 'csh'}:iter:${t}`,
+      exposureKByStratum: K,
+      thetaCuts: cuts,
+      ...(opts.thetas ? { thetas: opts.thetas(t) } : {}),
+      onProgress: (d, n) => opts.onProgress?.(t, d, n),
+    });
+    const st = sim.byThetaStratum as NonNullable<SimulationResult['byThetaStratum']>;
+    const info: ConditionalCalibrationIteration = {
+      iteration: t,
+      maxExposure: sim.maxExposure,
+      maxSelection: Math.max(0, ...sim.selectionRates),
+      maxConditionalExposure: Math.max(0, ...st.exposureRates.map((row) => Math.max(0, ...row))),
+      rmse: sim.rmse,
+    };
+    log.push(info);
+    opts.onIteration?.(info);
+    K = K.map((row, i) =>
+      row.map((k, j) => ((st.simulees[j] as number) > 0 ? updateK(st.selectionRates[j]?.[i] as number, opts.rMax) : k)),
+    );
+  }
+  return { cuts, exposureKByStratum: K, iterations: log };
 }

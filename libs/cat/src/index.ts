@@ -25,18 +25,37 @@ export { contentStatus, selectNextItem } from './select.ts';
 export type { ContentStatus, SelectInput, SelectResult, SelectableItem, SkillTarget, SkillTargets } from './select.ts';
 export { checkStop } from './stop.ts';
 export type { StopDecision, StopInput, StopReason } from './stop.ts';
-export { bankItemSchema, catConfigSchema } from './config.ts';
+export { MAX_A_STRATA, MAX_THETA_STRATA, bankItemSchema, catConfigSchema } from './config.ts';
 export type { BankItem, CatConfig } from './config.ts';
-export { UnknownItemError, estimateForConfig, exposureDraw, nextStep, stepRng } from './step.ts';
+export { UnknownItemError, estimateForConfig, exposureDraw, nextStep, stepRng, thetaCutsOf } from './step.ts';
 export type { HistoryEntry, NextStepInput, NextStepResult } from './step.ts';
 export { percentileRank, scaleFromRange, scoreResult, toScaledScore } from './score.ts';
 export type { ScoreInput, ScoreResult, ScoreScale, SkillResult, TraceEntry } from './score.ts';
 export { bankFileItemSchema, parseBankFile } from './bank-file.ts';
 export type { BankFileError, BankFileItem, ParseBankResult, ParsedBankItem } from './bank-file.ts';
 export { drawThetas, generateBank, simulateCat } from './simulate.ts';
-export type { GenerateBankOptions, LengthStats, SimItem, SimulationOptions, SimulationResult, SimuleeResult } from './simulate.ts';
-export { calibrateSympsonHetter, updateExposureFromUsage } from './exposure.ts';
-export type { CalibrateOptions, CalibrationIteration, CalibrationResult, ExposureUpdate, ItemUsage, UsageUpdateInput } from './exposure.ts';
+export type {
+  GenerateBankOptions,
+  LengthStats,
+  SimItem,
+  SimulationOptions,
+  SimulationResult,
+  SimuleeResult,
+  ThetaStratumStats,
+} from './simulate.ts';
+export { calibrateConditionalSympsonHetter, calibrateSympsonHetter, updateExposureFromUsage } from './exposure.ts';
+export type {
+  CalibrateOptions,
+  CalibrationIteration,
+  CalibrationResult,
+  ConditionalCalibrateOptions,
+  ConditionalCalibrationIteration,
+  ConditionalCalibrationResult,
+  ExposureUpdate,
+  ItemUsage,
+  UsageUpdateInput,
+} from './exposure.ts';
+export { DEFAULT_THETA_CUTS, aStrata, stratumForStep, stratumLengths, thetaStratum } from './strata.ts';
 export { renderSimulationSvg } from './svg.ts';
 export type { SvgOptions } from './svg.ts';
 export { ESTIMATION_METHODS, checkPattern, estimateTheta } from './methods.ts';

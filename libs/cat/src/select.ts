@@ -7,6 +7,7 @@ import type { ItemParams } from './irt.ts';
 import { assertD, itemInformation } from './models.ts';
 import type { PolyItemParams } from './models.ts';
 import type { Rng } from './rng.ts';
+import { stratificationParams } from './strata.ts';
 
 /** Content target for one skill: share of the test and/or min/max item counts. */
 export interface SkillTarget {
@@ -26,6 +27,8 @@ export interface SelectableItem extends ItemParams {
   skill?: string | undefined;
   /** Sympson–Hetter exposure parameter K in [0, 1] (default 1). */
   exposureK?: number | undefined;
+  /** Conditional Sympson–Hetter: K for each θ stratum (default 1 for a missing stratum). */
+  exposureKByStratum?: readonly number[] | undefined;
   /** A polytomous (GRM/GPCM) item: information comes from these parameters, not a, b, c. */
   poly?: PolyItemParams | undefined;
 }
@@ -55,6 +58,18 @@ export interface SelectInput {
    * rejected once stays rejected for that examinee, as in the original procedure.
    */
   exposureDraw?: ((index: number) => number) | undefined;
+  /**
+   * Conditional Sympson–Hetter: the θ stratum of the current estimate; the lottery then
+   * uses `exposureKByStratum[exposureStratum]` instead of `exposureK`.
+   */
+  exposureStratum?: number | undefined;
+  /**
+   * a-stratified selection: the stratum of every item (from {@link aStrata}) and the
+   * stratum of this step. Items of that stratum are ranked by |b − θ| (closest first)
+   * instead of by information; if none is eligible the next higher strata are tried,
+   * then the lower ones.
+   */
+  aStratified?: { stratumOf: Int32Array; stratum: number; strata: number } | undefined;
 }
 
 /** Result of {@link selectNextItem}. */
@@ -307,10 +322,22 @@ function pushTop(topIdx: number[], topVal: number[], i: number, v: number, m: nu
   topVal.splice(pos, 0, v);
 }
 
+/** The a-strata to try in turn: the step's stratum, the higher ones, then the lower ones (one pass without strata). */
+function strataOrder(strat: SelectInput['aStratified']): number[] {
+  if (!strat) return [-1];
+  const { stratum, strata } = strat;
+  if (!Number.isInteger(stratum) || stratum < 0 || stratum >= strata) throw new RangeError(`a-stratum ${stratum} out of range`);
+  const order: number[] = [];
+  for (let k = stratum; k < strata; k++) order.push(k);
+  for (let k = stratum - 1; k >= 0; k--) order.push(k);
+  return order;
+}
+
 /**
  * Choose the next item: maximum Fisher information at θ among eligible items
  * (never an administered one; skills at their max excluded; content group chosen by
- * Kingsbury–Zara / forced minimums), then the Sympson–Hetter lottery in
+ * Kingsbury–Zara / forced minimums; with a-stratification the closest b in the
+ * step's a-stratum), then the (conditional) Sympson–Hetter lottery in
  * information order (if enabled) and randomesque choice among the first k
  * passing items. If every candidate fails the lottery the most informative one is
  * used. Returns null when no eligible item remains.
@@ -336,16 +363,27 @@ export function selectWithAnalysis(input: SelectInput, an: Analysis): SelectResu
   const topIdx: number[] = [];
   const topVal: number[] = [];
   const infoArr = sh ? new Float64Array(n) : undefined;
+  const strat = input.aStratified;
+  if (strat && strat.stratumOf.length !== n) throw new RangeError('aStratified.stratumOf must have one entry per item');
   let candidates = 0;
-  for (let i = 0; i < n; i++) {
-    if (mask[i] !== 0) continue;
-    if (allowed && allowed[(sids as Int32Array)[i] as number] !== 1) continue;
-    const it = items[i] as SelectableItem;
-    const v = it.poly ? itemInformation(it.poly, theta, D) : info3pl(theta, it.a, it.b, it.c, D);
-    candidates++;
-    if (infoArr) infoArr[i] = v;
-    mask[i] = 3;
-    pushTop(topIdx, topVal, i, v, m);
+  for (const target of strataOrder(strat)) {
+    for (let i = 0; i < n; i++) {
+      if (mask[i] !== 0) continue;
+      if (allowed && allowed[(sids as Int32Array)[i] as number] !== 1) continue;
+      if (strat && strat.stratumOf[i] !== target) continue;
+      const it = items[i] as SelectableItem;
+      // a-stratified: the closest b ranks first; otherwise the largest information.
+      const v = strat
+        ? -Math.abs(stratificationParams(it).b - theta)
+        : it.poly
+          ? itemInformation(it.poly, theta, D)
+          : info3pl(theta, it.a, it.b, it.c, D);
+      candidates++;
+      if (infoArr) infoArr[i] = v;
+      mask[i] = 3;
+      pushTop(topIdx, topVal, i, v, m);
+    }
+    if (candidates > 0) break;
   }
   if (candidates === 0) return null;
 
@@ -355,6 +393,7 @@ export function selectWithAnalysis(input: SelectInput, an: Analysis): SelectResu
     for (let j = 0; j < Math.min(k, topIdx.length); j++) passing.push(topIdx[j] as number);
   } else {
     const draw = input.exposureDraw as (index: number) => number;
+    const stratumK = input.exposureStratum;
     let order = topIdx;
     for (let pass = 0; pass < 2 && passing.length < k; pass++) {
       if (pass === 1) {
@@ -368,7 +407,8 @@ export function selectWithAnalysis(input: SelectInput, an: Analysis): SelectResu
       }
       for (const i of order) {
         if (passing.length >= k) break;
-        const K = items[i]?.exposureK ?? 1;
+        const it = items[i] as SelectableItem;
+        const K = stratumK === undefined ? (it.exposureK ?? 1) : (it.exposureKByStratum?.[stratumK] ?? 1);
         considered.push(i);
         if (K >= 1 || draw(i) < K) passing.push(i);
       }

@@ -11,7 +11,8 @@ import type { AnyItemParams } from './models.ts';
 import { createRng } from './rng.ts';
 import { analyse, selectWithAnalysis } from './select.ts';
 import type { SelectableItem } from './select.ts';
-import { estimateForConfig, exposureDraw, stepRng } from './step.ts';
+import { estimateForConfig, exposureDraw, exposureSelection, stepRng, thetaCutsOf } from './step.ts';
+import { assertCuts, thetaStratum } from './strata.ts';
 import { checkStop } from './stop.ts';
 import type { StopReason } from './stop.ts';
 
@@ -62,6 +63,13 @@ export interface SimulationOptions {
   thetas?: readonly number[];
   /** Per-item Sympson–Hetter parameters overriding `items[i].exposureK`. */
   exposureK?: readonly number[];
+  /** Per-item conditional Sympson–Hetter parameters overriding `items[i].exposureKByStratum`. */
+  exposureKByStratum?: readonly (readonly number[])[];
+  /**
+   * Also count selection and exposure per true-θ stratum split at these cuts (default: the
+   * conditional Sympson–Hetter cuts of the config, if it has them).
+   */
+  thetaCuts?: readonly number[];
   /** Called after each simulee. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -104,7 +112,63 @@ export interface SimulationResult {
   /** Mean proportion of items shared by two simulees' tests (relative to mean test length). */
   overlapRate: number;
   stopReasons: Partial<Record<StopReason, number>>;
+  /** Rates conditional on the true-θ stratum, when θ cuts are in force. */
+  byThetaStratum?: ThetaStratumStats;
   results: SimuleeResult[];
+}
+
+/** Selection and exposure rates within each true-θ stratum. */
+export interface ThetaStratumStats {
+  cuts: readonly number[];
+  /** Simulees per stratum. */
+  simulees: number[];
+  /** [stratum][item]: share of the stratum's simulees for whom the item went through the lottery (0 when empty). */
+  selectionRates: number[][];
+  /** [stratum][item]: share of the stratum's simulees who saw the item (0 when empty). */
+  exposureRates: number[][];
+}
+
+function stratumRates(counts: Float64Array[], simulees: number[]): number[][] {
+  return counts.map((row, j) => Array.from(row, (x) => (x === 0 ? 0 : x / (simulees[j] as number))));
+}
+
+/** Selection and exposure counts per true-θ stratum, for {@link ThetaStratumStats}. */
+function stratumCounter(
+  cuts: readonly number[],
+  items: number,
+): { add: (trueTheta: number, considered: Iterable<number>, administered: Iterable<number>) => void; stats: () => ThetaStratumStats } {
+  assertCuts(cuts);
+  const simulees = new Array<number>(cuts.length + 1).fill(0);
+  const selected = simulees.map(() => new Float64Array(items));
+  const exposed = simulees.map(() => new Float64Array(items));
+  return {
+    add(trueTheta, considered, administered): void {
+      const j = thetaStratum(trueTheta, cuts);
+      simulees[j] = (simulees[j] as number) + 1;
+      const sel = selected[j] as Float64Array;
+      const exp = exposed[j] as Float64Array;
+      for (const i of considered) sel[i] = (sel[i] as number) + 1;
+      for (const i of administered) exp[i] = (exp[i] as number) + 1;
+    },
+    stats: () => ({ cuts, simulees, selectionRates: stratumRates(selected, simulees), exposureRates: stratumRates(exposed, simulees) }),
+  };
+}
+
+/** Accuracy at each test length from per-length sums (lengths no simulee reached are left out). */
+function lengthStats(maxLen: number, cnt: Float64Array, sq: Float64Array, err: Float64Array, seSum: Float64Array): LengthStats[] {
+  const byLength: LengthStats[] = [];
+  for (let L = 1; L <= maxLen; L++) {
+    const n = cnt[L] as number;
+    if (n === 0) continue;
+    byLength.push({
+      length: L,
+      n,
+      rmse: Math.sqrt((sq[L] as number) / n),
+      bias: (err[L] as number) / n,
+      meanSe: (seSum[L] as number) / n,
+    });
+  }
+  return byLength;
 }
 
 /** Draw N(mean, sd) abilities from a seed. */
@@ -127,7 +191,14 @@ export function simulateCat(opts: SimulationOptions): SimulationResult {
   const D = config.D ?? DEFAULT_D;
   const prior = config.prior ?? DEFAULT_PRIOR;
   const thetas = opts.thetas ?? drawThetas(N, opts.seed);
-  const pool: SimItem[] = opts.exposureK ? items.map((it, i) => ({ ...it, exposureK: opts.exposureK?.[i] ?? 1 })) : items.slice();
+  const pool: SimItem[] = items.map((it, i) => {
+    const out: SimItem = { ...it };
+    if (opts.exposureK) out.exposureK = opts.exposureK[i] ?? 1;
+    if (opts.exposureKByStratum) out.exposureKByStratum = opts.exposureKByStratum[i];
+    return out;
+  });
+  const cuts = opts.thetaCuts ?? (config.conditionalSympsonHetter ? thetaCutsOf(config) : undefined);
+  const byStratum = cuts ? stratumCounter(cuts, pool.length) : undefined;
   const ids = pool.map((it, i) => it.id ?? String(i));
   const exposure = new Float64Array(pool.length);
   const selected = new Float64Array(pool.length);
@@ -168,6 +239,7 @@ export function simulateCat(opts: SimulationOptions): SimulationResult {
         reason = stop.reason ?? 'max_items';
         break;
       }
+      const exposure = exposureSelection(config, pool, step, est.theta);
       const pick = selectWithAnalysis(
         {
           items: pool,
@@ -177,9 +249,9 @@ export function simulateCat(opts: SimulationOptions): SimulationResult {
           skills: config.skills,
           maxItems: config.maxItems,
           randomesque: k,
-          sympsonHetter: config.sympsonHetter,
+          ...exposure,
           rng: k > 1 ? stepRng(simSeed, step) : undefined,
-          exposureDraw: config.sympsonHetter ? (i: number) => exposureDraw(simSeed, ids[i] as string) : undefined,
+          exposureDraw: exposure.sympsonHetter ? (i: number) => exposureDraw(simSeed, ids[i] as string) : undefined,
         },
         an,
       );
@@ -205,6 +277,7 @@ export function simulateCat(opts: SimulationOptions): SimulationResult {
     }
     for (const i of administered) exposure[i] = (exposure[i] as number) + 1;
     for (const i of considered) selected[i] = (selected[i] as number) + 1;
+    byStratum?.add(trueTheta, considered, administered);
     stopReasons[reason] = (stopReasons[reason] ?? 0) + 1;
     results.push({ trueTheta, theta: est.theta, se: est.se, length: administered.length, reason, items: administered });
     opts.onProgress?.(s + 1, N);
@@ -220,18 +293,7 @@ export function simulateCat(opts: SimulationOptions): SimulationResult {
     se += r.se;
     len += r.length;
   }
-  const byLength: LengthStats[] = [];
-  for (let L = 1; L <= maxLen; L++) {
-    const n = cnt[L] as number;
-    if (n === 0) continue;
-    byLength.push({
-      length: L,
-      n,
-      rmse: Math.sqrt((sq[L] as number) / n),
-      bias: (err[L] as number) / n,
-      meanSe: (seSum[L] as number) / n,
-    });
-  }
+  const byLength = lengthStats(maxLen, cnt, sq, err, seSum);
   const exposureRates = Array.from(exposure, (x) => x / Math.max(1, N));
   const selectionRates = Array.from(selected, (x) => x / Math.max(1, N));
   let maxExposure = 0;
@@ -261,6 +323,7 @@ export function simulateCat(opts: SimulationOptions): SimulationResult {
     unusedShare: pool.length > 0 ? unused / pool.length : 0,
     overlapRate: N > 1 && meanLength > 0 ? pairs / (N * (N - 1) * meanLength) : 0,
     stopReasons,
+    ...(byStratum ? { byThetaStratum: byStratum.stats() } : {}),
     results,
   };
 }

@@ -15,6 +15,8 @@ import { DEFAULT_D } from './irt.ts';
 import { createRng, uniformFromSeed } from './rng.ts';
 import type { Rng } from './rng.ts';
 import { analyse, selectWithAnalysis } from './select.ts';
+import type { SelectInput, SelectableItem } from './select.ts';
+import { DEFAULT_THETA_CUTS, aStrata, stratumForStep, thetaStratum } from './strata.ts';
 import { checkStop } from './stop.ts';
 import type { StopReason } from './stop.ts';
 
@@ -126,6 +128,39 @@ export function stepRng(seed: string, step: number): Rng {
   return createRng(`${seed}:${step}`);
 }
 
+/** The θ cut points of conditional Sympson–Hetter in `config` (the default 7 strata when unset). */
+export function thetaCutsOf(config: Pick<CatConfig, 'conditionalSympsonHetter'>): readonly number[] {
+  return config.conditionalSympsonHetter?.cuts ?? DEFAULT_THETA_CUTS;
+}
+
+/**
+ * The exposure-control part of a selection for step `step` at θ̂ = `theta`: whether the
+ * lottery runs, the θ stratum whose K it uses (conditional Sympson–Hetter; θ̂ strata, since
+ * the true θ is unknown in operation) and the a-stratum to draw from. @internal
+ */
+export function exposureSelection(
+  config: CatConfig,
+  items: readonly SelectableItem[],
+  step: number,
+  theta: number,
+): Pick<SelectInput, 'sympsonHetter' | 'exposureStratum' | 'aStratified'> {
+  const out: Pick<SelectInput, 'sympsonHetter' | 'exposureStratum' | 'aStratified'> = {};
+  if (config.sympsonHetter === true) out.sympsonHetter = true;
+  if (config.conditionalSympsonHetter) {
+    out.sympsonHetter = true;
+    out.exposureStratum = thetaStratum(theta, thetaCutsOf(config));
+  }
+  const as = config.aStratification;
+  if (as) {
+    out.aStratified = {
+      stratumOf: aStrata(items, as.strata, as.bBlocking === true),
+      stratum: stratumForStep(step, config.maxItems, as.strata),
+      strata: as.strata,
+    };
+  }
+  return out;
+}
+
 /** Sympson–Hetter lottery draw for item `itemId` in test `seed` (fixed for the whole test). */
 export function exposureDraw(seed: string, itemId: string): number {
   return uniformFromSeed(`${seed}:sh:${itemId}`);
@@ -172,8 +207,9 @@ function extremePattern(items: readonly AnyItemParams[], responses: readonly num
  * One stateless CAT step. Replays the history (EAP/MLE), applies the stopping
  * rules, and otherwise selects the next item by maximum information with content
  * balancing and exposure control. Randomesque choices use `createRng(seed + ':' + step)`
- * (step = history length) and the Sympson–Hetter lottery a draw fixed per
- * (seed, item), so the same inputs always give the same item.
+ * (step = history length) and the (conditional) Sympson–Hetter lottery a draw fixed per
+ * (seed, item); the a-stratum follows from the step and the θ stratum from θ̂, so the
+ * same inputs always give the same item.
  * @throws UnknownItemError when the history names an item not in the bank.
  */
 export function nextStep(input: NextStepInput): NextStepResult {
@@ -208,6 +244,7 @@ export function nextStep(input: NextStepInput): NextStepResult {
   });
   if (stop.stop) return { done: true, reason: stop.reason ?? 'max_items', theta, se, ...decided };
   const step = history.length;
+  const exposure = exposureSelection(config, bank, step, theta);
   const pick = selectWithAnalysis(
     {
       items: bank,
@@ -217,9 +254,9 @@ export function nextStep(input: NextStepInput): NextStepResult {
       skills: config.skills,
       maxItems: config.maxItems,
       randomesque: config.randomesque,
-      sympsonHetter: config.sympsonHetter,
+      ...exposure,
       rng: (config.randomesque ?? 1) > 1 ? stepRng(seed, step) : undefined,
-      exposureDraw: config.sympsonHetter ? (i: number) => exposureDraw(seed, (bank[i] as BankItem).id) : undefined,
+      exposureDraw: exposure.sympsonHetter ? (i: number) => exposureDraw(seed, (bank[i] as BankItem).id) : undefined,
     },
     an,
   );
