@@ -184,8 +184,8 @@ describe("the recruiter's workspace in a browser", () => {
       reason: 'slow network',
     });
 
-    // The results table: both rows, filtered, sorted.
-    await refreshUntil(page, 2);
+    // The results table reads itself again: both rows appear without a click; then filtered and sorted.
+    await page.waitForFunction(() => document.querySelectorAll('#results-rows tr').length === 2, undefined, { timeout: 30_000 });
     await page.selectOption('#results-filter', 'finished');
     assert.deepEqual(
       (await rows(page, 'results-rows')).map((r) => r[0]),
@@ -262,6 +262,7 @@ describe("the recruiter's workspace in a browser", () => {
     );
 
     // Item statistics (read again with the results): what Ada was given, with curves for items with IRT parameters.
+    await refreshUntil(page, 2);
     await page.locator('#items-summary', { hasText: 'From 1 finished assessment.' }).waitFor();
     const items = await rows(page, 'items-rows');
     assert.equal(items.length, 8);

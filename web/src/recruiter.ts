@@ -552,6 +552,25 @@ async function loadResults(fromStart: boolean): Promise<void> {
   renderResults();
 }
 
+/** How often an open test's results are read again by themselves, ms. */
+const RESULTS_REFRESH_MS = 10_000;
+
+/**
+ * Reads the first page of results again while a test is open and the tab is visible, so that new
+ * and finished assessments appear without a click. It waits while the recruiter has read further
+ * pages (a refresh would drop them) or has focus in the table (re-rendering would move it), and a
+ * polite announcement says how many results are new.
+ */
+setInterval(() => {
+  if (ui.screens.test.hidden || document.hidden || nextCursor !== null) return;
+  if (ui.resultsRows.contains(document.activeElement)) return;
+  const before = results.length;
+  void loadResults(true).then(() => {
+    const added = results.length - before;
+    if (added > 0) announce(`${added} new result${added === 1 ? '' : 's'}.`);
+  });
+}, RESULTS_REFRESH_MS);
+
 function passesFilter(r: ResultRow, filter: string): boolean {
   if (filter === 'all') return true;
   if (filter === 'finished') return isFinal(r.status);
