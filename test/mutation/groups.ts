@@ -35,6 +35,11 @@ export const MUTATION_GROUPS: readonly MutationGroup[] = [
     tests: ['services/gateway/src/routes*.test.ts', 'services/gateway/src/tokens*.test.ts'],
   },
   {
+    name: 'libs/qti',
+    mutate: ['libs/qti/src/*.ts', '!libs/qti/src/*.test.ts'],
+    tests: ['libs/qti/src/*.test.ts'],
+  },
+  {
     name: 'libs/cat',
     mutate: ['libs/cat/src/**/*.ts', '!libs/cat/src/**/*.test.ts', '!libs/cat/src/cli.ts', '!libs/cat/src/svg.ts'],
     // The CLI's tests start processes and cover the CLI, which is not mutated.
