@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createRng, prob3pl } from '@ap/cat';
+import type { Caller } from '@ap/protocol';
+import { findAssessment } from '../services/assessment/src/repository.ts';
 import type { AssessmentDoc, ItemDoc } from '../services/assessment/src/store.ts';
 import { runAdmin } from './support/admin.ts';
 import { setup } from './support/setup.ts';
@@ -17,19 +19,28 @@ import type { TestStack } from './support/setup.ts';
 let stack: TestStack;
 let work: string;
 let testId: string;
+/** The scored items, then the pretest ones. */
 let itemIds: string[];
+let pretestIds: string[];
 const ITEMS = 8;
+/** Items being tried out, each asked to half of the examinees. */
+const PRETEST = 2;
 const EXAMINEES = 1500;
 /** The parameters the simulated answers follow. */
-const truth = Array.from({ length: ITEMS }, (_, j) => ({ a: 0.8 + 0.15 * j, b: -1.5 + (3 * j) / (ITEMS - 1) }));
+const truth = Array.from({ length: ITEMS + PRETEST }, (_, j) => ({ a: 0.8 + 0.12 * j, b: -1.5 + (3 * j) / (ITEMS + PRETEST - 1) }));
 
 before(async () => {
   stack = await setup();
   work = await mkdtemp(join(tmpdir(), 'ap-calibrate-'));
-  testId = await stack.createTest({ id: 'calibrate', title: 'To calibrate', time_limit_s: 1800, strategy: 'fixed' }, ITEMS);
+  const demo = await stack.db.collection<{ _id: string; items: string[] }>('tests').findOne({ _id: stack.seed.test_id });
+  pretestIds = demo?.items.slice(ITEMS, ITEMS + PRETEST) ?? [];
+  testId = await stack.createTest(
+    { id: 'calibrate', title: 'To calibrate', time_limit_s: 1800, strategy: 'fixed', pretest: { items: pretestIds, rate: 0.2 } },
+    ITEMS,
+  );
   const test = await stack.db.collection<{ _id: string; items: string[] }>('tests').findOne({ _id: testId });
-  itemIds = test?.items ?? [];
-  assert.equal(itemIds.length, ITEMS);
+  itemIds = [...(test?.items ?? []), ...pretestIds];
+  assert.equal(itemIds.length, ITEMS + PRETEST);
 });
 after(async () => {
   await stack.close();
@@ -48,9 +59,12 @@ async function seedFinished(): Promise<void> {
   for (let n = 0; n < EXAMINEES; n++) {
     const theta = rng.normal();
     const at = new Date(Date.now() - 3_600_000);
-    const responses = itemIds.map((id, index) => {
+    // Every scored item, and one of the two pretest items (alternately).
+    const asked = itemIds.filter((_, j) => j < ITEMS || j === ITEMS + (n % PRETEST));
+    const responses = asked.map((id, index) => {
+      const j = itemIds.indexOf(id);
       const item = byId.get(id) as ItemDoc;
-      const right = rng.next() < prob3pl(theta, truth[index]?.a ?? 1, truth[index]?.b ?? 0, 0);
+      const right = rng.next() < prob3pl(theta, truth[j]?.a ?? 1, truth[j]?.b ?? 0, 0);
       const selected = right ? item.key : (item.options.find((o) => o.id !== item.key)?.id ?? 'x');
       return { item_id: id, index, skill: item.skill, selected_option: selected, correct: right, asked_at: at, answered_at: at };
     });
@@ -66,7 +80,7 @@ async function seedFinished(): Promise<void> {
       status: 'completed',
       strategy: 'fixed',
       seed: _id,
-      planned: { min: ITEMS, max: ITEMS },
+      planned: { min: ITEMS, max: ITEMS + 1 },
       started_at: at,
       deadline: new Date(at.getTime() + 1_800_000),
       finished_at: at,
@@ -75,7 +89,7 @@ async function seedFinished(): Promise<void> {
       responses,
       result: null,
       log: [],
-      version: ITEMS,
+      version: ITEMS + 1,
       created_at: at,
       updated_at: at,
     });
@@ -109,30 +123,34 @@ describe('item calibration from the platform’s own data', () => {
 
     const dry = await runAdmin(stack, ['calibrate', testId, '--out', work]);
     assert.equal(dry.code, 0, dry.stderr);
-    assert.match(dry.stdout, new RegExp(`calibrated ${ITEMS} of ${ITEMS} items \\(2PL\\) from ${EXAMINEES} finished assessments`));
+    assert.match(
+      dry.stdout,
+      new RegExp(`calibrated ${ITEMS + PRETEST} of ${ITEMS + PRETEST} items \\(2PL\\) from ${EXAMINEES} finished assessments`),
+    );
     assert.match(dry.stdout, /nothing changed/);
     const report = JSON.parse(await readFile(join(work, `calibration-${testId}.json`), 'utf8')) as {
-      items: { id: string; a: number; b: number; se: { a: number; b: number }; estimated: boolean; n: number }[];
+      items: { id: string; pretest: boolean; a: number; b: number; se: { a: number; b: number }; estimated: boolean; n: number }[];
       converged: boolean;
     };
     assert.ok(report.converged);
     report.items.forEach((it, j) => {
       assert.equal(it.id, itemIds[j]);
-      assert.equal(it.n, EXAMINEES);
+      assert.equal(it.pretest, j >= ITEMS, 'pretest items are calibrated with the scored ones, and named as such');
+      assert.equal(it.n, j < ITEMS ? EXAMINEES : EXAMINEES / PRETEST);
       const t = truth[j] as { a: number; b: number };
       // Within four standard errors of the truth (and the errors are small with 1,500 answers).
       assert.ok(Math.abs(it.b - t.b) <= 4 * it.se.b + 0.05, `b of ${it.id}: ${it.b} ± ${it.se.b} against ${t.b}`);
       assert.ok(Math.abs(it.a - t.a) <= 4 * it.se.a + 0.05, `a of ${it.id}: ${it.a} ± ${it.se.a} against ${t.a}`);
-      assert.ok(it.se.b < 0.2);
+      assert.ok(it.se.b < 0.25);
     });
     const svg = await readFile(join(work, `calibration-${testId}.svg`), 'utf8');
     assert.ok(svg.startsWith('<svg') && svg.trimEnd().endsWith('</svg>'));
-    assert.equal([...svg.matchAll(/r="4" fill="#/g)].length, ITEMS + 2, 'one marker per item and two legend markers');
+    assert.equal([...svg.matchAll(/r="4" fill="#/g)].length, ITEMS + PRETEST + 2, 'one marker per item and two legend markers');
     assert.deepEqual(await items.find({ _id: { $in: itemIds } }).toArray(), before, 'a dry run changes no item');
 
     const applied = await runAdmin(stack, ['calibrate', testId, '--out', work, '--apply']);
     assert.equal(applied.code, 0, applied.stderr);
-    assert.match(applied.stdout, new RegExp(`${ITEMS} items updated`));
+    assert.match(applied.stdout, new RegExp(`${ITEMS + PRETEST} items updated`));
     const after = await items.find({ _id: { $in: itemIds } }).toArray();
     for (const it of after) {
       const j = itemIds.indexOf(it._id);
@@ -140,5 +158,41 @@ describe('item calibration from the platform’s own data', () => {
       assert.ok(reported !== undefined);
       assert.ok(Math.abs((it.a ?? 0) - reported.a) < 0.01 && Math.abs((it.b ?? 0) - reported.b) < 0.01, `${it._id} stored`);
     }
+  });
+
+  test('a candidate is asked the pretest items among the scored ones, and the result counts only the scored ones', async () => {
+    const always = await stack.createTest(
+      {
+        id: 'pretest-always',
+        title: 'Pretest first',
+        time_limit_s: 1800,
+        strategy: 'fixed',
+        pretest: { items: pretestIds, rate: 1, max_per_assessment: PRETEST },
+      },
+      ITEMS,
+    );
+    const c = await stack.inviteCandidate(always);
+    const caller: Caller = { user_id: c.user_id, role: 'candidate', tests: [always] };
+    const started = await stack.bus.request('assessmentStart', { caller, test_id: always });
+    assert.ok('assessment_id' in started);
+    const asked: string[] = [];
+    let q = (await stack.bus.request('assessmentQuestion', { caller, assessment_id: started.assessment_id })).question;
+    while (q !== null) {
+      asked.push(q.question_id);
+      const r = await stack.bus.request('assessmentAnswer', {
+        caller,
+        assessment_id: started.assessment_id,
+        question_id: q.question_id,
+        selected_option: q.options[0]?.id ?? 'A',
+      });
+      q = r.feedback.next_question ?? null;
+    }
+    // With rate 1 both pretest items come first, then every scored item once.
+    assert.deepEqual(new Set(asked.slice(0, PRETEST)), new Set(pretestIds));
+    assert.equal(asked.length, ITEMS + PRETEST);
+    const stored = await findAssessment(stack.db, { _id: started.assessment_id });
+    assert.equal(stored?.status, 'completed');
+    assert.equal(stored.responses.length, ITEMS + PRETEST, 'the pretest answers are stored');
+    assert.equal(stored.result?.answered, ITEMS, 'and not scored');
   });
 });

@@ -228,6 +228,8 @@ export const endpoints = {
       items: z.array(
         z.object({
           id: idSchema,
+          /** An item being tried out (asked, never scored). */
+          pretest: z.boolean(),
           n: z.number().int(),
           p_value: z.number(),
           estimated: z.boolean(),

@@ -141,9 +141,33 @@ export const testDefinitionSchema = z
      * `classified`), and the result carries `decision`.
      */
     classification: classificationSchema.optional(),
+    /**
+     * Items being tried out: asked now and then among the scored ones (each question is one with
+     * probability `rate`, at most `max_per_assessment` per assessment), never scored, and
+     * calibrated with the rest (`npm run admin -- calibrate`).
+     */
+    pretest: z
+      .object({
+        items: z.array(idSchema).min(1).max(500),
+        rate: z.number().min(0).max(1).default(0.2),
+        max_per_assessment: z.number().int().min(1).max(20).default(2),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((d, ctx) => {
+    const pool = new Set(d.items);
+    const both = d.pretest?.items.filter((id) => pool.has(id)) ?? [];
+    if (both.length > 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pretest', 'items'],
+        message: `pretest items are not in the scored pool: ${both.slice(0, 5).join(', ')}`,
+      });
+    if (d.pretest !== undefined && new Set(d.pretest.items).size !== d.pretest.items.length) {
+      ctx.addIssue({ code: 'custom', path: ['pretest', 'items'], message: 'pretest item ids must be unique' });
+    }
     if (d.classification !== undefined && d.strategy !== 'adaptive') {
       ctx.addIssue({ code: 'custom', path: ['classification'], message: 'classification needs strategy adaptive' });
     }

@@ -130,7 +130,7 @@ async function createTest(col: Collections, req: ParsedRequestOf<'testCreate'>, 
   const { definition, items } = req;
   const given = new Set(items.map((i) => i.id));
   if (given.size !== items.length) throw new AppError('VALIDATION_FAILED', 'item ids must be unique');
-  const missing = definition.items.filter((id) => !given.has(id));
+  const missing = [...definition.items, ...(definition.pretest?.items ?? [])].filter((id) => !given.has(id));
   if (missing.length > 0) {
     const found = await col.items.find({ _id: { $in: missing } }, { projection: { _id: 1 } }).toArray();
     const foundIds = new Set(found.map((f) => f._id));

@@ -12,7 +12,9 @@ import { FINAL } from './rules.ts';
  */
 export async function calibrateItems(ctx: Context, req: ParsedRequestOf<'itemsCalibrate'>): Promise<ResponseOf<'itemsCalibrate'>> {
   const test = await ctx.getTest(req.test_id);
-  const index = new Map(test.bank.map((b, i) => [b.id, i] as const));
+  // The scored bank and the pretest items alike: trying items out is what calibration is for.
+  const bank = [...test.bank, ...(test.pretest?.bank ?? [])];
+  const index = new Map(bank.map((b, i) => [b.id, i] as const));
   const finished = await ctx.col.assessments
     .find({ test_id: req.test_id, status: { $in: [...FINAL] } }, { projection: { 'responses.item_id': 1, 'responses.correct': 1 } })
     .toArray();
@@ -27,12 +29,12 @@ export async function calibrateItems(ctx: Context, req: ParsedRequestOf<'itemsCa
   }
   if (rows.length === 0)
     throw new AppError('VALIDATION_FAILED', `test ${req.test_id} has no finished assessment with answers to calibrate from`);
-  const report = calibrate(rows, test.bank.length, { model: req.model, minResponses: req.min_responses });
+  const report = calibrate(rows, bank.length, { model: req.model, minResponses: req.min_responses });
   let applied = 0;
   if (req.apply) {
     const at = ctx.clock();
     for (const [j, it] of report.items.entries()) {
-      const id = test.bank[j]?.id;
+      const id = bank[j]?.id;
       if (!it.estimated || id === undefined) continue;
       await ctx.col.items.updateOne(
         { _id: id },
@@ -51,9 +53,10 @@ export async function calibrateItems(ctx: Context, req: ParsedRequestOf<'itemsCa
     converged: report.converged,
     applied,
     items: report.items.map((it, j) => {
-      const before = test.bank[j];
+      const before = bank[j];
       return {
         id: before?.id ?? String(j),
+        pretest: test.pretest?.ids.has(before?.id ?? '') === true,
         n: it.n,
         p_value: round(it.pValue),
         estimated: it.estimated,

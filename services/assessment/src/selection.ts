@@ -1,4 +1,4 @@
-import { createRng, nextStep, paramsFromLabel, scoreResult } from '@ap/cat';
+import { createRng, nextStep, paramsFromLabel, scoreResult, uniformFromSeed } from '@ap/cat';
 import type { BankItem, CatConfig } from '@ap/cat';
 import type { CompletionReason } from '@ap/protocol';
 import type { AssessmentDoc, ItemDoc, ResultDoc, TestDoc } from './store.ts';
@@ -11,6 +11,8 @@ export type LoadedTest = {
   bank: readonly BankItem[];
   catConfig: CatConfig;
   planned: { min: number; max: number };
+  /** Items being tried out: asked now and then, never scored, calibrated with the bank. */
+  pretest: { bank: readonly BankItem[]; ids: ReadonlySet<string>; rate: number; max: number } | undefined;
 };
 
 /** What comes next in an assessment. */
@@ -33,20 +35,34 @@ export function classificationRule(doc: TestDoc): CatConfig['classification'] {
 /** Builds the in-memory form of a test. */
 export function loadTest(doc: TestDoc, items: readonly ItemDoc[]): LoadedTest {
   const byId = new Map(items.map((i) => [i._id, i] as const));
-  const pool = doc.items.filter((id) => byId.has(id));
-  const bank: BankItem[] = pool.map((id) => {
-    const item = byId.get(id) as ItemDoc;
-    const fallback = paramsFromLabel(item.difficulty ?? 'medium', item.options.length);
-    const k = item.exposure_k?.[doc._id];
-    return {
-      id,
-      skill: item.skill,
-      a: item.a ?? fallback.a,
-      b: item.b ?? fallback.b,
-      c: item.c ?? fallback.c,
-      ...(k === undefined ? {} : { exposureK: k }),
-    };
-  });
+  const toBank = (ids: readonly string[]): BankItem[] =>
+    ids
+      .filter((id) => byId.has(id))
+      .map((id) => {
+        const item = byId.get(id) as ItemDoc;
+        const fallback = paramsFromLabel(item.difficulty ?? 'medium', item.options.length);
+        const k = item.exposure_k?.[doc._id];
+        return {
+          id,
+          skill: item.skill,
+          a: item.a ?? fallback.a,
+          b: item.b ?? fallback.b,
+          c: item.c ?? fallback.c,
+          ...(k === undefined ? {} : { exposureK: k }),
+        };
+      });
+  const bank = toBank(doc.items);
+  const pool = bank.map((b) => b.id);
+  const pretestBank = toBank(doc.pretest?.items ?? []);
+  const pretest =
+    doc.pretest === undefined || pretestBank.length === 0
+      ? undefined
+      : {
+          bank: pretestBank,
+          ids: new Set(pretestBank.map((b) => b.id)),
+          rate: doc.pretest.rate,
+          max: Math.min(doc.pretest.max_per_assessment, pretestBank.length),
+        };
   const maxItems = Math.min(doc.stopping.max_items ?? pool.length, pool.length);
   const classification = doc.strategy === 'adaptive' ? classificationRule(doc) : undefined;
   const defaultMin = classification === undefined ? maxItems : CLASSIFICATION_MIN_ITEMS;
@@ -69,7 +85,7 @@ export function loadTest(doc: TestDoc, items: readonly ItemDoc[]): LoadedTest {
     ...(doc.estimator === undefined ? {} : { method: doc.estimator }),
     ...(classification === undefined ? {} : { classification }),
   };
-  return { doc, items: byId, bank, catConfig, planned: { min: minItems, max: maxItems } };
+  return { doc, items: byId, bank, catConfig, planned: { min: minItems, max: maxItems + (pretest?.max ?? 0) }, pretest };
 }
 
 /** The authored or seeded-shuffled order of a fixed or random test. */
@@ -89,6 +105,45 @@ export function linearOrder(test: LoadedTest, seed: string): string[] {
 
 /** Decides the next item, or that the assessment is over, from the answers so far. */
 export function planNext(test: LoadedTest, assessment: Pick<AssessmentDoc, 'seed' | 'responses'>, timeRemainingS: number): Plan {
+  const scored = scoredResponses(test, assessment.responses);
+  const plan = planScored(test, assessment.seed, scored, timeRemainingS);
+  return plan.done ? plan : (pretestInstead(test, assessment, plan) ?? plan);
+}
+
+/** The answers that count: every one but those to pretest items. */
+export function scoredResponses(test: LoadedTest, responses: AssessmentDoc['responses']): AssessmentDoc['responses'] {
+  const pretest = test.pretest;
+  return pretest === undefined ? responses : responses.filter((r) => !pretest.ids.has(r.item_id));
+}
+
+/**
+ * Now and then a pretest item instead of the scored one (which is then asked next): a draw fixed
+ * by the assessment's seed and the question's index, at most `max` per assessment, in an order
+ * shuffled by the seed. The ability estimate shown with it is the scored one.
+ */
+function pretestInstead(
+  test: LoadedTest,
+  assessment: Pick<AssessmentDoc, 'seed' | 'responses'>,
+  plan: Plan & { done: false },
+): Plan | undefined {
+  const pretest = test.pretest;
+  if (pretest === undefined) return undefined;
+  const given = new Set(assessment.responses.filter((r) => pretest.ids.has(r.item_id)).map((r) => r.item_id));
+  if (given.size >= pretest.max) return undefined;
+  if (uniformFromSeed(`${assessment.seed}:pretest:${assessment.responses.length}`) >= pretest.rate) return undefined;
+  const order = pretest.bank.map((b) => b.id);
+  const rng = createRng(`${assessment.seed}:pretest-order`);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = rng.nextInt(i + 1);
+    [order[i], order[j]] = [order[j] as string, order[i] as string];
+  }
+  const next = order.find((id) => !given.has(id));
+  return next === undefined ? undefined : { ...plan, itemId: next };
+}
+
+/** The next scored item, or that the assessment is over, from the scored answers. */
+function planScored(test: LoadedTest, seed: string, responses: AssessmentDoc['responses'], timeRemainingS: number): Plan {
+  const assessment = { seed, responses };
   if (test.doc.strategy === 'adaptive') {
     const step = nextStep({
       bank: test.bank,
@@ -107,7 +162,9 @@ export function planNext(test: LoadedTest, assessment: Pick<AssessmentDoc, 'seed
 }
 
 /** Scores what was answered: counts for every strategy, θ/SE/scaled score and trace from the IRT model. */
-export function computeResult(test: LoadedTest, responses: AssessmentDoc['responses']): ResultDoc {
+export function computeResult(test: LoadedTest, all: AssessmentDoc['responses']): ResultDoc {
+  // Pretest answers are stored with the others and never scored.
+  const responses = scoredResponses(test, all);
   const scoring = test.doc.scoring;
   const scored = scoreResult({
     bank: test.bank,

@@ -52,10 +52,11 @@ export async function createAssessmentService(deps: {
         const doc = await col.tests.findOne({ _id: testId });
         if (doc === null) throw new AppError('NOT_FOUND', `test ${testId} not found`);
         // One lookup by _id per item: a `$in` filter reads the whole collection on FerretDB.
-        const items = (await Promise.all(doc.items.map((_id) => col.items.findOne({ _id })))).filter((i) => i !== null);
+        const ids = [...doc.items, ...(doc.pretest?.items ?? [])];
+        const items = (await Promise.all(ids.map((_id) => col.items.findOne({ _id })))).filter((i) => i !== null);
         // Never cache a test read without all its items (the pool was checked when it was
         // created): a replica would keep failing on an item another replica had asked.
-        if (items.length !== doc.items.length) throw new AppError('SERVICE_UNAVAILABLE', `test ${testId} was read incompletely; try again`);
+        if (items.length !== ids.length) throw new AppError('SERVICE_UNAVAILABLE', `test ${testId} was read incompletely; try again`);
         return loadTest(doc, items);
       })();
       tests.set(testId, loaded);
