@@ -292,6 +292,41 @@ describe("the recruiter's workspace in a browser", () => {
     await page.context().close();
   });
 
+  test('results are read 50 at a time: Load more reads the next page with the cursor', async () => {
+    const testId = await stack.createTest({ title: 'Paged results', time_limit_s: 600, strategy: 'fixed' }, 3);
+    const candidates = await stack.inviteCandidates(51, testId);
+    for (let i = 0; i < candidates.length; i += 10) {
+      await Promise.all(
+        candidates.slice(i, i + 10).map(async (c) => {
+          const socket = await openAuthed(`${stack.wsUrl}/ws/assessment`, c.token);
+          assert.equal((await ask(socket, 'start_assessment')).type, 'assessment_started');
+          socket.ws.close();
+        }),
+      );
+    }
+    const { page, problems } = await openPage(browser);
+    await page.goto(`${stack.httpUrl}/recruiter`);
+    await visible(page, 'screen-signin');
+    await page.fill('#email', stack.seed.recruiter.email);
+    await page.fill('#password', stack.seed.recruiter.password);
+    await page.keyboard.press('Enter');
+    await page.locator('#tests-rows tr', { hasText: 'Paged results' }).getByRole('button').click();
+    await page.waitForFunction(() => document.querySelectorAll('#results-rows tr').length === 50);
+    assert.ok(await page.locator('#results-more').isVisible());
+    assert.match((await page.textContent('#results-summary')) ?? '', /Showing 50 of 50 read \(more to load\)/);
+    await page.click('#results-more');
+    await page.waitForFunction(() => document.querySelectorAll('#results-rows tr').length === 51);
+    assert.ok(await page.locator('#results-more').isHidden());
+    const shown = await page.$$eval('#results-rows tr', (trs) => trs.map((tr) => tr.getAttribute('data-assessment-id')));
+    const stored = await stack.db
+      .collection<{ _id: string }>('assessments')
+      .find({ test_id: testId } as never)
+      .toArray();
+    assert.deepEqual([...shown].sort(), stored.map((a) => a._id).sort(), 'every assessment once');
+    assert.deepEqual(problems.errors, []);
+    await page.context().close();
+  });
+
   test('a proctor is not let into the workspace', async () => {
     const { page, problems } = await openPage(browser);
     await page.goto(`${stack.httpUrl}/recruiter`);

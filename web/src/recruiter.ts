@@ -96,6 +96,8 @@ let current: TestRow | undefined;
 /** The results read so far of the open test, and the cursor of the next page. */
 let results: ResultRow[] = [];
 let nextCursor: string | null = null;
+/** Pages of results read since the first (the periodic refresh reads only the first). */
+let pagesRead = 0;
 let sort: { key: SortKey; descending: boolean } = { key: 'started_at', descending: true };
 
 /** The test open on the page now (it may have changed while a request was on its way). */
@@ -544,6 +546,7 @@ async function loadResults(fromStart: boolean): Promise<void> {
     if (openTestId() !== testId) return;
     results = fromStart ? page.results : [...results, ...page.results];
     nextCursor = page.next_cursor;
+    pagesRead = fromStart ? 1 : pagesRead + 1;
     setProblem(undefined);
   } catch (err) {
     setProblem(`The results could not be read: ${failure(err)}`);
@@ -562,7 +565,7 @@ const RESULTS_REFRESH_MS = 10_000;
  * polite announcement says how many results are new.
  */
 setInterval(() => {
-  if (ui.screens.test.hidden || document.hidden || nextCursor !== null) return;
+  if (ui.screens.test.hidden || document.hidden || pagesRead > 1) return;
   if (ui.resultsRows.contains(document.activeElement)) return;
   const before = results.length;
   void loadResults(true).then(() => {
