@@ -10,7 +10,6 @@ import { parseBankFile } from './bank-file.ts';
 import { classificationRuleSchema, simulateClassification } from './classify.ts';
 import { bankItemSchema } from './config.ts';
 import type { CatConfig } from './config.ts';
-import { calibrateSympsonHetter } from './exposure.ts';
 import { ESTIMATION_METHODS } from './methods.ts';
 import { MAX_A, MAX_ABS_B } from './models.ts';
 import { generateBank, simulateCat } from './simulate.ts';
@@ -18,6 +17,7 @@ import type { SimItem, SimulationResult } from './simulate.ts';
 import { renderSimulationSvg } from './svg.ts';
 import { UsageError, fail, issuePath } from './cli-common.ts';
 import { cmdEstimate, dichotomousEntry } from './cli-estimate.ts';
+import { applyExposureFlags, calibrateFromFlags, parseExposureFlags } from './cli-exposure.ts';
 
 const USAGE = `usage: npm run cat -- <command>
 
@@ -36,6 +36,10 @@ commands:
       --min-items <m> --se-target <s>  variable-length stopping (optional)
       --randomesque <k>              randomesque exposure control
       --sympson-hetter <rmax>        calibrate Sympson–Hetter K (iterated simulation), then simulate
+      --conditional-sh <rmax>        calibrate conditional Sympson–Hetter K per θ stratum instead
+      --theta-cuts <c1,c2,...>       its θ cut points (default 7 strata of equal width over [-3, 3])
+      --a-strata <K> [--b-blocking]  a-stratified selection: K strata by ascending a (within
+                                     b blocks), the closest b to θ̂ in the step's stratum
       --sh-iterations <n> --sh-simulees <n>  calibration settings (default 12 × 2000)
       --seed <s>                     seed (default "cat")
       --method EAP|MAP|ML|WLE        estimator (default EAP; ML uses EAP while all answers agree)
@@ -143,7 +147,14 @@ function loadSimBank(file: string): SimItem[] {
   );
 }
 
-function summaryLines(label: string, r: SimulationResult): string[] {
+function summaryLines(label: string, r: SimulationResult, rMax: number | undefined): string[] {
+  const conditional = r.byThetaStratum;
+  const extra: string[] = [];
+  if (rMax !== undefined) extra.push(`  items above r_max   ${r.exposureRates.filter((x) => x > rMax).length}`);
+  if (conditional) {
+    const maxIn = conditional.exposureRates.map((row) => Math.max(0, ...row).toFixed(3));
+    extra.push(`  max exposure by true-θ stratum ${maxIn.join(' ')} (simulees ${conditional.simulees.join(' ')})`);
+  }
   return [
     label,
     `  simulees            ${r.simulees}`,
@@ -156,6 +167,7 @@ function summaryLines(label: string, r: SimulationResult): string[] {
     `  unused items        ${(100 * r.unusedShare).toFixed(1)}%`,
     `  test overlap rate   ${r.overlapRate.toFixed(4)}`,
     `  stop reasons        ${JSON.stringify(r.stopReasons)}`,
+    ...extra,
   ];
 }
 
@@ -172,6 +184,10 @@ function cmdSimulate(args: string[]): void {
       'se-target': { type: 'string' },
       randomesque: { type: 'string' },
       'sympson-hetter': { type: 'string' },
+      'conditional-sh': { type: 'string' },
+      'theta-cuts': { type: 'string' },
+      'a-strata': { type: 'string' },
+      'b-blocking': { type: 'boolean' },
       'sh-iterations': { type: 'string' },
       'sh-simulees': { type: 'string' },
       seed: { type: 'string' },
@@ -193,7 +209,6 @@ function cmdSimulate(args: string[]): void {
   const minItems = values['min-items'] !== undefined ? intOpt(values['min-items'], 'min-items', 1, 0) : length;
   const seTarget = numOpt(values['se-target'], 'se-target', 0, 10);
   const randomesque = intOpt(values.randomesque, 'randomesque', 1);
-  const rMax = numOpt(values['sympson-hetter'], 'sympson-hetter', 0, 1);
   if (minItems > length) throw new UsageError('--min-items must not exceed --length');
 
   let items: SimItem[];
@@ -208,7 +223,10 @@ function cmdSimulate(args: string[]): void {
     bankLabel = `${values.bank} (${items.length} items)`;
   }
   if (length > items.length) throw new UsageError(`--length ${length} exceeds the bank size ${items.length}`);
+  const flags = parseExposureFlags(values, length);
+  const rMax = flags['sympson-hetter'] ?? flags['conditional-sh'];
   if (values['cut-theta'] !== undefined || values.classify !== undefined) {
+    if (rMax !== undefined || flags['a-strata'] !== undefined) throw new UsageError('exposure options do not apply to --cut-theta');
     runClassification(values, { items, bankLabel, simulees, minItems, length, seed });
     return;
   }
@@ -217,50 +235,37 @@ function cmdSimulate(args: string[]): void {
   if (!method.success) throw new UsageError(`--method must be one of ${ESTIMATION_METHODS.join(', ')}, got "${String(values.method)}"`);
   const config: CatConfig = { minItems, maxItems: length, randomesque, method: method.data };
   if (seTarget !== undefined) config.seTarget = seTarget;
-  let exposureK: number[] | undefined;
+  applyExposureFlags(config, flags);
   const log: string[] = [`bank: ${bankLabel}`];
-  let calibration: unknown;
-  if (rMax !== undefined) {
-    const iterations = intOpt(values['sh-iterations'], 'sh-iterations', 12);
-    const shSimulees = intOpt(values['sh-simulees'], 'sh-simulees', 2000);
-    let bar = progress('calibrating SH iteration 1');
-    const cal = calibrateSympsonHetter({
-      items,
-      rMax,
-      config,
-      simulees: shSimulees,
-      iterations,
-      seed: `${seed}:calibration`,
-      onProgress: (t, d, n) => {
-        if (d === 1 && t > 1) bar = progress(`calibrating SH iteration ${t}`);
-        bar.update(d, n);
-        if (d === n) bar.done();
-      },
-    });
-    exposureK = cal.exposureK;
-    calibration = cal;
-    log.push(`Sympson–Hetter calibration (r_max ${rMax}, ${iterations} iterations × ${shSimulees} simulees):`);
-    for (const it of cal.iterations) {
-      log.push(`  iteration ${String(it.iteration).padStart(2)}: max exposure ${it.maxExposure.toFixed(3)}, RMSE ${it.rmse.toFixed(4)}`);
-    }
-    const below = exposureK.filter((k) => k < 1).length;
-    log.push(`  items with K < 1: ${below}, min K ${Math.min(...exposureK).toFixed(3)}`);
-    config.sympsonHetter = true;
-  }
-  const bar = progress('simulating');
+  let bar = progress('calibrating iteration 1');
+  const cal = calibrateFromFlags(config, flags, {
+    items,
+    seed,
+    iterations: intOpt(values['sh-iterations'], 'sh-iterations', 12),
+    simulees: intOpt(values['sh-simulees'], 'sh-simulees', 2000),
+    progress: (t, d, n) => {
+      if (d === 1 && t > 1) bar = progress(`calibrating iteration ${t}`);
+      bar.update(d, n);
+      if (d === n) bar.done();
+    },
+  });
+  log.push(...cal.log);
+  const { exposureK, exposureKByStratum, calibration } = cal;
+  bar = progress('simulating');
   const result = simulateCat({
     items,
     simulees,
     config,
     seed,
     ...(exposureK ? { exposureK } : {}),
+    ...(exposureKByStratum ? { exposureKByStratum } : {}),
     onProgress: (d, n) => bar.update(d, n),
   });
   bar.done();
   const label = `${method.data} + max information, length ${minItems === length ? length : `${minItems}..${length}`}${
     seTarget !== undefined ? `, SE target ${seTarget}` : ''
-  }${randomesque > 1 ? `, randomesque k=${randomesque}` : ''}${rMax !== undefined ? `, Sympson–Hetter r_max=${rMax}` : ''}`;
-  process.stdout.write([...log, ...summaryLines(label, result)].join('\n') + '\n');
+  }${randomesque > 1 ? `, randomesque k=${randomesque}` : ''}${cal.label}`;
+  process.stdout.write([...log, ...summaryLines(label, result, rMax)].join('\n') + '\n');
   if (values.svg) {
     writeFileSync(values.svg, renderSimulationSvg(result, rMax !== undefined ? { rMax } : {}));
     process.stderr.write(`wrote ${values.svg}\n`);
@@ -271,7 +276,9 @@ function cmdSimulate(args: string[]): void {
       bank: bankLabel,
       config,
       ...summary,
-      ...(exposureK ? { exposureK, calibration } : {}),
+      ...(exposureK ? { exposureK } : {}),
+      ...(exposureKByStratum ? { exposureKByStratum } : {}),
+      ...(calibration === undefined ? {} : { calibration }),
       simuleeResults: results.map((r) => ({ trueTheta: r.trueTheta, theta: r.theta, se: r.se, length: r.length })),
     };
     writeFileSync(values.json, JSON.stringify(out, null, 2) + '\n');
