@@ -76,7 +76,9 @@ function convertInWorker(kind: 'zip' | 'xml', body: Buffer, options: QtiImportOp
     });
     worker.once('error', (err: unknown) => {
       clearTimeout(timer);
-      reject(err instanceof Error ? err : new Error(String(err)));
+      const outOfMemory = (err as { code?: unknown } | null)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
+      if (outOfMemory) reject(new AppError('VALIDATION_FAILED', 'the package needs more memory than a conversion may use; split it'));
+      else reject(err instanceof Error ? err : new Error(String(err)));
     });
     worker.once('exit', (code) => {
       clearTimeout(timer);
