@@ -70,6 +70,14 @@ describe('the candidate page in a browser', () => {
   test('a candidate signs in with a code and completes the adaptive test with the keyboard only', async () => {
     const candidate = await stack.inviteCandidate(ADAPTIVE_TEST_ID);
     const { page, problems } = await newPage();
+    // Frame types the page sends, to check that answers bring their next question with them.
+    const sent = new Map<string, number>();
+    page.on('websocket', (ws) =>
+      ws.on('framesent', (f) => {
+        const type = /"type":"([a-z_]+)"/.exec(String(f.payload))?.[1] ?? '?';
+        sent.set(type, (sent.get(type) ?? 0) + 1);
+      }),
+    );
     await page.goto(`${stack.httpUrl}/`);
     await visible(page, 'screen-signin');
     assert.equal(await focused(page), '#code', 'the code field has focus');
@@ -140,6 +148,9 @@ describe('the candidate page in a browser', () => {
     const doc = await storedAssessment(candidate.user_id);
     assert.ok(doc.responses.length >= 10 && doc.responses.length <= 20);
     assertSameAnswers(doc, await shownAnswers(page), given);
+    // One get_question for the first question; every later one came with the feedback.
+    assert.equal(sent.get('submit_answer'), doc.responses.length);
+    assert.equal(sent.get('get_question'), 1, JSON.stringify(Object.fromEntries(sent)));
     assert.deepEqual(problems, { errors: [], csp: [] }, 'no script errors and no CSP violations');
     await page.context().close();
   });

@@ -368,7 +368,10 @@ export class Session {
     this.#sending = false;
     if (reply.type === 'answer_feedback') {
       this.#acknowledge(answer, reply.data);
-      if (!reply.data.finished) await this.#nextQuestion();
+      const next = reply.data.next_question;
+      // The feedback names the next question (chosen with the answer): shown without asking.
+      if (next !== undefined && !this.answers.some((a) => a.question_id === next.question_id)) this.#showQuestion(next);
+      else if (!reply.data.finished) await this.#nextQuestion();
       await this.#progress();
       return;
     }
@@ -417,6 +420,15 @@ export class Session {
     this.#listener.answer(done, feedback);
   }
 
+  #showQuestion(question: Question): void {
+    clearTimeout(this.#questionRetry);
+    this.#questionFailures = 0;
+    this.#listener.problem(undefined);
+    this.#question = question;
+    this.#listener.remaining(question.time_remaining_s);
+    this.#listener.question(question);
+  }
+
   async #nextQuestion(): Promise<void> {
     const client = this.#link.client;
     if (client === undefined || !this.ready || this.#finished || this.#paused) return;
@@ -434,11 +446,7 @@ export class Session {
       return;
     }
     if (reply.type === 'question') {
-      this.#questionFailures = 0;
-      this.#listener.problem(undefined);
-      this.#question = reply.data;
-      this.#listener.remaining(reply.data.time_remaining_s);
-      this.#listener.question(reply.data);
+      this.#showQuestion(reply.data);
     } else if (reply.type === 'assessment_completed') {
       this.#onCompleted(reply.data);
     } else if (reply.type === 'error') {
