@@ -58,6 +58,8 @@ export function calibrateSympsonHetter(opts: CalibrateOptions): CalibrationResul
   const iterations = opts.iterations ?? 15;
   const simulees = opts.simulees ?? 1000;
   const config: CatConfig = { ...opts.config, sympsonHetter: true };
+  // Plain SH replaces a conditional one: the lottery must use exposureK.
+  delete config.conditionalSympsonHetter;
   let K = opts.items.map(() => 1);
   const log: CalibrationIteration[] = [];
   for (let t = 1; t <= iterations; t++) {

@@ -57,6 +57,8 @@ export type {
 } from './exposure.ts';
 export { DEFAULT_THETA_CUTS, aStrata, stratumForStep, stratumLengths, thetaStratum } from './strata.ts';
 export { renderSimulationSvg } from './svg.ts';
+export { renderInformationSvg, renderItemCurvesSvg } from './curves-svg.ts';
+export type { CurveOptions } from './curves-svg.ts';
 export type { SvgOptions } from './svg.ts';
 export { ESTIMATION_METHODS, checkPattern, estimateTheta } from './methods.ts';
 export type { EstimationMethod, MethodEstimate, MethodOptions } from './methods.ts';
