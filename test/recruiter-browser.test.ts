@@ -138,16 +138,33 @@ describe("the recruiter's workspace in a browser", () => {
     // Invitations from a CSV file: two candidates, one bad line reported by its number.
     await testRow.getByRole('button').click();
     await visible(page, 'screen-test');
-    const csv = 'email,name\nada@test.example,Ada Lovelace\n"grace@test.example","Hopper, Grace"\nnot-an-email,Nobody\n';
+    // Grace has a time accommodation (× 1.5 and 60 s); a line with a multiplier of 9 is refused.
+    const csv =
+      'email,name\nada@test.example,Ada Lovelace\n"grace@test.example","Hopper, Grace",1.5,60\nnot-an-email,Nobody\nmax@test.example,Max,9,0\n';
     await page.setInputFiles('#invite-csv', { name: 'candidates.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
     await page.click('#bulk-button');
     await page.waitForFunction(() => document.querySelectorAll('#invitation-rows tr').length === 2);
     await visible(page, 'invite-errors');
     assert.match((await page.textContent('#invite-errors')) ?? '', /Line 4: "not-an-email" is not an email address/);
+    assert.match((await page.textContent('#invite-errors')) ?? '', /Line 5: the time multiplier is 1 to 4/);
     const invitations = await rows(page, 'invitation-rows');
     assert.match(invitations[0]?.[0] ?? '', /Ada Lovelace <ada@test\.example>/);
     assert.match(invitations[1]?.[0] ?? '', /Hopper, Grace <grace@test\.example>/);
     assert.equal(await stack.db.collection('invitations').countDocuments({ test_id: testId }), 2);
+    const users = await stack.db
+      .collection<{ _id: string; email: string }>('users')
+      .find({ email: { $in: ['ada@test.example', 'grace@test.example'] } })
+      .toArray();
+    const emailOf = new Map(users.map((u) => [u._id, u.email]));
+    const invited = await stack.db
+      .collection<{ candidate_id?: string; accommodations?: unknown }>('invitations')
+      .find({ test_id: testId })
+      .toArray();
+    assert.deepEqual(
+      Object.fromEntries(invited.map((i) => [emailOf.get(i.candidate_id ?? '') ?? '?', i.accommodations ?? null])),
+      { 'ada@test.example': null, 'grace@test.example': { time_multiplier: 1.5, extra_seconds: 60 } },
+      'the accommodations of the CSV line are stored with its invitation',
+    );
     const [adaCode, graceCode] = await page.$$eval('#invitation-rows .invitation-code', (els) => els.map((e) => e.textContent));
     const adaLink = await page.textContent('#invitation-rows tr:first-child .invitation-link');
     assert.equal(adaLink, `${stack.httpUrl}/?code=${encodeURIComponent(adaCode ?? '')}`);

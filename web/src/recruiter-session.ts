@@ -4,8 +4,8 @@
  * parsed with its schema from `@ap/protocol`. No DOM here: the page renders what it returns.
  */
 import { HttpApiError, login } from '@ap/client';
-import { endpoints, httpBodies, itemStatsSchema, assessmentReportSchema, recruiterTestsSchema } from '@ap/protocol';
-import type { AssessmentReport, ItemStats, ResponseOf } from '@ap/protocol';
+import { accommodationsSchema, endpoints, httpBodies, itemStatsSchema, assessmentReportSchema, recruiterTestsSchema } from '@ap/protocol';
+import type { Accommodations, AssessmentReport, ItemStats, ResponseOf } from '@ap/protocol';
 import { z } from 'zod';
 import { loadStored, saveStored } from './dom.ts';
 
@@ -184,7 +184,8 @@ export class ApiBodyError extends HttpApiError {
 }
 
 /** One line of an invitations CSV: `email,name` (a header line naming the columns is skipped). */
-export type CsvInvitee = { line: number; email: string; name: string };
+/** A line of an invitations CSV; accommodations when the line gives a time multiplier or extra seconds. */
+export type CsvInvitee = { line: number; email: string; name: string; accommodations?: Accommodations };
 
 const csvEmail = z.string().trim().toLowerCase().pipe(z.email().max(254));
 
@@ -204,7 +205,7 @@ export function parseInviteesCsv(text: string): { invitees: CsvInvitee[]; errors
       errors.push({ line, message: 'an opening quote is not closed' });
       return;
     }
-    const [first = '', second = ''] = fields.map((f) => f.trim());
+    const [first = '', second = '', multiplier = '', extra = ''] = fields.map((f) => f.trim());
     if (line === 1 && first.toLowerCase() === 'email') return;
     const email = csvEmail.safeParse(first);
     if (!email.success) {
@@ -215,9 +216,24 @@ export function parseInviteesCsv(text: string): { invitees: CsvInvitee[]; errors
       errors.push({ line, message: 'the name is longer than 200 characters' });
       return;
     }
-    invitees.push({ line, email: email.data, name: second });
+    const accommodations = csvAccommodations(multiplier, extra);
+    if (accommodations === null) {
+      errors.push({ line, message: 'the time multiplier is 1 to 4 and the extra seconds a whole number from 0 to 14400' });
+      return;
+    }
+    invitees.push({ line, email: email.data, name: second, ...(accommodations === undefined ? {} : { accommodations }) });
   });
   return { invitees, errors };
+}
+
+/** The accommodations of a CSV line: undefined when both columns are empty, null when they are not valid. */
+export function csvAccommodations(multiplier: string, extra: string): Accommodations | undefined | null {
+  if (multiplier === '' && extra === '') return undefined;
+  const parsed = accommodationsSchema.safeParse({
+    ...(multiplier === '' ? {} : { time_multiplier: Number(multiplier) }),
+    ...(extra === '' ? {} : { extra_seconds: Number(extra) }),
+  });
+  return parsed.success ? parsed.data : null;
 }
 
 function splitCsvLine(line: string): string[] | undefined {

@@ -5,7 +5,7 @@
  * Every call goes through `recruiter-session.ts`; text from the server is set with `textContent`.
  */
 import { isFinal, isOpen } from '@ap/protocol';
-import type { AssessmentStatus, CompletionReason } from '@ap/protocol';
+import type { Accommodations, AssessmentStatus, CompletionReason } from '@ap/protocol';
 import { barChart, iccChart, thetaChart } from './chart.ts';
 import { formatDuration } from './clock.ts';
 import { busyButton, byId, cell, setFieldError } from './dom.ts';
@@ -15,6 +15,7 @@ import {
   HttpApiError,
   RecruiterApi,
   forgetSignIn,
+  csvAccommodations,
   parseInviteesCsv,
   resultsCsv,
   signIn,
@@ -60,6 +61,8 @@ const ui = {
   inviteName: byId('invite-name', HTMLInputElement),
   inviteDays: byId('invite-days', HTMLInputElement),
   inviteUses: byId('invite-uses', HTMLInputElement),
+  inviteMultiplier: byId('invite-multiplier', HTMLInputElement),
+  inviteExtra: byId('invite-extra', HTMLInputElement),
   inviteButton: byId('invite-button', HTMLButtonElement),
   bulkForm: byId('bulk-form', HTMLFormElement),
   inviteCsv: byId('invite-csv', HTMLInputElement),
@@ -395,11 +398,17 @@ ui.bulkForm.addEventListener('submit', (event) => {
   void inviteFromCsv();
 });
 
-function invitationBase(): { expires_in_s: number } | undefined {
+/** What every invitation made now shares: how long it is valid and the time accommodation set on the form. */
+function invitationBase(): { expires_in_s: number; accommodations?: Accommodations } | undefined {
   const days = Number(ui.inviteDays.value || '7');
   if (!Number.isInteger(days) || days < 1 || days > 90) return undefined;
-  return { expires_in_s: days * 24 * 3600 };
+  const accommodations = csvAccommodations(ui.inviteMultiplier.value.trim(), ui.inviteExtra.value.trim());
+  if (accommodations === null) return undefined;
+  const plain = accommodations === undefined || (accommodations.time_multiplier === 1 && accommodations.extra_seconds === 0);
+  return { expires_in_s: days * 24 * 3600, ...(plain ? {} : { accommodations }) };
 }
+
+const INVALID_BASE = 'An invitation is valid for 1 to 90 days; a time multiplier is 1 to 4 and extra seconds 0 to 14400.';
 
 async function inviteOne(): Promise<void> {
   if (api === undefined || current === undefined) return;
@@ -409,7 +418,7 @@ async function inviteOne(): Promise<void> {
   const base = invitationBase();
   const problem =
     base === undefined
-      ? 'An invitation is valid for 1 to 90 days.'
+      ? INVALID_BASE
       : email !== '' && !/^[^@\s]+@[^@\s]+$/.test(email)
         ? 'Enter a valid email address, or leave it empty for an open code.'
         : !Number.isInteger(uses) || uses < 1
@@ -444,11 +453,7 @@ async function inviteFromCsv(): Promise<void> {
   const file = ui.inviteCsv.files?.[0];
   const base = invitationBase();
   if (file === undefined || base === undefined) {
-    setFieldError(
-      ui.inviteCsv,
-      ui.inviteError,
-      file === undefined ? 'Choose a CSV file first.' : 'An invitation is valid for 1 to 90 days.',
-    );
+    setFieldError(ui.inviteCsv, ui.inviteError, file === undefined ? 'Choose a CSV file first.' : INVALID_BASE);
     ui.inviteCsv.focus();
     return;
   }
@@ -459,7 +464,12 @@ async function inviteFromCsv(): Promise<void> {
   const testId = current.test_id;
   for (const person of invitees) {
     try {
-      const invitation = await api.invite(testId, { ...base, candidate_email: person.email, candidate_name: person.name });
+      const invitation = await api.invite(testId, {
+        ...base,
+        candidate_email: person.email,
+        candidate_name: person.name,
+        ...(person.accommodations === undefined ? {} : { accommodations: person.accommodations }),
+      });
       addInvitation(person.name === '' ? person.email : `${person.name} <${person.email}>`, invitation);
       invited += 1;
     } catch (err) {
