@@ -1,5 +1,5 @@
 /**
- * CLI for the CAT engine: `estimate`, `simulate`, `import-check`.
+ * CLI for the CAT engine: `estimate`, `simulate`, `import-check`, `plot`.
  * Run with `npm run cat -- <command>`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -18,6 +18,7 @@ import { renderSimulationSvg } from './svg.ts';
 import { UsageError, fail, issuePath } from './cli-common.ts';
 import { cmdEstimate, dichotomousEntry } from './cli-estimate.ts';
 import { applyExposureFlags, calibrateFromFlags, parseExposureFlags } from './cli-exposure.ts';
+import { cmdPlot } from './cli-plot.ts';
 
 const USAGE = `usage: npm run cat -- <command>
 
@@ -49,6 +50,10 @@ commands:
                                      length (--min-items..--length items)
       --svg <out.svg> --json <out.json>
   import-check <file>      validate a bank file (.json, .yaml, .yml)
+  plot --bank <file> --out <dir> [--items id,...] [--theta-min -4] [--theta-max 4]
+                           SVG plots: test information and SE of the bank (test-information.svg)
+                           and each item's characteristic curves and information (item-<id>.svg);
+                           the bank in any form simulate accepts
 `;
 
 /** Progress reporter on stderr: a bar on a TTY, otherwise a line every 10%. */
@@ -383,6 +388,9 @@ async function main(argv: string[]): Promise<void> {
         break;
       case 'import-check':
         cmdImportCheck(rest);
+        break;
+      case 'plot':
+        cmdPlot(rest, loadSimBank);
         break;
       case undefined:
       case 'help':
