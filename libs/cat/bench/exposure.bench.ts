@@ -7,10 +7,14 @@
  * calibrated for r_max on a separate seed (`--iterations` × `--cal-simulees`).
  *
  *   npm exec -- node libs/cat/bench/exposure.bench.ts [--seed cat] [--simulees 1000] [--r-max 0.25]
- *     [--conditions sh,csh,astrat,astrat-bb-sh,...]
+ *     [--limit 0.25] [--cuts -1,1] [--strata 4] [--conditions mfi,sh,csh,astrat,astrat-bb,astrat-r5,
+ *     astrat-bb-r5,astrat-sh,astrat-bb-sh,astrat-csh,astrat-bb-csh]
+ *
+ * "max in a θ stratum" is the largest exposure rate among simulees of one true-θ stratum
+ * (the --cuts strata, default 7 over [−3, 3]).
  */
 import { parseArgs } from 'node:util';
-import { calibrateConditionalSympsonHetter, calibrateSympsonHetter, generateBank, simulateCat } from '../src/index.ts';
+import { DEFAULT_THETA_CUTS, calibrateConditionalSympsonHetter, calibrateSympsonHetter, generateBank, simulateCat } from '../src/index.ts';
 import type { CatConfig, SimulationResult } from '../src/index.ts';
 
 const { values } = parseArgs({
@@ -19,6 +23,8 @@ const { values } = parseArgs({
     simulees: { type: 'string', default: '1000' },
     length: { type: 'string', default: '20' },
     'r-max': { type: 'string', default: '0.25' },
+    /** The exposure limit the figures are checked against (items above it are counted). */
+    limit: { type: 'string', default: '0.25' },
     iterations: { type: 'string', default: '12' },
     'cal-simulees': { type: 'string', default: '2000' },
     strata: { type: 'string', default: '4' },
@@ -30,9 +36,11 @@ const seed = values.seed;
 const simulees = Number(values.simulees);
 const length = Number(values.length);
 const rMax = Number(values['r-max']);
+const limit = Number(values.limit);
 const iterations = Number(values.iterations);
 const calSimulees = Number(values['cal-simulees']);
 const strata = Number(values.strata);
+const cshCuts = values.cuts === undefined ? DEFAULT_THETA_CUTS : values.cuts.split(',').map(Number);
 const csh: NonNullable<CatConfig['conditionalSympsonHetter']> =
   values.cuts === undefined ? {} : { cuts: values.cuts.split(',').map(Number) };
 const items = generateBank({ size: 300, seed });
@@ -52,11 +60,11 @@ function run(condition: string): Row {
   const aStrat = (bBlocking: boolean): CatConfig => ({ ...base, aStratification: { strata, bBlocking } });
   switch (condition) {
     case 'mfi':
-      r = simulateCat({ items, simulees, config: base, seed });
+      r = simulateCat({ items, simulees, config: base, seed, thetaCuts: cshCuts });
       break;
     case 'sh': {
       const k = calibrateSympsonHetter({ ...cal, config: base }).exposureK;
-      r = simulateCat({ items, simulees, config: { ...base, sympsonHetter: true }, exposureK: k, seed });
+      r = simulateCat({ items, simulees, config: { ...base, sympsonHetter: true }, exposureK: k, seed, thetaCuts: cshCuts });
       break;
     }
     case 'csh': {
@@ -96,7 +104,18 @@ function run(condition: string): Row {
 }
 
 const rows = values.conditions.split(',').map(run);
-const head = ['condition', 'RMSE', 'bias', 'mean SE', 'max exp', `items > ${rMax}`, 'never used', 'overlap', 'seconds'];
+const head = [
+  'condition',
+  'RMSE',
+  'bias',
+  'mean SE',
+  'max exp',
+  'max in a θ stratum',
+  `items > ${limit}`,
+  'never used',
+  'overlap',
+  'seconds',
+];
 const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
 console.log(
   `bank seed ${seed}, ${simulees} simulees, length ${length}, r_max ${rMax}, a-strata ${strata}, θ cuts ${values.cuts ?? 'default (7 strata)'}`,
@@ -111,11 +130,17 @@ for (const { condition, r, seconds } of rows) {
       r.bias.toFixed(3),
       r.meanSe.toFixed(3),
       r.maxExposure.toFixed(3),
-      String(r.exposureRates.filter((x) => x > rMax).length),
+      r.byThetaStratum ? Math.max(...r.byThetaStratum.exposureRates.map((row) => Math.max(0, ...row))).toFixed(3) : '',
+      String(r.exposureRates.filter((x) => x > limit).length),
       `${(100 * r.unusedShare).toFixed(0)}%`,
       r.overlapRate.toFixed(3),
       seconds.toFixed(0),
     ]),
   );
+}
+console.log('');
+for (const { condition, r } of rows) {
+  const met = r.maxExposure <= limit && r.rmse <= 0.41;
+  console.log(`${condition}: max exposure ≤ ${limit} and RMSE ≤ 0.41: ${met ? 'met' : 'not met'}`);
 }
 process.stderr.write(`total ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
