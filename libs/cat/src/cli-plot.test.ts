@@ -9,8 +9,8 @@ import { XMLValidator } from 'fast-xml-parser';
 
 const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
 
-function run(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, 'plot', ...args], { encoding: 'utf8', timeout: 60_000 });
+function run(args: string[], command = 'plot'): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, command, ...args], { encoding: 'utf8', timeout: 60_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -57,5 +57,16 @@ describe('cli plot', () => {
       assert.equal(e.code, 2, args.join(' '));
       assert.match(e.stderr, message);
     }
+  });
+
+  it('simulate --plots writes the simulation report and the bank information curves', () => {
+    const out = join(dir, 'sim');
+    const r = run(['--generate', '40', '--simulees', '20', '--length', '5', '--plots', out], 'simulate');
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(readdirSync(out).sort(), ['simulation.svg', 'test-information.svg']);
+    const info = readFileSync(join(out, 'test-information.svg'), 'utf8');
+    // eslint-disable-next-line @typescript-eslint/no-deprecated
+    assert.equal(XMLValidator.validate(info), true);
+    assert.match(info, /Test information and standard error \(40 items\)/);
   });
 });

@@ -2,8 +2,8 @@
  * CLI for the CAT engine: `estimate`, `simulate`, `import-check`, `plot`.
  * Run with `npm run cat -- <command>`.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { extname } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { parseBankFile } from './bank-file.ts';
@@ -15,6 +15,7 @@ import { MAX_A, MAX_ABS_B } from './models.ts';
 import { generateBank, simulateCat } from './simulate.ts';
 import type { SimItem, SimulationResult } from './simulate.ts';
 import { renderSimulationSvg } from './svg.ts';
+import { renderInformationSvg } from './curves-svg.ts';
 import { UsageError, fail, issuePath } from './cli-common.ts';
 import { cmdEstimate, dichotomousEntry } from './cli-estimate.ts';
 import { applyExposureFlags, calibrateFromFlags, parseExposureFlags } from './cli-exposure.ts';
@@ -49,6 +50,8 @@ commands:
                                      classification test instead: decision accuracy and mean
                                      length (--min-items..--length items)
       --svg <out.svg> --json <out.json>
+      --plots <dir>                  dir/simulation.svg (as --svg) and dir/test-information.svg
+                                     (test information and SE curves of the bank)
   import-check <file>      validate a bank file (.json, .yaml, .yml)
   plot --bank <file> --out <dir> [--items id,...] [--theta-min -4] [--theta-max 4]
                            SVG plots: test information and SE of the bank (test-information.svg)
@@ -205,6 +208,7 @@ function cmdSimulate(args: string[]): void {
       'select-at': { type: 'string' },
       svg: { type: 'string' },
       json: { type: 'string' },
+      plots: { type: 'string' },
     },
   });
   if (positionals.length > 0) throw new UsageError(`simulate: unexpected argument "${positionals[0]}"`);
@@ -275,6 +279,7 @@ function cmdSimulate(args: string[]): void {
     writeFileSync(values.svg, renderSimulationSvg(result, rMax !== undefined ? { rMax } : {}));
     process.stderr.write(`wrote ${values.svg}\n`);
   }
+  if (values.plots) writeSimulationPlots(values.plots, items, renderSimulationSvg(result, rMax !== undefined ? { rMax } : {}));
   if (values.json) {
     const { results, ...summary } = result;
     const out = {
@@ -289,6 +294,18 @@ function cmdSimulate(args: string[]): void {
     writeFileSync(values.json, JSON.stringify(out, null, 2) + '\n');
     process.stderr.write(`wrote ${values.json}\n`);
   }
+}
+
+/** simulate --plots DIR: the simulation report and the bank's test information / SE curves. */
+function writeSimulationPlots(dir: string, items: readonly SimItem[], report: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'simulation.svg'), report);
+    writeFileSync(join(dir, 'test-information.svg'), renderInformationSvg(items.map((it) => it.poly ?? { a: it.a, b: it.b, c: it.c })));
+  } catch (err) {
+    fail(`simulate: cannot write plots to ${dir}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  process.stderr.write(`wrote ${join(dir, 'simulation.svg')} and ${join(dir, 'test-information.svg')}\n`);
 }
 
 interface ClassificationRun {
