@@ -39,7 +39,8 @@ commands:
       --randomesque <k>              randomesque exposure control
       --sympson-hetter <rmax>        calibrate Sympson–Hetter K (iterated simulation), then simulate
       --conditional-sh <rmax>        calibrate conditional Sympson–Hetter K per θ stratum instead
-      --theta-cuts <c1,c2,...>       its θ cut points (default 7 strata of equal width over [-3, 3])
+      --theta-cuts=<c1,c2,...>       its θ cut points (default 7 strata of equal width over [-3, 3];
+                                     write it with "=" when the first cut is negative)
       --a-strata <K> [--b-blocking]  a-stratified selection: K strata by ascending a (within
                                      b blocks), the closest b to θ̂ in the step's stratum
       --sh-iterations <n> --sh-simulees <n>  calibration settings (default 12 × 2000)
