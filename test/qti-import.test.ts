@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,10 +8,10 @@ import { writeZip } from '../libs/qti/src/fixtures/zip-writer.ts';
 import type { TestEntry } from '../libs/qti/src/fixtures/zip-writer.ts';
 import { findAssessment } from '../services/assessment/src/repository.ts';
 import { openRaw, setup } from './support/setup.ts';
+import { runAdmin } from './support/admin.ts';
 import type { TestStack } from './support/setup.ts';
 
 const FIXTURES = fileURLToPath(new URL('../libs/qti/src/fixtures/', import.meta.url));
-const ADMIN_CLI = fileURLToPath(new URL('../services/assessment/src/admin-cli.ts', import.meta.url));
 
 let stack: TestStack;
 let work: string | undefined;
@@ -28,19 +27,7 @@ after(async () => {
 });
 
 /** Runs `npm run admin -- …` as the operator would, against the test's stack. */
-function admin(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [ADMIN_CLI, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...stack.cliEnv },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const admin = (args: string[]) => runAdmin(stack, args);
 
 /** A package with a manifest listing the given fixture files as items of the given resource types. */
 async function packageOf(files: { fixture: string; type: string }[]): Promise<TestEntry[]> {
