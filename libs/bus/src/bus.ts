@@ -2,7 +2,7 @@ import { connect, nkeyAuthenticator } from '@nats-io/transport-node';
 import { headers as natsHeaders, PermissionViolationError } from '@nats-io/transport-node';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { z } from 'zod';
-import { AppError, endpointRoles, endpoints, events, isAppError, issueList, replySchema } from '@ap/protocol';
+import { AppError, endpointHandlerTimeout, endpointRoles, endpoints, events, isAppError, issueList, replySchema } from '@ap/protocol';
 import type {
   Caller,
   EndpointName,
@@ -264,7 +264,7 @@ async function answerRequest<E extends EndpointName>(core: BusCore, name: E, han
     refuse(refused);
     return;
   }
-  const handlerTimeout = core.defaults.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS;
+  const handlerTimeout = endpointHandlerTimeout(name) ?? core.defaults.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS;
   const timer = setTimeout(() => {
     reqLog.warn({ timeout_ms: handlerTimeout }, 'handler too slow: answered SERVICE_UNAVAILABLE');
     refuse({ code: 'SERVICE_UNAVAILABLE', message: 'the service is too slow to answer right now; retry shortly' });

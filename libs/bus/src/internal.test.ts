@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { createLogger } from '@ap/logging';
-import { AppError, isAppError } from '@ap/protocol';
+import { AppError, endpointHandlerTimeout, isAppError } from '@ap/protocol';
 import { startNats } from '@ap/stack';
 import type { NatsServer } from '@ap/stack';
 import { z } from 'zod';
@@ -124,6 +124,23 @@ describe('a handler that does not finish', () => {
     release();
     await new Promise((r) => setImmediate(r));
     assert.equal(finished, true);
+    await served.close();
+    await caller.close();
+  });
+
+  test('an endpoint that declares a longer handler timeout (admin work) runs past the service default', async () => {
+    assert.equal(endpointHandlerTimeout('itemsCalibrate'), 250_000);
+    assert.equal(endpointHandlerTimeout('assessmentAnswer'), undefined);
+    const servedNc = await connect({ servers: server.url });
+    const callerNc = await connect({ servers: server.url });
+    const served = createBus(servedNc, createLogger({ service: 'test', level: 'silent' }), { handlerTimeoutMs: 100 });
+    const caller = createBus(callerNc, createLogger({ service: 'test', level: 'silent' }));
+    served.serve('itemsCalibrate', 'handler-timeout-test', async (req) => {
+      await new Promise((r) => setTimeout(r, 400));
+      return { test_id: req.test_id, model: req.model, examinees: 0, cycles: 0, converged: true, applied: 0, items: [] };
+    });
+    const reply = await caller.request('itemsCalibrate', { caller: { user_id: 'a', role: 'admin' }, test_id: 't1' }, { timeoutMs: 5000 });
+    assert.equal(reply.test_id, 't1');
     await served.close();
     await caller.close();
   });

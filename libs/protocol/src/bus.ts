@@ -37,6 +37,11 @@ type EndpointSpec = {
    * answered FORBIDDEN); absent, any caller. Only for requests that carry a `caller`.
    */
   roles?: readonly Role[];
+  /**
+   * How long `bus.serve` lets the handler run before it answers SERVICE_UNAVAILABLE, for admin
+   * work that takes longer than a request should (default: the service's HANDLER_TIMEOUT_MS).
+   */
+  handlerTimeoutMs?: number;
 };
 
 const STAFF = ['proctor', 'recruiter', 'admin'] as const;
@@ -211,6 +216,7 @@ export const endpoints = {
   itemsCalibrate: {
     subject: 'assessment.v1.items.calibrate',
     roles: ADMIN,
+    handlerTimeoutMs: 250_000,
     request: withCaller({
       test_id: testIdSchema,
       model: z.enum(['2PL', '3PL']).default('2PL'),
@@ -464,6 +470,12 @@ const _rolesNeedACaller: [RolesWithoutCaller] extends [never] ? true : RolesWith
 export function endpointRoles(name: EndpointName): readonly Role[] | undefined {
   const endpoint: EndpointSpec = endpoints[name];
   return endpoint.roles;
+}
+
+/** The endpoint's own handler timeout, when it sets one. */
+export function endpointHandlerTimeout(name: EndpointName): number | undefined {
+  const endpoint: EndpointSpec = endpoints[name];
+  return endpoint.handlerTimeoutMs;
 }
 export type RequestOf<E extends EndpointName> = z.input<(typeof endpoints)[E]['request']>;
 export type ParsedRequestOf<E extends EndpointName> = z.output<(typeof endpoints)[E]['request']>;

@@ -60,7 +60,7 @@ export type {
 } from './frames.ts';
 export { itemSchema, practiceSchema, skillTargetSchema, testDefinitionSchema } from './definitions.ts';
 export type { Item, Practice, TestDefinition, TestDefinitionInput } from './definitions.ts';
-export { endpointRoles, endpoints, replySchema } from './bus.ts';
+export { endpointHandlerTimeout, endpointRoles, endpoints, replySchema } from './bus.ts';
 export type { EndpointName, ParsedRequestOf, Reply, RequestOf, ResponseOf } from './bus.ts';
 export { ASSESSMENT_STREAM, SUPPORT_ROOM_PREFIX, assessmentIdOfRoom, assessmentRoomId, events, streamEvents } from './events.ts';
 export type { EventInputOf, EventKeyOf, EventName, EventOf, StreamEventName, StreamEventOf, UserPush } from './events.ts';

@@ -1,5 +1,5 @@
-import { calibrate } from '@ap/cat';
-import type { ResponseRow } from '@ap/cat';
+import { Worker } from 'node:worker_threads';
+import type { CalibrationOptions, CalibrationReport, ResponseRow } from '@ap/cat';
 import { AppError } from '@ap/protocol';
 import type { ParsedRequestOf, ResponseOf } from '@ap/protocol';
 import type { Context } from './context.ts';
@@ -7,8 +7,9 @@ import { FINAL } from './rules.ts';
 
 /**
  * Calibrates a test's items from its finished assessments. An admin command, off every request
- * path: it reads every finished assessment of the test (a scan on FerretDB) and runs EM in this
- * process. Items are shared by tests, so applied parameters serve every test that uses them.
+ * path: it reads every finished assessment of the test (a scan on FerretDB) and runs EM in a worker
+ * thread, so that the replica keeps answering candidates meanwhile. Items are shared by tests, so
+ * applied parameters serve every test that uses them.
  */
 export async function calibrateItems(ctx: Context, req: ParsedRequestOf<'itemsCalibrate'>): Promise<ResponseOf<'itemsCalibrate'>> {
   const test = await ctx.getTest(req.test_id);
@@ -29,7 +30,7 @@ export async function calibrateItems(ctx: Context, req: ParsedRequestOf<'itemsCa
   }
   if (rows.length === 0)
     throw new AppError('VALIDATION_FAILED', `test ${req.test_id} has no finished assessment with answers to calibrate from`);
-  const report = calibrate(rows, bank.length, { model: req.model, minResponses: req.min_responses });
+  const report = await calibrateInWorker(rows, bank.length, { model: req.model, minResponses: req.min_responses });
   let applied = 0;
   if (req.apply) {
     const at = ctx.clock();
@@ -72,3 +73,32 @@ export async function calibrateItems(ctx: Context, req: ParsedRequestOf<'itemsCa
 }
 
 const round = (x: number): number => Math.round(x * 10_000) / 10_000;
+
+/** The longest a calibration may run (the endpoint's handler timeout is a little longer). */
+const CALIBRATION_LIMIT_MS = 240_000;
+const WORKER = new URL('./calibration-worker.ts', import.meta.url);
+
+/** Runs `calibrate` in a worker thread, stopped after {@link CALIBRATION_LIMIT_MS}. */
+function calibrateInWorker(rows: ResponseRow[], itemCount: number, options: CalibrationOptions): Promise<CalibrationReport> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(WORKER, { workerData: { rows, itemCount, options } });
+    const timer = setTimeout(() => {
+      reject(new AppError('SERVICE_UNAVAILABLE', `the calibration took longer than ${CALIBRATION_LIMIT_MS / 1000} s`));
+      void worker.terminate();
+    }, CALIBRATION_LIMIT_MS);
+    worker.once('message', (report: CalibrationReport) => {
+      clearTimeout(timer);
+      resolve(report);
+    });
+    worker.once('error', (err: unknown) => {
+      clearTimeout(timer);
+      reject(
+        err instanceof RangeError ? new AppError('VALIDATION_FAILED', err.message) : err instanceof Error ? err : new Error(String(err)),
+      );
+    });
+    worker.once('exit', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) reject(new Error(`the calibration worker exited with code ${code}`));
+    });
+  });
+}
