@@ -25,10 +25,11 @@ describe('NATS permissions derived from the protocol', () => {
     }
   });
 
-  test('only the operator creates users or imports items; sweeps come from cleanup; the gateway calls the rest', () => {
+  test('only the operator creates users; items are imported by the operator or through the gateway (recruiters); sweeps come from cleanup; the gateway calls the rest', () => {
     const publishers = (subject: string) => BUS_IDENTITIES.filter((i) => busPermissions(i).publish.includes(subject));
     assert.deepEqual(publishers(endpoints.authCreateUser.subject), ['cli']);
-    assert.deepEqual(publishers(endpoints.itemsImport.subject), ['cli']);
+    assert.deepEqual(publishers(endpoints.itemsImport.subject), ['gateway', 'cli']);
+    assert.deepEqual(publishers(endpoints.itemsCalibrate.subject), ['gateway', 'cli']);
     assert.deepEqual(publishers(endpoints.assessmentExpireDue.subject), ['cleanup', 'cli']);
     assert.deepEqual(publishers(endpoints.assessmentStart.subject), ['gateway', 'cli']);
     assert.deepEqual(publishers(endpoints.authLogin.subject), ['gateway', 'cli']);
