@@ -15,6 +15,8 @@ const REQUEST_TIMEOUT_MS = 2000;
 
 before(async () => {
   stack = await setup({
+    // The INTERNAL test below breaks a document on purpose.
+    faults: true,
     env: {
       AUTH_TIMEOUT_MS: String(AUTH_TIMEOUT_MS),
       TOKEN_TTL_S: String(STAFF_TOKEN_TTL_S),
@@ -123,5 +125,70 @@ describe('error codes at the edge', () => {
     const after = await redeem();
     assert.equal(after.status, 401, 'a purged code is unknown');
     assert.equal(((await after.json()) as { error?: { code?: string } }).error?.code, 'AUTH_INVALID');
+  });
+
+  test('a handler that fails on bad data is answered INTERNAL, logged with its request, and the socket goes on serving', async () => {
+    // A test document broken in the database (its item list is not a list): loading it throws.
+    await stack.db.collection<{ _id: string }>('tests').insertOne({ _id: 'edges-broken', title: 'Broken', items: 5 } as { _id: string });
+    const email = 'edges-admin@example.com';
+    const password = 'edges-admin-password';
+    await stack.bus.request('authCreateUser', { caller: { user_id: 'system', role: 'admin' }, email, password, role: 'admin' });
+    const { token } = await stack.bus.request('authLogin', { email, password });
+    const s = await openAuthed(`${stack.wsUrl}/ws/assessment`, token);
+    const before = stack.internalReplies().length;
+    const reply = await ask(s, 'get_test_info', { test_id: 'edges-broken' });
+    assert.equal(reply.type, 'error');
+    assert.equal(reply.data['code'], 'INTERNAL');
+    assert.doesNotMatch(String(reply.data['message']), /TypeError|items|map/, 'no internals in the message');
+    const logged = await eventually('the INTERNAL reply in the service log', () =>
+      Promise.resolve(stack.internalReplies().length > before ? stack.internalReplies().slice(before) : undefined),
+    );
+    assert.match(logged.join('\n'), /tests\.info/);
+    assert.equal((await ask(s, 'get_test_info', { test_id: stack.seed.test_id })).type, 'test_info', 'the socket keeps serving');
+    s.ws.close();
+  });
+
+  test('a gateway shutting down answers new frames SERVICE_UNAVAILABLE while it finishes those in flight, then closes with 1001', async () => {
+    const c = await stack.inviteCandidate();
+    const s = await openAuthed(`${stack.wsUrl}/ws/assessment`, c.token);
+    assert.equal((await ask(s, 'start_assessment')).type, 'assessment_started');
+    const service = stack.platform.processes.find((p) => p.service === 'assessment');
+    const pid = service?.proc.pid;
+    assert.ok(pid !== undefined);
+    // A request held by a frozen service keeps the gateway draining.
+    process.kill(pid, 'SIGSTOP');
+    let stopping: Promise<void> | undefined;
+    try {
+      s.send({ type: 'get_progress', data: {}, id: 'held' });
+      // Frames are handled in order: once the heartbeat after it is answered, the held one is in flight.
+      assert.equal((await ask(s, 'heartbeat')).type, 'heartbeat_ack');
+      stopping = stack.platform.stop('gateway');
+      // New frames, one every 100 ms until the socket closes: those the gateway reads after the
+      // signal are refused at once; the ones before it join the requests in flight.
+      let n = 0;
+      const ticker = setInterval(() => {
+        if (s.ws.readyState === s.ws.OPEN) s.send({ type: 'get_test_info', data: {}, id: `new-${String((n += 1))}` });
+      }, 100);
+      void s.closed.then(() => clearInterval(ticker));
+      await eventually('a new frame refused while the gateway drains', () =>
+        Promise.resolve(
+          s.frames.some((f) => f.reply_to?.startsWith('new-') === true && f.data['code'] === 'SERVICE_UNAVAILABLE') ? true : undefined,
+        ),
+      );
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    assert.equal((await s.closed).code, 1001);
+    // The held request got its answer (or its timeout) before the socket closed.
+    const held = s.frames.find((f) => f.reply_to === 'held');
+    assert.ok(held !== undefined && (held.type === 'progress_update' || held.data['code'] === 'TIMEOUT'), JSON.stringify(held));
+    const refused = s.frames.filter((f) => f.reply_to?.startsWith('new-') === true && f.data['code'] === 'SERVICE_UNAVAILABLE');
+    assert.ok(refused.length > 0);
+    assert.ok(
+      refused.every((f) => String(f.data['message']).includes('shutting down')),
+      'refused as shutting down, not for another reason',
+    );
+    await stopping;
+    await stack.platform.restart('gateway');
   });
 });
