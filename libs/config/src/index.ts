@@ -67,3 +67,29 @@ export const metricsEnv = {
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   METRICS_HOST: z.string().min(1).default('0.0.0.0'),
 } as const;
+
+const emptyIsUnset = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+
+/**
+ * Variables of the xAPI statement sender; XAPI_ENDPOINT unset turns it off. XAPI_AUTH is the whole
+ * Authorization header value (`Basic …`); XAPI_USERNAME/XAPI_PASSWORD build one instead.
+ */
+export const xapiEnv = {
+  XAPI_ENDPOINT: z.preprocess(
+    emptyIsUnset,
+    z
+      .url({ protocol: /^https?$/, error: 'must be an http or https URL' })
+      .transform((u) => u.replace(/\/+$/u, ''))
+      .optional(),
+  ),
+  XAPI_AUTH: z.preprocess(emptyIsUnset, z.string().trim().min(1).optional()),
+  XAPI_USERNAME: z.preprocess(emptyIsUnset, z.string().optional()),
+  XAPI_PASSWORD: z.preprocess(emptyIsUnset, z.string().optional()),
+  /** IRI prefix of test activities: the activity id is this followed by the test id. */
+  XAPI_ACTIVITY_BASE: z.preprocess(emptyIsUnset, z.url({ error: 'must be an IRI (absolute URL)' }).optional()),
+  /** The platform's address, the `homePage` of candidate accounts. */
+  XAPI_HOME_PAGE: z.preprocess(emptyIsUnset, z.url({ error: 'must be an absolute URL' }).optional()),
+  XAPI_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  XAPI_RETRY_MIN_MS: z.coerce.number().int().positive().default(1000),
+  XAPI_RETRY_MAX_MS: z.coerce.number().int().positive().default(300_000),
+} as const;
