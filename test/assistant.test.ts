@@ -89,7 +89,7 @@ describe('help assistant: no answer ever leaks', () => {
     for (const { test: t, items: bank } of await demoBanks()) {
       for (const item of bank) {
         items += 1;
-        const reference = replies(t, item, item.key, { a: item.a, b: item.b, c: item.c });
+        const reference = replies(t, item, item.key ?? '', { a: item.a, b: item.b, c: item.c });
         for (const option of item.options) {
           assert.deepEqual(
             replies(t, item, option.id, { a: 0.7, b: -1.3, c: 0.05 }),
@@ -120,7 +120,7 @@ describe('help assistant: no answer ever leaks', () => {
   test('refuses answers and scores, and answers what the platform knows', async () => {
     const [{ test: t, items }] = (await demoBanks()) as [{ test: TestDoc; items: Item[] }];
     const item = items[0] as Item;
-    const [answer, , , hint, , , , time, left, submit, proctor, score] = replies(t, item, item.key, {});
+    const [answer, , , hint, , , , time, left, submit, proctor, score] = replies(t, item, item.key ?? '', {});
     for (const refused of [answer, hint, score]) assert.match(refused ?? '', /cannot help with answers/);
     assert.equal(time, 'You have 12 minutes 34 seconds left. When the time runs out, what you answered is submitted.');
     assert.match(left ?? '', /You have answered 0 questions \(20 to go\)/);
@@ -140,7 +140,7 @@ describe('help assistant: no answer ever leaks', () => {
       }
     }
     assert.match(
-      replies(t, { ...base, clarification: 'Think about the time complexity of a loop.' }, base.key, {})[clarify] ?? '',
+      replies(t, { ...base, clarification: 'Think about the time complexity of a loop.' }, base.key ?? '', {})[clarify] ?? '',
       /^The author's note on this question: Think about/,
     );
   });

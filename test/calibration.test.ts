@@ -65,7 +65,7 @@ async function seedFinished(): Promise<void> {
       const j = itemIds.indexOf(id);
       const item = byId.get(id) as ItemDoc;
       const right = rng.next() < prob3pl(theta, truth[j]?.a ?? 1, truth[j]?.b ?? 0, 0);
-      const selected = right ? item.key : (item.options.find((o) => o.id !== item.key)?.id ?? 'x');
+      const selected = right ? (item.key ?? 'x') : (item.options.find((o) => o.id !== item.key)?.id ?? 'x');
       return { item_id: id, index, skill: item.skill, selected_option: selected, correct: right, asked_at: at, answered_at: at };
     });
     const _id = randomUUID();

@@ -11,9 +11,29 @@ const optionSchema = z.strictObject({
   text: z.string().min(1),
 });
 
+/** Question types of a bank file: `likert` and `partial_credit` have ordered options (categories 0..K) and no key. */
+const ITEM_TYPES = ['single_choice', 'likert', 'partial_credit'] as const;
+/** Polytomous question types and the model each uses when the item names none. */
+const DEFAULT_MODEL = { likert: 'GRM', partial_credit: 'GPCM' } as const;
+/** Discrimination of a polytomous item that gives no `a`. */
+export const DEFAULT_POLY_A = 1;
+
+/**
+ * Thresholds of a polytomous item that gives none: K = categories − 1 evenly spaced values in
+ * (−2, 2), increasing, e.g. [−1.2, −0.4, 0.4, 1.2] for five options.
+ */
+export function defaultThresholds(categories: number): number[] {
+  const k = categories - 1;
+  return Array.from({ length: k }, (_, i) => Math.round((-2 + (4 * (i + 1)) / (k + 1)) * 1000) / 1000);
+}
+
 /**
  * Schema of one item in a bank file. Unknown keys are rejected (to catch typos).
- * a/b/c are optional; missing ones come from `paramsFromLabel(difficulty ?? 'medium', options.length)`.
+ * single_choice (the default type): a/b/c are optional; missing ones come from
+ * `paramsFromLabel(difficulty ?? 'medium', options.length)`.
+ * likert and partial_credit: no key, b or c; `model` (default GRM for likert, GPCM for
+ * partial_credit), `a` (default 1) and `thresholds` (one per option after the first; increasing
+ * for GRM; default {@link defaultThresholds}).
  */
 export const bankFileItemSchema = z
   .strictObject({
@@ -21,24 +41,33 @@ export const bankFileItemSchema = z
     skill: z.string().min(1),
     stem: z.string().min(1),
     options: z.array(optionSchema).min(2).max(10),
-    key: z.string().min(1),
+    key: z.string().min(1).optional(),
     difficulty: z.enum(['easy', 'medium', 'hard']).optional(),
     a: z.number().positive().max(MAX_A).optional(),
     b: z.number().min(-MAX_ABS_B).max(MAX_ABS_B).optional(),
     c: z.number().min(0).lt(1).optional(),
+    model: z.enum(['GRM', 'GPCM']).optional(),
+    thresholds: z.array(z.number().min(-MAX_ABS_B).max(MAX_ABS_B)).min(1).max(9).optional(),
     clarification: z.string().optional(),
-    type: z.literal('single_choice').optional(),
+    type: z.enum(ITEM_TYPES).optional(),
   })
   .superRefine((item, ctx) => {
     for (const issue of optionIssues(item)) ctx.addIssue({ code: 'custom', ...issue });
   });
 
-/** Cross-field checks: unique option ids and a key that names an option (works on raw input too). */
-function optionIssues(entry: unknown): { path: (string | number)[]; message: string }[] {
+type Issue = { path: (string | number)[]; message: string };
+
+/**
+ * Cross-field checks: unique option ids, a key that names an option on a single choice, and on a
+ * likert or partial_credit item no key, b or c and thresholds that fit the options and the model
+ * (works on raw input too).
+ */
+function optionIssues(entry: unknown): Issue[] {
   if (entry === null || typeof entry !== 'object') return [];
-  const { options, key } = entry as { options?: unknown; key?: unknown };
+  const raw = entry as Record<string, unknown>;
+  const options = raw['options'];
   if (!Array.isArray(options)) return [];
-  const out: { path: (string | number)[]; message: string }[] = [];
+  const out: Issue[] = [];
   const seen = new Set<string>();
   options.forEach((o: unknown, i) => {
     const id = o !== null && typeof o === 'object' ? (o as { id?: unknown }).id : undefined;
@@ -46,8 +75,38 @@ function optionIssues(entry: unknown): { path: (string | number)[]; message: str
     if (seen.has(id)) out.push({ path: ['options', i, 'id'], message: `duplicate option id "${id}"` });
     seen.add(id);
   });
+  const type = raw['type'] ?? 'single_choice';
+  if (type === 'likert' || type === 'partial_credit') return [...out, ...polyIssues(raw, type, options.length)];
+  // An unknown type is reported by the schema; its other fields are not judged.
+  if (type !== 'single_choice') return out;
+  const key = raw['key'];
+  if (key === undefined) out.push({ path: ['key'], message: 'required field is missing (a single_choice item needs a key)' });
   if (typeof key === 'string' && key.length > 0 && seen.size > 0 && !seen.has(key)) {
     out.push({ path: ['key'], message: `key "${key}" is not one of the option ids` });
+  }
+  for (const f of ['model', 'thresholds']) {
+    if (raw[f] !== undefined) out.push({ path: [f], message: `${f} is only for likert and partial_credit items` });
+  }
+  return out;
+}
+
+/** The checks of a likert or partial_credit item: ordered options are its categories, thresholds fit them. */
+function polyIssues(raw: Record<string, unknown>, type: 'likert' | 'partial_credit', options: number): Issue[] {
+  const out: Issue[] = [];
+  for (const f of ['key', 'b', 'c']) {
+    if (raw[f] !== undefined) out.push({ path: [f], message: `a ${type} item has no ${f} (its options are ordered categories)` });
+  }
+  const t = raw['thresholds'];
+  if (!Array.isArray(t)) return out;
+  if (t.length !== options - 1) {
+    out.push({
+      path: ['thresholds'],
+      message: `${options} options (categories 0..${options - 1}) need ${options - 1} thresholds, got ${t.length}`,
+    });
+  }
+  const model = raw['model'] ?? DEFAULT_MODEL[type];
+  if (model === 'GRM' && t.some((v: unknown, k) => k > 0 && typeof v === 'number' && v <= (t[k - 1] as number))) {
+    out.push({ path: ['thresholds'], message: 'GRM thresholds must increase' });
   }
   return out;
 }
@@ -55,8 +114,8 @@ function optionIssues(entry: unknown): { path: (string | number)[]; message: str
 /** An item as written in a bank file. */
 export type BankFileItem = z.infer<typeof bankFileItemSchema>;
 
-/** A parsed bank item with IRT parameters filled in. */
-export interface ParsedBankItem {
+/** A parsed single-choice bank item with IRT parameters filled in. */
+export interface ParsedChoiceItem {
   id: string;
   skill: string;
   stem: string;
@@ -69,6 +128,23 @@ export interface ParsedBankItem {
   clarification?: string;
   type: 'single_choice';
 }
+
+/** A parsed likert or partial-credit bank item (option k is category k) with its model filled in. */
+export interface ParsedPolyItem {
+  id: string;
+  skill: string;
+  stem: string;
+  options: { id: string; text: string }[];
+  difficulty?: 'easy' | 'medium' | 'hard';
+  a: number;
+  model: 'GRM' | 'GPCM';
+  thresholds: number[];
+  clarification?: string;
+  type: 'likert' | 'partial_credit';
+}
+
+/** A parsed bank item. */
+export type ParsedBankItem = ParsedChoiceItem | ParsedPolyItem;
 
 /** One bank-file error: the item (id, or index when the id is unusable), the field path and a message. */
 export interface BankFileError {
@@ -87,6 +163,25 @@ function fieldPath(path: readonly PropertyKey[]): string {
     else out += out === '' ? String(p) : `.${String(p)}`;
   }
   return out === '' ? '(item)' : out;
+}
+
+/** A checked bank-file item with its defaults filled in. */
+function parsedItem(it: BankFileItem): ParsedBankItem {
+  const common = { id: it.id, skill: it.skill, stem: it.stem, options: it.options.map((o) => ({ id: o.id, text: o.text })) };
+  const extra = {
+    ...(it.difficulty === undefined ? {} : { difficulty: it.difficulty }),
+    ...(it.clarification === undefined ? {} : { clarification: it.clarification }),
+  };
+  const type = it.type ?? 'single_choice';
+  if (type !== 'single_choice') {
+    const model = it.model ?? DEFAULT_MODEL[type];
+    const thresholds = it.thresholds ?? defaultThresholds(it.options.length);
+    return { ...common, ...extra, a: it.a ?? DEFAULT_POLY_A, model, thresholds, type };
+  }
+  const def = paramsFromLabel(it.difficulty ?? 'medium', it.options.length);
+  // The checks have made sure a single choice has its key.
+  const key = it.key as string;
+  return { ...common, key, ...extra, a: it.a ?? def.a, b: it.b ?? def.b, c: it.c ?? def.c, type: 'single_choice' };
 }
 
 /**
@@ -145,22 +240,7 @@ export function parseBankFile(text: string, format: 'json' | 'yaml'): ParseBankR
       for (const issue of optionIssues(entry)) add(fieldPath(issue.path), issue.message);
       return;
     }
-    const it = parsed.data;
-    const def = paramsFromLabel(it.difficulty ?? 'medium', it.options.length);
-    const out: ParsedBankItem = {
-      id: it.id,
-      skill: it.skill,
-      stem: it.stem,
-      options: it.options.map((o) => ({ id: o.id, text: o.text })),
-      key: it.key,
-      a: it.a ?? def.a,
-      b: it.b ?? def.b,
-      c: it.c ?? def.c,
-      type: 'single_choice',
-    };
-    if (it.difficulty !== undefined) out.difficulty = it.difficulty;
-    if (it.clarification !== undefined) out.clarification = it.clarification;
-    items.push(out);
+    items.push(parsedItem(parsed.data));
   });
   if (raw.length === 0) errors.push({ item: '(file)', field: 'items', message: 'the bank has no items' });
   return errors.length > 0 ? { ok: false, errors } : { ok: true, items };

@@ -7,6 +7,7 @@ import { extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { parseBankFile } from './bank-file.ts';
+import type { ParsedBankItem } from './bank-file.ts';
 import { classificationRuleSchema, simulateClassification } from './classify.ts';
 import { bankItemSchema } from './config.ts';
 import type { CatConfig } from './config.ts';
@@ -112,6 +113,12 @@ function issueLines(issues: readonly z.core.$ZodIssue[], prefix: string): string
     .join('\n');
 }
 
+/** The engine's form of a bank-file item: a likert or partial-credit item with its GRM/GPCM parameters. */
+function simItemOf(item: ParsedBankItem): SimItem {
+  if (item.type === 'single_choice') return item;
+  return { id: item.id, skill: item.skill, a: item.a, b: 0, c: 0, poly: { model: item.model, a: item.a, b: item.thresholds } };
+}
+
 function loadSimBank(file: string): SimItem[] {
   let text: string;
   try {
@@ -123,7 +130,7 @@ function loadSimBank(file: string): SimItem[] {
   if (ext === '.yaml' || ext === '.yml') {
     const r = parseBankFile(text, 'yaml');
     if (!r.ok) fail(`simulate: invalid bank file:\n${r.errors.map((e) => `  item ${e.item}, ${e.field}: ${e.message}`).join('\n')}`);
-    return r.items;
+    return r.items.map(simItemOf);
   }
   let raw: unknown;
   try {
@@ -145,7 +152,7 @@ function loadSimBank(file: string): SimItem[] {
   const engine = z.array(bankItemSchema).min(1).safeParse(list);
   if (engine.success) return engine.data;
   const r = parseBankFile(text, 'json');
-  if (r.ok) return r.items;
+  if (r.ok) return r.items.map(simItemOf);
   const looksEngine = first !== null && typeof first === 'object' && 'a' in first && 'skill' in first && !('options' in first);
   if (looksEngine) fail(`simulate: invalid bank of engine items {id,skill,a,b,c}:\n${issueLines(engine.error.issues, '')}`);
   fail(

@@ -31,8 +31,8 @@ export { UnknownItemError, estimateForConfig, exposureDraw, nextStep, stepRng, t
 export type { HistoryEntry, NextStepInput, NextStepResult } from './step.ts';
 export { percentileRank, scaleFromRange, scoreResult, toScaledScore } from './score.ts';
 export type { ScoreInput, ScoreResult, ScoreScale, SkillResult, TraceEntry } from './score.ts';
-export { bankFileItemSchema, parseBankFile } from './bank-file.ts';
-export type { BankFileError, BankFileItem, ParseBankResult, ParsedBankItem } from './bank-file.ts';
+export { bankFileItemSchema, DEFAULT_POLY_A, defaultThresholds, parseBankFile } from './bank-file.ts';
+export type { BankFileError, BankFileItem, ParseBankResult, ParsedBankItem, ParsedChoiceItem, ParsedPolyItem } from './bank-file.ts';
 export { drawThetas, generateBank, simulateCat } from './simulate.ts';
 export type {
   GenerateBankOptions,

@@ -1,27 +1,79 @@
 import { z } from 'zod';
 import { idSchema, optionSchema } from './common.ts';
 
+/** Question types: one keyed option, or ordered options that are the categories 0..K of a polytomous item. */
+export const ITEM_TYPES = ['single_choice', 'likert', 'partial_credit'] as const;
+export type ItemType = (typeof ITEM_TYPES)[number];
+
+/** Whether a question type is polytomous: its options are ordered categories 0..K and it has no key. */
+export const isPolytomousType = (type: ItemType): boolean => type !== 'single_choice';
+
+/**
+ * The IRT model a polytomous item uses when it names none: GRM for `likert`, GPCM for `partial_credit`.
+ */
+export const defaultPolyModel = (type: ItemType): 'GRM' | 'GPCM' => (type === 'partial_credit' ? 'GPCM' : 'GRM');
+
 /** One question of a bank as authors write it and the assessment service stores it. */
 export const itemSchema = z
   .object({
     id: idSchema,
     skill: z.string().min(1).max(64),
-    type: z.literal('single_choice').default('single_choice'),
+    type: z.enum(ITEM_TYPES).default('single_choice'),
     stem: z.string().min(1).max(10_000),
+    /** For `likert` and `partial_credit`: in order, option k is category k. */
     options: z.array(optionSchema).min(2).max(10),
-    key: z.string().min(1).max(16),
+    /** The correct option of a `single_choice` item; absent on `likert` and `partial_credit`. */
+    key: z.string().min(1).max(16).optional(),
     difficulty: z.enum(['easy', 'medium', 'hard']).optional(),
     a: z.number().positive().max(10).optional(),
     b: z.number().min(-10).max(10).optional(),
     c: z.number().min(0).lt(1).optional(),
+    /** Polytomous items: the IRT model (default GRM for `likert`, GPCM for `partial_credit`). */
+    model: z.enum(['GRM', 'GPCM']).optional(),
+    /** Polytomous items: one threshold per category above 0 (increasing for GRM); default: K evenly spaced values in (−2, 2), see the README. */
+    thresholds: z.array(z.number().min(-10).max(10)).min(1).max(9).optional(),
     clarification: z.string().max(2000).optional(),
   })
   .strict()
   .superRefine((item, ctx) => {
-    const ids = item.options.map((o) => o.id);
-    if (new Set(ids).size !== ids.length) ctx.addIssue({ code: 'custom', path: ['options'], message: 'option ids must be unique' });
-    if (!ids.includes(item.key)) ctx.addIssue({ code: 'custom', path: ['key'], message: `key "${item.key}" is not one of the option ids` });
+    for (const issue of itemTypeIssues(item)) ctx.addIssue({ code: 'custom', ...issue });
   });
+
+/** Cross-field checks of an item: unique option ids, the key of a single choice, the categories of a polytomous item. */
+function itemTypeIssues(item: {
+  type: ItemType;
+  options: readonly { id: string }[];
+  key?: string | undefined;
+  b?: number | undefined;
+  c?: number | undefined;
+  model?: 'GRM' | 'GPCM' | undefined;
+  thresholds?: readonly number[] | undefined;
+}): { path: (string | number)[]; message: string }[] {
+  const out: { path: (string | number)[]; message: string }[] = [];
+  const ids = item.options.map((o) => o.id);
+  if (new Set(ids).size !== ids.length) out.push({ path: ['options'], message: 'option ids must be unique' });
+  if (!isPolytomousType(item.type)) {
+    if (item.key === undefined) out.push({ path: ['key'], message: 'a single_choice item needs a key' });
+    else if (!ids.includes(item.key)) out.push({ path: ['key'], message: `key "${item.key}" is not one of the option ids` });
+    for (const f of ['model', 'thresholds'] as const) {
+      if (item[f] !== undefined) out.push({ path: [f], message: `${f} is for likert and partial_credit items` });
+    }
+    return out;
+  }
+  for (const f of ['key', 'b', 'c'] as const) {
+    if (item[f] !== undefined) out.push({ path: [f], message: `a ${item.type} item has no ${f} (its options are ordered categories)` });
+  }
+  const t = item.thresholds;
+  if (t === undefined) return out;
+  if (t.length !== ids.length - 1) {
+    out.push({ path: ['thresholds'], message: `${ids.length} options need ${ids.length - 1} thresholds, got ${t.length}` });
+  }
+  const model = item.model ?? defaultPolyModel(item.type);
+  if (model === 'GRM' && t.some((v, k) => k > 0 && v <= (t[k - 1] as number))) {
+    out.push({ path: ['thresholds'], message: 'GRM thresholds must increase' });
+  }
+  return out;
+}
 export type Item = z.infer<typeof itemSchema>;
 
 /** The practice question of a test: shown with its answer before Start, so the candidate can try the controls. */

@@ -160,7 +160,11 @@ export const questionSchema = z.object({
   assessment_id: idSchema,
   question_id: idSchema,
   index: z.number().int().nonnegative(),
-  type: z.literal('single_choice'),
+  /**
+   * `single_choice`: one option is right. `likert` and `partial_credit`: the options are ordered
+   * categories (the first is category 0) and none is right or wrong.
+   */
+  type: z.enum(['single_choice', 'likert', 'partial_credit']),
   stem: z.string(),
   options: z.array(optionSchema),
   skill: z.string(),
@@ -296,8 +300,10 @@ export const serverFrameData = {
     question_id: idSchema,
     accepted: z.boolean(),
     selected_option: z.string(),
-    /** Present only when the test's feedback policy shows correctness. */
+    /** Present only when the test's feedback policy shows correctness, and never for likert and partial_credit questions. */
     correct: z.boolean().optional(),
+    /** The category of the chosen option (0 for the first) of a likert or partial_credit question. */
+    category: z.number().int().nonnegative().optional(),
     answered: z.number().int().nonnegative(),
     finished: z.boolean(),
     /**

@@ -58,8 +58,16 @@ export type {
   TestInfo,
   TestSummary,
 } from './frames.ts';
-export { itemSchema, practiceSchema, skillTargetSchema, testDefinitionSchema } from './definitions.ts';
-export type { Item, Practice, TestDefinition, TestDefinitionInput } from './definitions.ts';
+export {
+  defaultPolyModel,
+  isPolytomousType,
+  ITEM_TYPES,
+  itemSchema,
+  practiceSchema,
+  skillTargetSchema,
+  testDefinitionSchema,
+} from './definitions.ts';
+export type { Item, ItemType, Practice, TestDefinition, TestDefinitionInput } from './definitions.ts';
 export { endpointHandlerTimeout, endpointRoles, endpoints, replySchema } from './bus.ts';
 export type { EndpointName, ParsedRequestOf, Reply, RequestOf, ResponseOf } from './bus.ts';
 export { ASSESSMENT_STREAM, SUPPORT_ROOM_PREFIX, assessmentIdOfRoom, assessmentRoomId, events, streamEvents } from './events.ts';

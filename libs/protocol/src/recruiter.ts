@@ -33,8 +33,12 @@ export const itemStatsSchema = z.object({
       administered: z.number().int().nonnegative(),
       /** administered / examinees (0 when there are none). */
       exposure: z.number().min(0).max(1),
-      /** Share of correct answers among those given (null when never given). */
+      /** Share of correct answers among those given (null when never given, and for likert and partial_credit items). */
       proportion_correct: z.number().min(0).max(1).nullable(),
+      /** The question type (absent: single_choice). */
+      type: z.enum(['single_choice', 'likert', 'partial_credit']).optional(),
+      /** Likert and partial_credit items: the mean category of the answers given (null when never given). */
+      mean_category: z.number().nonnegative().nullable().optional(),
       /** Mean seconds from the question being asked to its answer (null when never given). */
       mean_time_s: z.number().nonnegative().nullable(),
       /** The item's IRT parameters, when it has them (for its characteristic curve). */
@@ -66,7 +70,10 @@ export const assessmentReportSchema = z.object({
       skill: z.string(),
       stem: z.string(),
       selected_option: z.string(),
+      /** Always false for likert and partial_credit questions, which have no right answer: see `category`. */
       correct: z.boolean(),
+      /** The category of the chosen option (0 for the first) of a likert or partial_credit question. */
+      category: z.number().int().nonnegative().optional(),
       answered_at: z.string(),
       time_s: z.number().nonnegative(),
     }),

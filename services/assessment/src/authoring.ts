@@ -72,7 +72,7 @@ async function importItems(col: Collections, req: ParsedRequestOf<'itemsImport'>
   }
   const ids: string[] = [];
   for (const item of parsed.items) {
-    const checked = itemSchema.safeParse({ ...item, type: 'single_choice' });
+    const checked = itemSchema.safeParse(item);
     if (!checked.success) {
       throw new AppError('VALIDATION_FAILED', `item ${item.id}: ${checked.error.issues[0]?.message ?? 'invalid'}; nothing was imported`, {
         details: { errors: checked.error.issues.map((i) => ({ item: item.id, field: i.path.join('.'), message: i.message })) },
@@ -83,7 +83,7 @@ async function importItems(col: Collections, req: ParsedRequestOf<'itemsImport'>
   if (req.caller.role !== 'admin') await refuseReplacing(col, parsed.items);
   for (const item of parsed.items) {
     const { id, ...rest } = item;
-    const doc: ItemDoc = { _id: id, ...rest, type: 'single_choice' };
+    const doc: ItemDoc = { _id: id, ...rest };
     await col.items.replaceOne({ _id: id }, doc, { upsert: true });
   }
   return { imported: ids.length, item_ids: ids };
@@ -103,7 +103,7 @@ async function refuseReplacing(col: Collections, items: readonly ParsedBankItem[
     if (stored === null || stored === undefined) return;
     const { _id, ...storedFields } = stored;
     const { id, ...newFields } = item;
-    if (sameContent({ ...storedFields, type: 'single_choice' }, { ...newFields, type: 'single_choice' })) return;
+    if (sameContent(storedFields, newFields)) return;
     errors.push({ item: id, field: 'id', message: `an item ${_id} exists with other content; give the new item another id` });
   });
   if (errors.length > 0) {

@@ -14,7 +14,8 @@ import { FINAL } from './rules.ts';
 export async function calibrateItems(ctx: Context, req: ParsedRequestOf<'itemsCalibrate'>): Promise<ResponseOf<'itemsCalibrate'>> {
   const test = await ctx.getTest(req.test_id);
   // The scored bank and the pretest items alike: trying items out is what calibration is for.
-  const bank = [...test.bank, ...(test.pretest?.bank ?? [])];
+  // Likert and partial-credit items keep their authored parameters: the calibration fits 1–3PL.
+  const bank = [...test.bank, ...(test.pretest?.bank ?? [])].filter((b) => b.poly === undefined);
   const index = new Map(bank.map((b, i) => [b.id, i] as const));
   const finished = await ctx.col.assessments
     .find({ test_id: req.test_id, status: { $in: [...FINAL] } }, { projection: { 'responses.item_id': 1, 'responses.correct': 1 } })

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { isDuplicateKey } from '@ap/db';
-import { AppError } from '@ap/protocol';
-import type { ParsedRequestOf, ResponseOf } from '@ap/protocol';
+import { AppError, isPolytomousType } from '@ap/protocol';
+import type { ItemType, ParsedRequestOf, ResponseOf } from '@ap/protocol';
 import type { Context, HandlerTable } from './context.ts';
 import { MAX_RETRIES } from './context.ts';
 import { afterFinish, finalize, finishing, scoreOf, settleDeadline } from './finish.ts';
@@ -260,12 +260,15 @@ async function answerQuestion(ctx: Context, req: ParsedRequestOf<'assessmentAnsw
     const current = a.current as NonNullable<AssessmentDoc['current']>;
     const item = test.items.get(req.question_id);
     if (item === undefined) throw new AppError('INTERNAL', 'item missing from test');
+    const category = isPolytomousType(item.type) ? item.options.findIndex((o) => o.id === selected) : undefined;
     const response: ResponseDoc = {
       item_id: item._id,
       index: current.index,
       skill: item.skill,
       selected_option: selected,
-      correct: selected === item.key,
+      // A likert or partial-credit answer is never "correct": it is scored by its category.
+      correct: category === undefined && selected === item.key,
+      ...(category === undefined ? {} : { category }),
       asked_at: current.asked_at,
       answered_at: now,
     };
@@ -318,9 +321,12 @@ function emitAnswered(ctx: Context, a: AssessmentDoc, response: ResponseDoc): vo
 /**
  * The option id as the item spells it. Single-letter option ids compare case-insensitively, so
  * that `"A"` answers option `a` (and is stored and reported as `a`); other ids must match exactly.
+ * On a likert or partial-credit item a category number (`"0"` for the first option) that is not
+ * itself an option id names the option of that category.
  */
-export function canonicalOption(item: { options: readonly { id: string }[] } | undefined, given: string): string {
+export function canonicalOption(item: { type?: ItemType; options: readonly { id: string }[] } | undefined, given: string): string {
   if (item === undefined || item.options.some((o) => o.id === given)) return given;
+  if (item.type !== undefined && isPolytomousType(item.type) && /^\d$/.test(given)) return item.options[Number(given)]?.id ?? given;
   if (!/^[A-Za-z]$/.test(given)) return given;
   const lower = given.toLowerCase();
   return item.options.find((o) => /^[A-Za-z]$/.test(o.id) && o.id.toLowerCase() === lower)?.id ?? given;

@@ -1,4 +1,4 @@
-import { AppError } from '@ap/protocol';
+import { AppError, isPolytomousType } from '@ap/protocol';
 import type { ParsedRequestOf, ResponseOf } from '@ap/protocol';
 import type { Context, HandlerTable } from './context.ts';
 import { resultSummary } from './live.ts';
@@ -70,18 +70,28 @@ async function testsList(ctx: Context, req: ParsedRequestOf<'testsList'>): Promi
 async function itemStats(ctx: Context, req: ParsedRequestOf<'itemStats'>): Promise<ResponseOf<'itemStats'>> {
   if (!staffMaySee(req.caller, req.test_id)) throw new AppError('FORBIDDEN', 'only recruiters and admins of this test read its statistics');
   const test = await ctx.getTest(req.test_id);
-  const usage = new Map<string, { given: number; correct: number; seconds: number }>();
+  // `categories`: the sum of the categories of likert and partial-credit answers.
+  const usage = new Map<string, { given: number; correct: number; categories: number; seconds: number }>();
   let examinees = 0;
   const cursor = ctx.col.assessments.find(
     { test_id: req.test_id, status: { $in: [...FINAL] } },
-    { projection: { 'responses.item_id': 1, 'responses.correct': 1, 'responses.asked_at': 1, 'responses.answered_at': 1 } },
+    {
+      projection: {
+        'responses.item_id': 1,
+        'responses.correct': 1,
+        'responses.category': 1,
+        'responses.asked_at': 1,
+        'responses.answered_at': 1,
+      },
+    },
   );
   for await (const a of cursor) {
     examinees += 1;
     for (const r of a.responses) {
-      const u = usage.get(r.item_id) ?? { given: 0, correct: 0, seconds: 0 };
+      const u = usage.get(r.item_id) ?? { given: 0, correct: 0, categories: 0, seconds: 0 };
       u.given += 1;
       if (r.correct) u.correct += 1;
+      u.categories += r.category ?? 0;
       u.seconds += Math.max(0, (r.answered_at.getTime() - r.asked_at.getTime()) / 1000);
       usage.set(r.item_id, u);
     }
@@ -93,13 +103,16 @@ async function itemStats(ctx: Context, req: ParsedRequestOf<'itemStats'>): Promi
     items: test.doc.items.map((id) => {
       const item = test.items.get(id);
       const u = usage.get(id);
+      const poly = item !== undefined && isPolytomousType(item.type);
       return {
         item_id: id,
         skill: item?.skill ?? '',
         stem: item?.stem ?? '',
         administered: u?.given ?? 0,
         exposure: examinees === 0 ? 0 : round((u?.given ?? 0) / examinees, 3),
-        proportion_correct: u === undefined ? null : round(u.correct / u.given, 3),
+        proportion_correct: u === undefined || poly ? null : round(u.correct / u.given, 3),
+        ...(item === undefined ? {} : { type: item.type }),
+        ...(poly ? { mean_category: u === undefined ? null : round(u.categories / u.given, 3) } : {}),
         mean_time_s: u === undefined ? null : round(u.seconds / u.given, 1),
         irt: item?.a !== undefined && item.b !== undefined ? { a: item.a, b: item.b, c: item.c ?? 0 } : null,
       };
@@ -135,6 +148,7 @@ async function assessmentReport(ctx: Context, req: ParsedRequestOf<'assessmentRe
       stem: test.items.get(resp.item_id)?.stem ?? '',
       selected_option: resp.selected_option,
       correct: resp.correct,
+      ...(resp.category === undefined ? {} : { category: resp.category }),
       answered_at: resp.answered_at.toISOString(),
       time_s: Math.max(0, Math.round((resp.answered_at.getTime() - resp.asked_at.getTime()) / 100) / 10),
     })),

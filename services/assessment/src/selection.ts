@@ -1,5 +1,6 @@
-import { createRng, nextStep, paramsFromLabel, scoreResult, uniformFromSeed } from '@ap/cat';
-import type { BankItem, CatConfig } from '@ap/cat';
+import { createRng, DEFAULT_POLY_A, defaultThresholds, nextStep, paramsFromLabel, scoreResult, uniformFromSeed } from '@ap/cat';
+import type { BankItem, CatConfig, HistoryEntry } from '@ap/cat';
+import { defaultPolyModel, isPolytomousType } from '@ap/protocol';
 import type { CompletionReason } from '@ap/protocol';
 import type { AssessmentDoc, ItemDoc, ResultDoc, TestDoc } from './store.ts';
 
@@ -32,6 +33,20 @@ export function classificationRule(doc: TestDoc): CatConfig['classification'] {
     : { rule: 'CI', cutTheta, alpha: c.alpha };
 }
 
+/** The GRM or GPCM parameters of a likert or partial-credit item, defaults filled in (see the README). */
+function polyParams(item: ItemDoc): NonNullable<BankItem['poly']> {
+  return {
+    model: item.model ?? defaultPolyModel(item.type),
+    a: item.a ?? DEFAULT_POLY_A,
+    b: item.thresholds ?? defaultThresholds(item.options.length),
+  };
+}
+
+/** The engine's history of the answers: the category of a likert or partial-credit answer, else whether it was correct. */
+export function historyOf(responses: AssessmentDoc['responses']): HistoryEntry[] {
+  return responses.map((r) => ({ itemId: r.item_id, correct: r.correct, ...(r.category === undefined ? {} : { category: r.category }) }));
+}
+
 /** Builds the in-memory form of a test. */
 export function loadTest(doc: TestDoc, items: readonly ItemDoc[]): LoadedTest {
   const byId = new Map(items.map((i) => [i._id, i] as const));
@@ -49,6 +64,7 @@ export function loadTest(doc: TestDoc, items: readonly ItemDoc[]): LoadedTest {
           b: item.b ?? fallback.b,
           c: item.c ?? fallback.c,
           ...(k === undefined ? {} : { exposureK: k }),
+          ...(isPolytomousType(item.type) ? { poly: polyParams(item) } : {}),
         };
       });
   const bank = toBank(doc.items);
@@ -147,7 +163,7 @@ function planScored(test: LoadedTest, seed: string, responses: AssessmentDoc['re
   if (test.doc.strategy === 'adaptive') {
     const step = nextStep({
       bank: test.bank,
-      history: assessment.responses.map((r) => ({ itemId: r.item_id, correct: r.correct })),
+      history: historyOf(assessment.responses),
       config: test.catConfig,
       seed: assessment.seed,
       timeRemainingS,
@@ -168,16 +184,18 @@ export function computeResult(test: LoadedTest, all: AssessmentDoc['responses'])
   const scoring = test.doc.scoring;
   const scored = scoreResult({
     bank: test.bank,
-    history: responses.map((r) => ({ itemId: r.item_id, correct: r.correct })),
+    history: historyOf(responses),
     config: test.catConfig,
     scale: { slope: scoring.slope, intercept: scoring.intercept, min: scoring.min, max: scoring.max, decimals: 1 },
   });
   const skillNames = [...new Set([...test.doc.skills.map((s) => s.name), ...test.bank.map((b) => b.skill)])];
   const round = (x: number) => Math.round(x * 1000) / 1000;
+  // Likert and partial-credit answers have no right answer: the counts of correct answers are of the single choices.
+  const choices = responses.filter((r) => r.category === undefined).length;
   return {
     number_correct: scored.numberCorrect,
     answered: responses.length,
-    percent_correct: responses.length === 0 ? 0 : Math.round((1000 * scored.numberCorrect) / responses.length) / 10,
+    percent_correct: choices === 0 ? 0 : Math.round((1000 * scored.numberCorrect) / choices) / 10,
     theta: round(scored.theta),
     se: round(scored.se),
     ...(scored.scaled === undefined ? {} : { scaled_score: scored.scaled }),
@@ -188,6 +206,15 @@ export function computeResult(test: LoadedTest, all: AssessmentDoc['responses'])
         ? { skill, answered: 0, correct: 0 }
         : { skill, answered: s.administered, correct: s.correct, theta: round(s.theta), se: round(s.se) };
     }),
-    trace: scored.trace.map((t) => ({ item_id: t.itemId, correct: t.correct, theta: round(t.theta), se: round(t.se) })),
+    trace: scored.trace.map((t, i) => {
+      const category = responses[i]?.category;
+      return {
+        item_id: t.itemId,
+        correct: t.correct,
+        ...(category === undefined ? {} : { category }),
+        theta: round(t.theta),
+        se: round(t.se),
+      };
+    }),
   };
 }

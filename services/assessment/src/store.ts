@@ -26,7 +26,10 @@ export type ResponseDoc = {
   index: number;
   skill: string;
   selected_option: string;
+  /** Whether the chosen option is the key; always false for likert and partial-credit items (see `category`). */
   correct: boolean;
+  /** Likert and partial-credit items: the category of the chosen option (its position, 0 for the first). */
+  category?: number;
   asked_at: Date;
   answered_at: Date;
   theta?: number;
@@ -36,7 +39,7 @@ export type ResponseDoc = {
 /** The result of a finished assessment, as stored. */
 export type ResultDoc = AssessmentResult & {
   incidents?: number;
-  trace: { item_id: string; correct: boolean; theta?: number; se?: number }[];
+  trace: { item_id: string; correct: boolean; category?: number; theta?: number; se?: number }[];
   percentile?: number;
 };
 
