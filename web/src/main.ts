@@ -404,6 +404,9 @@ function renderQuestion(q: Question): void {
   if (!same) {
     ui.questionTitle.textContent = `Question ${q.index + 1}`;
     ui.questionStem.textContent = q.stem;
+    // A Likert or partial-credit question: its options are an ordered scale, laid out as one.
+    ui.options.className = q.type === 'single_choice' ? 'options' : 'options scale';
+    ui.options.dataset['type'] = q.type;
     ui.options.replaceChildren(
       ...q.options.map((option, i) => {
         const label = document.createElement('label');
