@@ -115,6 +115,11 @@ describe('request schemas', () => {
       { email: 'a@b.io', password: 'p', extra: 1 },
     ])
       refused(login, bad);
+    const notAnAddress = login.safeParse({ email: 'a@b.io', password: 'p', ip: '10.0.0.1/8' });
+    assert.deepEqual(
+      notAnAddress.error?.issues.map((i) => [i.path.join('.'), i.message]),
+      [['ip', 'must be an IP address']],
+    );
   });
 
   test('redeem trims the code and the name', () => {
