@@ -760,8 +760,10 @@ function renderReport(report: AssessmentReport): void {
   ui.reportAnswers.replaceChildren(
     ...report.answers.map((a) => {
       const tr = document.createElement('tr');
-      const correct = cell(a.correct ? '✓ Correct' : '✗ Wrong');
-      correct.className = a.correct ? 'answer-correct' : 'answer-wrong';
+      // A Likert or partial-credit answer has a category, not a right or wrong.
+      const correct =
+        a.category === undefined ? cell(a.correct ? '✓ Correct' : '✗ Wrong') : cell(`Category ${a.category} (option ${a.category + 1})`);
+      if (a.category === undefined) correct.className = a.correct ? 'answer-correct' : 'answer-wrong';
       tr.append(numCell(String(a.index + 1)), cell(a.stem === '' ? a.item_id : a.stem), cell(a.skill), cell(a.selected_option), correct);
       tr.append(numCell(`${a.time_s.toFixed(1)} s`));
       return tr;
@@ -792,7 +794,15 @@ async function loadItemStats(): Promise<void> {
           cell(item.skill),
           numCell(String(item.administered)),
           numCell(`${Math.round(item.exposure * 100)}%`),
-          numCell(item.proportion_correct === null ? '—' : `${Math.round(item.proportion_correct * 100)}%`),
+          numCell(
+            item.mean_category !== undefined
+              ? item.mean_category === null
+                ? '—'
+                : `mean category ${item.mean_category.toFixed(2)}`
+              : item.proportion_correct === null
+                ? '—'
+                : `${Math.round(item.proportion_correct * 100)}%`,
+          ),
           numCell(item.mean_time_s === null ? '—' : `${item.mean_time_s.toFixed(1)} s`),
           curve,
         );
