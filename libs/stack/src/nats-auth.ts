@@ -62,9 +62,15 @@ const eventAccess: { readonly [K in keyof typeof events]: { publish: readonly Bu
 
 /** JetStream streams and KV buckets each identity creates and uses (names as the services open them). */
 const jetStream: {
-  readonly [I in BusIdentity]?: { streams?: readonly { name: string; subjects: string }[]; buckets?: readonly string[] };
+  readonly [I in BusIdentity]?: {
+    streams?: readonly { name: string; subjects: string }[];
+    buckets?: readonly string[];
+    /** Durable consumers it creates and reads, as `[stream, consumer]`. */
+    consumers?: readonly (readonly [string, string])[];
+  };
 } = {
-  assessment: { streams: [ASSESSMENT_STREAM] },
+  // The xAPI sender reads finished assessments through a durable consumer (services/assessment/src/xapi-sender.ts).
+  assessment: { streams: [ASSESSMENT_STREAM], consumers: [[ASSESSMENT_STREAM.name, 'xapi']] },
   cleanup: { buckets: ['cleanup_lease'] },
 };
 
@@ -86,6 +92,17 @@ function streamApi(stream: string): string[] {
     `$JS.API.STREAM.MSG.GET.${stream}`,
     `$JS.API.DIRECT.GET.${stream}`,
     `$JS.API.DIRECT.GET.${stream}.>`,
+  ];
+}
+
+function consumerApi(stream: string, consumer: string): string[] {
+  return [
+    `$JS.API.CONSUMER.CREATE.${stream}.${consumer}`,
+    `$JS.API.CONSUMER.CREATE.${stream}.${consumer}.>`,
+    `$JS.API.CONSUMER.DURABLE.CREATE.${stream}.${consumer}`,
+    `$JS.API.CONSUMER.INFO.${stream}.${consumer}`,
+    `$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`,
+    `$JS.ACK.${stream}.${consumer}.>`,
   ];
 }
 
@@ -111,6 +128,9 @@ export function busPermissions(identity: BusIdentity): BusPermissions {
   for (const stream of js?.streams ?? []) {
     for (const s of streamApi(stream.name)) publish.add(s);
     publish.add(stream.subjects);
+  }
+  for (const [stream, consumer] of js?.consumers ?? []) {
+    for (const s of consumerApi(stream, consumer)) publish.add(s);
   }
   for (const bucket of js?.buckets ?? []) {
     for (const s of streamApi(`KV_${bucket}`)) publish.add(s);
