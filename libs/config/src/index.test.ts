@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { z } from 'zod';
-import { commonEnv, jetStreamEnv, metricsEnv, mongoEnv, parseConfig, positiveInt } from './index.ts';
+import { commonEnv, jetStreamEnv, metricsEnv, mongoEnv, parseConfig, positiveInt, xapiEnv } from './index.ts';
 
 const schema = z.object({ ...commonEnv, ...jetStreamEnv, ...mongoEnv, ...metricsEnv, QUEUE_SIZE: positiveInt(16) });
 const SEED = `SU${'A'.repeat(56)}`;
@@ -69,4 +69,27 @@ test('limits: a seed of the wrong shape, replicas outside 1..5, a port above 655
   for (const [env, expected] of cases) assert.ok(message(env).includes(expected), `${JSON.stringify(env)}: ${message(env)}`);
   // The edges that are allowed.
   assert.equal(parseConfig(schema, { JETSTREAM_REPLICAS: '5', METRICS_PORT: '65535' }).JETSTREAM_REPLICAS, 5);
+});
+
+test('xAPI: unset or empty endpoint is off; an endpoint loses its trailing slash; only http(s) URLs pass', () => {
+  const xapi = z.object(xapiEnv);
+  assert.equal(parseConfig(xapi, {}).XAPI_ENDPOINT, undefined);
+  assert.equal(parseConfig(xapi, { XAPI_ENDPOINT: ' ' }).XAPI_ENDPOINT, undefined);
+  const on = parseConfig(xapi, { XAPI_ENDPOINT: 'https://lrs.example.org/xapi/', XAPI_ACTIVITY_BASE: 'https://a.example/tests/' });
+  assert.equal(on.XAPI_ENDPOINT, 'https://lrs.example.org/xapi');
+  assert.equal(on.XAPI_RETRY_MIN_MS, 1000);
+  assert.equal(on.XAPI_RETRY_MAX_MS, 300_000);
+  const bad = (env: Record<string, string>) => {
+    try {
+      parseConfig(xapi, env);
+    } catch (err) {
+      assert.ok(err instanceof Error);
+      return err.message;
+    }
+    return '';
+  };
+  assert.match(bad({ XAPI_ENDPOINT: 'ftp://lrs.example.org' }), /XAPI_ENDPOINT: must be an http or https URL/u);
+  assert.match(bad({ XAPI_ACTIVITY_BASE: 'tests/' }), /XAPI_ACTIVITY_BASE:/u);
+  // A secret in a bad value is not echoed back.
+  assert.doesNotMatch(bad({ XAPI_ENDPOINT: 'not a url s3cret' }), /s3cret/u);
 });
