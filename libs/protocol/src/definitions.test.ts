@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { z } from 'zod';
 import { accommodationsSchema, callerSchema, idSchema, optionSchema, testIdSchema } from './common.ts';
-import { classificationSchema, itemSchema, practiceSchema, skillTargetSchema, testDefinitionSchema } from './definitions.ts';
+import {
+  classificationSchema,
+  defaultPolyModel,
+  itemSchema,
+  practiceSchema,
+  skillTargetSchema,
+  testDefinitionSchema,
+} from './definitions.ts';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER, tokenClaimsSchema } from './tokens.ts';
 
 /** The issues of a refused input as `path: message`, or fails when the input is accepted. */
@@ -164,6 +171,11 @@ describe('items', () => {
       refusal(itemSchema, bad);
   });
 
+  test('cross-field refusals are custom issues', () => {
+    const codes = (input: unknown) => itemSchema.safeParse(input).error?.issues.map((i) => i.code);
+    assert.deepEqual(codes({ ...item, key: 'z' }), ['custom']);
+  });
+
   test('option ids are unique and the key is one of them', () => {
     assert.deepEqual(refusal(itemSchema, { ...item, key: 'z' }), ['key: key "z" is not one of the option ids']);
     assert.deepEqual(refusal(itemSchema, { ...item, options: [options[0], { id: 'a', text: 'again' }] }), [
@@ -187,6 +199,7 @@ describe('practice questions and skill targets', () => {
     ])
       refusal(practiceSchema, bad);
     parsed(practiceSchema, { ...practice, stem: 's'.repeat(2000) });
+    parsed(practiceSchema, { stem: 's', options: [...options, { id: 'x'.repeat(16), text: 't' }], answer: 'x'.repeat(16) });
   });
 
   test('a skill target has a share in [0, 1] and integer counts', () => {
@@ -310,6 +323,8 @@ describe('test definitions', () => {
     };
     assert.deepEqual(parsed(testDefinitionSchema, full), full);
     for (const strategy of ['fixed', 'random', 'adaptive']) parsed(testDefinitionSchema, { ...minimal, strategy });
+    for (const on_expiry of ['autosubmit', 'grace']) parsed(testDefinitionSchema, { ...minimal, on_expiry });
+    for (const re_sign_in of ['allow', 'approve']) parsed(testDefinitionSchema, { ...minimal, re_sign_in });
     for (const estimator of ['EAP', 'MAP', 'ML', 'WLE']) parsed(testDefinitionSchema, { ...minimal, estimator });
     parsed(testDefinitionSchema, { ...minimal, time_limit_s: 10, items: Array.from({ length: 20_000 }, (_, i) => `q${String(i)}`) });
     parsed(testDefinitionSchema, { ...minimal, time_warnings_s: Array.from({ length: 10 }, (_, i) => i + 1) });
@@ -370,6 +385,10 @@ describe('test definitions', () => {
 
   test('classification needs an adaptive test', () => {
     const classification = { rule: 'SPRT', cut_theta: 0 };
+    assert.deepEqual(
+      testDefinitionSchema.safeParse({ ...minimal, classification }).error?.issues.map((i) => i.code),
+      ['custom'],
+    );
     for (const strategy of ['fixed', 'random'])
       assert.deepEqual(refusal(testDefinitionSchema, { ...minimal, strategy, classification }), [
         'classification: classification needs strategy adaptive',
@@ -385,8 +404,59 @@ describe('test definitions', () => {
     assert.deepEqual(refusal(testDefinitionSchema, { ...minimal, items: pool, pretest: { items: pool } }), [
       'pretest.items: pretest items are not in the scored pool: q0, q1, q2, q3, q4',
     ]);
+    for (const pretest of [{ items: ['p1', 'q2'] }, { items: ['p1', 'p1'] }])
+      assert.deepEqual(
+        testDefinitionSchema.safeParse({ ...minimal, pretest }).error?.issues.map((i) => i.code),
+        ['custom'],
+      );
     assert.deepEqual(refusal(testDefinitionSchema, { ...minimal, pretest: { items: ['p1', 'p1'] } }), [
       'pretest.items: pretest item ids must be unique',
+    ]);
+  });
+});
+
+describe('likert and partial-credit items', () => {
+  const categories = [
+    { id: 'a', text: 'never' },
+    { id: 'b', text: 'sometimes' },
+    { id: 'c', text: 'often' },
+  ];
+  const likert = { id: 'l1', skill: 'attitude', type: 'likert', stem: 'I plan ahead', options: categories };
+
+  test('the default model is GPCM for partial credit and GRM otherwise', () => {
+    assert.equal(defaultPolyModel('partial_credit'), 'GPCM');
+    assert.equal(defaultPolyModel('likert'), 'GRM');
+    assert.equal(defaultPolyModel('single_choice'), 'GRM');
+  });
+
+  test('a polytomous item has no key, b or c, and one threshold per category above 0', () => {
+    assert.deepEqual(parsed(itemSchema, { ...likert, model: 'GRM', thresholds: [-1, 1] }), {
+      ...likert,
+      model: 'GRM',
+      thresholds: [-1, 1],
+    });
+    parsed(itemSchema, { ...likert, type: 'partial_credit', model: 'GPCM', thresholds: [1, -1] });
+    // GPCM thresholds may go down; a partial-credit item is GPCM unless it says otherwise.
+    parsed(itemSchema, { ...likert, type: 'partial_credit', thresholds: [1, -1] });
+    for (const f of ['key', 'b', 'c'] as const)
+      assert.deepEqual(refusal(itemSchema, { ...likert, [f]: f === 'key' ? 'a' : 0.1 }), [
+        `${f}: a likert item has no ${f} (its options are ordered categories)`,
+      ]);
+    assert.deepEqual(refusal(itemSchema, { ...likert, thresholds: [0] }), ['thresholds: 3 options need 2 thresholds, got 1']);
+    assert.deepEqual(refusal(itemSchema, { ...likert, thresholds: [0, 0] }), ['thresholds: GRM thresholds must increase']);
+    assert.deepEqual(refusal(itemSchema, { ...likert, model: 'GRM', type: 'partial_credit', thresholds: [1, 0.5] }), [
+      'thresholds: GRM thresholds must increase',
+    ]);
+    // The first threshold has no predecessor to compare with.
+    parsed(itemSchema, { ...likert, thresholds: [-10, 10] });
+  });
+
+  test('a single-choice item needs a key and takes no model or thresholds', () => {
+    const single = { id: 'q1', skill: 's', stem: 'x', options: categories };
+    assert.deepEqual(refusal(itemSchema, single), ['key: a single_choice item needs a key']);
+    assert.deepEqual(refusal(itemSchema, { ...single, key: 'a', model: 'GRM' }), ['model: model is for likert and partial_credit items']);
+    assert.deepEqual(refusal(itemSchema, { ...single, key: 'a', thresholds: [0, 1] }), [
+      'thresholds: thresholds is for likert and partial_credit items',
     ]);
   });
 });
