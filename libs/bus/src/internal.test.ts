@@ -117,6 +117,8 @@ describe('a handler that does not finish', () => {
       finished = true;
       return { keys: [] };
     });
+    // The subscription is on the server before the request goes out.
+    await servedNc.flush();
     // The caller would wait 5 s and then say TIMEOUT; the served side answers first, at its own 200 ms.
     assert.equal(await codeOf(caller.request('authJwks', {}, { timeoutMs: 5000 })), 'SERVICE_UNAVAILABLE');
     // The handler was not cut off: it ends when its work does, and its late result goes nowhere.
@@ -139,6 +141,7 @@ describe('a handler that does not finish', () => {
       await new Promise((r) => setTimeout(r, 400));
       return { test_id: req.test_id, model: req.model, examinees: 0, cycles: 0, converged: true, applied: 0, items: [] };
     });
+    await servedNc.flush();
     const reply = await caller.request('itemsCalibrate', { caller: { user_id: 'a', role: 'admin' }, test_id: 't1' }, { timeoutMs: 5000 });
     assert.equal(reply.test_id, 't1');
     await served.close();
