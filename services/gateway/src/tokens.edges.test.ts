@@ -1,46 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { SignJWT, exportJWK, generateKeyPair } from 'jose';
-import type { CryptoKey, JWK } from 'jose';
-import { connectBus } from '@ap/bus';
-import type { Bus } from '@ap/bus';
+import { before, describe, test } from 'node:test';
 import { createLogger } from '@ap/logging';
-import { AppError, TOKEN_AUDIENCE, TOKEN_ISSUER, isAppError } from '@ap/protocol';
-import { startNats } from '@ap/stack';
-import type { NatsServer } from '@ap/stack';
+import { AppError } from '@ap/protocol';
+import { NOW, authStandIn, makeKey, nowS, refusal, sign, withoutAuthService } from './tokens.fixture.test.ts';
+import type { Key } from './tokens.fixture.test.ts';
 import { createTokenVerifier } from './tokens.ts';
-
-type Key = { kid: string; privateKey: CryptoKey; jwk: JWK };
-
-async function makeKey(kid: string): Promise<Key> {
-  const pair = await generateKeyPair('EdDSA', { extractable: true });
-  return { kid, privateKey: pair.privateKey, jwk: { ...(await exportJWK(pair.publicKey)), kid, alg: 'EdDSA', use: 'sig' } };
-}
-
-const NOW = new Date('2026-06-01T12:00:00Z');
-const nowS = Math.floor(NOW.getTime() / 1000);
-
-/** A token signed by `key`; `omit` leaves out the subject or the expiry, `kid: false` the key id. */
-async function sign(key: Key, claims: Record<string, unknown> = {}, opts: { omit?: 'sub' | 'exp'; kid?: false } = {}): Promise<string> {
-  let jwt = new SignJWT({ role: 'candidate', ...claims })
-    .setProtectedHeader(opts.kid === false ? { alg: 'EdDSA' } : { alg: 'EdDSA', kid: key.kid })
-    .setIssuer(TOKEN_ISSUER)
-    .setAudience(TOKEN_AUDIENCE)
-    .setIssuedAt(nowS - 10);
-  if (opts.omit !== 'sub') jwt = jwt.setSubject('cand-1');
-  if (opts.omit !== 'exp') jwt = jwt.setExpirationTime(nowS + 600);
-  return jwt.sign(key.privateKey);
-}
-
-async function refusal(p: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(isAppError(err), String(err));
-    return { code: err.code, message: err.message };
-  }
-  assert.fail('the token was accepted');
-}
 
 /** A logger whose lines are kept, for what an operator would read. */
 function recordingLogger(): {
@@ -58,37 +22,16 @@ function recordingLogger(): {
 
 describe('token verifier edges', () => {
   const silent = createLogger({ service: 'tokens-edges-test', level: 'silent' });
-  let nats: NatsServer;
-  let gatewayBus: Bus;
-  let authBus: Bus;
+  const auth = authStandIn(silent);
   let key: Key;
-  let published: JWK[] = [];
-  let failWith: AppError | undefined;
-  let asked = 0;
 
   before(async () => {
-    nats = await startNats();
-    gatewayBus = await connectBus({ servers: nats.url, name: 'gateway', log: silent });
-    authBus = await connectBus({ servers: nats.url, name: 'auth', log: silent });
     key = await makeKey('ed-1');
-    authBus.serve('authJwks', 'auth', () => {
-      asked += 1;
-      if (failWith !== undefined) throw failWith;
-      return { keys: published };
-    });
-    await authBus.nc.flush();
-  });
-
-  after(async () => {
-    await gatewayBus.close();
-    await authBus.close();
-    await nats.close();
   });
 
   test('the caller carries accommodations; claims and expiry come back with it', async () => {
-    published = [key.jwk];
-    failWith = undefined;
-    const verifier = createTokenVerifier({ bus: gatewayBus, log: silent, clock: () => NOW });
+    auth.published = [key.jwk];
+    const verifier = createTokenVerifier({ bus: auth.bus, log: silent, clock: () => NOW });
     const token = await sign(key, { accommodations: { time_multiplier: 2 }, jti: 'j1' });
     const identity = await verifier.verify(token);
     assert.deepEqual(identity.caller, { user_id: 'cand-1', role: 'candidate', accommodations: { time_multiplier: 2, extra_seconds: 0 } });
@@ -104,9 +47,8 @@ describe('token verifier edges', () => {
   });
 
   test('a token without a subject or an expiry is not valid, before its claims are read', async () => {
-    published = [key.jwk];
-    failWith = undefined;
-    const verifier = createTokenVerifier({ bus: gatewayBus, log: silent, clock: () => NOW });
+    auth.published = [key.jwk];
+    const verifier = createTokenVerifier({ bus: auth.bus, log: silent, clock: () => NOW });
     for (const omit of ['sub', 'exp'] as const)
       assert.deepEqual(
         await refusal(verifier.verify(await sign(key, {}, { omit }))),
@@ -116,9 +58,8 @@ describe('token verifier edges', () => {
   });
 
   test('text that is not a JWT is not valid', async () => {
-    published = [key.jwk];
-    failWith = undefined;
-    const verifier = createTokenVerifier({ bus: gatewayBus, log: silent, clock: () => NOW });
+    auth.published = [key.jwk];
+    const verifier = createTokenVerifier({ bus: auth.bus, log: silent, clock: () => NOW });
     const head = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
     for (const token of ['', 'abc', 'a.b.c', `${head('just a string')}.e30.`, `${head({ kid: 7, alg: 'EdDSA' })}.e30.sig`, '%%%.e30.x'])
       assert.deepEqual(await refusal(verifier.verify(token)), { code: 'AUTH_INVALID', message: 'token is not valid' }, token);
@@ -126,60 +67,56 @@ describe('token verifier edges', () => {
 
   test('the first verify loads the keys; a token without a key id never reloads them', async (t) => {
     t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
-    published = [key.jwk];
-    failWith = undefined;
-    const verifier = createTokenVerifier({ bus: gatewayBus, log: silent, clock: () => NOW });
+    auth.published = [key.jwk];
+    const verifier = createTokenVerifier({ bus: auth.bus, log: silent, clock: () => NOW });
     assert.equal(verifier.ready(), false);
-    const start = asked;
+    const start = auth.asked;
     assert.equal((await verifier.verify(await sign(key, {}, { kid: false }))).caller.user_id, 'cand-1');
     assert.equal(verifier.ready(), true);
-    assert.equal(asked, start + 1);
+    assert.equal(auth.asked, start + 1);
     // A key id-less token of an unknown key: refused, without asking for keys, however late.
     const stranger = await makeKey('x');
     t.mock.timers.tick(60_000);
     assert.equal((await refusal(verifier.verify(await sign(stranger, {}, { kid: false })))).code, 'AUTH_INVALID');
     // A known key id long after the load does not reload either.
     assert.equal((await verifier.verify(await sign(key))).caller.user_id, 'cand-1');
-    assert.equal(asked, start + 1);
+    assert.equal(auth.asked, start + 1);
   });
 
   test('an unknown key id reloads only after more than five seconds', async (t) => {
     t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
-    published = [key.jwk];
-    failWith = undefined;
-    const verifier = createTokenVerifier({ bus: gatewayBus, log: silent, clock: () => NOW });
+    auth.published = [key.jwk];
+    const verifier = createTokenVerifier({ bus: auth.bus, log: silent, clock: () => NOW });
     assert.equal(await verifier.refresh(), true);
-    const start = asked;
+    const start = auth.asked;
     const next = await makeKey('ed-2');
-    published = [key.jwk, next.jwk];
+    auth.published = [key.jwk, next.jwk];
     t.mock.timers.tick(5000);
     assert.equal((await refusal(verifier.verify(await sign(next)))).code, 'AUTH_INVALID');
-    assert.equal(asked, start);
+    assert.equal(auth.asked, start);
     t.mock.timers.tick(1);
     assert.equal((await verifier.verify(await sign(next))).caller.user_id, 'cand-1');
-    assert.equal(asked, start + 1);
+    assert.equal(auth.asked, start + 1);
   });
 
   test('each refresh after the last one finished asks again; no keys is not ready to verify', async () => {
-    published = [];
-    failWith = undefined;
-    const verifier = createTokenVerifier({ bus: gatewayBus, log: silent, clock: () => NOW });
-    const start = asked;
+    auth.published = [];
+    const verifier = createTokenVerifier({ bus: auth.bus, log: silent, clock: () => NOW });
+    const start = auth.asked;
     assert.equal(await verifier.refresh(), false);
     assert.equal(await verifier.refresh(), false);
-    assert.equal(asked, start + 2);
-    published = [key.jwk];
+    assert.equal(auth.asked, start + 2);
+    auth.published = [key.jwk];
     assert.equal(await verifier.refresh(), true);
-    assert.equal(asked, start + 3);
+    assert.equal(auth.asked, start + 3);
   });
 
   test('a failed reload keeps the keys it had and is a warning', async () => {
-    published = [key.jwk];
-    failWith = undefined;
+    auth.published = [key.jwk];
     const { log, lines } = recordingLogger();
-    const verifier = createTokenVerifier({ bus: gatewayBus, log, clock: () => NOW });
+    const verifier = createTokenVerifier({ bus: auth.bus, log, clock: () => NOW });
     assert.equal(await verifier.refresh(), true);
-    failWith = new AppError('TIMEOUT', 'slow');
+    auth.failWith = new AppError('TIMEOUT', 'slow');
     assert.equal(await verifier.refresh(), false);
     assert.equal(verifier.ready(), true);
     assert.equal((await verifier.verify(await sign(key))).caller.user_id, 'cand-1');
@@ -188,14 +125,11 @@ describe('token verifier edges', () => {
       warnings.map((l) => [l.msg, l.module]),
       [['could not load the JWKS', 'tokens']],
     );
-    failWith = undefined;
   });
 
   test('before the first keys, an unavailable auth service is reported once as waiting, other failures as warnings', async () => {
     const { log, lines } = recordingLogger();
-    const lonely = await startNats();
-    const bus = await connectBus({ servers: lonely.url, name: 'gateway-alone', log: silent });
-    try {
+    await withoutAuthService(async (bus) => {
       const verifier = createTokenVerifier({ bus, log, clock: () => NOW });
       assert.equal(await verifier.refresh(), false);
       assert.equal(await verifier.refresh(), false);
@@ -207,21 +141,18 @@ describe('token verifier edges', () => {
         lines.map((l) => [l.level, l.msg, l.module, l.code]),
         [[30, 'waiting for the auth service to publish its keys (JWKS); retrying every second', 'tokens', 'SERVICE_UNAVAILABLE']],
       );
-    } finally {
-      await bus.close();
-      await lonely.close();
-    }
+    });
 
     const other = recordingLogger();
-    failWith = new AppError('INTERNAL', 'broken');
-    const verifier = createTokenVerifier({ bus: gatewayBus, log: other.log, clock: () => NOW });
+    auth.failWith = new AppError('INTERNAL', 'broken');
+    const verifier = createTokenVerifier({ bus: auth.bus, log: other.log, clock: () => NOW });
     assert.equal(await verifier.refresh(), false);
     assert.equal(verifier.ready(), false);
     assert.deepEqual(
       other.lines.map((l) => [l.level, l.msg]),
       [[40, 'could not load the JWKS']],
     );
-    failWith = new AppError('TIMEOUT', 'slow');
+    auth.failWith = new AppError('TIMEOUT', 'slow');
     assert.equal(await verifier.refresh(), false);
     assert.deepEqual(
       other.lines.map((l) => [l.level, l.code]),
@@ -230,6 +161,5 @@ describe('token verifier edges', () => {
         [30, 'TIMEOUT'],
       ],
     );
-    failWith = undefined;
   });
 });
