@@ -78,6 +78,21 @@ describe('a Likert question on the candidate page', () => {
     await page.keyboard.press('1');
     await page.keyboard.press('Enter');
     assert.equal(await nextScreen(page, 3), 'end');
+    // The end screen counts no Likert answer as a wrong one: no "0 of 2 correct".
+    const facts = (await page.textContent('#end-facts')) ?? '';
+    assert.match(facts, /Scale questions answered\s*2 \(no right or wrong answer\)/);
+    assert.doesNotMatch(facts, /Correct answers/);
+    assert.deepEqual(await page.$$eval('#end-skills-body td', (els) => els.map((el) => el.textContent)).then((t) => t.slice(0, 2)), [
+      '2',
+      '—',
+    ]);
+    // After a reload the page has not seen the answers: it says what the count of correct answers is of.
+    await page.reload();
+    await visible(page, 'screen-end');
+    const reloaded = (await page.textContent('#end-facts')) ?? '';
+    assert.match(reloaded, /Questions answered\s*2/);
+    assert.match(reloaded, /of the single-choice questions; scale questions have no right answer/);
+    assert.doesNotMatch(reloaded, /0 of 2/);
 
     const doc = await findAssessment(stack.db, { candidate_id: candidate.user_id, test_id: testId });
     assert.deepEqual(

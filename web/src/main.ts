@@ -11,7 +11,7 @@ import type { Bar, ThetaPoint } from './chart.ts';
 import { ServerClock, formatClock, formatDuration, plural } from './clock.ts';
 import { appendChatMessage, busyButton, byId, cell, loadStored, renderConnectionState, saveStored, setFieldError } from './dom.ts';
 import type { ConnectionState } from './link.ts';
-import { Session } from './session.ts';
+import { Session, answerFacts, skillCorrectText } from './session.ts';
 import type { Feedback, GivenAnswer, SessionListener, Started } from './session.ts';
 import { answerHint, estimate, questionCount, reasonText, rules, skillName } from './text.ts';
 
@@ -560,7 +560,7 @@ function renderEnd(completed: AssessmentCompleted): void {
   const result = completed.result;
   if (completed.score !== undefined) facts.push(['Score', formatNumber(completed.score)]);
   if (result !== undefined) {
-    facts.push(['Correct answers', `${result.number_correct} of ${result.answered} (${Math.round(result.percent_correct)}%)`]);
+    facts.push(...answerFacts(result, session?.answers ?? []));
     if (result.theta !== undefined) facts.push(['Ability estimate', estimate(result.theta, result.se)]);
   }
   facts.push(['Answers saved', String(session?.answers.length ?? ui.answersList.children.length)]);
@@ -584,7 +584,8 @@ function renderEnd(completed: AssessmentCompleted): void {
       const th = document.createElement('th');
       th.scope = 'row';
       th.textContent = skillName(s.skill);
-      tr.append(th, cell(String(s.answered)), cell(String(s.correct)), cell(s.theta === undefined ? '—' : estimate(s.theta, s.se)));
+      const correct = result === undefined ? String(s.correct) : skillCorrectText(s.skill, s.correct, result, session?.answers ?? []);
+      tr.append(th, cell(String(s.answered)), cell(correct), cell(s.theta === undefined ? '—' : estimate(s.theta, s.se)));
       return tr;
     }),
   );

@@ -25,7 +25,17 @@ export type Started = ServerFrameDataOf<'assessment_started'>;
 export type Feedback = ServerFrameDataOf<'answer_feedback'>;
 
 /** An answer the candidate gave; `acknowledged` once the server has stored it. */
-export type GivenAnswer = { question_id: string; index: number; selected_option: string; option_text: string; acknowledged: boolean };
+export type GivenAnswer = {
+  question_id: string;
+  index: number;
+  selected_option: string;
+  option_text: string;
+  acknowledged: boolean;
+  /** The question's type: a likert or partial_credit answer has a category, never a right or wrong. */
+  type?: Question['type'];
+  /** The question's skill. */
+  skill?: string;
+};
 
 /** Everything the session tells the page. */
 export type SessionListener = {
@@ -193,6 +203,8 @@ export class Session {
       selected_option: optionId,
       option_text: option?.text ?? optionId,
       acknowledged: false,
+      type: question.type,
+      skill: question.skill,
     };
     this.#listener.answer(this.#pending, undefined);
     void this.#sendPending();
@@ -603,4 +615,59 @@ export class Session {
   get question(): Question | undefined {
     return this.#question;
   }
+}
+
+type ResultCounts = Pick<NonNullable<AssessmentCompleted['result']>, 'number_correct' | 'answered' | 'percent_correct'>;
+
+/** What the end screen says about the answers: each line a term and its value. */
+export type AnswerFacts = [string, string][];
+
+/**
+ * How many of the `answered` questions were single choices: counted from the answers this page
+ * saw when it saw them all, else the one count the server's percent correct (of the single choices,
+ * to 0.1) allows, else undefined (e.g. none right after a reload: any count fits).
+ */
+export function singleChoiceCount(result: ResultCounts, answers: readonly GivenAnswer[]): number | undefined {
+  const seen = answers.filter((a) => a.type !== undefined);
+  if (seen.length === result.answered) return seen.filter((a) => a.type === 'single_choice').length;
+  if (result.number_correct === 0) return result.answered === 0 ? 0 : undefined;
+  const fits: number[] = [];
+  for (let m = result.number_correct; m <= result.answered; m++)
+    if (Math.round((1000 * result.number_correct) / m) / 10 === result.percent_correct) fits.push(m);
+  return fits.length === 1 ? fits[0] : undefined;
+}
+
+/**
+ * The end screen's lines about the answers. Likert and partial-credit answers have no right or
+ * wrong, and the server's number and percent correct are of the single choices only: the lines
+ * say so instead of counting scale answers as wrong ones.
+ */
+export function answerFacts(result: ResultCounts, answers: readonly GivenAnswer[]): AnswerFacts {
+  const choices = singleChoiceCount(result, answers);
+  const percent = `${Math.round(result.percent_correct)}%`;
+  if (choices === result.answered) return [['Correct answers', `${result.number_correct} of ${result.answered} (${percent})`]];
+  if (choices === undefined)
+    return [
+      ['Questions answered', String(result.answered)],
+      ['Correct answers', `${result.number_correct} (${percent} of the single-choice questions; scale questions have no right answer)`],
+    ];
+  const scale = result.answered - choices;
+  const scaleLine: [string, string] = ['Scale questions answered', `${scale} (no right or wrong answer)`];
+  if (choices === 0) return [scaleLine];
+  return [['Correct answers', `${result.number_correct} of ${choices} single-choice questions (${percent})`], scaleLine];
+}
+
+/**
+ * The "correct" cell of a skill's row on the end screen: the count alone when every answer was a
+ * single choice, "x of n" (or "—" with none) when the page saw every answer's type, else the count
+ * marked as of the single choices.
+ */
+export function skillCorrectText(skill: string, correct: number, result: ResultCounts, answers: readonly GivenAnswer[]): string {
+  const choices = singleChoiceCount(result, answers);
+  if (choices === result.answered) return String(correct);
+  if (choices === 0) return '—';
+  const seen = answers.filter((a) => a.type !== undefined);
+  if (seen.length !== result.answered) return `${correct} (single choice)`;
+  const inSkill = seen.filter((a) => a.skill === skill && a.type === 'single_choice').length;
+  return inSkill === 0 ? '—' : `${correct} of ${inSkill}`;
 }
