@@ -9,10 +9,17 @@
  * contributes to an item's counts only when the item was asked.
  */
 import { z } from 'zod';
+import { polyDerivatives, polyMStep, polyQ1, polyStandardErrors, polyStart, solve } from './calibrate-poly.ts';
+import type { PolyParams, PolySpec } from './calibrate-poly.ts';
 import { DEFAULT_D } from './irt.ts';
 
-/** One person's answers: item index → 0 or 1 (items not asked are absent). */
-export type ResponseRow = ReadonlyMap<number, 0 | 1>;
+export type { PolySpec } from './calibrate-poly.ts';
+
+/**
+ * One person's answers: item index → 0 or 1, or the category 0..K of a polytomous item (items
+ * not asked are absent).
+ */
+export type ResponseRow = ReadonlyMap<number, number>;
 
 /** Options of {@link calibrate}. */
 export const calibrationOptionsSchema = z.strictObject({
@@ -34,16 +41,27 @@ export const calibrationOptionsSchema = z.strictObject({
     .default({ logA: { mean: 0, sd: 0.5 }, b: { mean: 0, sd: 3 }, c: { alpha: 5, beta: 17 } }),
   /** Items answered by fewer people are not estimated (reported with `estimated: false`). */
   minResponses: z.int().min(1).default(30),
+  /**
+   * Per item (as many entries as items): null for a dichotomous item (fitted with `model`), or a
+   * GRM or GPCM item with its number of categories. Absent: every item is dichotomous.
+   */
+  items: z.array(z.strictObject({ model: z.enum(['GRM', 'GPCM']), categories: z.int().min(2).max(11) }).nullable()).optional(),
 });
 export type CalibrationOptions = z.input<typeof calibrationOptionsSchema>;
 
-/** One item's estimates. */
+/**
+ * One item's estimates. For a polytomous item: `model` and `thresholds` (b_1..b_K, with their
+ * SEs in `se.thresholds`), `b` their mean (the item's location, SE in `se.b`), `c` 0, and `pValue`
+ * the mean category over K.
+ */
 export interface ItemCalibration {
   a: number;
   b: number;
   c: number;
-  se: { a: number; b: number; c?: number };
-  /** People who answered the item, and the share of them right. */
+  se: { a: number; b: number; c?: number; thresholds?: number[] };
+  model?: PolySpec['model'];
+  thresholds?: number[];
+  /** People who answered the item, and the share of them right (mean category / K for a polytomous item). */
   n: number;
   pValue: number;
   /** Yen's Q1 on ten EAP groups, its degrees of freedom and its p-value (null with too few people). */
@@ -84,18 +102,42 @@ function quadrature(count: number, range: number): { x: number[]; w: number[] } 
   return { x, w: raw.map((v) => v / total) };
 }
 
+/** An item being calibrated: dichotomous (2PL/3PL) or polytomous (GRM/GPCM). */
+type ItemState = { kind: 'dich'; p: Params } | { kind: 'poly'; spec: PolySpec; p: PolyParams };
+
+const categoriesOf = (s: ItemState): number => (s.kind === 'dich' ? 2 : s.spec.categories);
+
+/** log P(X = k) at each node: entry q·C + k for C categories. */
+function logTable(state: ItemState, x: readonly number[], D: number): Float64Array {
+  const C = categoriesOf(state);
+  const out = new Float64Array(x.length * C);
+  x.forEach((t, q) => {
+    if (state.kind === 'dich') {
+      const P = derivatives(state.p, t, D).P;
+      out[q * C] = Math.log(1 - P);
+      out[q * C + 1] = Math.log(P);
+    } else {
+      const { P } = polyDerivatives(state.spec.model, state.p, t, D);
+      for (let k = 0; k < C; k++) out[q * C + k] = Math.log(P[k] as number);
+    }
+  });
+  return out;
+}
+
 /** Posterior weights of each person over the nodes, and the marginal log-likelihood. */
-function posterior(rows: readonly ResponseRow[], params: readonly Params[], x: number[], w: number[], D: number) {
+function posterior(rows: readonly ResponseRow[], states: readonly ItemState[], x: number[], w: number[], D: number) {
   const Q = x.length;
   const post: Float64Array[] = [];
   let logLik = 0;
-  // P per item and node, once per cycle.
-  const P = params.map((p) => x.map((t) => derivatives(p, t, D).P));
+  // log P per item, node and category, once per cycle.
+  const tables = states.map((s) => logTable(s, x, D));
+  const C = states.map(categoriesOf);
   for (const row of rows) {
     const logL = new Float64Array(Q);
     for (const [j, u] of row) {
-      const pj = P[j] as number[];
-      for (let q = 0; q < Q; q++) logL[q] = (logL[q] as number) + Math.log(u === 1 ? (pj[q] as number) : 1 - (pj[q] as number));
+      const t = tables[j] as Float64Array;
+      const cj = C[j] as number;
+      for (let q = 0; q < Q; q++) logL[q] = (logL[q] as number) + (t[q * cj + u] as number);
     }
     let max = -Infinity;
     for (let q = 0; q < Q; q++) max = Math.max(max, logL[q] as number);
@@ -131,36 +173,8 @@ function priorTerms(p: Params, o: z.output<typeof calibrationOptionsSchema>, fre
   return { grad, curv, value };
 }
 
-/** Solves a small symmetric positive-definite system by Gaussian elimination. */
-function solve(A: number[][], g: number[]): number[] {
-  const n = g.length;
-  const M = A.map((row, i) => [...row, g[i] as number]);
-  for (let i = 0; i < n; i++) {
-    const pivot = (M[i] as number[])[i] as number;
-    for (let k = i + 1; k < n; k++) {
-      const f = ((M[k] as number[])[i] as number) / pivot;
-      for (let m = i; m <= n; m++) (M[k] as number[])[m] = ((M[k] as number[])[m] as number) - f * ((M[i] as number[])[m] as number);
-    }
-  }
-  const out = new Array<number>(n).fill(0);
-  for (let i = n - 1; i >= 0; i--) {
-    let s = (M[i] as number[])[n] as number;
-    for (let m = i + 1; m < n; m++) s -= ((M[i] as number[])[m] as number) * (out[m] as number);
-    out[i] = s / ((M[i] as number[])[i] as number);
-  }
-  return out;
-}
-
 /** The expected complete-data log posterior of one item over the nodes. */
-function itemObjective(
-  p: Params,
-  n: Float64Array,
-  r: Float64Array,
-  x: number[],
-  D: number,
-  o: z.output<typeof calibrationOptionsSchema>,
-  free: number,
-) {
+function itemObjective(p: Params, n: Float64Array, r: Float64Array, x: number[], D: number, o: Options, free: number) {
   let v = priorTerms(p, o, free).value;
   for (let q = 0; q < x.length; q++) {
     const P = derivatives(p, x[q] as number, D).P;
@@ -170,14 +184,7 @@ function itemObjective(
 }
 
 /** A few Fisher-scoring steps for one item on its expected counts, with step halving. */
-function mStep(
-  start: Params,
-  n: Float64Array,
-  r: Float64Array,
-  x: number[],
-  D: number,
-  o: z.output<typeof calibrationOptionsSchema>,
-): Params {
+function mStep(start: Params, n: Float64Array, r: Float64Array, x: number[], D: number, o: Options): Params {
   const free = o.model === '3PL' ? 3 : 2;
   let p = start;
   for (let it = 0; it < 10; it++) {
@@ -293,73 +300,101 @@ function yenQ1(j: number, p: Params, rows: readonly ResponseRow[], thetas: reado
   return { q1, df, p: chiSquareP(q1, df) };
 }
 
-/**
- * Calibrates `itemCount` items from the response rows. Start values: a = 1, b from the item's
- * proportion correct, c = the prior's mean (3PL) or 0. Throws RangeError on bad input.
- */
-export function calibrate(rows: readonly ResponseRow[], itemCount: number, options: CalibrationOptions = {}): CalibrationReport {
+type Options = z.output<typeof calibrationOptionsSchema>;
+
+/** The options parsed, and every response checked against its item (0/1, or a category 0..K). */
+function checkedOptions(rows: readonly ResponseRow[], itemCount: number, options: CalibrationOptions): Options {
   const parsed = calibrationOptionsSchema.safeParse(options);
   if (!parsed.success) throw new RangeError(`calibrate: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const o = parsed.data;
   if (!Number.isInteger(itemCount) || itemCount < 1)
     throw new RangeError(`calibrate: itemCount must be a positive integer, got ${itemCount}`);
+  if (o.items !== undefined && o.items.length !== itemCount)
+    throw new RangeError(`calibrate: items has ${o.items.length} entries for ${itemCount} items`);
   for (const row of rows) {
     for (const [j, u] of row) {
-      const value: number = u;
-      if (!Number.isInteger(j) || j < 0 || j >= itemCount || (value !== 0 && value !== 1))
+      const categories = o.items?.[j]?.categories ?? 2;
+      if (!Number.isInteger(j) || j < 0 || j >= itemCount || !Number.isInteger(u) || u < 0 || u >= categories)
         throw new RangeError(`calibrate: bad response ${j}=${String(u)}`);
     }
   }
-  const free = o.model === '3PL' ? 3 : 2;
-  const { x, w } = quadrature(o.nodes, o.range);
-  const counts = Array.from({ length: itemCount }, () => ({ n: 0, right: 0 }));
-  for (const row of rows) {
-    for (const [j, u] of row) {
-      const c = counts[j] as { n: number; right: number };
-      c.n += 1;
-      c.right += u;
-    }
-  }
+  return o;
+}
+
+/** Start values: a = 1, b from the proportion correct, c = the prior's mean (3PL) or 0; see polyStart for GRM/GPCM. */
+function startStates(freq: readonly number[][], o: Options): ItemState[] {
   const c0 = o.model === '3PL' ? o.priors.c.alpha / (o.priors.c.alpha + o.priors.c.beta) : 0;
-  const estimated = counts.map((c) => c.n >= o.minResponses);
-  let params: Params[] = counts.map((c) => {
-    const pv = Math.min(0.95, Math.max(0.05, c.n === 0 ? 0.5 : c.right / c.n));
+  return freq.map((f, j) => {
+    const spec = o.items?.[j];
+    if (spec !== undefined && spec !== null) return { kind: 'poly', spec, p: polyStart(spec, f, o.D) };
+    const n = (f[0] as number) + (f[1] as number);
+    const pv = Math.min(0.95, Math.max(0.05, n === 0 ? 0.5 : (f[1] as number) / n));
     const adj = Math.min(0.95, Math.max(0.05, (pv - c0) / (1 - c0)));
-    return { a: 1, b: Math.max(-4, Math.min(4, -Math.log(adj / (1 - adj)) / o.D)), c: c0 };
+    return { kind: 'dich', p: { a: 1, b: Math.max(-4, Math.min(4, -Math.log(adj / (1 - adj)) / o.D)), c: c0 } };
   });
+}
+
+/** One M-step: each estimated item refitted on its expected counts; returns the items and the largest move. */
+function refit(states: readonly ItemState[], counts: readonly Float64Array[], estimated: readonly boolean[], x: number[], o: Options) {
+  let moved = 0;
+  const next = states.map((s, j): ItemState => {
+    if (!estimated[j]) return s;
+    const cj = counts[j] as Float64Array;
+    if (s.kind === 'poly') {
+      const p = polyMStep(s.spec, s.p, cj, x, o.D, o.priors);
+      moved = Math.max(moved, Math.abs(p.a - s.p.a), ...p.b.map((b, k) => Math.abs(b - (s.p.b[k] as number))));
+      return { ...s, p };
+    }
+    const n = new Float64Array(x.length);
+    const r = new Float64Array(x.length);
+    for (let q = 0; q < x.length; q++) {
+      r[q] = cj[2 * q + 1] as number;
+      n[q] = (cj[2 * q] as number) + (r[q] as number);
+    }
+    const p = mStep(s.p, n, r, x, o.D, o);
+    moved = Math.max(moved, Math.abs(p.a - s.p.a), Math.abs(p.b - s.p.b), Math.abs(p.c - s.p.c));
+    return { kind: 'dich', p };
+  });
+  return { states: next, moved };
+}
+
+/**
+ * Calibrates `itemCount` items from the response rows: dichotomous ones with `model` (2PL or
+ * 3PL), and GRM or GPCM ones where `items` says so. Throws RangeError on bad input.
+ */
+export function calibrate(rows: readonly ResponseRow[], itemCount: number, options: CalibrationOptions = {}): CalibrationReport {
+  const o = checkedOptions(rows, itemCount, options);
+  const { x, w } = quadrature(o.nodes, o.range);
+  const freq = Array.from({ length: itemCount }, (_, j) => new Array<number>(o.items?.[j]?.categories ?? 2).fill(0));
+  for (const row of rows) for (const [j, u] of row) (freq[j] as number[])[u] = ((freq[j] as number[])[u] as number) + 1;
+  const answered = freq.map((f) => f.reduce((s, v) => s + v, 0));
+  const estimated = answered.map((n) => n >= o.minResponses);
+  let states = startStates(freq, o);
   const logLikelihood: number[] = [];
   let converged = false;
   let cycles = 0;
   for (; cycles < o.maxCycles;) {
     cycles += 1;
-    const { post, logLik } = posterior(rows, params, x, w, o.D);
+    const { post, logLik } = posterior(rows, states, x, w, o.D);
     logLikelihood.push(logLik);
-    const n = Array.from({ length: itemCount }, () => new Float64Array(x.length));
-    const r = Array.from({ length: itemCount }, () => new Float64Array(x.length));
+    const counts = states.map((s) => new Float64Array(x.length * categoriesOf(s)));
+    const C = states.map(categoriesOf);
     rows.forEach((row, i) => {
       const g = post[i] as Float64Array;
       for (const [j, u] of row) {
-        const nj = n[j] as Float64Array;
-        const rj = r[j] as Float64Array;
-        for (let q = 0; q < x.length; q++) {
-          nj[q] = (nj[q] as number) + (g[q] as number);
-          if (u === 1) rj[q] = (rj[q] as number) + (g[q] as number);
-        }
+        const cj = counts[j] as Float64Array;
+        const width = C[j] as number;
+        for (let q = 0; q < x.length; q++) cj[q * width + u] = (cj[q * width + u] as number) + (g[q] as number);
       }
     });
-    let moved = 0;
-    params = params.map((p, j) => {
-      if (!estimated[j]) return p;
-      const next = mStep(p, n[j] as Float64Array, r[j] as Float64Array, x, o.D, o);
-      moved = Math.max(moved, Math.abs(next.a - p.a), Math.abs(next.b - p.b), Math.abs(next.c - p.c));
-      return next;
-    });
-    if (moved < o.tolerance) {
+    const step = refit(states, counts, estimated, x, o);
+    states = step.states;
+    if (step.moved < o.tolerance) {
       converged = true;
       break;
     }
   }
-  const { post } = posterior(rows, params, x, w, o.D);
+  const { post } = posterior(rows, states, x, w, o.D);
   const persons = post.map((g) => {
     let m = 0;
     let m2 = 0;
@@ -370,10 +405,53 @@ export function calibrate(rows: readonly ResponseRow[], itemCount: number, optio
     return { theta: m, se: Math.sqrt(Math.max(0, m2 - m * m)) };
   });
   const thetas = persons.map((p) => p.theta);
-  const items = params.map((p, j) =>
-    itemReport(j, p, rows, post, x, o, free, thetas, counts[j] as { n: number; right: number }, estimated[j] === true),
-  );
+  const free = o.model === '3PL' ? 3 : 2;
+  const items = states.map((s, j) => {
+    const f = freq[j] as number[];
+    const n = answered[j] as number;
+    if (s.kind === 'poly') return polyReport(j, s.spec, s.p, rows, post, x, o, thetas, f, estimated[j] === true);
+    return itemReport(j, s.p, rows, post, x, o, free, thetas, { n, right: f[1] as number }, estimated[j] === true);
+  });
   return { model: o.model, items, cycles, converged, logLikelihood, persons };
+}
+
+/** A polytomous item's report: its thresholds and their mean, standard errors and fit. */
+function polyReport(
+  j: number,
+  spec: PolySpec,
+  p: PolyParams,
+  rows: readonly ResponseRow[],
+  post: readonly Float64Array[],
+  x: number[],
+  o: Options,
+  thetas: readonly number[],
+  freq: readonly number[],
+  estimated: boolean,
+): ItemCalibration {
+  const answers: { category: number; post: Float64Array }[] = [];
+  const people: { theta: number; category: number }[] = [];
+  rows.forEach((row, i) => {
+    const u = row.get(j);
+    if (u === undefined) return;
+    answers.push({ category: u, post: post[i] as Float64Array });
+    people.push({ theta: thetas[i] as number, category: u });
+  });
+  const se = polyStandardErrors(spec, p, answers, x, o.D, o.priors);
+  const n = answers.length;
+  const K = spec.categories - 1;
+  const sum = freq.reduce((s, v, k) => s + k * v, 0);
+  return {
+    a: p.a,
+    b: p.b.reduce((s, v) => s + v, 0) / K,
+    c: 0,
+    se: { a: se.a, b: se.location, thresholds: se.b },
+    model: spec.model,
+    thresholds: [...p.b],
+    n,
+    pValue: n === 0 ? 0 : sum / (n * K),
+    fit: estimated ? polyQ1(spec, p, people, o.D, chiSquareP) : null,
+    estimated,
+  };
 }
 
 /** One item's report: standard errors from the cross-products of the people's scores (plus the prior's curvature), and its fit. */
@@ -383,7 +461,7 @@ function itemReport(
   rows: readonly ResponseRow[],
   post: readonly Float64Array[],
   x: number[],
-  o: z.output<typeof calibrationOptionsSchema>,
+  o: Options,
   free: number,
   thetas: readonly number[],
   count: { n: number; right: number },

@@ -69,6 +69,7 @@ export {
   categoryCount,
   categoryCurves,
   categoryProbabilities,
+  drawCategory,
   expectedScore,
   isPoly,
   itemInformation,
@@ -79,6 +80,6 @@ export type { AnyItemParams, CategoryCurves, PolyItemParams } from './models.ts'
 export { classificationRuleSchema, classify, normalQuantile, simulateClassification, sprtLogRatio } from './classify.ts';
 export type { ClassificationRule, ClassificationSimOptions, ClassificationSimResult, Decision } from './classify.ts';
 export { calibrate, calibrationOptionsSchema, chiSquareP } from './calibrate.ts';
-export type { CalibrationOptions, CalibrationReport, ItemCalibration, ResponseRow } from './calibrate.ts';
+export type { CalibrationOptions, CalibrationReport, ItemCalibration, PolySpec, ResponseRow } from './calibrate.ts';
 export { renderCalibrationSvg } from './calibration-svg.ts';
 export type { CalibrationSvgOptions } from './calibration-svg.ts';

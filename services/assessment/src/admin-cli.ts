@@ -19,7 +19,9 @@ import { z } from 'zod';
 //                                                      converted to a bank and imported the same way)
 //   npm run admin -- exposure TEST_ID [--r-max 0.25]   (assessment.v1.exposure.update; Sympson–Hetter from usage)
 //   npm run admin -- calibrate TEST_ID [--model 2PL|3PL] [--min-responses 100] [--apply] [--out DIR]
-//                                                     (assessment.v1.items.calibrate; writes DIR/calibration-TEST.json and .svg)
+//                                                     (assessment.v1.items.calibrate; writes DIR/calibration-TEST.json and .svg;
+//                                                      --model is for single choices, likert and partial-credit items
+//                                                      are fitted with their GRM or GPCM model)
 const USAGE =
   'usage: npm run admin -- import BANK.(json|yaml) | import QTI_PACKAGE.(zip|xml)|FOLDER [--skip-unsupported] [--skill NAME] [--params FILE]\n' +
   '       | exposure TEST_ID [--r-max 0.25] [--min-examinees 100]\n' +

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { CalibrationOptions, CalibrationReport, ResponseRow } from '@ap/cat';
+import type { BankItem, CalibrationOptions, CalibrationReport, PolySpec, ResponseRow } from '@ap/cat';
 import { AppError } from '@ap/protocol';
 import type { ParsedRequestOf, ResponseOf } from '@ap/protocol';
 import type { Context } from './context.ts';
@@ -14,39 +14,34 @@ import { FINAL } from './rules.ts';
 export async function calibrateItems(ctx: Context, req: ParsedRequestOf<'itemsCalibrate'>): Promise<ResponseOf<'itemsCalibrate'>> {
   const test = await ctx.getTest(req.test_id);
   // The scored bank and the pretest items alike: trying items out is what calibration is for.
-  // Likert and partial-credit items keep their authored parameters: the calibration fits 1–3PL.
-  const bank = [...test.bank, ...(test.pretest?.bank ?? [])].filter((b) => b.poly === undefined);
+  // Likert and partial-credit items are fitted with their GRM or GPCM model, from their categories.
+  const bank = [...test.bank, ...(test.pretest?.bank ?? [])];
+  const specs = bank.map((b): PolySpec | null => (b.poly === undefined ? null : { model: b.poly.model, categories: b.poly.b.length + 1 }));
   const index = new Map(bank.map((b, i) => [b.id, i] as const));
   const finished = await ctx.col.assessments
-    .find({ test_id: req.test_id, status: { $in: [...FINAL] } }, { projection: { 'responses.item_id': 1, 'responses.correct': 1 } })
+    .find(
+      { test_id: req.test_id, status: { $in: [...FINAL] } },
+      { projection: { 'responses.item_id': 1, 'responses.correct': 1, 'responses.category': 1 } },
+    )
     .toArray();
   const rows: ResponseRow[] = [];
   for (const a of finished) {
-    const row = new Map<number, 0 | 1>();
+    const row = new Map<number, number>();
     for (const r of a.responses) {
       const j = index.get(r.item_id);
-      if (j !== undefined) row.set(j, r.correct ? 1 : 0);
+      if (j === undefined) continue;
+      const spec = specs[j];
+      if (spec === null || spec === undefined) row.set(j, r.correct ? 1 : 0);
+      // An answer stored before the item's options changed may lie beyond its categories: left out.
+      else if (r.category !== undefined && r.category < spec.categories) row.set(j, r.category);
     }
     if (row.size > 0) rows.push(row);
   }
   if (rows.length === 0)
     throw new AppError('VALIDATION_FAILED', `test ${req.test_id} has no finished assessment with answers to calibrate from`);
-  const report = await calibrateInWorker(rows, bank.length, { model: req.model, minResponses: req.min_responses });
-  let applied = 0;
-  if (req.apply) {
-    const at = ctx.clock();
-    for (const [j, it] of report.items.entries()) {
-      const id = bank[j]?.id;
-      if (!it.estimated || id === undefined) continue;
-      await ctx.col.items.updateOne(
-        { _id: id },
-        { $set: { a: round(it.a), b: round(it.b), c: round(it.c), calibration: { test_id: req.test_id, model: req.model, n: it.n, at } } },
-      );
-      applied += 1;
-    }
-    ctx.forgetTests();
-    ctx.log.info({ test_id: req.test_id, applied, examinees: rows.length }, 'item parameters calibrated and applied');
-  }
+  const report = await calibrateInWorker(rows, bank.length, { model: req.model, minResponses: req.min_responses, items: specs });
+  const applied = req.apply ? await applyCalibration(ctx, req, bank, report) : 0;
+  if (req.apply) ctx.log.info({ test_id: req.test_id, applied, examinees: rows.length }, 'item parameters calibrated and applied');
   return {
     test_id: req.test_id,
     model: report.model,
@@ -67,13 +62,46 @@ export async function calibrateItems(ctx: Context, req: ParsedRequestOf<'itemsCa
         c: round(it.c),
         se: { a: round(it.se.a), b: round(it.se.b), ...(it.se.c === undefined ? {} : { c: round(it.se.c) }) },
         fit: it.fit === null ? null : { q1: round(it.fit.q1), df: it.fit.df, p: round(it.fit.p) },
-        previous: { a: before?.a ?? 1, b: before?.b ?? 0, c: before?.c ?? 0 },
+        previous: before === undefined ? { a: 1, b: 0, c: 0 } : previousOf(before),
       };
     }),
   };
 }
 
 const round = (x: number): number => Math.round(x * 10_000) / 10_000;
+
+/** The parameters before calibration as the report gives them: a polytomous item's location is the mean of its thresholds. */
+function previousOf(item: BankItem): { a: number; b: number; c: number } {
+  if (item.poly === undefined) return { a: item.a, b: item.b, c: item.c };
+  return { a: item.poly.a, b: item.poly.b.reduce((s, v) => s + v, 0) / item.poly.b.length, c: 0 };
+}
+
+/**
+ * Stores the estimated parameters on the items: a, b and c of a single choice; a, the thresholds
+ * and the model they were fitted with of a likert or partial-credit item. Returns how many.
+ */
+async function applyCalibration(
+  ctx: Context,
+  req: ParsedRequestOf<'itemsCalibrate'>,
+  bank: readonly BankItem[],
+  report: CalibrationReport,
+): Promise<number> {
+  const at = ctx.clock();
+  let applied = 0;
+  for (const [j, it] of report.items.entries()) {
+    const id = bank[j]?.id;
+    if (!it.estimated || id === undefined) continue;
+    const calibration = { test_id: req.test_id, model: it.model ?? req.model, n: it.n, at };
+    const set =
+      it.model === undefined || it.thresholds === undefined
+        ? { a: round(it.a), b: round(it.b), c: round(it.c), calibration }
+        : { a: round(it.a), model: it.model, thresholds: it.thresholds.map(round), calibration };
+    await ctx.col.items.updateOne({ _id: id }, { $set: set });
+    applied += 1;
+  }
+  ctx.forgetTests();
+  return applied;
+}
 
 /** The longest a calibration may run (the endpoint's handler timeout is a little longer). */
 const CALIBRATION_LIMIT_MS = 240_000;
