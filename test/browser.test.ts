@@ -35,6 +35,15 @@ type ShownAnswer = { question_id: string; option: string };
 
 const newPage = (width?: number, height?: number): Promise<{ page: Page; problems: PageProblems }> => openPage(browser, width, height);
 
+/** Polls `condition` until it holds; fails after `timeoutMs`. */
+async function until(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const giveUp = Date.now() + timeoutMs;
+  while (!condition()) {
+    assert.ok(Date.now() < giveUp, `not within ${String(timeoutMs)} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 async function questionNumber(page: Page): Promise<number> {
   const text = (await page.textContent('#question-title')) ?? '';
   return Number(/Question (\d+)/.exec(text)?.[1] ?? NaN);
@@ -247,6 +256,7 @@ describe('the candidate page in a browser', () => {
     let toPage: ((frame: object) => void) | undefined;
     let connections = 0;
     const fromPage: string[] = [];
+    const fromServer: string[] = [];
     await page.routeWebSocket(/\/ws\/assessment/, (ws) => {
       connections++;
       const server = ws.connectToServer();
@@ -254,6 +264,10 @@ describe('the candidate page in a browser', () => {
       ws.onMessage((message) => {
         if (typeof message === 'string') fromPage.push(message);
         server.send(message);
+      });
+      server.onMessage((message) => {
+        if (typeof message === 'string') fromServer.push(message);
+        ws.send(message);
       });
     });
     await page.goto(`${stack.httpUrl}/?token=${encodeURIComponent(candidate.token)}`);
@@ -266,8 +280,11 @@ describe('the candidate page in a browser', () => {
     await page.getByLabel('Message', { exact: true }).fill(text);
     await page.getByLabel('Message', { exact: true }).press('Enter');
     await page.waitForSelector('#chat-log li');
-    await page.waitForTimeout(500);
-    assert.equal(await page.locator('#chat-log li').count(), 1, 'one message, de-duplicated');
+    // Both copies reach the page (the count is read once a later frame has been shown, below).
+    await until(
+      'the reply and the broadcast reach the page',
+      () => fromServer.filter((m) => m.includes('"type":"chat_message"')).length >= 2,
+    );
     assert.equal(await page.textContent('#chat-log li .chat-text'), text);
     assert.equal(await page.locator('#injected').count(), 0, 'markup in a message is not rendered');
     assert.equal(await page.textContent('#chat-log li .chat-sender'), 'You');
@@ -279,7 +296,7 @@ describe('the candidate page in a browser', () => {
       document.dispatchEvent(new Event('paste'));
       window.dispatchEvent(new Event('blur'));
     });
-    await page.waitForTimeout(500);
+    await until('both integrity events are sent', () => fromPage.filter((m) => m.includes('"type":"integrity_event"')).length >= 2);
     const integrity = fromPage
       .filter((m) => m.includes('"type":"integrity_event"'))
       .map((m) => JSON.parse(m) as { data: { kind: string; at: string } });
@@ -292,6 +309,8 @@ describe('the candidate page in a browser', () => {
     assert.ok(toPage);
     toPage({ type: 'time_warning', data: { assessment_id: 'a-1', time_remaining_s: 300 } });
     await visible(page, 'time-warning');
+    // The page handles frames in order: both chat copies came before this one.
+    assert.equal(await page.locator('#chat-log li').count(), 1, 'one message, de-duplicated');
     assert.equal(await page.textContent('#time-warning'), 'Time warning: 5 minutes left.');
     assert.match((await page.textContent('#timer')) ?? '', /^(5:00|4:5\d)$/);
     await assertAccessible(page, 'question with a time warning and a chat message');

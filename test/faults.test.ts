@@ -20,23 +20,52 @@ after(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Answers acknowledged after a restart (by the new process) before the next fault. */
+const ANSWERS_BETWEEN_FAULTS = 25;
+/** SERVICE_UNAVAILABLE replies to candidates that the database outage lasts for. */
+const UNAVAILABLE_DURING_OUTAGE = 10;
+
+/** How many SERVICE_UNAVAILABLE errors the gateway has sent, from its Prometheus metrics. */
+async function unavailableAnswers(): Promise<number> {
+  const gateway = stack.platform.processes.find((p) => p.service === 'gateway');
+  assert.ok(gateway?.metricsUrl !== undefined, 'the gateway serves metrics');
+  const text = await (await fetch(`${gateway.metricsUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('errors_total{') && l.includes('code="SERVICE_UNAVAILABLE"'));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+/** What a fault can wait for: answers acknowledged to the candidates. */
+type Traffic = {
+  /** Resolves once `count` more answers were acknowledged than now; fails when the runs end first. */
+  answers(count: number): Promise<void>;
+};
 
 /**
  * Runs CANDIDATES candidates through the test and starts `fault` once a tenth of all answers were
  * acknowledged (so it lands while answers are in flight), then checks every acknowledged answer
  * against the database and what the candidates were told afterwards.
  */
-async function underFault(label: string, fault: () => Promise<void>): Promise<CandidateRun[]> {
+async function underFault(label: string, fault: (traffic: Traffic) => Promise<void>): Promise<CandidateRun[]> {
   const tokens = await stack.inviteCandidates(CANDIDATES, testId);
   let acks = 0;
-  let inFlight: () => void = () => undefined;
-  const trafficFlowing = new Promise<void>((resolve) => {
-    inFlight = resolve;
-  });
+  const waiting = new Set<{ at: number; resolve: () => void }>();
   const onAcknowledged = () => {
     acks += 1;
-    if (acks >= (CANDIDATES * ITEMS) / 10) inFlight();
+    for (const w of waiting)
+      if (acks >= w.at) {
+        waiting.delete(w);
+        w.resolve();
+      }
   };
+  const atAcks = (at: number): Promise<void> => {
+    if (acks >= at) return Promise.resolve();
+    const reached = new Promise<void>((resolve) => waiting.add({ at, resolve }));
+    const ended = runs.then(() => {
+      if (acks < at) assert.fail(`${label}: the runs ended with ${String(acks)} answers acknowledged, before ${String(at)}`);
+    });
+    return Promise.race([reached, ended]);
+  };
+  const traffic: Traffic = { answers: (count) => atAcks(acks + count) };
   const runs = Promise.all(
     tokens.map((c, i) =>
       resilientCandidate({
@@ -52,9 +81,9 @@ async function underFault(label: string, fault: () => Promise<void>): Promise<Ca
       }),
     ),
   );
-  await trafficFlowing;
+  await atAcks((CANDIDATES * ITEMS) / 10);
   const acksAtFault = acks;
-  await fault();
+  await fault(traffic);
   const results = await runs;
   assert.ok(acksAtFault < CANDIDATES * ITEMS, `the fault began with answers still to come (${String(acksAtFault)} acknowledged)`);
   const { acknowledged, stored, duplicates, lost, unfinished, contradictions, notOneAssessment, reconnects, timeouts, errors } =
@@ -77,20 +106,22 @@ async function underFault(label: string, fault: () => Promise<void>): Promise<Ca
 
 describe('faults: every acknowledged answer survives, every candidate finishes', () => {
   test('the assessment service is killed with SIGKILL and restarted three times', async () => {
-    await underFault('assessment SIGKILL x3', async () => {
+    await underFault('assessment SIGKILL x3', async (traffic) => {
       for (let i = 0; i < 3; i++) {
         await stack.platform.kill('assessment');
+        // Down for a moment (what the candidates run into), then back.
         await sleep(300);
         await stack.platform.restart('assessment');
-        await sleep(1500);
+        // The next kill only once the new process has acknowledged answers.
+        await traffic.answers(ANSWERS_BETWEEN_FAULTS);
       }
     });
   });
 
   test('SIGTERM drains: restarting the assessment service and the gateway drops no request', async () => {
-    const runs = await underFault('graceful restarts', async () => {
+    const runs = await underFault('graceful restarts', async (traffic) => {
       await stack.platform.restart('assessment');
-      await sleep(1000);
+      await traffic.answers(ANSWERS_BETWEEN_FAULTS);
       await stack.platform.restart('gateway');
     });
     const timeouts = runs.reduce((n, r) => n + (r.errors['TIMEOUT'] ?? 0) + r.timeouts, 0);
@@ -98,11 +129,12 @@ describe('faults: every acknowledged answer survives, every candidate finishes',
   });
 
   test('the gateway is killed and restarted: clients reconnect and resume', async () => {
-    const runs = await underFault('gateway SIGKILL x2', async () => {
+    const runs = await underFault('gateway SIGKILL x2', async (traffic) => {
       for (let i = 0; i < 2; i++) {
         await stack.platform.kill('gateway');
         await stack.platform.restart('gateway');
-        await sleep(1500);
+        // Candidates reconnected to the new gateway and answer through it before the next kill.
+        await traffic.answers(ANSWERS_BETWEEN_FAULTS);
       }
     });
     assert.ok(
@@ -114,6 +146,7 @@ describe('faults: every acknowledged answer survives, every candidate finishes',
   test('nats-server is restarted: services and gateway reconnect by themselves', async () => {
     await underFault('nats-server restart', async () => {
       await stack.stopNats();
+      // The outage's length, not a wait for a state.
       await sleep(1000);
       await stack.startNats();
     });
@@ -121,8 +154,14 @@ describe('faults: every acknowledged answer survives, every candidate finishes',
 
   test('the database is restarted: requests during the outage get SERVICE_UNAVAILABLE, none hang', async () => {
     const runs = await underFault('database restart', async () => {
+      const before = await unavailableAnswers();
       await stack.stopDatabase();
-      await sleep(4000);
+      // Down until the gateway has passed SERVICE_UNAVAILABLE on to candidates several times.
+      const until = Date.now() + 30_000;
+      while ((await unavailableAnswers()) < before + UNAVAILABLE_DURING_OUTAGE) {
+        assert.ok(Date.now() < until, 'no SERVICE_UNAVAILABLE within 30 s of stopping the database');
+        await sleep(100);
+      }
       await stack.startDatabase();
     });
     const unavailable = runs.reduce((n, r) => n + (r.errors['SERVICE_UNAVAILABLE'] ?? 0), 0);

@@ -426,6 +426,7 @@ describe('class 3: valid frames are limited per socket and per user', () => {
     const openedAt = Date.now();
     const beating = await openRaw(`${stack.wsUrl}/ws/chat?token=${c.token}`);
     await beating.waitFor((f) => f.type === 'auth_success');
+    const beatingOpenedAt = Date.now();
     let closedAt = 0;
     const silentClosed = silent.closed.then((x) => {
       closedAt = Date.now();
@@ -436,7 +437,11 @@ describe('class 3: valid frames are limited per socket and per user', () => {
       const closed = await Promise.race([silentClosed, sleep(IDLE_TIMEOUT_MS * 3).then(() => ({ code: 0, reason: 'still open' }))]);
       assert.equal(closed.code, 4408, `the silent socket: ${JSON.stringify(closed)}`);
       assert.ok(closedAt - openedAt >= IDLE_TIMEOUT_MS - 100, `closed after ${closedAt - openedAt} ms`);
-      await sleep(IDLE_TIMEOUT_MS);
+      // A heartbeat answered twice the idle timeout after the socket opened: the server kept it.
+      await beating.waitFor(
+        (f) => f.type === 'heartbeat_ack' && Date.parse(String(f.data['server_time'])) > beatingOpenedAt + 2 * IDLE_TIMEOUT_MS,
+        IDLE_TIMEOUT_MS * 3,
+      );
       assert.equal(beating.ws.readyState, beating.ws.OPEN, 'the socket that sends heartbeats stays open');
     } finally {
       clearInterval(timer);
