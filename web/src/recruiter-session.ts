@@ -5,7 +5,7 @@
  */
 import { HttpApiError, login } from '@ap/client';
 import { accommodationsSchema, endpoints, httpBodies, itemStatsSchema, assessmentReportSchema, recruiterTestsSchema } from '@ap/protocol';
-import type { Accommodations, AssessmentReport, ItemStats, ResponseOf } from '@ap/protocol';
+import type { Accommodations, AssessmentReport, ResponseOf } from '@ap/protocol';
 import { z } from 'zod';
 import { loadStored, saveStored } from './dom.ts';
 
@@ -21,7 +21,55 @@ export type ResultRow = ResponseOf<'assessmentResults'>['results'][number];
 export type ResultsPage = ResponseOf<'assessmentResults'>;
 export type Invitation = ResponseOf<'authInvite'>;
 export type InvitationRequest = z.input<typeof httpBodies.invite>;
-export type { AssessmentReport, ItemStats };
+export type { AssessmentReport };
+
+/** A likert or partial-credit item's model as the item view draws it (D = 1, as the single choices' curve). */
+export const polyCurveSchema = z.object({
+  model: z.enum(['GRM', 'GPCM']),
+  a: z.number().positive().max(10),
+  thresholds: z.array(z.number().min(-10).max(10)).min(1).max(9),
+});
+export type PolyCurve = z.output<typeof polyCurveSchema>;
+
+/**
+ * The item statistics with each item's parameters: a single choice's a, b, c, or a likert or
+ * partial-credit item's GRM/GPCM model (tried first: the 3PL shape would strip it).
+ */
+const itemStatsViewSchema = itemStatsSchema.extend({
+  items: z.array(
+    itemStatsSchema.shape.items.element.extend({
+      irt: z.union([polyCurveSchema, z.object({ a: z.number(), b: z.number(), c: z.number() })]).nullable(),
+    }),
+  ),
+});
+export type ItemStats = z.output<typeof itemStatsViewSchema>;
+
+/**
+ * P(X = k | θ) for k = 0..K: GRM P(X ≥ k) = logistic(a(θ − b_k)), GPCM P(X = k) ∝ exp(Σ_{t≤k} a(θ − b_t)).
+ */
+export function categoryProbabilitiesAt(item: PolyCurve, theta: number): number[] {
+  const K = item.thresholds.length;
+  if (item.model === 'GRM') {
+    const atLeast = [1, ...item.thresholds.map((b) => 1 / (1 + Math.exp(-item.a * (theta - b)))), 0];
+    return Array.from({ length: K + 1 }, (_, k) => Math.max(0, (atLeast[k] as number) - (atLeast[k + 1] as number)));
+  }
+  const z: number[] = [0];
+  for (const b of item.thresholds) z.push((z[z.length - 1] as number) + item.a * (theta - b));
+  const top = Math.max(...z);
+  const e = z.map((v) => Math.exp(v - top));
+  const total = e.reduce((sum, v) => sum + v, 0);
+  return e.map((v) => v / total);
+}
+
+/** The category response curves over θ ∈ [−3, 3] in `steps` steps: one array of (θ, P) points per category. */
+export function categoryCurves(item: PolyCurve, steps = 60): { theta: number; p: number }[][] {
+  const curves = Array.from({ length: item.thresholds.length + 1 }, () => [] as { theta: number; p: number }[]);
+  for (let i = 0; i <= steps; i++) {
+    const theta = -3 + (6 * i) / steps;
+    categoryProbabilitiesAt(item, theta).forEach((p, k) => curves[k]?.push({ theta, p }));
+  }
+  return curves;
+}
 
 /** One problem of a bank file: the item (id or position), the field and what is wrong. */
 export type BankError = { item: string; field: string; message: string };
@@ -136,7 +184,7 @@ export class RecruiterApi {
   }
 
   itemStats(testId: string): Promise<ItemStats> {
-    return this.#call('GET', `/api/tests/${encodeURIComponent(testId)}/items`, itemStatsSchema);
+    return this.#call('GET', `/api/tests/${encodeURIComponent(testId)}/items`, itemStatsViewSchema);
   }
 
   async #call<S extends z.ZodType>(method: 'GET' | 'POST', path: string, schema: S, body?: unknown): Promise<z.output<S>> {

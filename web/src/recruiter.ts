@@ -16,12 +16,21 @@ import {
   RecruiterApi,
   forgetSignIn,
   csvAccommodations,
+  categoryCurves,
   parseInviteesCsv,
   resultsCsv,
   signIn,
   storedSignIn,
 } from './recruiter-session.ts';
-import type { AssessmentReport, Invitation, InvitationRequest, RecruiterSignIn, RecruiterTests, ResultRow } from './recruiter-session.ts';
+import type {
+  AssessmentReport,
+  Invitation,
+  InvitationRequest,
+  PolyCurve,
+  RecruiterSignIn,
+  RecruiterTests,
+  ResultRow,
+} from './recruiter-session.ts';
 
 const ui = {
   screens: {
@@ -773,6 +782,62 @@ function renderReport(report: AssessmentReport): void {
 
 // ---- item statistics
 
+const SVG_NS = 'http://www.w3.org/2000/svg';
+/** Category colours (Okabe–Ito), with dashes that tell neighbouring categories apart without colour. */
+const CATEGORY_COLOURS = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#e69f00', '#56b4e9', '#000000', '#f0e442', '#999999', '#882255'];
+
+function svgEl<K extends keyof SVGElementTagNameMap>(
+  name: K,
+  attrs: Record<string, string | number>,
+  text?: string,
+): SVGElementTagNameMap[K] {
+  const node = document.createElementNS(SVG_NS, name);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/**
+ * The category response curves of a likert or partial-credit item, θ from −3 to 3: one line per
+ * category (P(X = k | θ)), the thresholds marked on the axis; the title names the model and its parameters.
+ */
+function categoryChart(item: PolyCurve, id: string): SVGSVGElement {
+  const w = 160;
+  const h = 64;
+  const x = (t: number) => 4 + ((t + 3) / 6) * (w - 8);
+  const y = (v: number) => h - 4 - v * (h - 8);
+  const svg = svgEl('svg', {
+    viewBox: `0 0 ${w} ${h}`,
+    role: 'img',
+    'aria-labelledby': `${id}-title`,
+    class: 'chart chart-icc chart-crc',
+    focusable: 'false',
+  });
+  const kind = item.model === 'GRM' ? 'graded response model' : 'generalized partial credit model';
+  const title = `Category response curves (${kind}) of ${item.thresholds.length + 1} categories: discrimination ${item.a.toFixed(2)}, thresholds ${item.thresholds.map((b) => b.toFixed(2)).join(', ')}`;
+  svg.append(svgEl('title', { id: `${id}-title` }, title));
+  svg.append(svgEl('line', { x1: 4, x2: w - 4, y1: y(0), y2: y(0), class: 'chart-axis' }));
+  svg.append(svgEl('line', { x1: 4, x2: w - 4, y1: y(1), y2: y(1), class: 'chart-grid' }));
+  for (const b of item.thresholds) {
+    if (b < -3 || b > 3) continue;
+    svg.append(svgEl('line', { x1: x(b), x2: x(b), y1: y(0), y2: y(0) + 3, class: 'chart-threshold', stroke: '#555', 'stroke-width': 1 }));
+  }
+  categoryCurves(item).forEach((points, k) => {
+    const line = svgEl('polyline', {
+      points: points.map((p) => `${x(p.theta).toFixed(1)},${y(p.p).toFixed(1)}`).join(' '),
+      class: 'chart-category',
+      'data-category': k,
+      fill: 'none',
+      stroke: CATEGORY_COLOURS[k % CATEGORY_COLOURS.length] ?? '#000',
+      'stroke-width': 2,
+      ...(k % 2 === 1 ? { 'stroke-dasharray': '4 2' } : {}),
+    });
+    line.append(svgEl('title', {}, `Category ${k} (option ${k + 1})`));
+    svg.append(line);
+  });
+  return svg;
+}
+
 async function loadItemStats(): Promise<void> {
   if (api === undefined || current === undefined) return;
   const testId = current.test_id;
@@ -788,6 +853,7 @@ async function loadItemStats(): Promise<void> {
         th.textContent = item.stem === '' ? item.item_id : item.stem;
         const curve = document.createElement('td');
         if (item.irt === null) curve.textContent = '—';
+        else if ('model' in item.irt) curve.append(categoryChart(item.irt, `crc-${i}`));
         else curve.append(iccChart(document, item.irt, `icc-${i}`));
         tr.append(
           th,
