@@ -14,6 +14,7 @@ import type { ConnectionState } from './link.ts';
 import { Session, answerFacts, skillCorrectText } from './session.ts';
 import type { Feedback, GivenAnswer, SessionListener, Started } from './session.ts';
 import { answerHint, estimate, questionCount, reasonText, rules, skillName } from './text.ts';
+import { takeLaunchSignIn } from './launch-link.ts';
 
 const STORAGE_KEY = 'assessment.sign-in';
 
@@ -779,6 +780,13 @@ setInterval(() => {
 
 function boot(): void {
   ui.keysHint.textContent = answerHint(touch);
+  const launched = takeLaunchSignIn();
+  if (launched !== undefined) {
+    const signIn: SignIn = { token: launched.token, test_id: launched.test_id };
+    saveSignIn(signIn);
+    begin(signIn);
+    return;
+  }
   const params = new URLSearchParams(location.search);
   const linkToken = params.get('token');
   if (linkToken !== null && linkToken !== '') {

@@ -27,6 +27,12 @@ const registry: Record<EndpointName, readonly [string, string[] | undefined]> = 
   authInvitationCounts: ['auth.v1.invitations.counts', AUTHORS],
   authCreateUser: ['auth.v1.users.create', ADMIN],
   authJwks: ['auth.v1.jwks', undefined],
+  ltiPlatformRegister: ['auth.v1.lti.platforms.register', AUTHORS],
+  ltiPlatformList: ['auth.v1.lti.platforms.list', AUTHORS],
+  ltiLinkBind: ['auth.v1.lti.links.bind', AUTHORS],
+  ltiLogin: ['auth.v1.lti.login', undefined],
+  ltiLaunch: ['auth.v1.lti.launch', undefined],
+  ltiJwks: ['auth.v1.lti.jwks', undefined],
   testCreate: ['assessment.v1.tests.create', AUTHORS],
   itemsImport: ['assessment.v1.items.import', AUTHORS],
   testsList: ['assessment.v1.tests.list', AUTHORS],
@@ -434,6 +440,18 @@ describe('response schemas', () => {
   const message = { message_id: 'm1', room_id: 'r1', sender_id: 'u1', sender_role: 'assistant', text: 'hi', created_at: iso };
 
   // One valid reply per endpoint: it parses to itself (no field dropped, no enum value lost).
+  const PLATFORM = {
+    platform_id: 'ltp_1',
+    issuer: 'https://lms.example.org',
+    client_id: 'tool',
+    name: 'LMS',
+    jwks_url: 'https://lms.example.org/jwks',
+    auth_login_url: 'https://lms.example.org/auth',
+    token_url: 'https://lms.example.org/token',
+    deployment_ids: ['d1'],
+    created_at: iso,
+    updated_at: iso,
+  };
   const replies: Partial<Record<EndpointName, unknown>> = {
     authLogin: { token: 't', expires_at: iso, user_id: 'u1', role: 'admin' },
     authRedeem: { token: 't', expires_at: iso, user_id: 'c1', role: 'candidate', test_id: 't1', application_id: 'app1', re_sign_in: true },
@@ -449,6 +467,12 @@ describe('response schemas', () => {
     authInvitationCounts: { counts: [{ test_id: 't1', invitations: 2, uses: 1 }] },
     authCreateUser: { user_id: 'u2', created: true },
     authJwks: { keys: [{ kty: 'OKP', crv: 'Ed25519' }] },
+    ltiPlatformRegister: { platform: PLATFORM, created: true },
+    ltiPlatformList: { platforms: [PLATFORM] },
+    ltiLinkBind: { platform_id: 'ltp_1', resource_link_id: 'rl-1', test_id: 't1' },
+    ltiLogin: { redirect_url: 'https://lms.example.org/auth?state=s' },
+    ltiLaunch: { role: 'candidate', token: 't', expires_at: iso, user_id: 'u1', test_id: 't1', name: 'Ada' },
+    ltiJwks: { keys: [{ kty: 'RSA', n: 'x', e: 'AQAB', kid: 'k', alg: 'RS256' }] },
     testCreate: { test_id: 't1', items: 3 },
     itemsImport: { imported: 1, item_ids: ['q1'] },
     testsList: {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { idSchema } from './common.ts';
+import { gradeSchema } from './lti.ts';
 import { chatMessageSchema, completedSchema, liveAssessmentSchema, serverFrameData, startApprovalSchema } from './frames.ts';
 import type { ServerFrameDataOf, ServerFrameType } from './frames.ts';
 
@@ -96,6 +97,12 @@ export type EventInputOf<E extends EventName> = z.input<(typeof events)[E]['sche
 export type EventKeyOf<E extends EventName> = (typeof events)[E]['keyed'] extends true ? string : undefined;
 
 const streamFields = { assessment_id: idSchema, candidate_id: idSchema, test_id: idSchema, at: z.string() };
+/**
+ * A finished assessment's stream event also carries its grade, whatever the candidate is shown:
+ * points on the test's scaled score above its minimum (adaptive tests) or the percentage correct,
+ * for integrations that return grades (LTI). Absent when there is no result.
+ */
+const finishedFields = { ...streamFields, grade: gradeSchema.optional() };
 
 /**
  * Events of the assessment stream (JetStream, `assessment.v1.events.>`): kept, de-duplicated by
@@ -107,8 +114,8 @@ export const streamEvents = {
     subject: 'assessment.v1.events.answered',
     schema: z.object({ ...streamFields, question_id: idSchema, index: z.number().int().nonnegative(), correct: z.boolean() }),
   },
-  completed: { subject: 'assessment.v1.events.completed', schema: completedSchema.extend(streamFields) },
-  expired: { subject: 'assessment.v1.events.expired', schema: completedSchema.extend(streamFields) },
+  completed: { subject: 'assessment.v1.events.completed', schema: completedSchema.extend(finishedFields) },
+  expired: { subject: 'assessment.v1.events.expired', schema: completedSchema.extend(finishedFields) },
 } as const;
 /** The JetStream stream that holds {@link streamEvents}. */
 export const ASSESSMENT_STREAM = { name: 'ASSESSMENT_EVENTS', subjects: 'assessment.v1.events.>' } as const;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { endpoints } from './bus.ts';
 import { idSchema } from './common.ts';
+import { ltiPlatformSchema, ltiPlatformViewSchema, ltiToolUrlsSchema } from './lti.ts';
 import { recruiterTestSchema } from './recruiter.ts';
 
 /** HTTP bodies accepted by the gateway's /api routes. */
@@ -17,7 +18,15 @@ export const httpBodies = {
   createTest: endpoints.testCreate.request.omit({ caller: true, items: true }).strict(),
   /** POST /api/items/import: a bank file's text; every item is checked before any is stored. */
   importItems: endpoints.itemsImport.request.omit({ caller: true }).strict(),
+  /** POST /api/lti/platforms: an LMS registration. */
+  ltiPlatform: ltiPlatformSchema,
+  /** POST /api/lti/links: a resource link of a registered platform bound to a test. */
+  ltiLink: endpoints.ltiLinkBind.request.omit({ caller: true }).strict(),
 } as const;
+
+/** Replies of GET and POST /api/lti/platforms: the registrations, and the URLs to enter in the LMS. */
+export const ltiPlatformsReplySchema = z.object({ platforms: z.array(ltiPlatformViewSchema), tool: ltiToolUrlsSchema });
+export const ltiRegisterReplySchema = endpoints.ltiPlatformRegister.response.extend({ tool: ltiToolUrlsSchema });
 
 /** Reply of GET /api/tests: the caller's tests, each with its invitation counts from auth. */
 export const recruiterTestsSchema = z.object({

@@ -74,7 +74,15 @@ export { ASSESSMENT_STREAM, SUPPORT_ROOM_PREFIX, assessmentIdOfRoom, assessmentR
 export type { EventInputOf, EventKeyOf, EventName, EventOf, StreamEventName, StreamEventOf, UserPush } from './events.ts';
 export { TOKEN_AUDIENCE, TOKEN_ISSUER, tokenClaimsSchema } from './tokens.ts';
 export type { TokenClaims } from './tokens.ts';
-export { httpBodies, httpErrorSchema, recruiterTestsSchema, reportQuerySchema, resultsQuerySchema } from './http.ts';
+export {
+  httpBodies,
+  httpErrorSchema,
+  ltiPlatformsReplySchema,
+  ltiRegisterReplySchema,
+  recruiterTestsSchema,
+  reportQuerySchema,
+  resultsQuerySchema,
+} from './http.ts';
 export { QTI_MEDIA_TYPES, qtiImportQuerySchema, qtiImportResponseSchema, qtiProblemSchema } from './qti-import.ts';
 export type { QtiProblem } from './qti-import.ts';
 export { assessmentReportSchema, itemStatsSchema, recruiterTestSchema } from './recruiter.ts';
@@ -97,3 +105,21 @@ export {
   systemClock,
 } from './rules.ts';
 export type { Clock, Countdown } from './rules.ts';
+export { retryDelayMs } from './backoff.ts';
+export type { BackoffOptions } from './backoff.ts';
+export {
+  AGS_MEDIA,
+  AGS_SCOPES,
+  LTI_CLAIMS,
+  LTI_RESOURCE_LINK_REQUEST,
+  LTI_VERSION,
+  gradeSchema,
+  ltiLaunchFormSchema,
+  ltiLoginQuerySchema,
+  ltiPlatformSchema,
+  ltiPlatformViewSchema,
+  ltiRoleOf,
+  ltiToolUrlsSchema,
+  platformUrlSchema,
+} from './lti.ts';
+export type { Grade, LtiPlatform } from './lti.ts';

@@ -71,6 +71,8 @@ const jetStream: {
 } = {
   // The xAPI sender reads finished assessments through a durable consumer (services/assessment/src/xapi-sender.ts).
   assessment: { streams: [ASSESSMENT_STREAM], consumers: [[ASSESSMENT_STREAM.name, 'xapi']] },
+  // The LTI grade return reads finished assessments the same way (services/auth/src/lti/grades.ts).
+  auth: { consumers: [[ASSESSMENT_STREAM.name, 'lti-grades']] },
   cleanup: { buckets: ['cleanup_lease'] },
 };
 
@@ -97,6 +99,8 @@ function streamApi(stream: string): string[] {
 
 function consumerApi(stream: string, consumer: string): string[] {
   return [
+    // A consumer waits for its stream to exist (another service creates it).
+    `$JS.API.STREAM.INFO.${stream}`,
     `$JS.API.CONSUMER.CREATE.${stream}.${consumer}`,
     `$JS.API.CONSUMER.CREATE.${stream}.${consumer}.>`,
     `$JS.API.CONSUMER.DURABLE.CREATE.${stream}.${consumer}`,

@@ -6,7 +6,7 @@ import { deadlineStep } from './rules.ts';
 import { computeResult } from './selection.ts';
 import type { LoadedTest } from './selection.ts';
 import type { AssessmentDoc, LogEntry, ResultDoc } from './store.ts';
-import { completedView } from './views.ts';
+import { completedView, gradeOf } from './views.ts';
 
 export type FinalStatus = 'completed' | 'expired' | 'abandoned' | 'terminated';
 
@@ -60,10 +60,12 @@ export async function afterFinish(ctx: Context, a: AssessmentDoc, test: LoadedTe
     await ctx.col.applications.updateOne({ _id: a.application_id }, { $set: { status: a.status, updated_at: ctx.clock() } });
   }
   const view = completedView(a, test);
+  const grade = gradeOf(a, test);
   ctx.emit(a.status === 'completed' ? 'completed' : 'expired', `${a._id}:finished`, {
     ...view,
     candidate_id: a.candidate_id,
     test_id: a.test_id,
+    ...(grade === undefined ? {} : { grade }),
   });
   if (pushToCandidate) ctx.push(a, 'assessment_completed', view);
   ctx.metrics?.assessmentFinished(a.status);

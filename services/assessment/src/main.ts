@@ -48,7 +48,7 @@ await runUntilSignal({
       log,
     });
     const service = await createAssessmentService({ bus, db: database.db, log, eventStream, metrics });
-    const xapiSender = xapi === undefined ? undefined : await startXapiSender({ nc: bus.nc, db: database.db, log, config: xapi });
+    const xapiSender = xapi === undefined ? undefined : startXapiSender({ nc: bus.nc, db: database.db, log, config: xapi });
     const metricsEndpoint = await serveServiceMetrics({
       port: config.METRICS_PORT,
       host: config.METRICS_HOST,

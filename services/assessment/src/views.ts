@@ -1,5 +1,5 @@
 import { AppError } from '@ap/protocol';
-import type { AssessmentCompleted, Progress, Question, ResponseOf, TestSummary } from '@ap/protocol';
+import type { AssessmentCompleted, Grade, Progress, Question, ResponseOf, TestSummary } from '@ap/protocol';
 import { resultSummary } from './live.ts';
 import { isActive, secondsLeft } from './rules.ts';
 import type { LoadedTest } from './selection.ts';
@@ -89,6 +89,20 @@ export function progressView(a: AssessmentDoc, test: LoadedTest, now: Date): Pro
       };
     }),
   };
+}
+
+/**
+ * The grade of a finished assessment, for integrations (the stream event): the scaled score above
+ * the scoring's minimum out of its range on adaptive tests, the percentage correct otherwise.
+ */
+export function gradeOf(a: AssessmentDoc, test: LoadedTest): Grade | undefined {
+  const r = a.result;
+  if (r === null) return undefined;
+  const { min, max } = test.doc.scoring;
+  if (r.scaled_score !== undefined && max > min) {
+    return { given: Math.min(max - min, Math.max(0, r.scaled_score - min)), maximum: max - min };
+  }
+  return { given: r.percent_correct, maximum: 100 };
 }
 
 /**

@@ -1,5 +1,6 @@
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { JsMsg } from '@nats-io/jetstream';
+import { startDelivery } from '@ap/bus';
+import type { DeliveryOutcome } from '@ap/bus';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '@ap/logging';
 import { ASSESSMENT_STREAM, streamEvents } from '@ap/protocol';
@@ -25,12 +26,6 @@ export type XapiConfig = {
   retryMaxMs: number;
 };
 
-/** The delay before delivery `attempt` (1-based) is tried again: exponential, capped, with jitter in its upper half. */
-export function retryDelayMs(attempt: number, minMs: number, maxMs: number): number {
-  const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(30, Math.max(0, attempt - 1)));
-  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-}
-
 const finishedEvent = z.object({ assessment_id: z.string(), test_id: z.string() });
 
 /**
@@ -42,34 +37,9 @@ const finishedEvent = z.object({ assessment_id: z.string(), test_id: z.string() 
  * assessment id and verb, so a statement sent again is the same statement. Off the candidate path:
  * the finish itself only publishes the event, as before.
  */
-export async function startXapiSender(deps: { nc: NatsConnection; db: Db; log: Logger; config: XapiConfig }): Promise<{
-  close(): Promise<void>;
-}> {
+export function startXapiSender(deps: { nc: NatsConnection; db: Db; log: Logger; config: XapiConfig }): { close(): Promise<void> } {
   const { config } = deps;
   const log = deps.log.child({ module: 'xapi' });
-  const jsm = await jetstreamManager(deps.nc);
-  const consumerConfig = {
-    durable_name: XAPI_CONSUMER,
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.New,
-    filter_subjects: [streamEvents.completed.subject, streamEvents.expired.subject],
-    ack_wait: 3 * config.timeoutMs * 1_000_000,
-    max_deliver: -1,
-    max_ack_pending: 256,
-  };
-  try {
-    await jsm.consumers.add(ASSESSMENT_STREAM.name, consumerConfig);
-  } catch {
-    // Another replica created it, or an older configuration exists: bring it to ours.
-    await jsm.consumers.update(ASSESSMENT_STREAM.name, XAPI_CONSUMER, {
-      filter_subjects: consumerConfig.filter_subjects,
-      ack_wait: consumerConfig.ack_wait,
-      max_deliver: consumerConfig.max_deliver,
-      max_ack_pending: consumerConfig.max_ack_pending,
-    });
-  }
-  const consumer = await jetstream(deps.nc).consumers.get(ASSESSMENT_STREAM.name, XAPI_CONSUMER);
-  const messages = await consumer.consume({ max_messages: 16 });
   const tests = deps.db.collection<TestDoc>('tests');
   const headers: Record<string, string> = {
     'Content-Type': 'application/json',
@@ -92,55 +62,32 @@ export async function startXapiSender(deps: { nc: NatsConnection; db: Db; log: L
     }
   }
 
-  async function handle(m: JsMsg): Promise<void> {
+  async function handle(m: JsMsg): Promise<DeliveryOutcome> {
     const event = finishedEvent.safeParse(m.json());
-    if (!event.success) {
-      log.warn({ seq: m.seq }, 'finished event that does not parse: skipped');
-      m.term();
-      return;
-    }
+    if (!event.success) return { drop: 'finished event that does not parse' };
     const id = event.data.assessment_id;
     const a = await findAssessment(deps.db, { _id: id });
-    if (a === null) {
-      log.warn({ assessment_id: id }, 'finished assessment not found: no statements');
-      m.term();
-      return;
-    }
+    if (a === null) return { drop: `finished assessment ${id} not found: no statements` };
     const test = await tests.findOne({ _id: a.test_id }, { projection: { title: 1 } });
     const statements = buildStatements(a, test?.title ?? a.test_title ?? a.test_id, config.identity);
-    if (statements.length === 0) {
-      m.term();
-      return;
-    }
+    if (statements.length === 0) return { drop: `assessment ${id} has no result: no statements` };
     const sent = await post(statements);
-    if (sent.ok) {
-      await m.ackAck();
-      log.debug({ assessment_id: id, statements: statements.length }, 'xAPI statements stored');
-      return;
-    }
-    const delay = retryDelayMs(m.info.deliveryCount, config.retryMinMs, config.retryMaxMs);
-    log.warn(
-      { assessment_id: id, status: sent.status, attempt: m.info.deliveryCount, retry_in_ms: delay },
-      'LRS did not take the statements',
-    );
-    m.nak(delay);
+    if (!sent.ok) return { retry: `the LRS did not take the statements of ${id} (${String(sent.status)})` };
+    log.debug({ assessment_id: id, statements: statements.length }, 'xAPI statements stored');
+    return { done: true };
   }
 
-  const loop = (async () => {
-    for await (const m of messages) {
-      try {
-        await handle(m);
-      } catch (err) {
-        log.warn({ err, seq: m.seq }, 'xAPI statements not sent: trying again');
-        m.nak(retryDelayMs(m.info.deliveryCount, config.retryMinMs, config.retryMaxMs));
-      }
-    }
-  })();
+  const delivery = startDelivery({
+    nc: deps.nc,
+    log,
+    stream: ASSESSMENT_STREAM.name,
+    durable: XAPI_CONSUMER,
+    subjects: [streamEvents.completed.subject, streamEvents.expired.subject],
+    ackWaitMs: 3 * config.timeoutMs,
+    retryMinMs: config.retryMinMs,
+    retryMaxMs: config.retryMaxMs,
+    handle,
+  });
   log.info({ lrs: new URL(config.endpoint).host }, 'sending xAPI statements');
-  return {
-    async close() {
-      await messages.close();
-      await loop;
-    },
-  };
+  return delivery;
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { AssessmentDoc, ResultDoc } from './store.ts';
 import { buildStatements, isoDuration, nameUuid, registrationOf, statementId, statementSchema } from './xapi.ts';
-import { retryDelayMs } from './xapi-sender.ts';
+import { retryDelayMs } from '@ap/protocol';
 
 const identity = { homePage: 'https://assess.example.org', activityBase: 'https://assess.example.org/xapi/tests/' };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/u;
@@ -118,7 +118,7 @@ test('durations and retry delays', () => {
   assert.equal(isoDuration(0), 'PT0S');
   assert.equal(isoDuration(61_005), 'PT61.01S');
   for (let attempt = 1; attempt < 40; attempt++) {
-    const delay = retryDelayMs(attempt, 100, 10_000);
+    const delay = retryDelayMs(attempt, { baseMs: 100, maxMs: 10_000 });
     const ceiling = Math.min(10_000, 100 * 2 ** (attempt - 1));
     assert.ok(delay >= ceiling / 2 && delay <= ceiling, `attempt ${String(attempt)}: ${String(delay)}`);
   }

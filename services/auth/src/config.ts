@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { commonEnv, metricsEnv, mongoEnv, positiveInt } from '@ap/config';
 import { SIGNING_ALGS } from './keys.ts';
+import type { GradeReturnConfig } from './lti/grades.ts';
 import type { AuthConfig } from './service.ts';
 
 /** Environment variables of the auth service. */
@@ -24,6 +25,10 @@ export const authEnvSchema = z.object({
   /** Password hashes running at once, and waiting, per auth process. */
   HASH_CONCURRENCY: positiveInt(2),
   HASH_QUEUE: positiveInt(16),
+  /** LTI grade return: how long one call to a platform may take, and the retry delays after a failure. */
+  LTI_TIMEOUT_MS: positiveInt(10_000),
+  LTI_RETRY_MIN_MS: positiveInt(1000),
+  LTI_RETRY_MAX_MS: positiveInt(300_000),
 });
 export type AuthEnv = z.output<typeof authEnvSchema>;
 
@@ -46,3 +51,8 @@ export function authConfigOf(env: AuthEnv): AuthConfig {
 
 /** The limits when no variable sets them (what the README documents). */
 export const DEFAULT_AUTH_LIMITS: AuthConfig['limits'] = authConfigOf(authEnvSchema.parse({})).limits;
+
+/** The LTI grade return's settings within the parsed environment. */
+export function gradeReturnOf(env: AuthEnv): GradeReturnConfig {
+  return { timeoutMs: env.LTI_TIMEOUT_MS, retryMinMs: env.LTI_RETRY_MIN_MS, retryMaxMs: Math.max(env.LTI_RETRY_MIN_MS, env.LTI_RETRY_MAX_MS) };
+}

@@ -4,7 +4,7 @@ import { connectDatabase, isDatabaseUnavailable } from '@ap/db';
 import { runUntilSignal } from '@ap/lifecycle';
 import { createLogger } from '@ap/logging';
 import { createMetrics, serveServiceMetrics } from '@ap/metrics';
-import { authConfigOf, authEnvSchema } from './config.ts';
+import { authConfigOf, authEnvSchema, gradeReturnOf } from './config.ts';
 import { createAuthService } from './service.ts';
 
 const env = parseConfig(authEnvSchema, processEnv());
@@ -31,6 +31,7 @@ await runUntilSignal({
       log,
       clock: () => new Date(),
       config: authConfigOf(env),
+      gradeReturn: gradeReturnOf(env),
     });
     const metricsEndpoint = await serveServiceMetrics({
       port: env.METRICS_PORT,

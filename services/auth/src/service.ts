@@ -9,11 +9,20 @@ import { invitationCountHandlers } from './invitation-counts.ts';
 import { invitationHandlers } from './invitations.ts';
 import { createKeyRing } from './keys.ts';
 import { redemptionHandlers } from './redemption.ts';
+import { startGradeReturn } from './lti/grades.ts';
+import type { GradeReturnConfig } from './lti/grades.ts';
+import { createLtiParts, ltiLaunchHandlers } from './lti/launch.ts';
+import { ltiPlatformHandlers } from './lti/platforms.ts';
+import { openLtiCollections } from './lti/store.ts';
+import { createToolKey } from './lti/tool-key.ts';
 import { openCollections } from './store.ts';
 import { createThrottle } from './throttle.ts';
 
-/** What createAuthService needs: open connections, a logger, the time source and settings. */
-export type AuthDependencies = { bus: Bus; db: Db; log: Logger; clock: Clock; config: AuthConfig };
+/**
+ * What createAuthService needs: open connections, a logger, the time source and settings;
+ * `gradeReturn` starts the LTI grade return (it needs the assessment stream on JetStream).
+ */
+export type AuthDependencies = { bus: Bus; db: Db; log: Logger; clock: Clock; config: AuthConfig; gradeReturn?: GradeReturnConfig };
 
 export type { AuthConfig, AuthLimits } from './context.ts';
 
@@ -42,6 +51,8 @@ export async function createAuthService(deps: AuthDependencies): Promise<AuthSer
   });
   // Fail at start-up, not at the first login, when keys cannot be loaded or stored.
   await keyRing.signingKey();
+  const ltiCol = await openLtiCollections(deps.db);
+  const lti = createLtiParts(ltiCol, createToolKey(ltiCol.toolKeys));
 
   // Throttles live in this process's memory: see the README (Security, Auth) for why not in the database.
   const now = () => clock().getTime();
@@ -72,16 +83,28 @@ export async function createAuthService(deps: AuthDependencies): Promise<AuthSer
     };
   }
 
-  const table: HandlerTable = { ...accountHandlers(ctx), ...invitationHandlers(ctx), ...invitationCountHandlers(ctx), ...redemptionHandlers(ctx) };
+  const table: HandlerTable = {
+    ...accountHandlers(ctx),
+    ...invitationHandlers(ctx),
+    ...invitationCountHandlers(ctx),
+    ...redemptionHandlers(ctx),
+    ...ltiPlatformHandlers(ctx, lti),
+    ...ltiLaunchHandlers(ctx, lti),
+  };
   const subscriptions = (Object.keys(table) as EndpointName[]).map((name) =>
     bus.serve(name, QUEUE, tracked(table[name] as Handler<typeof name>)),
   );
+  const grades =
+    deps.gradeReturn === undefined
+      ? undefined
+      : startGradeReturn({ nc: bus.nc, col: ltiCol, toolKey: lti.toolKey, clock, log, config: deps.gradeReturn });
   log.info({ alg: config.signingAlg }, 'auth service ready');
 
   return {
     name: 'auth',
     async close() {
       await Promise.allSettled(subscriptions.map((s) => (s.isClosed() ? Promise.resolve() : s.drain())));
+      await grades?.close();
       await Promise.allSettled([...inFlight]);
     },
   };

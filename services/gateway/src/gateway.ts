@@ -66,7 +66,7 @@ export async function createGateway(deps: {
   });
   deps.metrics?.connections(() => hub.count());
   const ready = () => !bus.nc.isClosed() && verifier.ready();
-  const server = createServer(createHttpHandler({ bus, log, ready, verifier, requestTimeoutMs: deps.options.requestTimeoutMs, site }));
+  const server = createServer(createHttpHandler({ bus, log, ready, verifier, requestTimeoutMs: deps.options.requestTimeoutMs, site, publicUrl: deps.options.publicUrl }));
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
 
   const originAllowed = createOriginPolicy(deps.options.origins);

@@ -16,6 +16,7 @@ import {
 import type { Caller } from '@ap/protocol';
 import type { z } from 'zod';
 import { decodePathSegment, parseRequestTarget } from './edge.ts';
+import { ltiBrowserRoutes, publicOrigin, toolUrls } from './lti.ts';
 import { importQtiUpload, qtiUploadKind } from './qti-import.ts';
 import type { StaticSite } from './static.ts';
 import type { TokenVerifier } from './tokens.ts';
@@ -32,6 +33,8 @@ export type HttpDeps = {
   /** Verifies the bearer token of the staff routes. */
   verifier?: TokenVerifier;
   site?: StaticSite;
+  /** The gateway's public origin (PUBLIC_URL), for the LTI tool's URLs; absent: the request's Host. */
+  publicUrl?: string | undefined;
 };
 
 /** `/api/tests/{test_id}/{results|invitations|info|items|report}` */
@@ -118,7 +121,27 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
         json(res, 200, await deps.bus.request('itemsImport', { caller, ...body }, { timeoutMs: deps.requestTimeoutMs }));
         return;
       }
+      case 'GET /api/lti/platforms': {
+        const caller = await staffCaller(req);
+        const { platforms } = await deps.bus.request('ltiPlatformList', { caller }, { timeoutMs: deps.requestTimeoutMs });
+        json(res, 200, { platforms, tool: toolUrls(publicOrigin(req, deps.publicUrl)) });
+        return;
+      }
+      case 'POST /api/lti/platforms': {
+        const caller = await staffCaller(req);
+        const platform = await readBody(req, httpBodies.ltiPlatform);
+        const reply = await deps.bus.request('ltiPlatformRegister', { caller, platform }, { timeoutMs: deps.requestTimeoutMs });
+        json(res, reply.created ? 201 : 200, { ...reply, tool: toolUrls(publicOrigin(req, deps.publicUrl)) });
+        return;
+      }
+      case 'POST /api/lti/links': {
+        const caller = await staffCaller(req);
+        const body = await readBody(req, httpBodies.ltiLink);
+        json(res, 200, await deps.bus.request('ltiLinkBind', { caller, ...body }, { timeoutMs: deps.requestTimeoutMs }));
+        return;
+      }
       default: {
+        if (url.pathname.startsWith('/lti/') && (await ltiBrowserRoutes(req, res, url, deps))) return;
         const testRoute = TEST_ROUTE.exec(url.pathname);
         if (testRoute !== null) {
           await testRoutes(req, res, url, decodePathSegment(testRoute[1] ?? ''), testRoute[2] ?? '');

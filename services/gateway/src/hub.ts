@@ -28,6 +28,8 @@ export type GatewayOptions = {
   limits: FrameLimits;
   /** Which browser origins may open a WebSocket (see edge.ts). */
   origins: { allowed: readonly string[]; allowLoopback: boolean };
+  /** The gateway's public origin, for the LTI tool's URLs (absent: each request's Host). */
+  publicUrl?: string | undefined;
 };
 
 export type ConnectionHub = {

@@ -45,6 +45,15 @@ const config = parseConfig(
     MAX_QUEUED_PER_STAFF: z.coerce.number().int().min(0).default(200),
     MAX_SOCKETS_PER_USER: positiveInt(10),
     ALLOWED_ORIGINS: originList,
+    /** The public origin of the gateway (https://exam.example.com), for the LTI tool's URLs; unset: each request's Host over http. */
+    PUBLIC_URL: z.preprocess(
+      (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+      z
+        .string()
+        .refine((o) => normalizeOrigin(o) !== undefined, 'must be an origin such as https://exam.example.com')
+        .transform((o) => normalizeOrigin(o) ?? o)
+        .optional(),
+    ),
     /** Anything but `production` also lets pages on localhost and 127.0.0.1 (any port) open WebSockets. */
     NODE_ENV: z.string().default('development'),
     ...metricsEnv,
@@ -68,6 +77,7 @@ await runUntilSignal({
       options: {
         authTimeoutMs: config.AUTH_TIMEOUT_MS,
         requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+        publicUrl: config.PUBLIC_URL,
         pingIntervalMs: config.PING_INTERVAL_MS,
         maxBadFramesPerMinute: config.MAX_BAD_FRAMES_PER_MINUTE,
         presenceIntervalMs: config.PRESENCE_INTERVAL_MS,

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { endpoints } from '../bus.ts';
 import { errorBodySchema, idSchema } from '../common.ts';
-import { httpBodies, recruiterTestsSchema, reportQuerySchema, resultsQuerySchema } from '../http.ts';
+import { httpBodies, ltiPlatformsReplySchema, ltiRegisterReplySchema, recruiterTestsSchema, reportQuerySchema, resultsQuerySchema } from '../http.ts';
+import { ltiLaunchFormSchema, ltiLoginQuerySchema } from '../lti.ts';
 import { qtiImportQuerySchema, qtiImportResponseSchema } from '../qti-import.ts';
 import { errorCodeList } from './asyncapi.ts';
 import { jsonSchema } from './json-schema.ts';
@@ -30,6 +31,13 @@ export const HTTP_ROUTES = [
   'POST /api/items/import',
   'GET /api/tests/{test_id}/items',
   'GET /api/tests/{test_id}/report',
+  'GET /api/lti/platforms',
+  'POST /api/lti/platforms',
+  'POST /api/lti/links',
+  'GET /lti/login',
+  'POST /lti/login',
+  'POST /lti/launch',
+  'GET /lti/jwks',
   'GET /asyncapi.yaml',
   'GET /openapi.yaml',
   'GET /',
@@ -145,6 +153,93 @@ function recruiterPaths(): Record<string, Json> {
           '404': errorResponse('NOT_FOUND: no such assessment in this test.'),
           ...staffErrors,
         },
+      },
+    },
+  };
+}
+
+/** LTI 1.3: platform registration and link binding (recruiters, admins), and the tool's browser routes. */
+function ltiPaths(): Record<string, Json> {
+  const staffErrors = {
+    '401': errorResponse('AUTH_REQUIRED or AUTH_INVALID: no valid bearer token.'),
+    '403': errorResponse('FORBIDDEN: not a recruiter or admin (registering a platform: not restricted to some tests).'),
+    ...commonErrors,
+  };
+  const loginParameters = (): Json[] =>
+    Object.entries(ltiLoginQuerySchema.shape as Record<string, z.ZodType>).map(([name, s]) => ({
+      name,
+      in: 'query',
+      required: !s.safeParse(undefined).success,
+      schema: schema(s, 'input'),
+    }));
+  const refusedPage = { description: 'a page saying why the launch was refused (status per the error code)', content: { 'text/html': {} } };
+  const form = (s: z.ZodType): Json => ({ required: true, content: { 'application/x-www-form-urlencoded': { schema: schema(s, 'input') } } });
+  return {
+    '/api/lti/platforms': {
+      get: {
+        summary: 'The registered LMS platforms, and the URLs of this tool to enter in an LMS.',
+        tags: ['lti'],
+        security: [{ bearer: [] }],
+        responses: { '200': { description: 'platforms and tool URLs', content: jsonContent(ltiPlatformsReplySchema) }, ...staffErrors },
+      },
+      post: {
+        summary:
+          'Register an LMS (LTI 1.3 platform): issuer, client id, JWKS, OIDC authorization and token endpoints, deployment ids. ' +
+          'Registering the same issuer and client id again updates it.',
+        tags: ['lti'],
+        security: [{ bearer: [] }],
+        requestBody: requestBody(httpBodies.ltiPlatform),
+        responses: {
+          '201': { description: 'registered', content: jsonContent(ltiRegisterReplySchema) },
+          '200': { description: 'updated', content: jsonContent(ltiRegisterReplySchema) },
+          ...staffErrors,
+        },
+      },
+    },
+    '/api/lti/links': {
+      post: {
+        summary:
+          "Bind a resource link of a registered platform to a test (otherwise a link's custom parameter `test_id` binds it on its first launch).",
+        tags: ['lti'],
+        security: [{ bearer: [] }],
+        requestBody: requestBody(httpBodies.ltiLink),
+        responses: {
+          '200': { description: 'the binding', content: jsonContent(endpoints.ltiLinkBind.response) },
+          '404': errorResponse('NOT_FOUND: no such platform or test.'),
+          ...staffErrors,
+        },
+      },
+    },
+    '/lti/login': {
+      get: {
+        summary: 'OIDC third-party login initiation from an LMS: redirects the browser to the platform with a single-use state and nonce.',
+        tags: ['lti'],
+        parameters: loginParameters(),
+        responses: { '303': { description: "to the platform's authorization endpoint" }, '4XX': refusedPage },
+      },
+      post: {
+        summary: 'The same login initiation as a form post.',
+        tags: ['lti'],
+        requestBody: form(ltiLoginQuerySchema),
+        responses: { '303': { description: "to the platform's authorization endpoint" }, '4XX': refusedPage },
+      },
+    },
+    '/lti/launch': {
+      post: {
+        summary:
+          "The launch (`id_token` and `state`, form_post): verified against the platform's JWKS (RS256, iss, aud, azp, exp, iat, " +
+          'single-use nonce and state, deployment, message type, version); a Learner goes to the candidate page, an Instructor to the ' +
+          "recruiter's workspace scoped to the linked test, with a token in the URL fragment.",
+        tags: ['lti'],
+        requestBody: form(ltiLaunchFormSchema),
+        responses: { '303': { description: 'to `/#lti&token=…` or `/recruiter#lti&token=…`' }, '4XX': refusedPage, '5XX': refusedPage },
+      },
+    },
+    '/lti/jwks': {
+      get: {
+        summary: "The tool's public key (RS256) that signs its client assertions for grade return.",
+        tags: ['lti'],
+        responses: { '200': { description: 'a JWKS', content: jsonContent(endpoints.ltiJwks.response) } },
       },
     },
   };
@@ -275,6 +370,7 @@ export function openApiDocument(): Json {
     '/proctor': page('The proctor dashboard.'),
     '/recruiter': page("The recruiter's workspace: tests, banks, invitations, results, reports and item statistics."),
     ...recruiterPaths(),
+    ...ltiPaths(),
   };
   return {
     openapi: '3.1.0',
@@ -292,6 +388,7 @@ export function openApiDocument(): Json {
     tags: [
       { name: 'auth', description: 'Sign-in' },
       { name: 'tests', description: "Recruiters' routes" },
+      { name: 'lti', description: 'LTI 1.3 tool: platform registration, login, launch, keys' },
       { name: 'health', description: 'Probes' },
       { name: 'documents', description: 'API documents' },
       { name: 'pages', description: 'The web pages' },
