@@ -122,6 +122,11 @@ export async function signIn(email: string, password: string): Promise<Recruiter
   return session;
 }
 
+/** Keeps a sign-in made elsewhere (an LTI launch of an instructor) for this tab. */
+export function adoptSignIn(session: RecruiterSignIn): void {
+  saveStored(STORAGE_KEY, session);
+}
+
 export function forgetSignIn(): void {
   saveStored(STORAGE_KEY, undefined);
 }

@@ -31,6 +31,8 @@ import type {
   RecruiterTests,
   ResultRow,
 } from './recruiter-session.ts';
+import { takeLaunchSignIn } from './launch-link.ts';
+import { adoptSignIn } from './recruiter-session.ts';
 
 const ui = {
   screens: {
@@ -881,6 +883,8 @@ async function loadItemStats(): Promise<void> {
 }
 
 function boot(): void {
+  const launched = takeLaunchSignIn();
+  if (launched !== undefined) adoptSignIn({ token: launched.token, user_id: launched.user_id, email: launched.name, expires_at: launched.expires_at });
   const session = storedSignIn();
   if (session === undefined) showSignIn();
   else begin(session);
