@@ -27,7 +27,10 @@ function started(): TestStack {
   return stack;
 }
 
-async function api(path: string, init: { method?: string; token?: string; body?: unknown } = {}): Promise<{ status: number; json: Record<string, unknown> }> {
+async function api(
+  path: string,
+  init: { method?: string; token?: string; body?: unknown } = {},
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${started().httpUrl}${path}`, {
     method: init.method ?? 'GET',
     headers: {
@@ -43,7 +46,10 @@ before(async () => {
   stack = await setup({ env: { LTI_RETRY_MIN_MS: '100', LTI_RETRY_MAX_MS: '600' } });
   testId = await stack.createTest({ id: 'lti-quiz', title: 'Quiz from the LMS', time_limit_s: 1800, strategy: 'fixed' }, ITEMS);
   otherTestId = await stack.createTest({ id: 'lti-other', title: 'Another test', time_limit_s: 1800, strategy: 'fixed' }, 2);
-  const login = await api('/api/auth/login', { method: 'POST', body: { email: stack.seed.recruiter.email, password: stack.seed.recruiter.password } });
+  const login = await api('/api/auth/login', {
+    method: 'POST',
+    body: { email: stack.seed.recruiter.email, password: stack.seed.recruiter.password },
+  });
   recruiterToken = String(login.json['token']);
   lms = new TestLms(stack.httpUrl);
   await lms.start();
@@ -64,7 +70,10 @@ async function launch(options: LaunchOptions): Promise<Launched> {
   const page = await (await fetch(toPlatform)).text();
   const idToken = /name="id_token" value="([^"]+)"/u.exec(page)?.[1];
   const state = /name="state" value="([^"]+)"/u.exec(page)?.[1];
-  assert.ok(idToken !== undefined && state !== undefined, `the platform answered with its form: ${page.slice(0, 300)}; ${JSON.stringify(lms.violations)}`);
+  assert.ok(
+    idToken !== undefined && state !== undefined,
+    `the platform answered with its form: ${page.slice(0, 300)}; ${JSON.stringify(lms.violations)}`,
+  );
   return post(idToken, state);
 }
 
@@ -123,12 +132,22 @@ describe('LTI 1.3', () => {
 
     const scoped = await started().staffToken('lti-scoped@example.org', 'recruiter', [testId]);
     assert.equal((await api('/api/lti/platforms', { method: 'POST', token: scoped, body: lms.registration() })).status, 403);
-    const bad = await api('/api/lti/platforms', { method: 'POST', token: recruiterToken, body: { ...lms.registration(), jwks_url: 'ftp://x.example/jwks' } });
+    const bad = await api('/api/lti/platforms', {
+      method: 'POST',
+      token: recruiterToken,
+      body: { ...lms.registration(), jwks_url: 'ftp://x.example/jwks' },
+    });
     assert.equal(bad.status, 400);
     assert.equal((bad.json['error'] as { code: string }).code, 'VALIDATION_FAILED');
-    const insecure = await api('/api/lti/platforms', { method: 'POST', token: recruiterToken, body: { ...lms.registration(), issuer: 'http://lms.example.org' } });
+    const insecure = await api('/api/lti/platforms', {
+      method: 'POST',
+      token: recruiterToken,
+      body: { ...lms.registration(), issuer: 'http://lms.example.org' },
+    });
     assert.equal(insecure.status, 400, 'plain http is refused outside the loopback interface');
-    const jwks = (await (await fetch(`${started().httpUrl}/lti/jwks`)).json()) as { keys: { kty: string; alg: string; kid: string; d?: string }[] };
+    const jwks = (await (await fetch(`${started().httpUrl}/lti/jwks`)).json()) as {
+      keys: { kty: string; alg: string; kid: string; d?: string }[];
+    };
     assert.equal(jwks.keys.length, 1);
     assert.equal(jwks.keys[0]?.alg, 'RS256');
     assert.ok(!JSON.stringify(jwks).includes('"d"'), 'no private part is published');
@@ -177,8 +196,13 @@ describe('LTI 1.3', () => {
   });
 
   test('a link bound through the API, with the line item given in the launch', async () => {
-    const platformId = ((await api('/api/lti/platforms', { token: recruiterToken })).json['platforms'] as { platform_id: string }[])[0]?.platform_id;
-    const bound = await api('/api/lti/links', { method: 'POST', token: recruiterToken, body: { platform_id: platformId, resource_link_id: 'rl-2', test_id: otherTestId } });
+    const platformId = ((await api('/api/lti/platforms', { token: recruiterToken })).json['platforms'] as { platform_id: string }[])[0]
+      ?.platform_id;
+    const bound = await api('/api/lti/links', {
+      method: 'POST',
+      token: recruiterToken,
+      body: { platform_id: platformId, resource_link_id: 'rl-2', test_id: otherTestId },
+    });
     assert.equal(bound.status, 200, JSON.stringify(bound.json));
     const launched = await launch({ sub: 'learner-2', roles: ROLES.learner, resourceLinkId: 'rl-2', withLineItem: true });
     const f = fragment(launched.location);
@@ -187,7 +211,11 @@ describe('LTI 1.3', () => {
     await until('the grade arrived', () => lms.scoresFor('learner-2').length > 0);
     assert.equal(lms.scoresFor('learner-2')[0]?.scoreGiven, percent);
     assert.equal(lms.scores.find((s) => s.score.userId === 'learner-2')?.lineItem, `${lms.issuer}/lineitems/given-rl-2`);
-    const unknown = await api('/api/lti/links', { method: 'POST', token: recruiterToken, body: { platform_id: 'ltp_none', resource_link_id: 'x', test_id: testId } });
+    const unknown = await api('/api/lti/links', {
+      method: 'POST',
+      token: recruiterToken,
+      body: { platform_id: 'ltp_none', resource_link_id: 'x', test_id: testId },
+    });
     assert.equal(unknown.status, 404);
   });
 
@@ -196,18 +224,22 @@ describe('LTI 1.3', () => {
     try {
       // The platform's page posts its form by script, as LMSs do; the tool redirects to the page.
       const learner = await openPage(browser);
-      await learner.page.goto(lms.loginUrl({ sub: 'learner-browser', name: 'Bea Browser', roles: ROLES.learner, resourceLinkId: 'rl-1', testId }));
+      await learner.page.goto(
+        lms.loginUrl({ sub: 'learner-browser', name: 'Bea Browser', roles: ROLES.learner, resourceLinkId: 'rl-1', testId }),
+      );
       await visible(learner.page, 'screen-intro');
-      assert.match(await learner.page.textContent('body') ?? '', /Quiz from the LMS/u);
+      assert.match((await learner.page.textContent('body')) ?? '', /Quiz from the LMS/u);
       assert.equal(new URL(learner.page.url()).hash, '', 'the token left the address bar');
       assert.deepEqual(learner.problems.errors, []);
       const teacher = await openPage(browser);
-      await teacher.page.goto(lms.loginUrl({ sub: 'teacher-browser', name: 'Tess Teacher', roles: ROLES.instructor, resourceLinkId: 'rl-1' }));
+      await teacher.page.goto(
+        lms.loginUrl({ sub: 'teacher-browser', name: 'Tess Teacher', roles: ROLES.instructor, resourceLinkId: 'rl-1' }),
+      );
       await visible(teacher.page, 'screen-tests');
       await teacher.page.waitForSelector('text=Quiz from the LMS');
       assert.equal(new URL(teacher.page.url()).pathname, '/recruiter');
       assert.equal(new URL(teacher.page.url()).hash, '');
-      assert.doesNotMatch(await teacher.page.textContent('#screen-tests') ?? '', /Another test/u, 'scoped to the linked test');
+      assert.doesNotMatch((await teacher.page.textContent('#screen-tests')) ?? '', /Another test/u, 'scoped to the linked test');
     } finally {
       await browser.close();
     }
@@ -217,10 +249,25 @@ describe('LTI 1.3', () => {
     const base = { sub: 'mallory', roles: ROLES.learner, resourceLinkId: 'rl-1', testId };
     const cases: [string, LaunchOptions, number, RegExp][] = [
       ['wrong audience', { ...base, claims: { aud: 'another-tool' } }, 401, /another client id \(aud\)/u],
-      ['expired', { ...base, claims: { exp: Math.floor(Date.now() / 1000) - 600, iat: Math.floor(Date.now() / 1000) - 900 } }, 401, /expired/u],
-      ['unknown deployment', { ...base, claims: { 'https://purl.imsglobal.org/spec/lti/claim/deployment_id': 'rogue' } }, 403, /deployment rogue/u],
+      [
+        'expired',
+        { ...base, claims: { exp: Math.floor(Date.now() / 1000) - 600, iat: Math.floor(Date.now() / 1000) - 900 } },
+        401,
+        /expired/u,
+      ],
+      [
+        'unknown deployment',
+        { ...base, claims: { 'https://purl.imsglobal.org/spec/lti/claim/deployment_id': 'rogue' } },
+        403,
+        /deployment rogue/u,
+      ],
       ['another signer', { ...base, foreignKey: true }, 401, /signature|kid/u],
-      ['deep linking', { ...base, claims: { 'https://purl.imsglobal.org/spec/lti/claim/message_type': 'LtiDeepLinkingRequest' } }, 400, /LtiResourceLinkRequest/u],
+      [
+        'deep linking',
+        { ...base, claims: { 'https://purl.imsglobal.org/spec/lti/claim/message_type': 'LtiDeepLinkingRequest' } },
+        400,
+        /LtiResourceLinkRequest/u,
+      ],
       ['LTI 1.1 version', { ...base, claims: { 'https://purl.imsglobal.org/spec/lti/claim/version': '1.1' } }, 400, /1\.3\.0/u],
       ['no role', { ...base, roles: ['http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor'] }, 403, /Learner or Instructor/u],
       ['unbound link', { ...base, resourceLinkId: 'rl-unbound', testId: undefined }, 404, /not bound to a test/u],
@@ -249,7 +296,11 @@ describe('LTI 1.3', () => {
     const stranger = new URL(lms.loginUrl(base));
     stranger.searchParams.set('client_id', 'nobody');
     assert.equal((await fetch(stranger, { redirect: 'manual' })).status, 404);
-    const empty = await fetch(`${started().httpUrl}/lti/launch`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'state=x' });
+    const empty = await fetch(`${started().httpUrl}/lti/launch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'state=x',
+    });
     assert.equal(empty.status, 400);
     assert.equal(CLIENT_ID, 'assessment-tool');
     assert.equal(DEPLOYMENT_ID, 'deployment-1');

@@ -254,9 +254,13 @@ export class TestLms {
   private async token(body: string, res: ServerResponse): Promise<undefined> {
     this.tokenRequests += 1;
     const form = new URLSearchParams(body);
-    if (form.get('grant_type') !== 'client_credentials') { this.reject(res, 400, 'grant_type is not client_credentials'); return; }
+    if (form.get('grant_type') !== 'client_credentials') {
+      this.reject(res, 400, 'grant_type is not client_credentials');
+      return;
+    }
     if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') {
-      this.reject(res, 400, 'client_assertion_type is not jwt-bearer'); return;
+      this.reject(res, 400, 'client_assertion_type is not jwt-bearer');
+      return;
     }
     this.toolJwks ??= createRemoteJWKSet(new URL(`${this.toolBase}/lti/jwks`));
     try {
@@ -267,14 +271,24 @@ export class TestLms {
         algorithms: ['RS256'],
         requiredClaims: ['exp', 'iat', 'jti'],
       });
-      if (protectedHeader.kid === undefined) { this.reject(res, 400, 'client assertion without kid'); return; }
-      if (this.assertionIds.has(String(payload.jti))) { this.reject(res, 400, 'client assertion jti reused'); return; }
+      if (protectedHeader.kid === undefined) {
+        this.reject(res, 400, 'client assertion without kid');
+        return;
+      }
+      if (this.assertionIds.has(String(payload.jti))) {
+        this.reject(res, 400, 'client assertion jti reused');
+        return;
+      }
       this.assertionIds.add(String(payload.jti));
     } catch (err) {
-      this.reject(res, 401, `client assertion refused: ${String(err)}`); return;
+      this.reject(res, 401, `client assertion refused: ${String(err)}`);
+      return;
     }
     const scopes = (form.get('scope') ?? '').split(' ').filter((s) => s !== '');
-    if (!scopes.includes(SCORE_SCOPE)) { this.reject(res, 400, 'token request without the score scope'); return; }
+    if (!scopes.includes(SCORE_SCOPE)) {
+      this.reject(res, 400, 'token request without the score scope');
+      return;
+    }
     const token = randomUUID();
     this.tokens.set(token, scopes);
     res
@@ -286,20 +300,35 @@ export class TestLms {
   /** Line items and scores (AGS 2.0 §3.2, §3.4). */
   private ags(req: IncomingMessage, url: URL, body: string, res: ServerResponse): undefined {
     const scopes = this.tokens.get(/^Bearer (.+)$/u.exec(req.headers.authorization ?? '')?.[1] ?? '');
-    if (scopes === undefined) { this.reject(res, 401, `${url.pathname}: no valid access token`); return; }
+    if (scopes === undefined) {
+      this.reject(res, 401, `${url.pathname}: no valid access token`);
+      return;
+    }
     const container = `${this.issuer}/lineitems`;
     if (url.pathname === '/lineitems' && req.method === 'GET') {
-      if (req.headers.accept !== 'application/vnd.ims.lis.v2.lineitemcontainer+json') { this.reject(res, 406, 'line items read without the container media type'); return; }
+      if (req.headers.accept !== 'application/vnd.ims.lis.v2.lineitemcontainer+json') {
+        this.reject(res, 406, 'line items read without the container media type');
+        return;
+      }
       const link = url.searchParams.get('resource_link_id');
       const items = [...this.lineItems.values()].filter((i) => link === null || i.resourceLinkId === link);
       res.writeHead(200, { 'content-type': 'application/vnd.ims.lis.v2.lineitemcontainer+json' }).end(JSON.stringify(items));
       return undefined;
     }
     if (url.pathname === '/lineitems' && req.method === 'POST') {
-      if (!scopes.includes(LINEITEM_SCOPE)) { this.reject(res, 403, 'line item created without the lineitem scope'); return; }
-      if (req.headers['content-type'] !== 'application/vnd.ims.lis.v2.lineitem+json') { this.reject(res, 415, 'line item without its media type'); return; }
+      if (!scopes.includes(LINEITEM_SCOPE)) {
+        this.reject(res, 403, 'line item created without the lineitem scope');
+        return;
+      }
+      if (req.headers['content-type'] !== 'application/vnd.ims.lis.v2.lineitem+json') {
+        this.reject(res, 415, 'line item without its media type');
+        return;
+      }
       const item = lineItemSchema.safeParse(JSON.parse(body));
-      if (!item.success) { this.reject(res, 400, `line item breaks AGS: ${item.error.message}`); return; }
+      if (!item.success) {
+        this.reject(res, 400, `line item breaks AGS: ${item.error.message}`);
+        return;
+      }
       const id = `${container}/${randomUUID()}`;
       this.lineItems.set(id, { ...item.data, id });
       res.writeHead(201, { 'content-type': 'application/vnd.ims.lis.v2.lineitem+json' }).end(JSON.stringify({ ...item.data, id }));
@@ -308,10 +337,19 @@ export class TestLms {
     const scores = /^(\/lineitems\/[^/]+)\/scores$/u.exec(url.pathname);
     if (scores !== null && req.method === 'POST') {
       const lineItem = `${this.issuer}${scores[1] ?? ''}`;
-      if (!this.lineItems.has(lineItem)) { this.reject(res, 404, `scores for unknown line item ${lineItem}`); return; }
-      if (req.headers['content-type'] !== 'application/vnd.ims.lis.v1.score+json') { this.reject(res, 415, 'score without its media type'); return; }
+      if (!this.lineItems.has(lineItem)) {
+        this.reject(res, 404, `scores for unknown line item ${lineItem}`);
+        return;
+      }
+      if (req.headers['content-type'] !== 'application/vnd.ims.lis.v1.score+json') {
+        this.reject(res, 415, 'score without its media type');
+        return;
+      }
       const score = scoreSchema.safeParse(JSON.parse(body));
-      if (!score.success) { this.reject(res, 400, `score breaks AGS: ${score.error.message}`); return; }
+      if (!score.success) {
+        this.reject(res, 400, `score breaks AGS: ${score.error.message}`);
+        return;
+      }
       const max = score.data.scoreMaximum ?? 0;
       if ((score.data.scoreGiven ?? 0) > max * 10) this.violations.push('scoreGiven far above scoreMaximum');
       this.scores.push({ lineItem, score: score.data });

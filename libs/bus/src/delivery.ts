@@ -81,7 +81,10 @@ export function startDelivery(options: DeliveryOptions): { close(): Promise<void
         m.term();
       } else {
         const delay = retryIn();
-        log.warn({ seq: m.seq, reason: outcome.retry, attempt: m.info.deliveryCount, retry_in_ms: delay }, 'delivery refused: trying again');
+        log.warn(
+          { seq: m.seq, reason: outcome.retry, attempt: m.info.deliveryCount, retry_in_ms: delay },
+          'delivery refused: trying again',
+        );
         m.nak(delay);
       }
     } catch (err) {

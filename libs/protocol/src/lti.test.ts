@@ -12,16 +12,32 @@ test('roles: instructors and administrators manage, learners take, anything else
   assert.equal(ltiRoleOf([`${M}Instructor#TeachingAssistant`]), 'recruiter', 'a sub-role keeps its principal role');
   assert.equal(ltiRoleOf(['http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator']), 'recruiter');
   assert.equal(ltiRoleOf([`${M}Mentor`]), undefined);
-  assert.equal(ltiRoleOf(['http://purl.imsglobal.org/vocab/lis/v2/institution/person#Student']), undefined, 'an institution role alone is not a course role');
+  assert.equal(
+    ltiRoleOf(['http://purl.imsglobal.org/vocab/lis/v2/institution/person#Student']),
+    undefined,
+    'an institution role alone is not a course role',
+  );
   assert.equal(ltiRoleOf([]), undefined);
   assert.equal(ltiRoleOf([`${M}Learnerx`]), undefined);
 });
 
 test('platform URLs: https anywhere, http only on the loopback interface, no fragment', () => {
-  for (const ok of ['https://lms.example.org/jwks', 'http://127.0.0.1:8080/jwks', 'http://localhost/auth', 'https://lms.example.org/a?b=c']) {
+  for (const ok of [
+    'https://lms.example.org/jwks',
+    'http://127.0.0.1:8080/jwks',
+    'http://localhost/auth',
+    'https://lms.example.org/a?b=c',
+  ]) {
     assert.ok(platformUrlSchema.safeParse(ok).success, ok);
   }
-  for (const bad of ['http://lms.example.org/jwks', 'ftp://lms.example.org', 'https://lms.example.org/#x', 'lms.example.org', '', 'javascript:alert(1)']) {
+  for (const bad of [
+    'http://lms.example.org/jwks',
+    'ftp://lms.example.org',
+    'https://lms.example.org/#x',
+    'lms.example.org',
+    '',
+    'javascript:alert(1)',
+  ]) {
     assert.equal(platformUrlSchema.safeParse(bad).success, false, bad);
   }
 });

@@ -75,7 +75,13 @@ export async function ltiBrowserRoutes(
 
 function parse<S extends z.ZodType>(schema: S, params: URLSearchParams): z.output<S> {
   const parsed = schema.safeParse(Object.fromEntries(params));
-  if (!parsed.success) throw new AppError('VALIDATION_FAILED', `invalid LTI request: ${issueList(parsed.error).map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `invalid LTI request: ${issueList(parsed.error)
+        .map((i) => `${i.path}: ${i.message}`)
+        .join('; ')}`,
+    );
   return parsed.data;
 }
 

@@ -6,7 +6,15 @@ import { z } from 'zod';
 import { startDelivery } from '@ap/bus';
 import type { DeliveryOutcome } from '@ap/bus';
 import type { Logger } from '@ap/logging';
-import { AGS_MEDIA, AGS_SCOPES, ASSESSMENT_STREAM, assessmentStatusSchema, gradeSchema, platformUrlSchema, streamEvents } from '@ap/protocol';
+import {
+  AGS_MEDIA,
+  AGS_SCOPES,
+  ASSESSMENT_STREAM,
+  assessmentStatusSchema,
+  gradeSchema,
+  platformUrlSchema,
+  streamEvents,
+} from '@ap/protocol';
 import type { Clock, Grade } from '@ap/protocol';
 import type { GradeTargetDoc, LtiCollections, PlatformDoc } from './store.ts';
 import { TOOL_ALG } from './tool-key.ts';

@@ -162,8 +162,10 @@ function refusal(err: unknown): AppError {
     return new AppError('AUTH_INVALID', `the launch id_token ${what[err.claim] ?? `has a bad ${err.claim} claim`}`);
   }
   if (err instanceof joseErrors.JOSEAlgNotAllowed) return new AppError('AUTH_INVALID', 'the launch id_token must be signed with RS256');
-  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return new AppError('AUTH_INVALID', 'the launch id_token signature does not verify');
-  if (err instanceof joseErrors.JWKSNoMatchingKey) return new AppError('AUTH_INVALID', "no key of the platform's JWKS matches the id_token (kid)");
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed)
+    return new AppError('AUTH_INVALID', 'the launch id_token signature does not verify');
+  if (err instanceof joseErrors.JWKSNoMatchingKey)
+    return new AppError('AUTH_INVALID', "no key of the platform's JWKS matches the id_token (kid)");
   if (err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid || err instanceof TypeError) {
     return new AppError('SERVICE_UNAVAILABLE', "the platform's JWKS could not be read; try again");
   }
@@ -217,7 +219,10 @@ async function verifyLaunch(lti: LtiParts, platform: PlatformDoc, idToken: strin
   }
   if (payload['nonce'] !== state.nonce) throw new AppError('AUTH_INVALID', 'the launch nonce does not match its login');
   if (payload[LTI_CLAIMS.messageType] !== LTI_RESOURCE_LINK_REQUEST) {
-    throw new AppError('VALIDATION_FAILED', `only ${LTI_RESOURCE_LINK_REQUEST} launches are supported (got ${String(payload[LTI_CLAIMS.messageType])})`);
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `only ${LTI_RESOURCE_LINK_REQUEST} launches are supported (got ${String(payload[LTI_CLAIMS.messageType])})`,
+    );
   }
   if (payload[LTI_CLAIMS.version] !== LTI_VERSION) {
     throw new AppError('VALIDATION_FAILED', `only LTI ${LTI_VERSION} launches are supported (got ${String(payload[LTI_CLAIMS.version])})`);
@@ -240,13 +245,23 @@ async function testOfLink(ctx: AuthContext, lti: LtiParts, platform: PlatformDoc
     const custom = claims[LTI_CLAIMS.custom]?.['test_id'];
     const parsed = idSchema.safeParse(typeof custom === 'number' ? String(custom) : custom);
     if (!parsed.success) {
-      throw new AppError('NOT_FOUND', 'this course link is not bound to a test: bind it (POST /api/lti/links) or give it the custom parameter test_id');
+      throw new AppError(
+        'NOT_FOUND',
+        'this course link is not bound to a test: bind it (POST /api/lti/links) or give it the custom parameter test_id',
+      );
     }
     testId = parsed.data;
   }
   await ctx.bus.request('testGet', { caller: LAUNCH_CALLER, test_id: testId }, { timeoutMs: TEST_LOOKUP_TIMEOUT_MS });
   if (bound === null) {
-    const doc = { _id: key, platform_id: platform._id, resource_link_id: linkId, test_id: testId, created_by: LAUNCH_CALLER.user_id, created_at: ctx.clock() };
+    const doc = {
+      _id: key,
+      platform_id: platform._id,
+      resource_link_id: linkId,
+      test_id: testId,
+      created_by: LAUNCH_CALLER.user_id,
+      created_at: ctx.clock(),
+    };
     await lti.col.links.insertOne(doc).catch((err: unknown) => {
       if (!isDuplicateKey(err)) throw err;
     });
@@ -261,7 +276,12 @@ function nameOf(claims: LaunchClaims): string {
 }
 
 /** The user id of a platform's person, made on their first launch. */
-async function userOf(ctx: AuthContext, lti: LtiParts, platform: PlatformDoc, claims: LaunchClaims): Promise<{ userId: string; name: string }> {
+async function userOf(
+  ctx: AuthContext,
+  lti: LtiParts,
+  platform: PlatformDoc,
+  claims: LaunchClaims,
+): Promise<{ userId: string; name: string }> {
   const id = keyWithin(platform._id, claims.sub);
   const name = nameOf(claims);
   const existing = await lti.col.users.findOne({ _id: id });
