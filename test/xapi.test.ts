@@ -166,6 +166,7 @@ class Lrs {
 
 let stack: TestStack | undefined;
 let testId: string;
+let answeredInFirstTest = 0;
 const lrs = new Lrs();
 
 before(async () => {
@@ -246,7 +247,16 @@ function registrationOf(candidateId: string): string | undefined {
   return [...lrs.statements.values()].find((s) => s.statement.actor.account.name === candidateId)?.statement.context.registration;
 }
 
+/** The verbs of an assessment's statements but `answered` (one per answer, counted by {@link answersOf}). */
 function verbsOf(candidateId: string): string[] {
+  return allVerbsOf(candidateId).filter((v) => v !== 'answered');
+}
+
+function answersOf(candidateId: string): number {
+  return allVerbsOf(candidateId).filter((v) => v === 'answered').length;
+}
+
+function allVerbsOf(candidateId: string): string[] {
   const registration = registrationOf(candidateId);
   if (registration === undefined) return [];
   return lrs
@@ -258,13 +268,22 @@ function verbsOf(candidateId: string): string[] {
 describe('xAPI statements', () => {
   test('a finished pass/fail assessment sends attempted, completed and passed, each by the rules', async () => {
     const run = await play(true);
-    await until('the three statements arrived', () => verbsOf(run.candidateId).length === 3);
+    await until('the statements arrived', () => verbsOf(run.candidateId).length === 3);
     assert.deepEqual(verbsOf(run.candidateId), ['attempted', 'completed', 'passed']);
+    assert.equal(answersOf(run.candidateId), run.answered, 'one answered statement per answer');
+    answeredInFirstTest = run.answered;
     const registration = registrationOf(run.candidateId);
     assert.ok(registration !== undefined);
     const statements = lrs.byRegistration(registration);
     for (const s of statements) {
       assert.deepEqual(s.actor.account, { homePage: HOME_PAGE, name: run.candidateId });
+      if (s.verb.id === `${ADL}answered`) {
+        // A question of the test: its own activity, with the test as its parent.
+        assert.match(s.object.id, new RegExp(`^${ACTIVITY_BASE}${testId}/questions/[^/]+$`, 'u'));
+        assert.deepEqual(s.context['contextActivities'], { parent: [{ objectType: 'Activity', id: `${ACTIVITY_BASE}${testId}` }] });
+        assert.equal(s.result?.success, true, 'every answer of this run was right');
+        continue;
+      }
       assert.equal(s.object.id, `${ACTIVITY_BASE}${testId}`);
       assert.deepEqual(s.object.definition?.name, { 'en-US': 'Pass/fail for the LRS' });
     }
@@ -296,8 +315,11 @@ describe('xAPI statements', () => {
     assert.deepEqual(verbsOf(passing.candidateId), ['attempted', 'completed', 'passed']);
     const failed = lrs.byRegistration(registrationOf(failing.candidateId) ?? '').find((s) => s.verb.id === `${ADL}failed`);
     assert.equal(failed?.result?.success, false);
-    // Three statements per assessment, three assessments, each id stored once; none sent again with other content.
-    assert.equal(lrs.statements.size, 9);
+    assert.equal(answersOf(failing.candidateId), failing.answered);
+    assert.equal(answersOf(passing.candidateId), passing.answered);
+    // Three statements per assessment and one per answer, three assessments, each id stored once;
+    // none sent again with other content.
+    assert.equal(lrs.statements.size, 9 + failing.answered + passing.answered + answeredInFirstTest);
     assert.deepEqual(lrs.violations, []);
   });
 });

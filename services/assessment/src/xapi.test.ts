@@ -123,3 +123,46 @@ test('durations and retry delays', () => {
     assert.ok(delay >= ceiling / 2 && delay <= ceiling, `attempt ${String(attempt)}: ${String(delay)}`);
   }
 });
+
+test('each answer is an answered statement about its question, within the test, with success, response and duration', () => {
+  const asked = new Date('2026-01-02T10:01:00.000Z');
+  const responses = [
+    {
+      item_id: 'q/7',
+      index: 0,
+      skill: 's',
+      selected_option: 'B',
+      correct: true,
+      asked_at: asked,
+      answered_at: new Date('2026-01-02T10:01:12.500Z'),
+    },
+    {
+      item_id: 'lik-1',
+      index: 1,
+      skill: 's',
+      selected_option: 'D',
+      correct: false,
+      category: 3,
+      asked_at: asked,
+      answered_at: new Date('2026-01-02T10:02:00.000Z'),
+    },
+  ];
+  const statements = buildStatements({ ...finished('completed'), responses }, 'Algebra', identity);
+  assert.deepEqual(
+    statements.map((s) => s.verb.display['en-US']),
+    ['attempted', 'answered', 'answered', 'completed'],
+  );
+  const [first, second] = statements.filter((s) => s.verb.display['en-US'] === 'answered');
+  assert.ok(first !== undefined && second !== undefined);
+  assert.equal(first.id, statementId('asm1', 'answered', 0));
+  assert.notEqual(first.id, second.id);
+  assert.equal(first.object.id, 'https://assess.example.org/xapi/tests/t1/questions/q%2F7');
+  assert.equal(first.object.definition.type, 'http://adlnet.gov/expapi/activities/cmi.interaction');
+  assert.deepEqual(first.result, { success: true, response: 'B', duration: 'PT12.5S' });
+  assert.deepEqual(second.result, { response: 'D', duration: 'PT60S' }, 'a likert answer is neither right nor wrong');
+  assert.equal(first.timestamp, '2026-01-02T10:01:12.500Z');
+  assert.deepEqual(first.context.contextActivities, {
+    parent: [{ objectType: 'Activity', id: 'https://assess.example.org/xapi/tests/t1' }],
+  });
+  assert.equal(first.context.registration, registrationOf('asm1'));
+});

@@ -38,11 +38,15 @@ export const statementSchema = z.strictObject({
       success: z.boolean().optional(),
       completion: z.boolean().optional(),
       duration: z.string().regex(DURATION, 'must be an ISO 8601 duration').optional(),
+      response: z.string().max(255).optional(),
     })
     .optional(),
   context: z.strictObject({
     registration: z.string().regex(UUID, 'must be a UUID'),
     platform: z.string().optional(),
+    contextActivities: z
+      .strictObject({ parent: z.array(z.strictObject({ objectType: z.literal('Activity'), id: iri })).min(1) })
+      .optional(),
     extensions: z.record(iri, z.unknown()).optional(),
   }),
   timestamp: z.string().regex(TIMESTAMP, 'must be an ISO 8601 timestamp'),
@@ -57,6 +61,7 @@ const VERBS = {
   attempted: `${ADL}attempted`,
   completed: `${ADL}completed`,
   terminated: `${ADL}terminated`,
+  answered: `${ADL}answered`,
   passed: `${ADL}passed`,
   failed: `${ADL}failed`,
 } as const;
@@ -72,9 +77,9 @@ export function nameUuid(name: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** The id of the statement of `verb` about an assessment (a retry sends the same id). */
-export function statementId(assessmentId: string, verb: XapiVerb): string {
-  return nameUuid(`${assessmentId}:${verb}`);
+/** The id of the statement of `verb` about an assessment (a retry sends the same id); `answered` names the answer's index. */
+export function statementId(assessmentId: string, verb: XapiVerb, index?: number): string {
+  return nameUuid(index === undefined ? `${assessmentId}:${verb}` : `${assessmentId}:${verb}:${String(index)}`);
 }
 
 /** The xAPI registration of an assessment. */
@@ -122,8 +127,34 @@ export function buildStatements(a: AssessmentDoc, title: string, identity: XapiI
     completion,
     duration: isoDuration(finished.getTime() - a.started_at.getTime()),
   };
+  const testActivity = `${identity.activityBase}${encodeURIComponent(a.test_id)}`;
+  // One `answered` per stored answer: the question as an interaction within the test, whether it
+  // was right (not for likert and partial-credit items, which have no right answer), the option
+  // chosen and the time taken. Item ids are the bank's; no question text leaves.
+  const answered: Statement[] = a.responses.map((r) => {
+    const statement = base('answered', r.answered_at);
+    return {
+      ...statement,
+      id: statementId(a._id, 'answered', r.index),
+      object: {
+        objectType: 'Activity' as const,
+        id: `${testActivity}/questions/${encodeURIComponent(r.item_id)}`,
+        definition: {
+          name: { 'en-US': `${title}: question ${String(r.index + 1)}` },
+          type: 'http://adlnet.gov/expapi/activities/cmi.interaction',
+        },
+      },
+      result: {
+        ...(r.category === undefined ? { success: r.correct } : {}),
+        response: r.selected_option,
+        duration: isoDuration(r.answered_at.getTime() - r.asked_at.getTime()),
+      },
+      context: { ...statement.context, contextActivities: { parent: [{ objectType: 'Activity' as const, id: testActivity }] } },
+    };
+  });
   const statements: Statement[] = [
     base('attempted', a.started_at),
+    ...answered,
     { ...base(completion ? 'completed' : 'terminated', finished), result: outcome },
   ];
   if (decision !== undefined) statements.push({ ...base(decision === 'pass' ? 'passed' : 'failed', finished), result: outcome });
