@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { jetstream } from '@nats-io/jetstream';
 import type { Caller, Question } from '@ap/protocol';
 import { findAssessment } from '../services/assessment/src/repository.ts';
 import type { AssessmentDoc, ItemDoc } from '../services/assessment/src/store.ts';
@@ -24,6 +25,18 @@ after(async () => {
 });
 
 const ADMIN: Caller = { user_id: 'system', role: 'admin' };
+
+/** The `answered` events of one assessment in the ASSESSMENT_EVENTS stream, read with an ordered consumer. */
+async function answeredEvents(assessmentId: string): Promise<{ question_id: string; correct: boolean; category?: number }[]> {
+  const consumer = await jetstream(stack.bus.nc).consumers.get('ASSESSMENT_EVENTS', { filter_subjects: ['assessment.v1.events.answered'] });
+  const found: { assessment_id: string; question_id: string; correct: boolean; category?: number }[] = [];
+  const messages = await consumer.fetch({ max_messages: 10_000, expires: 3000 });
+  for await (const m of messages) {
+    found.push(m.json());
+    if (m.info.pending === 0) break;
+  }
+  return found.filter((e) => e.assessment_id === assessmentId);
+}
 
 /** A bank that mixes 3PL single choices, GRM Likert items and GPCM partial-credit items, as an author writes it in YAML. */
 const BANK = `
@@ -207,6 +220,15 @@ describe('Likert and partial-credit questions', () => {
     const lk1 = report.answers.find((a) => a.item_id === 'lk-1');
     assert.deepEqual([lk1?.selected_option, lk1?.category, lk1?.correct], ['sa', 4, false]);
     assert.equal(report.answers.find((a) => a.item_id === 'lk-mc-1')?.category, undefined);
+
+    // The stream's answered events carry the category of likert and partial-credit answers.
+    const answered = await answeredEvents(runs.high.doc._id);
+    assert.equal(answered.length, ITEMS.length);
+    for (const e of answered) {
+      const options = POLY.get(e.question_id);
+      assert.equal(e.category, options === undefined ? undefined : categoryFor('high', options.length), e.question_id);
+      assert.equal(e.correct, options === undefined);
+    }
 
     const stats = await stack.bus.request('itemStats', { caller: ADMIN, test_id: testId });
     const byId = new Map(stats.items.map((i) => [i.item_id, i] as const));

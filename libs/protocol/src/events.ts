@@ -112,7 +112,14 @@ export const streamEvents = {
   started: { subject: 'assessment.v1.events.started', schema: z.object({ ...streamFields, deadline: z.string() }) },
   answered: {
     subject: 'assessment.v1.events.answered',
-    schema: z.object({ ...streamFields, question_id: idSchema, index: z.number().int().nonnegative(), correct: z.boolean() }),
+    schema: z.object({
+      ...streamFields,
+      question_id: idSchema,
+      index: z.number().int().nonnegative(),
+      correct: z.boolean(),
+      /** Likert and partial-credit items: the category of the chosen option (`correct` is then false). */
+      category: z.number().int().nonnegative().optional(),
+    }),
   },
   completed: { subject: 'assessment.v1.events.completed', schema: completedSchema.extend(finishedFields) },
   expired: { subject: 'assessment.v1.events.expired', schema: completedSchema.extend(finishedFields) },

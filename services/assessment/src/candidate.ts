@@ -315,6 +315,7 @@ function emitAnswered(ctx: Context, a: AssessmentDoc, response: ResponseDoc): vo
     question_id: response.item_id,
     index: response.index,
     correct: response.correct,
+    ...(response.category === undefined ? {} : { category: response.category }),
   });
 }
 
