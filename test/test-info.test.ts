@@ -7,7 +7,8 @@ import type { TestStack } from './support/setup.ts';
 let stack: TestStack;
 
 before(async () => {
-  stack = await setup();
+  // Presence reports every 200 ms, so that a test can wait for one instead of sleeping.
+  stack = await setup({ env: { PRESENCE_INTERVAL_MS: '200' } });
 });
 
 after(async () => {
@@ -24,10 +25,16 @@ const ASSESSMENT_COLLECTIONS = [
   'applications',
 ] as const;
 
-/** Every document of those collections, by collection (a start adds to each of them). */
-async function assessmentDocuments(): Promise<Record<string, unknown[]>> {
+/**
+ * Every document of those collections, by collection (a start adds to each of them), but for
+ * those that mention any of `ignored` (another candidate's ids).
+ */
+async function assessmentDocuments(ignored: readonly string[] = []): Promise<Record<string, unknown[]>> {
   const all: Record<string, unknown[]> = {};
-  for (const name of ASSESSMENT_COLLECTIONS) all[name] = await stack.db.collection(name).find({}).toArray();
+  for (const name of ASSESSMENT_COLLECTIONS) {
+    const docs = await stack.db.collection(name).find({}).toArray();
+    all[name] = docs.filter((d) => !ignored.some((id) => JSON.stringify(d).includes(id)));
+  }
   return all;
 }
 
@@ -61,9 +68,22 @@ describe('reading a test before starting it', () => {
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), info.data);
 
-    // Nothing was written: no assessment, no attempt, no event, no presence, no application.
-    await new Promise((r) => setTimeout(r, 300));
-    assert.deepEqual(await assessmentDocuments(), before, 'reading the rules created nothing');
+    // Nothing was written: no assessment, no attempt, no event, no presence, no application. A
+    // handler writes before it replies; presence rows are written from the gateway's reports, so
+    // another candidate starts on the same gateway and its row shows that a report sent after
+    // these reads was written (any assessment they had bound would be in the same report).
+    const second = await stack.inviteCandidate(ADAPTIVE_TEST_ID);
+    const otherSocket = await openAuthed(`${stack.wsUrl}/ws/assessment`, second.token);
+    const otherStarted = await ask(otherSocket, 'start_assessment');
+    assert.equal(otherStarted.type, 'assessment_started', JSON.stringify(otherStarted));
+    const otherId = String(otherStarted.data['assessment_id']);
+    const presence = stack.db.collection<{ _id: string }>('assessment_presence');
+    for (const giveUp = Date.now() + 10_000; (await presence.findOne({ _id: otherId })) === null;) {
+      assert.ok(Date.now() < giveUp, 'a presence report after the reads was written within 10 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    otherSocket.ws.close();
+    assert.deepEqual(await assessmentDocuments([second.user_id, otherId]), before, 'reading the rules created nothing');
 
     // Another test than the token's is refused, over both.
     const other = await ask(s, 'get_test_info', { test_id: DEMO_TEST_ID });
