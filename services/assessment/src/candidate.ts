@@ -167,19 +167,23 @@ async function startAssessment(ctx: Context, req: ParsedRequestOf<'assessmentSta
       if (isDuplicateKey(err)) continue; // a concurrent start won: resume that one
       throw err;
     }
-    await col.active.updateOne(
-      { _id: doc._id },
-      { $set: { test_id: testId, status: doc.status, deadline: doc.deadline, started_at: now } },
-      { upsert: true },
-    );
-    await col.presence.updateOne({ _id: doc._id }, { $set: { last_seen_at: now } }, { upsert: true });
-    if (doc.application_id !== null) {
-      await col.applications.updateOne(
-        { _id: doc.application_id },
-        { $set: { candidate_id: caller.user_id, test_id: testId, assessment_id: doc._id, status: 'in_progress', updated_at: now } },
+    // The sweep row and the application are independent: written together. (No presence row: the
+    // idleness sweep only considers assessments started longer ago than the test allows, and by
+    // then the gateway's presence reports have written one for any assessment that has a connection.)
+    await Promise.all([
+      col.active.updateOne(
+        { _id: doc._id },
+        { $set: { test_id: testId, status: doc.status, deadline: doc.deadline, started_at: now } },
         { upsert: true },
-      );
-    }
+      ),
+      doc.application_id === null
+        ? undefined
+        : col.applications.updateOne(
+            { _id: doc.application_id },
+            { $set: { candidate_id: caller.user_id, test_id: testId, assessment_id: doc._id, status: 'in_progress', updated_at: now } },
+            { upsert: true },
+          ),
+    ]);
     ctx.log.info({ assessment_id: doc._id, test_id: testId, candidate_id: caller.user_id, accommodations }, 'assessment started');
     ctx.publishLive(doc, true);
     ctx.emit('started', `${doc._id}:started`, {

@@ -53,12 +53,16 @@ export async function finalize(
 
 /** What follows the end of an assessment: the score for percentiles, the application, the event, the push. */
 export async function afterFinish(ctx: Context, a: AssessmentDoc, test: LoadedTest, pushToCandidate: boolean): Promise<void> {
-  if ((a.status === 'completed' || a.status === 'expired') && a.result?.theta !== undefined && a.result.answered > 0) {
-    await ctx.percentiles.add(a.test_id, a._id, a.result.theta);
-  }
-  if (a.application_id !== null) {
-    await ctx.col.applications.updateOne({ _id: a.application_id }, { $set: { status: a.status, updated_at: ctx.clock() } });
-  }
+  // Independent writes, sent together.
+  const theta = a.result?.theta;
+  await Promise.all([
+    (a.status === 'completed' || a.status === 'expired') && theta !== undefined && (a.result?.answered ?? 0) > 0
+      ? ctx.percentiles.add(a.test_id, a._id, theta)
+      : undefined,
+    a.application_id === null
+      ? undefined
+      : ctx.col.applications.updateOne({ _id: a.application_id }, { $set: { status: a.status, updated_at: ctx.clock() } }),
+  ]);
   const view = completedView(a, test);
   const grade = gradeOf(a, test);
   ctx.emit(a.status === 'completed' ? 'completed' : 'expired', `${a._id}:finished`, {

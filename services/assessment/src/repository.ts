@@ -178,14 +178,16 @@ export function createRepository(deps: {
       const s = change.set;
       // The snapshot and the sweep row follow the status and the deadline, not the answers.
       if (s.status !== undefined || s.deadline !== undefined || s.paused_at !== undefined) {
-        await saveSnapshot(next);
-        if (s.status !== a.status || s.deadline !== undefined) {
+        // Independent writes, sent together: the sweep row does not depend on the snapshot.
+        const sweepRow = async () => {
+          if (s.status === a.status && s.deadline === undefined) return;
           if (isOpen(next.status)) {
             await col.active.updateOne({ _id: next._id }, { $set: { status: next.status, deadline: next.deadline } });
           } else {
             await col.active.deleteOne({ _id: next._id });
           }
-        }
+        };
+        await Promise.all([saveSnapshot(next), sweepRow()]);
       }
       await deps.afterWrite?.(next, a);
       return next;
