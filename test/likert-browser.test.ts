@@ -93,6 +93,7 @@ describe('a Likert question on the candidate page', () => {
     assert.match(reloaded, /Questions answered\s*2/);
     assert.match(reloaded, /of the single-choice questions; scale questions have no right answer/);
     assert.doesNotMatch(reloaded, /0 of 2/);
+    assert.match(reloaded, /Answers saved\s*2/, 'the answers given before the reload still count as saved');
 
     const doc = await findAssessment(stack.db, { candidate_id: candidate.user_id, test_id: testId });
     assert.deepEqual(

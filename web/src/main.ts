@@ -11,7 +11,7 @@ import type { Bar, ThetaPoint } from './chart.ts';
 import { ServerClock, formatClock, formatDuration, plural } from './clock.ts';
 import { appendChatMessage, busyButton, byId, cell, loadStored, renderConnectionState, saveStored, setFieldError } from './dom.ts';
 import type { ConnectionState } from './link.ts';
-import { Session, answerFacts, skillCorrectText } from './session.ts';
+import { Session, answerFacts, singleChoiceCount, skillCorrectText, skillShare } from './session.ts';
 import type { Feedback, GivenAnswer, SessionListener, Started } from './session.ts';
 import { answerHint, estimate, questionCount, reasonText, rules, skillName } from './text.ts';
 import { takeLaunchSignIn } from './launch-link.ts';
@@ -564,7 +564,9 @@ function renderEnd(completed: AssessmentCompleted): void {
     facts.push(...answerFacts(result, session?.answers ?? []));
     if (result.theta !== undefined) facts.push(['Ability estimate', estimate(result.theta, result.se)]);
   }
-  facts.push(['Answers saved', String(session?.answers.length ?? ui.answersList.children.length)]);
+  // After a reload the page has not seen the earlier answers: the result still counts them.
+  const saved = session?.answers.length ?? ui.answersList.children.length;
+  facts.push(['Answers saved', String(Math.max(saved, result?.answered ?? 0))]);
   ui.endFacts.replaceChildren(
     ...facts.map(([term, value]) => {
       const div = document.createElement('div');
@@ -623,24 +625,29 @@ function renderChart(completed: AssessmentCompleted): void {
     ui.endChartCaption.textContent = `Your ability estimate after each of your ${trace.length} answers (the band shows ± one standard error).`;
   } else if (result !== undefined && result.skills.length > 0) {
     const withTheta = result.skills.every((s) => s.theta !== undefined);
-    const bars: Bar[] = result.skills.map((s) =>
+    const answers = session?.answers ?? [];
+    // Percent correct counts single choices only: no bars when a skill's share of them is unknown.
+    const shares = result.skills.map((s) => skillShare(s, result, answers));
+    const bars: Bar[] = result.skills.map((s, i) =>
       withTheta
         ? { label: skillName(s.skill), value: s.theta ?? 0, detail: estimate(s.theta ?? 0, s.se) }
-        : {
-            label: skillName(s.skill),
-            value: s.answered === 0 ? 0 : (100 * s.correct) / s.answered,
-            detail: `${s.correct} of ${s.answered} correct`,
-          },
+        : { label: skillName(s.skill), value: shares[i]?.value ?? 0, detail: shares[i]?.detail ?? '' },
     );
+    if (!withTheta && shares.some((v) => v === undefined)) {
+      ui.endChart.hidden = true;
+      ui.endChartSvg.replaceChildren();
+      return;
+    }
     svg = barChart(
       document,
       bars,
       withTheta ? { min: -3, max: 3, name: 'ability estimate, −3 to 3' } : { min: 0, max: 100, name: 'percent correct' },
       'chart-skills',
     );
+    const onlyChoices = singleChoiceCount(result, answers) !== result.answered;
     ui.endChartCaption.textContent = withTheta
       ? 'Ability estimate by skill, on a scale from −3 to 3.'
-      : 'Share of correct answers by skill.';
+      : `Share of correct answers by skill${onlyChoices ? ' (single-choice questions only)' : ''}.`;
   }
   ui.endChart.hidden = svg === undefined;
   ui.endChartSvg.replaceChildren(...(svg === undefined ? [] : [svg]));

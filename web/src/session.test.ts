@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { answerFacts, singleChoiceCount, skillCorrectText } from './session.ts';
+import { answerFacts, singleChoiceCount, skillCorrectText, skillShare } from './session.ts';
 import type { GivenAnswer } from './session.ts';
 
 let next = 0;
@@ -68,5 +68,27 @@ describe('the end screen counts correct answers of single choices only', () => {
     ]);
     // Some answers seen, not all: the page does not guess from them.
     assert.equal(singleChoiceCount(result, [answer('likert')]), undefined);
+  });
+
+  it('the percent-correct bars by skill: single choices only, and none when a share is unknown', () => {
+    const maths = { skill: 'maths', answered: 3, correct: 1 };
+    const team = { skill: 'team', answered: 2, correct: 0 };
+    // Every answer a single choice: the counts as the server gives them.
+    assert.deepEqual(skillShare(maths, { number_correct: 1, answered: 3, percent_correct: 33.3 }, []), {
+      value: 100 / 3,
+      detail: '1 of 3 correct',
+    });
+    // One single choice (right) and two Likert answers in maths, two Likert answers in team.
+    const answers = [answer('single_choice'), answer('likert'), answer('likert'), answer('likert', 'team'), answer('likert', 'team')];
+    const result = { number_correct: 1, answered: 5, percent_correct: 100 };
+    assert.deepEqual(skillShare(maths, result, answers), { value: 100, detail: '1 of 1 single-choice questions correct' });
+    assert.deepEqual(skillShare(team, result, answers), { value: 0, detail: 'no single-choice questions' });
+    // After a reload: the single choices are known in all (1 of 1 at 100%), not per skill.
+    assert.equal(skillShare(maths, result, []), undefined);
+    // Known to be none at all: every skill has none.
+    assert.deepEqual(skillShare(team, { number_correct: 0, answered: 2, percent_correct: 0 }, [answer('likert'), answer('likert')]), {
+      value: 0,
+      detail: 'no single-choice questions',
+    });
   });
 });

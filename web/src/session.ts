@@ -671,3 +671,27 @@ export function skillCorrectText(skill: string, correct: number, result: ResultC
   const inSkill = seen.filter((a) => a.skill === skill && a.type === 'single_choice').length;
   return inSkill === 0 ? '—' : `${correct} of ${inSkill}`;
 }
+
+/**
+ * A skill's bar on the end screen's percent-correct chart: the share right of its single choices,
+ * or undefined when that share is unknown (scale answers among them, and the page did not see
+ * every answer's type). Every answer a single choice: the server's counts as they are.
+ */
+export function skillShare(
+  skill: { skill: string; answered: number; correct: number },
+  result: ResultCounts,
+  answers: readonly GivenAnswer[],
+): { value: number; detail: string } | undefined {
+  const choices = singleChoiceCount(result, answers);
+  if (choices === result.answered) {
+    return {
+      value: skill.answered === 0 ? 0 : (100 * skill.correct) / skill.answered,
+      detail: `${skill.correct} of ${skill.answered} correct`,
+    };
+  }
+  const seen = answers.filter((a) => a.type !== undefined);
+  if (choices !== 0 && seen.length !== result.answered) return undefined;
+  const inSkill = seen.filter((a) => a.skill === skill.skill && a.type === 'single_choice').length;
+  if (inSkill === 0) return { value: 0, detail: 'no single-choice questions' };
+  return { value: (100 * skill.correct) / inSkill, detail: `${skill.correct} of ${inSkill} single-choice questions correct` };
+}
