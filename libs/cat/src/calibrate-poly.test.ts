@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { calibrate } from './calibrate.ts';
 import type { PolySpec, ResponseRow } from './calibrate.ts';
 import { polyDerivatives } from './calibrate-poly.ts';
+import { renderCalibrationSvg } from './calibration-svg.ts';
 import { DEFAULT_D, prob3pl } from './irt.ts';
 import { categoryProbabilities, drawCategory } from './models.ts';
 import type { PolyItemParams } from './models.ts';
@@ -120,6 +121,17 @@ describe('polytomous calibration (GRM and GPCM in Bock–Aitkin EM)', () => {
     const ll = report.logLikelihood;
     for (let k = 1; k < ll.length; k++)
       assert.ok((ll[k] as number) >= (ll[k - 1] as number) - 1e-6 * Math.abs(ll[k - 1] as number), `cycle ${k}`);
+    // The item map names a polytomous item's model, location and thresholds.
+    const svg = renderCalibrationSvg(report, { ids: items.map((_, j) => `q${j}`) });
+    const first = items[0] as PolyItemParams;
+    assert.match(
+      svg,
+      new RegExp(
+        `<title>q0: a [0-9.]+ ± [0-9.]+, GRM, location -?[0-9.]+ ± [0-9.]+, thresholds (-?[0-9.]+, ){${first.b.length - 1}}-?[0-9.]+, n 2000, Q1 p`,
+      ),
+    );
+    assert.match(svg, /location of a GRM\/GPCM item/);
+    assert.match(svg, /<title>q31: a [0-9.]+ ± [0-9.]+, b -?[0-9.]+ ± [0-9.]+, n 2000/);
     const rejected = report.items.filter((i) => i.model !== undefined && i.fit !== null && i.fit.p < 0.01).length;
     assert.ok(rejected <= 2, `${rejected} of 24 polytomous items rejected by Q1 at 1%`);
   });

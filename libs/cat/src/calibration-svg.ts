@@ -1,7 +1,8 @@
 /**
  * The item map of a calibration as a standalone SVG: each item at (b, a) with ±1 SE bars, items
  * whose Q1 fit is rejected at 1% in red, and, when given, the parameters before calibration as
- * grey rings joined to the new ones. Pure string building.
+ * grey rings joined to the new ones. A GRM or GPCM item stands at its location (mean threshold).
+ * Pure string building.
  */
 import type { CalibrationReport } from './calibrate.ts';
 
@@ -45,7 +46,10 @@ export function renderCalibrationSvg(report: CalibrationReport, opts: Calibratio
     out.push(`<line x1="${f.x}" y1="${sy(v)}" x2="${f.x + f.w}" y2="${sy(v)}" stroke="#eee"/>`);
     out.push(`<text x="${f.x - 6}" y="${sy(v)}" text-anchor="end" dominant-baseline="middle" font-size="11">${num(v)}</text>`);
   }
-  out.push(`<text x="${f.x + f.w / 2}" y="${H - 22}" text-anchor="middle" font-size="12">difficulty b (±1 SE)</text>`);
+  const xLabel = shown.some((e) => e.it.model !== undefined)
+    ? 'difficulty b, or location of a GRM/GPCM item (±1 SE)'
+    : 'difficulty b (±1 SE)';
+  out.push(`<text x="${f.x + f.w / 2}" y="${H - 22}" text-anchor="middle" font-size="12">${xLabel}</text>`);
   out.push(
     `<text x="22" y="${f.y + f.h / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 22 ${f.y + f.h / 2})">discrimination a (±1 SE)</text>`,
   );
@@ -63,7 +67,12 @@ export function renderCalibrationSvg(report: CalibrationReport, opts: Calibratio
     out.push(
       `<line x1="${sx(it.b)}" y1="${sy(Math.max(yMin, it.a - it.se.a))}" x2="${sx(it.b)}" y2="${sy(it.a + it.se.a)}" stroke="${colour}" stroke-opacity="0.5"/>`,
     );
-    const label = `${opts.ids?.[i] ?? `item ${i}`}: a ${it.a.toFixed(2)} ± ${it.se.a.toFixed(2)}, b ${it.b.toFixed(2)} ± ${it.se.b.toFixed(2)}${it.c > 0 ? `, c ${it.c.toFixed(2)}` : ''}, n ${it.n}${it.fit === null ? '' : `, Q1 p ${it.fit.p.toFixed(3)}`}`;
+    // A GRM or GPCM item stands at its location (the mean threshold); its thresholds are in the label.
+    const where =
+      it.model === undefined
+        ? `b ${it.b.toFixed(2)} ± ${it.se.b.toFixed(2)}${it.c > 0 ? `, c ${it.c.toFixed(2)}` : ''}`
+        : `${it.model}, location ${it.b.toFixed(2)} ± ${it.se.b.toFixed(2)}, thresholds ${(it.thresholds ?? []).map((t) => t.toFixed(2)).join(', ')}`;
+    const label = `${opts.ids?.[i] ?? `item ${i}`}: a ${it.a.toFixed(2)} ± ${it.se.a.toFixed(2)}, ${where}, n ${it.n}${it.fit === null ? '' : `, Q1 p ${it.fit.p.toFixed(3)}`}`;
     out.push(`<circle cx="${sx(it.b)}" cy="${sy(it.a)}" r="4" fill="${colour}"><title>${esc(label)}</title></circle>`);
   }
   out.push(
