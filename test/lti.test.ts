@@ -16,6 +16,8 @@ import type { TestStack } from './support/setup.ts';
  * refused; and while the LMS is down grades wait and arrive once it is back.
  */
 const ITEMS = 4;
+/** Login initiations per address per minute in this stack (each stores a state). */
+const LOGIN_LIMIT = 60;
 let stack: TestStack | undefined;
 let lms: TestLms;
 let testId: string;
@@ -43,7 +45,7 @@ async function api(
 }
 
 before(async () => {
-  stack = await setup({ env: { LTI_RETRY_MIN_MS: '100', LTI_RETRY_MAX_MS: '600' } });
+  stack = await setup({ env: { LTI_RETRY_MIN_MS: '100', LTI_RETRY_MAX_MS: '600', LTI_LOGIN_LIMIT: String(LOGIN_LIMIT) } });
   testId = await stack.createTest({ id: 'lti-quiz', title: 'Quiz from the LMS', time_limit_s: 1800, strategy: 'fixed' }, ITEMS);
   otherTestId = await stack.createTest({ id: 'lti-other', title: 'Another test', time_limit_s: 1800, strategy: 'fixed' }, 2);
   const login = await api('/api/auth/login', {
@@ -326,5 +328,24 @@ describe('LTI 1.3', () => {
       assert.equal(scores[0]?.scoreGiven, percents[i]);
     }
     assert.deepEqual(lms.violations, []);
+  });
+
+  test('login initiations from one address are limited: beyond the limit a page says to wait, and nothing is stored', async () => {
+    const states = started().db.collection('lti_states');
+    let accepted = 0;
+    let refused: Response | undefined;
+    for (let i = 0; i <= LOGIN_LIMIT && refused === undefined; i++) {
+      const res = await fetch(lms.loginUrl({ sub: 'flood', roles: ROLES.learner, resourceLinkId: 'rl-1', testId }), { redirect: 'manual' });
+      if (res.status === 303) accepted += 1;
+      else refused = res;
+    }
+    assert.ok(refused !== undefined, `a login was refused within ${String(LOGIN_LIMIT + 1)}`);
+    assert.equal(refused.status, 429);
+    assert.match(await refused.text(), /too many LTI launches/u);
+    assert.ok(accepted <= LOGIN_LIMIT, `${String(accepted)} accepted`);
+    const stored = await states.countDocuments({});
+    const again = await fetch(lms.loginUrl({ sub: 'flood', roles: ROLES.learner, resourceLinkId: 'rl-1', testId }), { redirect: 'manual' });
+    assert.equal(again.status, 429);
+    assert.equal(await states.countDocuments({}), stored, 'a refused login stores no state');
   });
 });

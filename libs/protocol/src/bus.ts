@@ -175,7 +175,7 @@ export const endpoints = {
   ltiLogin: {
     subject: 'auth.v1.lti.login',
     /** The OIDC login initiation, with the tool's launch URL the gateway serves (`redirect_uri`). */
-    request: ltiLoginQuerySchema.extend({ redirect_uri: z.url() }).strict(),
+    request: ltiLoginQuerySchema.extend({ redirect_uri: z.url(), ip: clientIpSchema.optional() }).strict(),
     response: z.object({ redirect_url: z.string() }),
   },
   ltiLaunch: {

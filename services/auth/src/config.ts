@@ -29,6 +29,8 @@ export const authEnvSchema = z.object({
   LTI_TIMEOUT_MS: positiveInt(10_000),
   LTI_RETRY_MIN_MS: positiveInt(1000),
   LTI_RETRY_MAX_MS: positiveInt(300_000),
+  /** LTI login initiations per client address per minute (each stores a state for ten minutes). */
+  LTI_LOGIN_LIMIT: positiveInt(300),
 });
 export type AuthEnv = z.output<typeof authEnvSchema>;
 
@@ -45,6 +47,7 @@ export function authConfigOf(env: AuthEnv): AuthConfig {
       redeemPerAddress: { limit: env.REDEEM_IP_LIMIT, windowS: env.REDEEM_IP_WINDOW_S },
       hashConcurrency: env.HASH_CONCURRENCY,
       hashQueue: env.HASH_QUEUE,
+      ltiLoginsPerAddress: { limit: env.LTI_LOGIN_LIMIT, windowS: 60 },
     },
   };
 }

@@ -32,6 +32,8 @@ export type AuthLimits = {
   hashConcurrency: number;
   /** Password hashes waiting for a slot; more are refused with RATE_LIMITED. */
   hashQueue: number;
+  /** LTI login initiations per client address (each stores a state until it is used or expires). */
+  ltiLoginsPerAddress: ThrottleRule;
 };
 
 /** What every handler group of the auth service is built from: wired once in service.ts. */

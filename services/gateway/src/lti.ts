@@ -48,7 +48,12 @@ export async function ltiBrowserRoutes(
       const params = req.method === 'POST' ? await readForm(req) : url.searchParams;
       const query = parse(ltiLoginQuerySchema, params);
       const origin = publicOrigin(req, deps.publicUrl);
-      const { redirect_url } = await deps.bus.request('ltiLogin', { ...query, redirect_uri: toolUrls(origin).launch_url }, opts);
+      const ip = req.socket.remoteAddress;
+      const { redirect_url } = await deps.bus.request(
+        'ltiLogin',
+        { ...query, redirect_uri: toolUrls(origin).launch_url, ...(ip === undefined ? {} : { ip }) },
+        opts,
+      );
       redirect(res, redirect_url);
       return true;
     }

@@ -15,6 +15,7 @@ import {
 } from '@ap/protocol';
 import type { ParsedRequestOf, ResponseOf } from '@ap/protocol';
 import type { AuthContext, HandlerTable } from '../context.ts';
+import { addressKey, createThrottle, takeAttempts } from '../throttle.ts';
 import { signToken } from '../tokens.ts';
 import { keyWithin, platformIdOf } from './store.ts';
 import type { GradeTargetDoc, LtiCollections, PlatformDoc, StateDoc } from './store.ts';
@@ -61,6 +62,9 @@ export function createLtiParts(col: LtiCollections, toolKey: () => Promise<ToolK
 
 /** The launch: OIDC login initiation, the launch itself, and the tool's public keys. */
 export function ltiLaunchHandlers(ctx: AuthContext, lti: LtiParts): HandlerTable {
+  // Each login stores a state until it is used or expires: a client address may start only so many
+  // (LTI_LOGIN_LIMIT per minute; a classroom behind one address launching together stays below it).
+  const loginsPerAddress = createThrottle(ctx.config.limits.ltiLoginsPerAddress, { now: () => ctx.clock().getTime() });
   let lastPurge = 0;
   async function purge(): Promise<void> {
     const now = ctx.clock();
@@ -72,6 +76,9 @@ export function ltiLaunchHandlers(ctx: AuthContext, lti: LtiParts): HandlerTable
   }
   return {
     ltiLogin: async (req) => {
+      if (req.ip !== undefined) {
+        takeAttempts([[loginsPerAddress, `ip:${addressKey(req.ip)}`]], 'too many LTI launches from this address; try again in a minute');
+      }
       const reply = await login(ctx, lti, req);
       void purge().catch((err: unknown) => ctx.log.warn({ err }, 'expired LTI states not purged'));
       return reply;
