@@ -64,7 +64,10 @@ function testFiles(): string[] {
 
 const files = testFiles();
 if (files.length > 0) {
-  const run = spawnSync(process.execPath, ['--test', '--test-reporter=dot', '--test-timeout=60000', ...files], {
+  // One process for all the files instead of one each: a mutant of libs/protocol or the gateway
+  // costs about a third of the time. No file of a group has top-level beforeEach/afterEach hooks,
+  // which would then apply to the other files' tests too.
+  const run = spawnSync(process.execPath, ['--test', '--test-isolation=none', '--test-reporter=dot', '--test-timeout=60000', ...files], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   process.exitCode = run.status ?? 1;
