@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { HTTP_ROUTES, WS_ENDPOINTS } from '@ap/protocol';
-import { LTI_BROWSER_ROUTES } from './lti.ts';
+import { LTI_ROUTES } from './lti.ts';
 
 const source = (file: string) => readFile(new URL(file, import.meta.url), 'utf8');
 
@@ -24,5 +24,5 @@ void test('every HTTP route of the gateway is in the OpenAPI document', async ()
   );
   assert.ok(fixed.length >= 4 && testRoutes.length >= 2, 'the route table of http.ts was not found');
   const pages = ['GET /', 'GET /proctor', 'GET /recruiter'];
-  assert.deepEqual([...fixed, ...testRoutes, ...pages, ...LTI_BROWSER_ROUTES].sort(), [...HTTP_ROUTES].sort());
+  assert.deepEqual([...fixed, ...testRoutes, ...pages, ...LTI_ROUTES].sort(), [...HTTP_ROUTES].sort());
 });

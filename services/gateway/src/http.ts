@@ -16,7 +16,7 @@ import {
 import type { Caller } from '@ap/protocol';
 import type { z } from 'zod';
 import { decodePathSegment, parseRequestTarget } from './edge.ts';
-import { ltiBrowserRoutes, publicOrigin, toolUrls } from './lti.ts';
+import { LTI_ROUTES, ltiRoutes } from './lti.ts';
 import { importQtiUpload, qtiUploadKind } from './qti-import.ts';
 import type { StaticSite } from './static.ts';
 import type { TokenVerifier } from './tokens.ts';
@@ -102,17 +102,17 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
         return;
       }
       case 'GET /api/tests': {
-        json(res, 200, await recruiterTests(deps, await staffCaller(req)));
+        json(res, 200, await recruiterTests(deps, await staffCaller(deps, req)));
         return;
       }
       case 'POST /api/tests': {
-        const caller = await staffCaller(req);
+        const caller = await staffCaller(deps, req);
         const body = await readBody(req, httpBodies.createTest, MAX_AUTHORING_BODY_BYTES);
         json(res, 201, await deps.bus.request('testCreate', { caller, ...body }, { timeoutMs: deps.requestTimeoutMs }));
         return;
       }
       case 'POST /api/items/import': {
-        const caller = await staffCaller(req);
+        const caller = await staffCaller(deps, req);
         if (qtiUploadKind(req) !== undefined) {
           json(res, 200, await importQtiUpload(req, url, caller, deps.bus, deps.requestTimeoutMs));
           return;
@@ -121,27 +121,16 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
         json(res, 200, await deps.bus.request('itemsImport', { caller, ...body }, { timeoutMs: deps.requestTimeoutMs }));
         return;
       }
-      case 'GET /api/lti/platforms': {
-        const caller = await staffCaller(req);
-        const { platforms } = await deps.bus.request('ltiPlatformList', { caller }, { timeoutMs: deps.requestTimeoutMs });
-        json(res, 200, { platforms, tool: toolUrls(publicOrigin(req, deps.publicUrl)) });
-        return;
-      }
-      case 'POST /api/lti/platforms': {
-        const caller = await staffCaller(req);
-        const platform = await readBody(req, httpBodies.ltiPlatform);
-        const reply = await deps.bus.request('ltiPlatformRegister', { caller, platform }, { timeoutMs: deps.requestTimeoutMs });
-        json(res, reply.created ? 201 : 200, { ...reply, tool: toolUrls(publicOrigin(req, deps.publicUrl)) });
-        return;
-      }
-      case 'POST /api/lti/links': {
-        const caller = await staffCaller(req);
-        const body = await readBody(req, httpBodies.ltiLink);
-        json(res, 200, await deps.bus.request('ltiLinkBind', { caller, ...body }, { timeoutMs: deps.requestTimeoutMs }));
-        return;
-      }
       default: {
-        if (url.pathname.startsWith('/lti/') && (await ltiBrowserRoutes(req, res, url, deps))) return;
+        if (LTI_ROUTES.includes(route)) {
+          await ltiRoutes(req, res, url, {
+            ...deps,
+            staffCaller: () => staffCaller(deps, req),
+            readBody: (schema) => readBody(req, schema),
+            reply: (status, body) => json(res, status, body),
+          });
+          return;
+        }
         const testRoute = TEST_ROUTE.exec(url.pathname);
         if (testRoute !== null) {
           await testRoutes(req, res, url, decodePathSegment(testRoute[1] ?? ''), testRoute[2] ?? '');
@@ -163,14 +152,14 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
     const opts = { timeoutMs: deps.requestTimeoutMs };
     if (what === 'info' && req.method === 'GET') {
       // Reads only: the candidate's page shows the rules from it before anything starts.
-      json(res, 200, await deps.bus.request('testInfo', { caller: await bearerCaller(req), test_id: testId.data }, opts));
+      json(res, 200, await deps.bus.request('testInfo', { caller: await bearerCaller(deps, req), test_id: testId.data }, opts));
       return;
     }
     if (what === 'info') {
       notAllowed(req, res, url);
       return;
     }
-    const caller = await staffCaller(req);
+    const caller = await staffCaller(deps, req);
     if (what === 'results' && req.method === 'GET') {
       const query = parseQuery(resultsQuerySchema, url);
       json(res, 200, await deps.bus.request('assessmentResults', { caller, test_id: testId.data, ...query }, opts));
@@ -192,21 +181,21 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
     }
     notAllowed(req, res, url);
   }
+}
 
-  /** The caller of a bearer token, of any role. */
-  async function bearerCaller(req: IncomingMessage): Promise<Caller> {
-    const header = req.headers.authorization ?? '';
-    const token = /^Bearer\s+(.+)$/i.exec(header)?.[1];
-    if (token === undefined) throw new AppError('AUTH_REQUIRED', 'send Authorization: Bearer <token>');
-    if (deps.verifier === undefined) throw new AppError('SERVICE_UNAVAILABLE', 'tokens cannot be verified here');
-    return (await deps.verifier.verify(token)).caller;
-  }
+/** The caller of a bearer token, of any role. */
+async function bearerCaller(deps: HttpDeps, req: IncomingMessage): Promise<Caller> {
+  const header = req.headers.authorization ?? '';
+  const token = /^Bearer\s+(.+)$/i.exec(header)?.[1];
+  if (token === undefined) throw new AppError('AUTH_REQUIRED', 'send Authorization: Bearer <token>');
+  if (deps.verifier === undefined) throw new AppError('SERVICE_UNAVAILABLE', 'tokens cannot be verified here');
+  return (await deps.verifier.verify(token)).caller;
+}
 
-  async function staffCaller(req: IncomingMessage): Promise<Caller> {
-    const caller = await bearerCaller(req);
-    if (caller.role === 'candidate') throw new AppError('FORBIDDEN', 'this route is for staff');
-    return caller;
-  }
+async function staffCaller(deps: HttpDeps, req: IncomingMessage): Promise<Caller> {
+  const caller = await bearerCaller(deps, req);
+  if (caller.role === 'candidate') throw new AppError('FORBIDDEN', 'this route is for staff');
+  return caller;
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Bus } from '@ap/bus';
 import type { Logger } from '@ap/logging';
-import { AppError, HTTP_STATUS, isAppError, issueList, ltiLaunchFormSchema, ltiLoginQuerySchema } from '@ap/protocol';
+import { AppError, HTTP_STATUS, httpBodies, isAppError, issueList, ltiLaunchFormSchema, ltiLoginQuerySchema } from '@ap/protocol';
+import type { Caller } from '@ap/protocol';
 import type { z } from 'zod';
 
 /** A launch form carries one id_token (at most 32 KiB) and its state. */
@@ -24,25 +25,66 @@ export function publicOrigin(req: IncomingMessage, publicUrl: string | undefined
   return `http://${host}`;
 }
 
-/** The browser-facing LTI routes (method and path), listed in the OpenAPI document. */
-export const LTI_BROWSER_ROUTES: readonly string[] = ['GET /lti/jwks', 'GET /lti/login', 'POST /lti/login', 'POST /lti/launch'];
+/** The LTI routes (method and path), listed in the OpenAPI document. */
+export const LTI_ROUTES: readonly string[] = [
+  'GET /api/lti/platforms',
+  'POST /api/lti/platforms',
+  'POST /api/lti/links',
+  'GET /lti/jwks',
+  'GET /lti/login',
+  'POST /lti/login',
+  'POST /lti/launch',
+];
 
-/** The browser-facing LTI routes: the OIDC login initiation, the launch, and the tool's JWKS. */
-export async function ltiBrowserRoutes(
-  req: IncomingMessage,
-  res: ServerResponse,
-  url: URL,
-  deps: { bus: Bus; log: Logger; requestTimeoutMs: number; publicUrl?: string | undefined },
-): Promise<boolean> {
+/** What the LTI routes need from the HTTP handler: the bus, and its staff check, body reader and JSON reply. */
+export type LtiRouteDeps = {
+  bus: Bus;
+  log: Logger;
+  requestTimeoutMs: number;
+  publicUrl?: string | undefined;
+  staffCaller(): Promise<Caller>;
+  readBody<S extends z.ZodType>(schema: S): Promise<z.output<S>>;
+  reply(status: number, body: unknown): void;
+};
+
+/**
+ * The LTI routes: platform registration and link binding for recruiters and admins (JSON), and
+ * for browsers the OIDC login initiation, the launch (answered with redirects or a page that says
+ * why it was refused) and the tool's JWKS.
+ */
+export async function ltiRoutes(req: IncomingMessage, res: ServerResponse, url: URL, deps: LtiRouteDeps): Promise<void> {
   const opts = { timeoutMs: deps.requestTimeoutMs };
   const route = `${req.method ?? 'GET'} ${url.pathname}`;
+  const tool = () => toolUrls(publicOrigin(req, deps.publicUrl));
+  if (route === 'GET /api/lti/platforms') {
+    const { platforms } = await deps.bus.request('ltiPlatformList', { caller: await deps.staffCaller() }, opts);
+    deps.reply(200, { platforms, tool: tool() });
+    return;
+  }
+  if (route === 'POST /api/lti/platforms') {
+    const caller = await deps.staffCaller();
+    const platform = await deps.readBody(httpBodies.ltiPlatform);
+    const reply = await deps.bus.request('ltiPlatformRegister', { caller, platform }, opts);
+    deps.reply(reply.created ? 201 : 200, { ...reply, tool: tool() });
+    return;
+  }
+  if (route === 'POST /api/lti/links') {
+    const caller = await deps.staffCaller();
+    const body = await deps.readBody(httpBodies.ltiLink);
+    deps.reply(200, await deps.bus.request('ltiLinkBind', { caller, ...body }, opts));
+    return;
+  }
+  await browserRoutes(req, res, url, route, deps);
+}
+
+async function browserRoutes(req: IncomingMessage, res: ServerResponse, url: URL, route: string, deps: LtiRouteDeps): Promise<void> {
+  const opts = { timeoutMs: deps.requestTimeoutMs };
   if (route === 'GET /lti/jwks') {
     const body = JSON.stringify(await deps.bus.request('ltiJwks', {}, opts));
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300', 'access-control-allow-origin': '*' });
     res.end(body);
-    return true;
+    return;
   }
-  if (!LTI_BROWSER_ROUTES.includes(route)) return false;
   try {
     if (url.pathname === '/lti/login') {
       const params = req.method === 'POST' ? await readForm(req) : url.searchParams;
@@ -55,7 +97,7 @@ export async function ltiBrowserRoutes(
         opts,
       );
       redirect(res, redirect_url);
-      return true;
+      return;
     }
     const form = parse(ltiLaunchFormSchema, await readForm(req));
     const ip = req.socket.remoteAddress;
@@ -75,7 +117,6 @@ export async function ltiBrowserRoutes(
     deps.log.warn({ code: err.code, reason: err.message, route }, 'LTI request refused');
     errorPage(res, HTTP_STATUS[err.code], err.code, err.message);
   }
-  return true;
 }
 
 function parse<S extends z.ZodType>(schema: S, params: URLSearchParams): z.output<S> {
