@@ -24,19 +24,8 @@ export function ltiPlatformHandlers(ctx: AuthContext, lti: LtiParts): HandlerTab
 }
 
 export function platformView(p: PlatformDoc): z.output<typeof ltiPlatformViewSchema> {
-  return {
-    platform_id: p._id,
-    issuer: p.issuer,
-    client_id: p.client_id,
-    name: p.name,
-    jwks_url: p.jwks_url,
-    auth_login_url: p.auth_login_url,
-    token_url: p.token_url,
-    ...(p.token_audience === undefined ? {} : { token_audience: p.token_audience }),
-    deployment_ids: p.deployment_ids,
-    created_at: p.created_at.toISOString(),
-    updated_at: p.updated_at.toISOString(),
-  };
+  const { _id, created_by: _by, created_at, updated_at, ...registration } = p;
+  return { ...registration, platform_id: _id, created_at: created_at.toISOString(), updated_at: updated_at.toISOString() };
 }
 
 /** A platform reaches every test: only admins and recruiters not restricted to some tests may register one. */
@@ -57,14 +46,8 @@ async function register(
   const now = ctx.clock();
   const existing = await lti.col.platforms.findOne({ _id: id });
   const doc: PlatformDoc = {
+    ...p,
     _id: id,
-    issuer: p.issuer,
-    client_id: p.client_id,
-    name: p.name,
-    jwks_url: p.jwks_url,
-    auth_login_url: p.auth_login_url,
-    token_url: p.token_url,
-    ...(p.token_audience === undefined ? {} : { token_audience: p.token_audience }),
     deployment_ids: [...new Set(p.deployment_ids)],
     created_by: existing?.created_by ?? req.caller.user_id,
     created_at: existing?.created_at ?? now,
