@@ -24,3 +24,18 @@ test('the random part comes from the injected source', () => {
   );
   assert.equal(next(), '0000000000000AAAAAAAA');
 });
+
+test('past 36^4 ids in one millisecond, the ids borrow the next millisecond and still sort', () => {
+  const next = createMessageIdGenerator(
+    () => new Date(5),
+    (n) => new Uint8Array(n),
+  );
+  let last = '';
+  for (let i = 0; i < 36 ** 4; i++) last = next();
+  // The last id of millisecond 5 has the highest sequence; the next one is millisecond 6's first.
+  assert.equal(last, '000000005zzzzAAAAAAAA');
+  const borrowed = next();
+  assert.equal(borrowed, '0000000060000AAAAAAAA');
+  assert.deepEqual([borrowed, last].sort(), [last, borrowed]);
+  assert.equal(next(), '0000000060001AAAAAAAA', 'the clock still says 5: it goes on in millisecond 6');
+});

@@ -37,3 +37,47 @@ test('full buckets are forgotten when the key limit is reached', () => {
   limiter.take('late');
   assert.equal(limiter.size(), 1);
 });
+
+test('tokens come back at the refill rate, and a refusal names the time until the next one', () => {
+  const clock = manualClock();
+  const limiter = createRateLimiter({ burst: 2, refillPerSecond: 2 }, clock);
+  assert.equal(limiter.take('u1'), 0);
+  assert.equal(limiter.take('u1'), 0);
+  assert.equal(limiter.take('u1'), 500, 'half a second for one token at two a second');
+  clock.advance(250);
+  assert.equal(limiter.take('u1'), 250);
+  clock.advance(250);
+  assert.equal(limiter.take('u1'), 0);
+});
+
+test('buckets are pruned only at the key limit, and only those full again (burst / rate seconds)', () => {
+  const clock = manualClock();
+  const limiter = createRateLimiter({ burst: 4, refillPerSecond: 2 }, clock, { maxKeys: 3 });
+  limiter.take('u0');
+  limiter.take('u1');
+  clock.advance(10_000);
+  // Below the limit nothing is pruned, however long ago a bucket was used.
+  limiter.take('u2');
+  assert.equal(limiter.size(), 3);
+  clock.advance(1999);
+  // u2 has been refilling for 1,999 ms: not full yet, kept; u0 and u1 are full, forgotten.
+  limiter.take('late');
+  assert.equal(limiter.size(), 2);
+  clock.advance(1);
+  limiter.take('later');
+  limiter.take('last');
+  // Now u2 is full (2,000 ms), 'late' (1 ms) is not.
+  assert.equal(limiter.size(), 3);
+});
+
+test('pruning at the key limit keeps the debt of a drained bucket', () => {
+  const clock = manualClock();
+  const limiter = createRateLimiter({ burst: 2, refillPerSecond: 1 }, clock, { maxKeys: 2 });
+  assert.equal(limiter.take('busy'), 0);
+  assert.equal(limiter.take('busy'), 0);
+  limiter.take('other');
+  clock.advance(500);
+  // At the limit: nothing is full, nothing is forgotten, and 'busy' still waits.
+  limiter.take('third');
+  assert.equal(limiter.take('busy'), 500);
+});

@@ -31,3 +31,17 @@ test('longer than MAX_CHAT_CHARS is VALIDATION_FAILED; exactly the maximum is ac
   // Surrounding whitespace does not count.
   assert.equal(normalizeChatText(`  ${'x'.repeat(MAX_CHAT_CHARS)}  `).length, MAX_CHAT_CHARS);
 });
+
+test('each refusal names the field, and the length refusal the maximum', () => {
+  assert.throws(() => normalizeChatText(' \u0007 '), {
+    code: 'VALIDATION_FAILED',
+    message: 'message is empty',
+    details: { field: 'message' },
+  });
+  assert.throws(() => normalizeChatText('abcd', 3), {
+    code: 'VALIDATION_FAILED',
+    message: 'message is longer than 3 characters',
+    details: { field: 'message', max_chars: 3 },
+  });
+  assert.equal(normalizeChatText('abc', 3), 'abc');
+});
