@@ -127,7 +127,9 @@ describe('calibrating Likert and partial-credit items from the platform’s own 
         b: number;
         c: number;
         p_value: number;
-        se: { a: number; b: number };
+        se: { a: number; b: number; thresholds?: number[] };
+        model?: string;
+        thresholds?: number[];
         estimated: boolean;
         n: number;
       }[];
@@ -140,7 +142,22 @@ describe('calibrating Likert and partial-credit items from the platform’s own 
       const location = isPoly(t) ? t.b.reduce((s, v) => s + v, 0) / t.b.length : t.b;
       assert.ok(Math.abs(it.b - location) <= 4 * it.se.b + 0.05, `location of ${it.id}: ${it.b} ± ${it.se.b} against ${location}`);
       assert.ok(Math.abs(it.a - t.a) <= 4 * it.se.a + 0.05, `a of ${it.id}: ${it.a} ± ${it.se.a} against ${t.a}`);
-      if (isPoly(t)) assert.equal(it.c, 0);
+      if (!isPoly(t)) {
+        assert.equal(it.thresholds, undefined);
+        continue;
+      }
+      assert.equal(it.c, 0);
+      // The report gives the model and every threshold with its standard error.
+      assert.equal(it.model, t.model);
+      assert.equal(it.thresholds?.length, t.b.length, `thresholds of ${it.id}`);
+      assert.equal(it.se.thresholds?.length, t.b.length);
+      it.thresholds.forEach((b, k) => {
+        const se = it.se.thresholds?.[k] ?? 0;
+        assert.ok(
+          se > 0 && Math.abs(b - (t.b[k] ?? 99)) <= 4 * se + 0.05,
+          `threshold ${String(k)} of ${it.id}: ${b} ± ${se} against ${t.b[k]}`,
+        );
+      });
     }
     assert.deepEqual(await items.find({ _id: { $in: ids } }).toArray(), before, 'a dry run changes no item');
 

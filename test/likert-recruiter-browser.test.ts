@@ -1,7 +1,6 @@
 // The recruiter's item view for a test with Likert and partial-credit items: each draws one
 // category response curve per category (GRM or GPCM), a single choice its characteristic curve.
-// The item statistics come from the real stack; the GRM/GPCM parameters are added to the reply in
-// the browser (page.route), because the service's item statistics give `irt` for single choices only.
+// The item statistics, with the GRM/GPCM parameters of those items, come from the real stack.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
@@ -60,13 +59,11 @@ after(() => closeBrowserAndStack(browser, stack));
 describe('the item view of Likert and partial-credit items', () => {
   test('draws category response curves for GRM and GPCM items and a characteristic curve for a single choice, and passes axe', async () => {
     const { page, problems } = await openPage(browser, 1200, 900);
-    // What a service that sends the polytomous parameters replies: the real reply, with `irt` of those items filled in.
-    await page.route(`**/api/tests/${testId}/items`, async (route) => {
-      const response = await route.fetch();
-      const body = (await response.json()) as { items: { item_id: string; irt: unknown }[] };
-      for (const item of body.items) if (item.item_id in POLY) item.irt = POLY[item.item_id as keyof typeof POLY];
-      await route.fulfill({ response, json: body });
-    });
+    // The service sends each item's parameters as it scores it.
+    const stats = await stack.bus.request('itemStats', { caller: { user_id: 'system', role: 'admin' }, test_id: testId });
+    for (const [id, irt] of Object.entries(POLY)) {
+      assert.deepEqual(stats.items.find((i) => i.item_id === id)?.irt, { ...irt, thresholds: [...irt.thresholds] });
+    }
     await page.goto(`${stack.httpUrl}/recruiter`);
     await visible(page, 'screen-signin');
     await page.fill('#email', stack.seed.recruiter.email);

@@ -4,7 +4,15 @@
  * parsed with its schema from `@ap/protocol`. No DOM here: the page renders what it returns.
  */
 import { HttpApiError, login } from '@ap/client';
-import { accommodationsSchema, endpoints, httpBodies, itemStatsSchema, assessmentReportSchema, recruiterTestsSchema } from '@ap/protocol';
+import {
+  accommodationsSchema,
+  endpoints,
+  httpBodies,
+  itemStatsSchema,
+  polyIrtSchema,
+  assessmentReportSchema,
+  recruiterTestsSchema,
+} from '@ap/protocol';
 import type { Accommodations, AssessmentReport, ResponseOf } from '@ap/protocol';
 import { z } from 'zod';
 import { loadStored, saveStored } from './dom.ts';
@@ -24,25 +32,9 @@ export type InvitationRequest = z.input<typeof httpBodies.invite>;
 export type { AssessmentReport };
 
 /** A likert or partial-credit item's model as the item view draws it (D = 1, as the single choices' curve). */
-export const polyCurveSchema = z.object({
-  model: z.enum(['GRM', 'GPCM']),
-  a: z.number().positive().max(10),
-  thresholds: z.array(z.number().min(-10).max(10)).min(1).max(9),
-});
+export const polyCurveSchema = polyIrtSchema;
 export type PolyCurve = z.output<typeof polyCurveSchema>;
-
-/**
- * The item statistics with each item's parameters: a single choice's a, b, c, or a likert or
- * partial-credit item's GRM/GPCM model (tried first: the 3PL shape would strip it).
- */
-const itemStatsViewSchema = itemStatsSchema.extend({
-  items: z.array(
-    itemStatsSchema.shape.items.element.extend({
-      irt: z.union([polyCurveSchema, z.object({ a: z.number(), b: z.number(), c: z.number() })]).nullable(),
-    }),
-  ),
-});
-export type ItemStats = z.output<typeof itemStatsViewSchema>;
+export type ItemStats = z.output<typeof itemStatsSchema>;
 
 /**
  * P(X = k | θ) for k = 0..K: GRM P(X ≥ k) = logistic(a(θ − b_k)), GPCM P(X = k) ∝ exp(Σ_{t≤k} a(θ − b_t)).
@@ -189,7 +181,7 @@ export class RecruiterApi {
   }
 
   itemStats(testId: string): Promise<ItemStats> {
-    return this.#call('GET', `/api/tests/${encodeURIComponent(testId)}/items`, itemStatsViewSchema);
+    return this.#call('GET', `/api/tests/${encodeURIComponent(testId)}/items`, itemStatsSchema);
   }
 
   async #call<S extends z.ZodType>(method: 'GET' | 'POST', path: string, schema: S, body?: unknown): Promise<z.output<S>> {

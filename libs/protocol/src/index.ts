@@ -85,7 +85,7 @@ export {
 } from './http.ts';
 export { QTI_MEDIA_TYPES, qtiImportQuerySchema, qtiImportResponseSchema, qtiProblemSchema } from './qti-import.ts';
 export type { QtiProblem } from './qti-import.ts';
-export { assessmentReportSchema, itemStatsSchema, recruiterTestSchema } from './recruiter.ts';
+export { assessmentReportSchema, itemStatsSchema, polyIrtSchema, recruiterTestSchema } from './recruiter.ts';
 export type { AssessmentReport, ItemStats, RecruiterTest } from './recruiter.ts';
 export { cleanDisplayName, stripUnsafeText } from './text.ts';
 export { asyncApiDocument, CLIENT_FRAME_REPLIES, WS_ENDPOINTS } from './docs/asyncapi.ts';

@@ -19,6 +19,13 @@ export const recruiterTestSchema = z.object({
 });
 export type RecruiterTest = z.infer<typeof recruiterTestSchema>;
 
+/** A likert or partial-credit item's model, as the item view draws its category curves (D = 1). */
+export const polyIrtSchema = z.object({
+  model: z.enum(['GRM', 'GPCM']),
+  a: z.number().positive().max(10),
+  thresholds: z.array(z.number().min(-10).max(10)).min(1).max(9),
+});
+
 /** The statistics of a test's items, from its finished assessments. */
 export const itemStatsSchema = z.object({
   test_id: idSchema,
@@ -41,8 +48,11 @@ export const itemStatsSchema = z.object({
       mean_category: z.number().nonnegative().nullable().optional(),
       /** Mean seconds from the question being asked to its answer (null when never given). */
       mean_time_s: z.number().nonnegative().nullable(),
-      /** The item's IRT parameters, when it has them (for its characteristic curve). */
-      irt: z.object({ a: z.number(), b: z.number(), c: z.number() }).nullable(),
+      /**
+       * The item's IRT parameters, when it has them (for its curves): a single choice's a, b, c, or
+       * a likert or partial-credit item's GRM/GPCM model with its defaults filled in.
+       */
+      irt: z.union([polyIrtSchema, z.object({ a: z.number(), b: z.number(), c: z.number() })]).nullable(),
     }),
   ),
 });

@@ -60,7 +60,14 @@ export async function calibrateItems(ctx: Context, req: ParsedRequestOf<'itemsCa
         a: round(it.a),
         b: round(it.b),
         c: round(it.c),
-        se: { a: round(it.se.a), b: round(it.se.b), ...(it.se.c === undefined ? {} : { c: round(it.se.c) }) },
+        ...(it.model === undefined ? {} : { model: it.model }),
+        ...(it.thresholds === undefined ? {} : { thresholds: it.thresholds.map(round) }),
+        se: {
+          a: round(it.se.a),
+          b: round(it.se.b),
+          ...(it.se.c === undefined ? {} : { c: round(it.se.c) }),
+          ...(it.se.thresholds === undefined ? {} : { thresholds: it.se.thresholds.map(round) }),
+        },
         fit: it.fit === null ? null : { q1: round(it.fit.q1), df: it.fit.df, p: round(it.fit.p) },
         previous: before === undefined ? { a: 1, b: 0, c: 0 } : previousOf(before),
       };
@@ -71,9 +78,9 @@ export async function calibrateItems(ctx: Context, req: ParsedRequestOf<'itemsCa
 const round = (x: number): number => Math.round(x * 10_000) / 10_000;
 
 /** The parameters before calibration as the report gives them: a polytomous item's location is the mean of its thresholds. */
-function previousOf(item: BankItem): { a: number; b: number; c: number } {
+function previousOf(item: BankItem): { a: number; b: number; c: number; thresholds?: number[] } {
   if (item.poly === undefined) return { a: item.a, b: item.b, c: item.c };
-  return { a: item.poly.a, b: item.poly.b.reduce((s, v) => s + v, 0) / item.poly.b.length, c: 0 };
+  return { a: item.poly.a, b: item.poly.b.reduce((s, v) => s + v, 0) / item.poly.b.length, c: 0, thresholds: [...item.poly.b] };
 }
 
 /**

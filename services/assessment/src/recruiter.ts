@@ -3,7 +3,8 @@ import type { ParsedRequestOf, ResponseOf } from '@ap/protocol';
 import type { Context, HandlerTable } from './context.ts';
 import { resultSummary } from './live.ts';
 import { FINAL, isFinal, staffMaySee } from './rules.ts';
-import type { AssessmentDoc, ResultDoc, TestDoc } from './store.ts';
+import { polyParams } from './selection.ts';
+import type { AssessmentDoc, ItemDoc, ResultDoc, TestDoc } from './store.ts';
 
 /**
  * What the recruiter's workspace reads: the tests with their counts, a test's item statistics and
@@ -114,7 +115,7 @@ async function itemStats(ctx: Context, req: ParsedRequestOf<'itemStats'>): Promi
         ...(item === undefined ? {} : { type: item.type }),
         ...(poly ? { mean_category: u === undefined ? null : round(u.categories / u.given, 3) } : {}),
         mean_time_s: u === undefined ? null : round(u.seconds / u.given, 1),
-        irt: item?.a !== undefined && item.b !== undefined ? { a: item.a, b: item.b, c: item.c ?? 0 } : null,
+        irt: irtOf(item),
       };
     }),
   };
@@ -171,4 +172,14 @@ function timelineOf(a: AssessmentDoc): ResponseOf<'assessmentReport'>['timeline'
     return { at: e.at.toISOString(), kind: e.type, detail: [seconds, reason].filter((s) => s !== '').join(', ') };
   });
   return [...incidents, ...actions].sort((x, y) => x.at.localeCompare(y.at));
+}
+
+/** The parameters the item view draws: a likert or partial-credit item's model (defaults filled in, as scored), a single choice's 3PL. */
+function irtOf(item: ItemDoc | undefined): ResponseOf<'itemStats'>['items'][number]['irt'] {
+  if (item === undefined) return null;
+  if (isPolytomousType(item.type)) {
+    const p = polyParams(item);
+    return { model: p.model, a: p.a, thresholds: [...p.b] };
+  }
+  return item.a !== undefined && item.b !== undefined ? { a: item.a, b: item.b, c: item.c ?? 0 } : null;
 }

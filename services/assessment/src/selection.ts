@@ -34,7 +34,7 @@ export function classificationRule(doc: TestDoc): CatConfig['classification'] {
 }
 
 /** The GRM or GPCM parameters of a likert or partial-credit item, defaults filled in (see the README). */
-function polyParams(item: ItemDoc): NonNullable<BankItem['poly']> {
+export function polyParams(item: ItemDoc): NonNullable<BankItem['poly']> {
   return {
     model: item.model ?? defaultPolyModel(item.type),
     a: item.a ?? DEFAULT_POLY_A,
