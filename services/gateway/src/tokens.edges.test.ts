@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { createLogger } from '@ap/logging';
-import { AppError } from '@ap/protocol';
+import { AppError, isAppError } from '@ap/protocol';
 import { NOW, authStandIn, makeKey, nowS, refusal, sign, withoutAuthService } from './tokens.fixture.test.ts';
 import type { Key } from './tokens.fixture.test.ts';
 import { createTokenVerifier } from './tokens.ts';
@@ -9,9 +9,9 @@ import { createTokenVerifier } from './tokens.ts';
 /** A logger whose lines are kept, for what an operator would read. */
 function recordingLogger(): {
   log: ReturnType<typeof createLogger>;
-  lines: { level: number; msg: string; module?: string; code?: string }[];
+  lines: { level: number; msg: string; module?: string; code?: string; err?: { message?: string } }[];
 } {
-  const lines: { level: number; msg: string; module?: string; code?: string }[] = [];
+  const lines: { level: number; msg: string; module?: string; code?: string; err?: { message?: string } }[] = [];
   const log = createLogger({
     service: 'tokens-edges-test',
     level: 'debug',
@@ -83,6 +83,36 @@ describe('token verifier edges', () => {
     assert.equal(auth.asked, start + 1);
   });
 
+  test('a key id that is not a string is no key id: it never reloads the keys', async (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    auth.published = [key.jwk];
+    const verifier = createTokenVerifier({ bus: auth.bus, log: silent, clock: () => NOW });
+    assert.equal(await verifier.refresh(), true);
+    const start = auth.asked;
+    t.mock.timers.tick(60_000);
+    const signed = (await sign(key)).split('.');
+    const head = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    for (const kid of [7, ['ed-2'], { id: 'ed-2' }, null])
+      assert.equal(
+        (await refusal(verifier.verify(`${head({ alg: 'EdDSA', kid })}.${signed[1] ?? ''}.${signed[2] ?? ''}`))).code,
+        'AUTH_INVALID',
+        JSON.stringify(kid),
+      );
+    assert.equal(auth.asked, start);
+  });
+
+  test('a refusal keeps what the JWT library found as its cause', async () => {
+    auth.published = [key.jwk];
+    const later = createTokenVerifier({ bus: auth.bus, log: silent, clock: () => new Date(NOW.getTime() + 601_000) });
+    const err = await later.verify(await sign(key)).then(
+      () => assert.fail('an expired token was accepted'),
+      (e: unknown) => e,
+    );
+    assert.ok(isAppError(err));
+    assert.equal(err.message, 'token expired');
+    assert.equal((err.cause as { code?: unknown } | undefined)?.code, 'ERR_JWT_EXPIRED');
+  });
+
   test('an unknown key id reloads only after more than five seconds', async (t) => {
     t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
     auth.published = [key.jwk];
@@ -122,8 +152,8 @@ describe('token verifier edges', () => {
     assert.equal((await verifier.verify(await sign(key))).caller.user_id, 'cand-1');
     const warnings = lines.filter((l) => l.level === 40);
     assert.deepEqual(
-      warnings.map((l) => [l.msg, l.module]),
-      [['could not load the JWKS', 'tokens']],
+      warnings.map((l) => [l.msg, l.module, l.err?.message]),
+      [['could not load the JWKS', 'tokens', 'slow']],
     );
   });
 
