@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { findAssessment } from '../services/assessment/src/repository.ts';
+import { assertAccessible } from './support/a11y.ts';
 import { launchChromium, openPage, visible } from './support/browser.ts';
 import { resilientCandidate } from './support/candidate.ts';
 import { CLIENT_ID, DEPLOYMENT_ID, ROLES, TestLms } from './support/lms.ts';
@@ -242,6 +243,54 @@ describe('LTI 1.3', () => {
       assert.equal(new URL(teacher.page.url()).pathname, '/recruiter');
       assert.equal(new URL(teacher.page.url()).hash, '');
       assert.doesNotMatch((await teacher.page.textContent('#screen-tests')) ?? '', /Another test/u, 'scoped to the linked test');
+    } finally {
+      await browser.close();
+    }
+  });
+
+  test('in the workspace, a recruiter reads the tool URLs and registers an LMS with the form; a bad URL is refused in words', async () => {
+    const browser = await launchChromium();
+    try {
+      const { page, problems } = await openPage(browser, 1200, 900);
+      await page.goto(`${started().httpUrl}/recruiter`);
+      await visible(page, 'screen-signin');
+      await page.fill('#email', started().seed.recruiter.email);
+      await page.fill('#password', started().seed.recruiter.password);
+      await page.keyboard.press('Enter');
+      await visible(page, 'screen-tests');
+      await page.waitForSelector('#lti-tool dd');
+      assert.deepEqual(await page.$$eval('#lti-tool dd', (dds) => dds.map((d) => d.textContent)), [
+        `${started().httpUrl}/lti/login`,
+        `${started().httpUrl}/lti/launch`,
+        `${started().httpUrl}/lti/jwks`,
+      ]);
+      assert.match((await page.textContent('#lti-platforms')) ?? '', new RegExp(`issuer ${lms.issuer}, client id ${CLIENT_ID}`, 'u'));
+      const fill = async (issuer: string) => {
+        await page.fill('#lti-issuer', issuer);
+        await page.fill('#lti-client', 'tool-2');
+        await page.fill('#lti-deployments', 'd-1, d-2');
+        await page.fill('#lti-jwks', 'https://lms2.example.edu/jwks');
+        await page.fill('#lti-auth', 'https://lms2.example.edu/auth');
+        await page.fill('#lti-token', 'https://lms2.example.edu/token');
+        await page.click('#lti-button');
+      };
+      await fill('http://lms2.example.edu');
+      await page.waitForSelector('#lti-error:not([hidden])');
+      assert.match((await page.textContent('#lti-error')) ?? '', /not registered/u);
+      await fill('https://lms2.example.edu');
+      await page.waitForSelector('#lti-platforms li:nth-child(2)');
+      assert.match(
+        (await page.textContent('#lti-platforms')) ?? '',
+        /issuer https:\/\/lms2\.example\.edu, client id tool-2, deployments d-1, d-2/u,
+      );
+      const platforms = (await api('/api/lti/platforms', { token: recruiterToken })).json['platforms'] as {
+        issuer: string;
+        deployment_ids: string[];
+      }[];
+      assert.deepEqual(platforms.find((p) => p.issuer === 'https://lms2.example.edu')?.deployment_ids, ['d-1', 'd-2']);
+      await assertAccessible(page, 'recruiter workspace with the LMS panel');
+      assert.deepEqual(problems.errors, []);
+      assert.deepEqual(problems.csp, []);
     } finally {
       await browser.close();
     }

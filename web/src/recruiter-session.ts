@@ -9,6 +9,8 @@ import {
   endpoints,
   httpBodies,
   itemStatsSchema,
+  ltiPlatformsReplySchema,
+  ltiRegisterReplySchema,
   polyIrtSchema,
   assessmentReportSchema,
   recruiterTestsSchema,
@@ -35,6 +37,7 @@ export type { AssessmentReport };
 export const polyCurveSchema = polyIrtSchema;
 export type PolyCurve = z.output<typeof polyCurveSchema>;
 export type ItemStats = z.output<typeof itemStatsSchema>;
+export type LtiPlatforms = z.output<typeof ltiPlatformsReplySchema>;
 
 /**
  * P(X = k | θ) for k = 0..K: GRM P(X ≥ k) = logistic(a(θ − b_k)), GPCM P(X = k) ∝ exp(Σ_{t≤k} a(θ − b_t)).
@@ -182,6 +185,16 @@ export class RecruiterApi {
 
   itemStats(testId: string): Promise<ItemStats> {
     return this.#call('GET', `/api/tests/${encodeURIComponent(testId)}/items`, itemStatsSchema);
+  }
+
+  /** The registered LMSs and the tool's URLs to enter in an LMS. */
+  ltiPlatforms(): Promise<LtiPlatforms> {
+    return this.#call('GET', '/api/lti/platforms', ltiPlatformsReplySchema);
+  }
+
+  /** Registers an LMS (or updates the registration of the same issuer and client id). */
+  registerLti(platform: z.input<typeof httpBodies.ltiPlatform>): Promise<z.output<typeof ltiRegisterReplySchema>> {
+    return this.#call('POST', '/api/lti/platforms', ltiRegisterReplySchema, platform);
   }
 
   async #call<S extends z.ZodType>(method: 'GET' | 'POST', path: string, schema: S, body?: unknown): Promise<z.output<S>> {

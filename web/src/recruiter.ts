@@ -26,6 +26,7 @@ import type {
   AssessmentReport,
   Invitation,
   InvitationRequest,
+  LtiPlatforms,
   PolyCurve,
   RecruiterSignIn,
   RecruiterTests,
@@ -63,6 +64,19 @@ const ui = {
   createItems: byId('create-items', HTMLTextAreaElement),
   createError: byId('create-error', HTMLParagraphElement),
   bankErrors: byId('bank-errors', HTMLUListElement),
+  lti: {
+    tool: byId('lti-tool', HTMLDListElement),
+    platforms: byId('lti-platforms', HTMLUListElement),
+    form: byId('lti-form', HTMLFormElement),
+    issuer: byId('lti-issuer', HTMLInputElement),
+    client: byId('lti-client', HTMLInputElement),
+    deployments: byId('lti-deployments', HTMLInputElement),
+    jwks: byId('lti-jwks', HTMLInputElement),
+    auth: byId('lti-auth', HTMLInputElement),
+    token: byId('lti-token', HTMLInputElement),
+    error: byId('lti-error', HTMLParagraphElement),
+    button: byId('lti-button', HTMLButtonElement),
+  },
   createButton: byId('create-button', HTMLButtonElement),
   back: byId('back', HTMLButtonElement),
   testTitle: byId('test-title', HTMLHeadingElement),
@@ -243,7 +257,7 @@ function begin(session: RecruiterSignIn): void {
 
 async function openTests(focus?: HTMLElement): Promise<void> {
   show('tests', focus);
-  await loadTests();
+  await Promise.all([loadTests(), loadLti()]);
 }
 
 async function loadTests(): Promise<void> {
@@ -288,6 +302,82 @@ function numCell(text: string): HTMLTableCellElement {
   const td = cell(text);
   td.className = 'num';
   return td;
+}
+
+// ---- LMS connections (LTI 1.3)
+
+async function loadLti(): Promise<void> {
+  if (api === undefined) return;
+  let reply: LtiPlatforms;
+  try {
+    reply = await api.ltiPlatforms();
+  } catch (err) {
+    setFieldError(ui.lti.issuer, ui.lti.error, `The LMS connections could not be read: ${failure(err)}`);
+    return;
+  }
+  const facts: [string, string][] = [
+    ['Login initiation URL', reply.tool.login_url],
+    ['Redirect (launch) URL', reply.tool.launch_url],
+    ['Public keyset URL', reply.tool.jwks_url],
+  ];
+  ui.lti.tool.replaceChildren(
+    ...facts.flatMap(([term, value]) => {
+      const dt = document.createElement('dt');
+      dt.textContent = term;
+      const dd = document.createElement('dd');
+      const code = document.createElement('code');
+      code.textContent = value;
+      dd.append(code);
+      return [dt, dd];
+    }),
+  );
+  ui.lti.platforms.replaceChildren(
+    ...reply.platforms.map((p) => {
+      const li = document.createElement('li');
+      li.dataset['platformId'] = p.platform_id;
+      li.textContent = `${p.name === '' ? p.issuer : p.name}: issuer ${p.issuer}, client id ${p.client_id}, deployments ${p.deployment_ids.join(', ')}`;
+      return li;
+    }),
+  );
+}
+
+ui.lti.form.addEventListener('submit', (event) => {
+  event.preventDefault();
+  void registerLti();
+});
+
+async function registerLti(): Promise<void> {
+  if (api === undefined) return;
+  const l = ui.lti;
+  const missing = [l.issuer, l.client, l.deployments, l.jwks, l.auth, l.token].find((input) => input.value.trim() === '');
+  if (missing !== undefined) {
+    setFieldError(missing, l.error, 'Fill in every field: the LMS shows them where it lists this tool.');
+    missing.focus();
+    return;
+  }
+  setFieldError(l.issuer, l.error, undefined);
+  const done = busyButton(l.button, 'Registering…');
+  try {
+    const reply = await api.registerLti({
+      issuer: l.issuer.value.trim(),
+      client_id: l.client.value.trim(),
+      deployment_ids: l.deployments.value
+        .split(',')
+        .map((d) => d.trim())
+        .filter((d) => d !== ''),
+      jwks_url: l.jwks.value.trim(),
+      auth_login_url: l.auth.value.trim(),
+      token_url: l.token.value.trim(),
+    });
+    l.form.reset();
+    announce(`${reply.created ? 'Registered' : 'Updated'} the LMS ${reply.platform.issuer}.`);
+    await loadLti();
+  } catch (err) {
+    setFieldError(l.issuer, l.error, `The LMS was not registered: ${failure(err)}`);
+    l.issuer.focus();
+  } finally {
+    done();
+  }
 }
 
 // ---- creating a test
@@ -884,7 +974,8 @@ async function loadItemStats(): Promise<void> {
 
 function boot(): void {
   const launched = takeLaunchSignIn();
-  if (launched !== undefined) adoptSignIn({ token: launched.token, user_id: launched.user_id, email: launched.name, expires_at: launched.expires_at });
+  if (launched !== undefined)
+    adoptSignIn({ token: launched.token, user_id: launched.user_id, email: launched.name, expires_at: launched.expires_at });
   const session = storedSignIn();
   if (session === undefined) showSignIn();
   else begin(session);
