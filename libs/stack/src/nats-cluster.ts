@@ -53,6 +53,12 @@ export type NatsClusterOptions = Omit<LocalServerOptions, 'port'> & {
 
 // What /healthz answers: 200 {"status":"ok"} once JetStream has a meta leader and its streams are current.
 const healthSchema = z.object({ status: z.string(), error: z.string().optional() });
+// The part of /jsz that says which peers the meta leader sees (only the leader lists replicas).
+const jszSchema = z.object({
+  meta_cluster: z
+    .object({ replicas: z.array(z.object({ name: z.string(), current: z.boolean(), offline: z.boolean().optional() })).optional() })
+    .optional(),
+});
 
 /**
  * Starts `size` nats-servers (default three) with JetStream in one cluster: each on its own client,
@@ -163,6 +169,32 @@ export async function startNatsCluster(opts: NatsClusterOptions = {}): Promise<N
     throw proc === undefined ? new Error(what) : startupError(proc, what);
   }
 
+  /**
+   * Healthy nodes are not enough for an R3 stream: the meta leader may not have seen every peer
+   * online yet ("no suitable peers for placement, peer offline"). Waits until one node's /jsz
+   * (the leader's) lists every other peer as current and online.
+   */
+  async function waitMetaPeers(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    let last = 'no meta leader';
+    while (Date.now() < deadline) {
+      for (const { node } of members) {
+        try {
+          const res = await fetch(`${node.monitorUrl}/jsz`, { signal: AbortSignal.timeout(2000) });
+          const jsz = jszSchema.safeParse(await res.json());
+          const replicas = jsz.success ? jsz.data.meta_cluster?.replicas : undefined;
+          if (replicas === undefined) continue;
+          if (replicas.length === size - 1 && replicas.every((r) => r.current && r.offline !== true)) return;
+          last = `meta leader ${node.name} sees ${String(replicas.filter((r) => r.current && r.offline !== true).length)} of ${String(size - 1)} peers`;
+        } catch (err) {
+          last = err instanceof Error ? err.message : String(err);
+        }
+      }
+      await sleep(100);
+    }
+    throw new Error(`the cluster's JetStream peers were not all online within ${String(ms)} ms (${last})`);
+  }
+
   const close = async (): Promise<void> => {
     await Promise.all(members.map((m) => m.node.stop()));
     if (data.temp) await removeTempDir(data.dir);
@@ -171,6 +203,7 @@ export async function startNatsCluster(opts: NatsClusterOptions = {}): Promise<N
     // All at once: JetStream elects its meta leader only when a quorum of the routes is up.
     for (const m of members) m.spawn();
     await Promise.all(members.map((m) => waitHealthy(m, timeoutMs)));
+    await waitMetaPeers(timeoutMs);
   } catch (err) {
     await close().catch(() => undefined);
     throw err;
