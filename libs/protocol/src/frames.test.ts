@@ -1,16 +1,23 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { CLIENT_FRAME_TYPES, parseClientFrame } from './frames.ts';
+import { CLIENT_FRAME_TYPES, parseClientFrame, questionSchema } from './frames.ts';
 
 describe('parseClientFrame', () => {
   test('never throws, whatever the text', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.json(), fc.jsonValue().map((v) => JSON.stringify(v))), (text) => {
-        const r = parseClientFrame(text);
-        assert.equal(typeof r.ok, 'boolean');
-        if (!r.ok) assert.ok(['INVALID_JSON', 'UNKNOWN_TYPE', 'VALIDATION_FAILED'].includes(r.code));
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.json(),
+          fc.jsonValue().map((v) => JSON.stringify(v)),
+        ),
+        (text) => {
+          const r = parseClientFrame(text);
+          assert.equal(typeof r.ok, 'boolean');
+          if (!r.ok) assert.ok(['INVALID_JSON', 'UNKNOWN_TYPE', 'VALIDATION_FAILED'].includes(r.code));
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -56,5 +63,28 @@ describe('parseClientFrame', () => {
     assert.equal(!longId.ok && longId.code, 'VALIDATION_FAILED');
     assert.equal(!longId.ok && longId.id, undefined);
     assert.equal(parseClientFrame('{').ok, false);
+  });
+});
+
+describe('questionSchema', () => {
+  const question = {
+    assessment_id: 'a1',
+    question_id: 'q1',
+    index: 0,
+    stem: 'How much of the proof is done?',
+    options: [
+      { id: 'p0', text: 'None' },
+      { id: 'p1', text: 'Half' },
+      { id: 'p2', text: 'All' },
+    ],
+    skill: 'reasoning',
+    time_remaining_s: 600,
+  };
+  test('takes each question type, and no other', () => {
+    for (const type of ['single_choice', 'likert', 'partial_credit'] as const) {
+      assert.equal(questionSchema.parse({ ...question, type }).type, type);
+    }
+    for (const type of ['', 'essay', 'Likert', undefined])
+      assert.equal(questionSchema.safeParse({ ...question, type }).success, false, String(type));
   });
 });
