@@ -21,6 +21,8 @@ export type DeliveryOptions = {
   retryMaxMs: number;
   /** Events handed out and not yet acknowledged, across replicas. */
   maxPending?: number;
+  /** Deliveries running at once in this process (default 8). */
+  concurrency?: number;
   /** How often to look again for a stream that another service has not created yet. */
   streamWaitMs?: number;
   handle(m: JsMsg): Promise<DeliveryOutcome>;
@@ -43,6 +45,7 @@ export function startDelivery(options: DeliveryOptions): { close(): Promise<void
     max_deliver: -1,
     max_ack_pending: options.maxPending ?? 256,
   };
+  const concurrency = Math.max(1, options.concurrency ?? 8);
   const run = { closed: false };
   // Read through a call: close() changes it while the loop awaits.
   const isClosed = () => run.closed;
@@ -106,10 +109,18 @@ export function startDelivery(options: DeliveryOptions): { close(): Promise<void
     }
     if (run.closed) return;
     const consumer = await jetstream(nc).consumers.get(options.stream, options.durable);
-    const messages = await consumer.consume({ max_messages: 16 });
+    const messages = await consumer.consume({ max_messages: 2 * concurrency });
     stop = () => messages.close().then(() => undefined);
     if (isClosed()) await stop();
-    for await (const m of messages) await deliver(m);
+    // Several deliveries at once, so that a receiver that hangs until its timeout (one LMS of
+    // many) does not hold up the events for the others.
+    const inFlight = new Set<Promise<void>>();
+    for await (const m of messages) {
+      const delivery: Promise<void> = deliver(m).finally(() => inFlight.delete(delivery));
+      inFlight.add(delivery);
+      if (inFlight.size >= concurrency) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
   })().catch((err: unknown) => {
     if (!run.closed) log.error({ err }, 'delivery stopped');
   });
