@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import type { Caller } from '@ap/protocol';
 import { findAssessment } from '../services/assessment/src/repository.ts';
 import type { AssessmentDoc, ItemDoc } from '../services/assessment/src/store.ts';
 import { runAdmin } from './support/admin.ts';
+import { finishedAssessment, insertAssessments } from './support/finished.ts';
 import { setup } from './support/setup.ts';
 import type { TestStack } from './support/setup.ts';
 
@@ -68,33 +68,9 @@ async function seedFinished(): Promise<void> {
       const selected = right ? (item.key ?? 'x') : (item.options.find((o) => o.id !== item.key)?.id ?? 'x');
       return { item_id: id, index, skill: item.skill, selected_option: selected, correct: right, asked_at: at, answered_at: at };
     });
-    const _id = randomUUID();
-    docs.push({
-      _id,
-      attempt_key: `seeded-${_id}:${testId}:1`,
-      test_id: testId,
-      candidate_id: `seeded-${_id}`,
-      candidate_name: `Seeded ${n}`,
-      test_title: 'To calibrate',
-      application_id: null,
-      status: 'completed',
-      strategy: 'fixed',
-      seed: _id,
-      planned: { min: ITEMS, max: ITEMS + 1 },
-      started_at: at,
-      deadline: new Date(at.getTime() + 1_800_000),
-      finished_at: at,
-      reason: 'all_answered',
-      current: null,
-      responses,
-      result: null,
-      log: [],
-      version: ITEMS + 1,
-      created_at: at,
-      updated_at: at,
-    });
+    docs.push(finishedAssessment({ testId, title: 'To calibrate', n, at, responses, planned: { min: ITEMS, max: ITEMS + 1 } }));
   }
-  for (let i = 0; i < docs.length; i += 500) await stack.db.collection<AssessmentDoc>('assessments').insertMany(docs.slice(i, i + 500));
+  await insertAssessments(stack.db, docs);
 }
 
 describe('item calibration from the platform’s own data', () => {

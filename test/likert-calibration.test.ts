@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { createRng, drawCategory, prob3pl } from '@ap/cat';
 import type { PolyItemParams } from '@ap/cat';
 import type { AssessmentDoc, ItemDoc } from '../services/assessment/src/store.ts';
 import { runAdmin } from './support/admin.ts';
+import { finishedAssessment, insertAssessments } from './support/finished.ts';
 import { setup } from './support/setup.ts';
 import type { TestStack } from './support/setup.ts';
 
@@ -75,33 +75,11 @@ async function seedFinished(): Promise<void> {
       const right = rng.next() < prob3pl(theta, t.a, t.b, t.c);
       return { ...base, selected_option: right ? 'p1' : 'p0', correct: right };
     });
-    const _id = randomUUID();
-    docs.push({
-      _id,
-      attempt_key: `seeded-${_id}:${testId}:1`,
-      test_id: testId,
-      candidate_id: `seeded-${_id}`,
-      candidate_name: `Seeded ${n}`,
-      test_title: 'Scales to calibrate',
-      application_id: null,
-      status: 'completed',
-      strategy: 'fixed',
-      seed: _id,
-      planned: { min: ids.length, max: ids.length },
-      started_at: at,
-      deadline: new Date(at.getTime() + 1_800_000),
-      finished_at: at,
-      reason: 'all_answered',
-      current: null,
-      responses,
-      result: null,
-      log: [],
-      version: ids.length + 1,
-      created_at: at,
-      updated_at: at,
-    });
+    docs.push(
+      finishedAssessment({ testId, title: 'Scales to calibrate', n, at, responses, planned: { min: ids.length, max: ids.length } }),
+    );
   }
-  for (let i = 0; i < docs.length; i += 500) await stack.db.collection<AssessmentDoc>('assessments').insertMany(docs.slice(i, i + 500));
+  await insertAssessments(stack.db, docs);
 }
 
 describe('calibrating Likert and partial-credit items from the platform’s own data', () => {
