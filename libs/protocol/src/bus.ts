@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { accommodationsSchema, callerSchema, errorBodySchema, idSchema, roleSchema, testIdSchema } from './common.ts';
+import { accommodationsSchema, errorBodySchema, idSchema, roleSchema, testIdSchema } from './common.ts';
 import type { Role } from './common.ts';
 import { itemSchema, testDefinitionSchema } from './definitions.ts';
-import { ltiLaunchFormSchema, ltiLoginQuerySchema, ltiPlatformSchema, ltiPlatformViewSchema } from './lti.ts';
+import { ltiEndpoints } from './lti-endpoints.ts';
 import { assessmentReportSchema, itemStatsSchema, recruiterTestSchema } from './recruiter.ts';
 import {
   chatMessageSchema,
@@ -26,38 +26,10 @@ export const replySchema = z.discriminatedUnion('ok', [
 ]);
 export type Reply = z.infer<typeof replySchema>;
 
-const withCaller = <T extends z.ZodRawShape>(shape: T) => z.object({ caller: callerSchema, ...shape });
+import { ADMIN, AUTHORS, CANDIDATE, STAFF, clientIpSchema, email, withCaller } from './endpoint-spec.ts';
+import type { EndpointSpec } from './endpoint-spec.ts';
 
-/** What the registry says of one request/reply endpoint. */
-type EndpointSpec = {
-  subject: string;
-  request: z.ZodType;
-  response: z.ZodType;
-  /**
-   * The roles that may call it, checked by `bus.serve` before the handler runs (others are
-   * answered FORBIDDEN); absent, any caller. Only for requests that carry a `caller`.
-   */
-  roles?: readonly Role[];
-  /**
-   * How long `bus.serve` lets the handler run before it answers SERVICE_UNAVAILABLE, for admin
-   * work that takes longer than a request should (default: the service's HANDLER_TIMEOUT_MS).
-   */
-  handlerTimeoutMs?: number;
-};
-
-const STAFF = ['proctor', 'recruiter', 'admin'] as const;
-const AUTHORS = ['recruiter', 'admin'] as const;
-const ADMIN = ['admin'] as const;
-const CANDIDATE = ['candidate'] as const;
 const assessmentRef = withCaller({ assessment_id: idSchema });
-
-const email = z.string().trim().toLowerCase().pipe(z.email().max(254));
-/** A client's IPv4 or IPv6 address as its socket reports it (IPv4-mapped and zone ids included). */
-const clientIpSchema = z
-  .string()
-  .min(2)
-  .max(64)
-  .regex(/^[0-9A-Za-z:.%_-]+$/, 'must be an IP address');
 
 /** Request/reply endpoints: subject, queue group (the owning service), request and response schemas. */
 export const endpoints = {
@@ -152,51 +124,7 @@ export const endpoints = {
     request: z.object({}).strict(),
     response: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }),
   },
-  ltiPlatformRegister: {
-    subject: 'auth.v1.lti.platforms.register',
-    roles: AUTHORS,
-    /** Registers an LMS, or updates the registration of the same issuer and client id. */
-    request: withCaller({ platform: ltiPlatformSchema }),
-    response: z.object({ platform: ltiPlatformViewSchema, created: z.boolean() }),
-  },
-  ltiPlatformList: {
-    subject: 'auth.v1.lti.platforms.list',
-    roles: AUTHORS,
-    request: withCaller({}),
-    response: z.object({ platforms: z.array(ltiPlatformViewSchema) }),
-  },
-  ltiLinkBind: {
-    subject: 'auth.v1.lti.links.bind',
-    roles: AUTHORS,
-    /** Binds a resource link of a registered platform to a test: its launches take (learners) or manage (instructors) that test. */
-    request: withCaller({ platform_id: idSchema, resource_link_id: z.string().trim().min(1).max(255), test_id: testIdSchema }),
-    response: z.object({ platform_id: idSchema, resource_link_id: z.string(), test_id: idSchema }),
-  },
-  ltiLogin: {
-    subject: 'auth.v1.lti.login',
-    /** The OIDC login initiation, with the tool's launch URL the gateway serves (`redirect_uri`). */
-    request: ltiLoginQuerySchema.extend({ redirect_uri: z.url(), ip: clientIpSchema.optional() }).strict(),
-    response: z.object({ redirect_url: z.string() }),
-  },
-  ltiLaunch: {
-    subject: 'auth.v1.lti.launch',
-    request: ltiLaunchFormSchema.extend({ ip: clientIpSchema.optional() }).strict(),
-    /** A token for the linked test: a candidate's (Learner) or a recruiter's scoped to the test (Instructor). */
-    response: z.object({
-      role: z.enum(['candidate', 'recruiter']),
-      token: z.string(),
-      expires_at: z.string(),
-      user_id: idSchema,
-      test_id: idSchema,
-      name: z.string(),
-    }),
-  },
-  ltiJwks: {
-    subject: 'auth.v1.lti.jwks',
-    /** The tool's public keys, which sign its client assertions for grade return. */
-    request: z.object({}).strict(),
-    response: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }),
-  },
+  ...ltiEndpoints,
   testCreate: {
     subject: 'assessment.v1.tests.create',
     roles: AUTHORS,
