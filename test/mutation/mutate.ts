@@ -4,6 +4,11 @@
  * reports go to reports/mutation/groups/; the merged report of all groups run is
  * reports/mutation/mutation.json, with mutation.html beside it. Not part of `npm test`: it takes
  * minutes.
+ *
+ * Two environment variables narrow a run without changing the committed configuration:
+ * `MUTATION_CONCURRENCY=1` runs one mutant at a time (Stryker's `--concurrency`; the default is the
+ * config's 2), and `MUTATION_FILES=libs/cat/src/irt.ts,libs/cat/src/stop.ts` mutates only those
+ * files (Stryker's `--mutate`; they must belong to the group run, whose tests are selected as usual).
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,6 +21,12 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const reports = join(root, 'reports', 'mutation');
 const wanted = process.argv.slice(2);
+const concurrency = process.env['MUTATION_CONCURRENCY'];
+const files = process.env['MUTATION_FILES']?.trim();
+if (concurrency !== undefined && !/^[1-9][0-9]*$/u.test(concurrency)) {
+  console.error(`MUTATION_CONCURRENCY must be a positive integer, got ${concurrency}`);
+  process.exit(2);
+}
 const groups = wanted.length === 0 ? MUTATION_GROUPS : MUTATION_GROUPS.filter((g) => wanted.some((w) => g.name.startsWith(w)));
 if (groups.length === 0) {
   console.error(`no group matches ${wanted.join(', ')}; groups: ${MUTATION_GROUPS.map((g) => g.name).join(', ')}`);
@@ -31,7 +42,10 @@ const merged: Report[] = [];
 let failed = false;
 for (const group of groups) {
   console.log(`\n== ${group.name}`);
-  const run = spawnSync(process.execPath, [stryker, 'run', join(here, 'stryker.config.json'), '--mutate', group.mutate.join(',')], {
+  const mutate = files === undefined || files === '' ? group.mutate.join(',') : files;
+  const args = [stryker, 'run', join(here, 'stryker.config.json'), '--mutate', mutate];
+  if (concurrency !== undefined) args.push('--concurrency', concurrency);
+  const run = spawnSync(process.execPath, args, {
     cwd: root,
     stdio: 'inherit',
     // run-tests.ts reads the selection for the dry run, which has no mutant to route by.
@@ -42,7 +56,10 @@ for (const group of groups) {
     continue;
   }
   mkdirSync(join(reports, 'groups'), { recursive: true });
-  for (const ext of ['json', 'html']) copyFileSync(join(reports, `mutation.${ext}`), join(reports, 'groups', `${slug(group.name)}.${ext}`));
+  // A run of some files keeps its own copy, so that runs file by file do not overwrite each other.
+  const name =
+    files === undefined || files === '' ? slug(group.name) : `${slug(group.name)}--${slug(files.replace(/\.ts\b|[^,]*\//gu, ''))}`;
+  for (const ext of ['json', 'html']) copyFileSync(join(reports, `mutation.${ext}`), join(reports, 'groups', `${name}.${ext}`));
   merged.push(JSON.parse(readFileSync(join(reports, 'mutation.json'), 'utf8')) as Report);
 }
 
