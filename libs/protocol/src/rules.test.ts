@@ -1,7 +1,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ASSESSMENT_STATUSES } from './common.ts';
-import { candidateHolds, isActive, isFinal, isOpen, secondsLeft, staffMaySee, staffMaySeeAll } from './rules.ts';
+import {
+  ACTIVE_STATUSES,
+  FINAL_STATUSES,
+  OPEN_STATUSES,
+  candidateHolds,
+  isActive,
+  isFinal,
+  isOpen,
+  secondsLeft,
+  staffMaySee,
+  staffMaySeeAll,
+  systemClock,
+} from './rules.ts';
 
 const deadline = new Date('2026-01-01T10:00:00Z');
 
@@ -36,4 +48,24 @@ test("a candidate's token holds the tests of its claim only", () => {
   assert.equal(candidateHolds({ user_id: 'c', role: 'candidate', tests: ['t1'] }, ['t2']), false);
   assert.equal(candidateHolds({ user_id: 'c', role: 'candidate' }, ['t1']), false);
   assert.equal(candidateHolds({ user_id: 'p', role: 'proctor', tests: ['t1'] }, ['t1']), false);
+});
+
+test('the candidate takes the test while in progress or paused; overdue is open but no longer active', () => {
+  assert.deepEqual(ACTIVE_STATUSES, ['in_progress', 'paused']);
+  assert.deepEqual(OPEN_STATUSES, ['in_progress', 'paused', 'overdue']);
+  assert.deepEqual(FINAL_STATUSES, ['completed', 'expired', 'abandoned', 'terminated']);
+  assert.deepEqual(
+    ASSESSMENT_STATUSES.filter((s) => isActive(s)),
+    ['in_progress', 'paused'],
+  );
+});
+
+test("one test of a candidate's claim in common is enough", () => {
+  assert.equal(candidateHolds({ user_id: 'c', role: 'candidate', tests: ['t1', 't3'] }, ['t1']), true);
+});
+
+test('the system clock reads the wall clock', () => {
+  const before = Date.now();
+  const now = systemClock().getTime();
+  assert.ok(now >= before && now <= Date.now());
 });
