@@ -1,0 +1,324 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { authorNoteMayBeShown } from './author-note.ts';
+import type { NoteOptions } from './author-note.ts';
+
+// Each word and mark in the lists of author-note.ts is there for a phrasing that points to an
+// option: one note per entry, which that entry alone withholds. A note that leaves the entry out
+// is shown, so each case also checks that the rest of the note points nowhere.
+
+const FOUR: NoteOptions = [
+  { id: 'a', text: 'Stack' },
+  { id: 'b', text: 'Queue' },
+  { id: 'c', text: 'Tree' },
+  { id: 'd', text: 'Set' },
+];
+const COLOURS = ['Red', 'Green', 'Blue', 'Cyan', 'Magenta', 'Yellow', 'Black', 'White', 'Grey', 'Brown', 'Pink', 'Violet'];
+// Twelve options, so that every number up to twelve names one.
+const TWELVE: NoteOptions = COLOURS.map((text, k) => ({ id: String.fromCharCode(97 + k), text }));
+
+const withheld = (note: string, options: NoteOptions = FOUR) => assert.equal(authorNoteMayBeShown(note, options), false, `shown: ${note}`);
+const shown = (note: string, options: NoteOptions = FOUR) => assert.equal(authorNoteMayBeShown(note, options), true, `withheld: ${note}`);
+
+describe('author notes: every entry of the lists withholds its phrasing', () => {
+  test('ordinals and place words: "the second.", "the 2nd", "first item"', () => {
+    const ordinals = ['first', 'second', 'third', 'fourth', 'fifth', 'sixth', 'seventh', 'eighth', 'ninth', 'tenth', 'last', 'final'];
+    const places = [
+      'top',
+      'bottom',
+      'middle',
+      'upper',
+      'lower',
+      'uppermost',
+      'topmost',
+      'bottommost',
+      'lowermost',
+      'leftmost',
+      'rightmost',
+    ];
+    for (const word of [...ordinals, ...places]) withheld(`Think about the ${word}.`, TWELVE);
+    shown('Think about the loop.', TWELVE);
+    withheld('Think about the 3rd.', TWELVE);
+    withheld('Think of the 2nd of them', TWELVE);
+    withheld('The 3rd fits', TWELVE);
+    shown('The 13th fits', TWELVE);
+    for (const noun of [
+      'one',
+      'ones',
+      'item',
+      'items',
+      'entry',
+      'entries',
+      'listed',
+      'given',
+      'shown',
+      'displayed',
+      'mentioned',
+      'button',
+      'line',
+      'row',
+    ]) {
+      withheld(`Look twice: first ${noun} fits well`, TWELVE);
+    }
+    shown('Look twice: first loop fits well', TWELVE);
+    shown('Look twice: first, item fits well', TWELVE);
+  });
+
+  test('words that make a number or letter a label: "number 2", "press 3", "letter b"', () => {
+    const labels = [
+      'number',
+      'numbers',
+      'no',
+      'nr',
+      'num',
+      'numero',
+      'item',
+      'letter',
+      'press',
+      'hit',
+      'type',
+      'mark',
+      'label',
+      'labelled',
+      'labeled',
+    ];
+    for (const label of labels) withheld(`Think ${label} 2 fits`);
+    shown('Think loop 2 fits');
+  });
+
+  test('numbers in words up to the number of options, and roman numerals from ii', () => {
+    const spelled = ['one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven', 'twelve'];
+    for (const word of spelled) withheld(`Hint (${word}) fits`, TWELVE);
+    shown('Hint (zero) fits', TWELVE);
+    shown('Hint (five) fits');
+    const roman = ['ii', 'iii', 'iv', 'v', 'vi', 'vii', 'viii', 'ix', 'x', 'xi', 'xii'];
+    for (const numeral of roman) withheld(`See ${numeral} again`, TWELVE);
+    shown('See v again');
+  });
+
+  test('what follows a letter written as a label but never the article: "a is", "a and c"', () => {
+    const after = [
+      'is',
+      "isn't",
+      'was',
+      "wasn't",
+      'are',
+      'be',
+      'fits',
+      'matches',
+      'works',
+      'holds',
+      'wins',
+      'applies',
+      'seems',
+      'looks',
+      'sounds',
+      'does',
+      "doesn't",
+      'did',
+      'should',
+      'would',
+      'could',
+      'must',
+      'can',
+      "can't",
+      'cannot',
+      'will',
+      "won't",
+      'may',
+      'might',
+      'has',
+      'had',
+      'makes',
+      'gives',
+      'says',
+      'describes',
+      'and',
+      'or',
+      'nor',
+      'but',
+      'then',
+      'vs',
+      'versus',
+      'over',
+      'rather',
+      'instead',
+      'alone',
+      'it',
+    ];
+    for (const word of after) withheld(`I think a ${word} here`);
+    shown('I think a loop here');
+  });
+
+  test('brackets, quotes and marks around a number make it a label', () => {
+    for (const open of ['(', '[', '{', '<', '"', "'", '‘', '“', '«', '#']) withheld(`Think ${open}2 here`);
+    for (const close of [')', ']', '}', '>', '"', "'", '’', '”', '»']) withheld(`Think 2${close} here`);
+    for (const end of ['.', '!', '?', ',', ';', ':', '—', '–', '-', '/']) withheld(`Think 2${end} here`);
+    for (const before of [':', '=', '>', '-', '→']) withheld(`Think ${before} 2 here`);
+    withheld('Think 2');
+    shown('Think 2 here');
+    shown('Think 7.');
+  });
+
+  test('a capital A inside a sentence is a label; at the start of one it is the article', () => {
+    for (const start of ['A loop halves the range.', 'Read it. A loop halves the range.', 'Why? A loop halves it!']) {
+      shown(start);
+    }
+    withheld('Then A loop halves the range.');
+    // With nine options "i" is a letter too, but the pronoun "I" is not a label.
+    const nine = TWELVE.slice(0, 9);
+    shown('Then I think it halves the range.', nine);
+    withheld('Then (I) halves the range.', nine);
+  });
+
+  test('common words of an option text do not count as quoting it', () => {
+    const stopwords = ['an', 'the', 'is', 'are', 'was', 'were', 'be', 'been', 'being', 'it', 'its', 'of', 'to', 'in', 'on', 'at'];
+    const more = ['by', 'for', 'with', 'as', 'from', 'into', 'and', 'or', 'but', 'if', 'then', 'so', 'than', 'that', 'these', 'those'];
+    const rest = [
+      'there',
+      'do',
+      'did',
+      'can',
+      'will',
+      'would',
+      'should',
+      'may',
+      'might',
+      'must',
+      'has',
+      'have',
+      'had',
+      'you',
+      'we',
+      'they',
+      'he',
+      'she',
+    ];
+    for (const word of [...stopwords, ...more, ...rest, 'what', 'which', 'who']) {
+      const options: NoteOptions = [
+        { id: 'a', text: `Stack ${word} heap` },
+        { id: 'b', text: 'Queue' },
+        { id: 'c', text: 'Tree' },
+      ];
+      shown(`Slow down ${word} read twice`, options);
+    }
+    // Compared after the plural -s is dropped, "this", "does" and "it's" are not among them.
+    withheld("Slow down this it's read twice", [
+      { id: 'a', text: "Stack this it's" },
+      { id: 'b', text: 'Queue' },
+    ]);
+    withheld('Slow down heap read twice', [
+      { id: 'a', text: 'Stack heap' },
+      { id: 'b', text: 'Queue' },
+    ]);
+  });
+
+  test('words that pick or judge an option, in any form', () => {
+    const words = [
+      'answer',
+      'answered',
+      'correct',
+      'correctly',
+      'incorrect',
+      'incorrectly',
+      'wrong',
+      'wrongly',
+      'option',
+      'optional',
+      'opt',
+      'choice',
+      'choices',
+      'choose',
+      'chosen',
+      'chose',
+      'pick',
+      'picking',
+      'select',
+      'selected',
+      'alternative',
+      'alternatives',
+      'solution',
+      'solutions',
+      'key',
+      'keys',
+      'tick',
+      'ticked',
+      'circle',
+      'circled',
+      'click',
+      'clicking',
+      'eliminate',
+      'elimination',
+      'former',
+      'latter',
+      'penultimate',
+    ];
+    for (const word of words) withheld(`Read it twice; ${word} matters here`);
+    for (const word of ['keyboard', 'monkey', 'donkeys', 'formerly', 'optics', 'topic']) shown(`Read it twice; ${word} matters here`);
+  });
+
+  test('phrases that point at a place in the list', () => {
+    const phrases = [
+      'go with it',
+      'goes with it',
+      'going with it',
+      'went with it',
+      'rule out',
+      'rules it out',
+      'ruled them out',
+      'cross out',
+      'crossed out',
+      'counting from the top',
+      'counting from the bottom',
+      'counting from the end',
+      'counting from the start',
+      'counting from the beginning',
+      'counting from the left',
+      'counting from the right',
+      'look at the top here',
+      'look on the bottom here',
+      'look near the very top here',
+      'the one on the left fits',
+      'the ones at the right fit',
+      'the one in the middle fits',
+      'the one near the end fits',
+      'the one to the start fits',
+      'the one nearest the beginning fits',
+      'the one closest the end fits',
+      'the ones closest bottom fit',
+      'none of the above fits',
+      'all from the below fit',
+      'the one above fits',
+      'the ones below fit',
+      'the item below fits',
+      'the items above fit',
+      'the entry below fits',
+      'the entries above fit',
+      'those listed below fit',
+      'those given above fit',
+      'those shown below fit',
+      'see the above here',
+      'see the below here',
+      'the right one fits',
+      'the best ones fit',
+      'the only one fits',
+      'the true one fits',
+      'the valid one fits',
+      'the good one fits',
+      'the proper one fits',
+      'the expected one fits',
+    ];
+    for (const phrase of phrases) withheld(`Think twice: ${phrase}`);
+    for (const phrase of [
+      'go on with it',
+      'rule of thumb',
+      'from the heart',
+      'at the start here',
+      'the one we saw fits',
+      'above all fits',
+      'the right way fits',
+    ]) {
+      shown(`Think twice: ${phrase}`);
+    }
+  });
+});
