@@ -344,7 +344,7 @@ describe('item calibration (Bock–Aitkin EM)', () => {
     assert.equal(rare.fit, null);
     assert.equal(rare.n, 25);
     assert.equal(rare.a, 1);
-    (rare.thresholds ?? []).forEach((b, k) => close(b, at((start[3] as { b: number[] }).b, k), 1e-12, `start b${k + 1}`));
+    (rare.thresholds ?? []).forEach((b, k) => close(b, at(grmStart(counts(3, 3)), k), 1e-12, `start b${k + 1}`));
   });
 
   it('with no answers: nothing estimated, start values, SEs of the priors alone, one cycle', () => {
