@@ -463,6 +463,33 @@ describe('item calibration (Bock–Aitkin EM)', () => {
     assert.notEqual(b({ D: 1.7 }), b({}));
   });
 
+  it('keeps the parameters in range under flat priors: a at most 8, b within ±8, c in [0.0001, 0.6]', () => {
+    const flat = { logA: { mean: 0, sd: 1e6 }, b: { mean: 0, sd: 1e6 }, c: { alpha: 1, beta: 1 } };
+    const r = createRng('em-bounds');
+    const rows: ResponseRow[] = Array.from({ length: 120 }, () => {
+      const theta = r.normal();
+      const u = theta > 0 ? 1 : 0;
+      // Items 0 and 1 are the same answer (a → ∞), item 2 is always right (b → −∞ in 2PL, c up
+      // in 3PL), item 3 right at random nine times in ten whatever θ, item 4 a plain 2PL item.
+      return new Map([
+        [0, u],
+        [1, u],
+        [2, 1],
+        [3, r.next() < 0.9 ? 1 : 0],
+        [4, r.next() < 1 / (1 + Math.exp(-theta)) ? 1 : 0],
+      ]);
+    });
+    const two = calibrate(rows, 5, { priors: flat, maxCycles: 30 });
+    assert.equal(at(two.items, 0).a, 8);
+    assert.equal(at(two.items, 1).a, 8);
+    assert.equal(at(two.items, 2).b, -8);
+    const three = calibrate(rows, 5, { model: '3PL', priors: flat, maxCycles: 30 });
+    assert.equal(at(three.items, 2).c, 0.6);
+    for (const item of [...two.items, ...three.items])
+      assert.ok(item.a >= 0.02 && item.a <= 8 && Math.abs(item.b) <= 8, JSON.stringify(item));
+    assert.ok(three.items.every((i) => i.c >= 1e-4 && i.c <= 0.6));
+  });
+
   it('stops after maxCycles, not converged, with one log-likelihood per cycle', () => {
     const rows = simulate(TRUE_2PL, 120, 'em-short', () => true);
     const report = calibrate(rows, 6, { maxCycles: 3 });
