@@ -490,6 +490,22 @@ describe('item calibration (Bock–Aitkin EM)', () => {
     assert.ok(three.items.every((i) => i.c >= 1e-4 && i.c <= 0.6));
   });
 
+  it('fits Q1 from 100 people who answered an item, and clamps start values to ±4 on the θ scale', () => {
+    // 100 answers: Q1 with df 8; 99: estimated, but too few for ten groups of ten.
+    const rows = simulate(TRUE_2PL.slice(0, 2), 100, 'em-q1', (i, j) => j === 0 || i < 99);
+    const report = calibrate(rows, 2, { maxCycles: 3 });
+    assert.equal(at(report.items, 0).fit?.df, 8);
+    assert.equal(at(report.items, 1).estimated, true);
+    assert.equal(at(report.items, 1).fit, null);
+    // Right nine times in ten at most (p clamped to 0.95): b = −logit(0.95)/D, beyond −4 when D = 0.5.
+    const right = Array.from({ length: 10 }, () => new Map([[0, 1]]));
+    const start = (D: number): number => at(calibrate(right, 1, { D, minResponses: 11 }).items, 0).b;
+    close(start(1), -Math.log(19), 1e-12, 'b with D = 1');
+    assert.equal(start(0.5), -4);
+    const wrong = Array.from({ length: 10 }, () => new Map([[0, 0]]));
+    assert.equal(at(calibrate(wrong, 1, { D: 0.5, minResponses: 11 }).items, 0).b, 4);
+  });
+
   it('stops after maxCycles, not converged, with one log-likelihood per cycle', () => {
     const rows = simulate(TRUE_2PL, 120, 'em-short', () => true);
     const report = calibrate(rows, 6, { maxCycles: 3 });
@@ -533,6 +549,17 @@ describe('item calibration (Bock–Aitkin EM)', () => {
       [16.3382, 17, 0.5],
     ];
     for (const [x, df, p] of table) close(chiSquareP(x, df), p, 2e-5, `χ²(${df}) at ${x}`);
+    // Below one degree of freedom (Γ by reflection): Q(¼, x) = ∫_x^∞ t^(−¾) e^(−t) dt / Γ(¼), by Simpson's rule in t = x + v².
+    const gammaQuarter = 3.625609908221908;
+    for (const x of [0.2, 1.5]) {
+      const n = 20000;
+      const top = 8;
+      const f = (v: number): number => 2 * v * (x + v * v) ** -0.75 * Math.exp(-(x + v * v));
+      let integral = f(0) + f(top);
+      for (let i = 1; i < n; i++) integral += (i % 2 === 0 ? 2 : 4) * f((top * i) / n);
+      integral *= top / n / 3;
+      close(chiSquareP(2 * x, 0.5), integral / gammaQuarter, 1e-9, `χ²(0.5) at ${2 * x}`);
+    }
     assert.equal(chiSquareP(0, 3), 1);
     assert.equal(chiSquareP(-1, 3), 1);
   });
