@@ -247,4 +247,33 @@ describe('polytomous calibration (GRM and GPCM in Bock–Aitkin EM)', () => {
     assert.ok(gap >= 0.01 && gap < 0.1, `gap ${gap}`);
     assert.ok(report.items.every((i) => i.a >= 0.02 && i.a <= 8));
   });
+
+  it('keeps a within 8 and thresholds within ±8 under flat priors', () => {
+    const flat = { logA: { mean: 0, sd: 1e6 }, b: { mean: 0, sd: 1e6 } };
+    const r = createRng('poly-bounds');
+    // Items 0 and 1 give the same answer (a → ∞); item 2 is always in its top category (the
+    // second GPCM step → −∞); item 3 is a plain 2PL item.
+    const rows: ResponseRow[] = Array.from({ length: 120 }, () => {
+      const theta = r.normal();
+      const u = theta < -0.5 ? 0 : theta < 0.5 ? 1 : 2;
+      return new Map([
+        [0, u],
+        [1, u],
+        [2, 2],
+        [3, r.next() < logistic(theta) ? 1 : 0],
+      ]);
+    });
+    const spec: PolySpec[] = [
+      { model: 'GRM', categories: 3 },
+      { model: 'GRM', categories: 3 },
+      { model: 'GPCM', categories: 3 },
+    ];
+    const report = calibrate(rows, 4, { items: [...spec, null], priors: flat, maxCycles: 30 });
+    for (const j of [0, 1]) {
+      const a = report.items[j]?.a ?? Number.NaN;
+      assert.ok(a <= 8 && a > 7.9, `a of item ${j}: ${a}`);
+    }
+    const step = report.items[2]?.thresholds?.[1] ?? Number.NaN;
+    assert.ok(step >= -8 && step < -7.9, `second step of item 2: ${step}`);
+  });
 });
