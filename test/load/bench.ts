@@ -68,6 +68,10 @@ const HELP = `npm run bench -- [options]
   --concurrency N    heartbeat scenario: sockets, one frame in flight each (default 200)
   --duration S       measured seconds per heartbeat run and per answer rate (default 15)
   --warmup S         unmeasured seconds before each of those (default 3)
+  --spread S         answer scenario: candidate sessions start evenly over S seconds, the offered
+                     rate rising with them, before the warm-up (default: the length of one test
+                     at the step's rate, so that sessions stand at every stage of a test as real
+                     candidates do; 0 starts them all at once and keeps them in step)
   --rates LIST       answer scenario: offered answers/s (default 200,500,1000,2000)
   --stored LIST      answer scenario: stored assessments before each round (default 0,1000,10000;
                      the first round runs every rate, later ones the best rate again after finished
@@ -98,6 +102,7 @@ const argsSchema = z.object({
   concurrency: count.max(10_000).optional(),
   duration: positive.max(600).optional(),
   warmup: z.coerce.number().min(0).max(60).optional(),
+  spread: z.coerce.number().min(0).max(120).optional(),
   rates: commaList.pipe(z.array(z.string().transform(Number).pipe(z.number().positive().max(50_000))).min(1)).optional(),
   sessions: count.max(5000).optional(),
   stored: commaList.pipe(z.array(z.string().transform(Number).pipe(z.number().int().min(0).max(1_000_000))).min(1)).optional(),
@@ -118,6 +123,7 @@ function readOptions() {
       concurrency: { type: 'string' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
+      spread: { type: 'string' },
       rates: { type: 'string' },
       sessions: { type: 'string' },
       stored: { type: 'string' },
@@ -150,6 +156,7 @@ function readOptions() {
     concurrency: a.concurrency ?? (q ? 50 : 200),
     durationMs: Math.round((a.duration ?? (q ? 4 : 15)) * 1000),
     warmupMs: Math.round((a.warmup ?? (q ? 1 : 3)) * 1000),
+    spreadMs: a.spread === undefined ? undefined : Math.round(a.spread * 1000),
     rates: a.rates ?? (q ? [100, 300] : [250, 500, 1000, 2000]),
     sessions: a.sessions,
     stored: [...new Set(a.stored ?? (q ? [0, 200] : [0, 1000, 10_000]))].sort((x, y) => x - y),
@@ -622,6 +629,8 @@ class Bench {
     type Step = ReturnType<typeof summarizeAnswers> & {
       offered: number;
       sessions: number;
+      /** Seconds over which the sessions started, before the warm-up. */
+      spreadSeconds: number;
       candidates: number;
       cpu: CpuUse;
       wallSeconds: number;
@@ -638,6 +647,7 @@ class Bench {
         windowSeconds: windowMs / 1000,
         scheduled: rs.reduce((a, r) => a + r.scheduled, 0),
         completed: rs.reduce((a, r) => a + r.completed, 0),
+        answeredAll: rs.reduce((a, r) => a + r.answeredAll, 0),
         /** Scheduled in the window, never answered: in the latency figures with their age at the end. */
         unfinished: rs.reduce((a, r) => a + r.censored, 0),
         latencyMs: percentiles(mergeHists(rs.map((r) => r.hist))),
@@ -668,7 +678,9 @@ class Bench {
       // database) and hide how the database's growth slows it.
       const expected = Math.min(rate, 1.5 * saturatedAt + 20);
       const sessions = opts.sessions ?? Math.max(2 * pool.size, saturatedSessions, Math.ceil(Math.min(rate, 2 * saturatedAt + 40) / 8));
-      const seconds = (opts.warmupMs + opts.durationMs + drainMs) / 1000;
+      // One test's length at this rate: the time in which each session answers DEMO_ITEMS.
+      const spreadMs = opts.spreadMs ?? Math.min(60_000, Math.round((DEMO_ITEMS * sessions * 1000) / rate));
+      const seconds = (spreadMs + opts.warmupMs + opts.durationMs + drainMs) / 1000;
       const need = Math.ceil(((expected * seconds) / DEMO_ITEMS) * 1.15) + sessions + 10 * pool.size;
       await this.settle(`before answers ${rate}/s`);
       const tokens = await this.invite(need, `answers ${rate}/s: invite`);
@@ -677,30 +689,35 @@ class Bench {
         const commandsBefore = target.kind === 'gateway' ? await this.databaseCommands() : undefined;
         const m = await this.measured(
           () =>
-            pool.run<AnswersResult>(`answers ${rate}/s: ${target.kind}`, opts.warmupMs + durationMs + drainMs + 120_000, (w) => ({
-              cmd: 'answers',
-              target,
-              testId: DEMO_TEST_ID,
-              tokens: toks.filter((_, i) => i % pool.size === w),
-              itemsPerSession: DEMO_ITEMS,
-              rate: rate / pool.size,
-              sessions: Math.max(1, split(sessions, pool.size, w)),
-              warmupMs: opts.warmupMs,
-              durationMs,
-              drainMs,
-              replyTimeoutMs: 10_000,
-              connectTimeoutMs: 15_000,
-            })),
+            pool.run<AnswersResult>(
+              `answers ${rate}/s: ${target.kind}`,
+              spreadMs + opts.warmupMs + durationMs + drainMs + 120_000,
+              (w) => ({
+                cmd: 'answers',
+                target,
+                testId: DEMO_TEST_ID,
+                tokens: toks.filter((_, i) => i % pool.size === w),
+                itemsPerSession: DEMO_ITEMS,
+                rate: rate / pool.size,
+                sessions: Math.max(1, split(sessions, pool.size, w)),
+                spreadMs,
+                warmupMs: opts.warmupMs,
+                durationMs,
+                drainMs,
+                replyTimeoutMs: 10_000,
+                connectTimeoutMs: 15_000,
+              }),
+            ),
           target.kind === 'gateway' ? `answers ${rate}/s` : undefined,
         );
         const s = summarizeAnswers(m.value, durationMs);
         const commandsAfter = commandsBefore === undefined ? undefined : await this.databaseCommands();
         const dbCommands =
-          commandsBefore === undefined || commandsAfter === undefined || s.completed === 0
+          commandsBefore === undefined || commandsAfter === undefined || s.answeredAll === 0
             ? undefined
             : Object.fromEntries(
                 Object.entries(commandsAfter)
-                  .map(([name, n]) => [name, (n - (commandsBefore[name] ?? 0)) / s.completed] as const)
+                  .map(([name, n]) => [name, (n - (commandsBefore[name] ?? 0)) / s.answeredAll] as const)
                   .filter(([, n]) => n > 0),
               );
         const dbCommandsPerAnswer = dbCommands === undefined ? undefined : Object.values(dbCommands).reduce((a, b) => a + b, 0);
@@ -709,6 +726,7 @@ class Bench {
           ...s,
           offered: rate,
           sessions,
+          spreadSeconds: spreadMs / 1000,
           candidates: toks.length,
           cpu: m.cpu,
           wallSeconds: m.wallS,
@@ -780,7 +798,10 @@ class Bench {
     this.line();
     this.line(
       'Each answer is scheduled at a fixed rate and sent on the next free candidate session (which has already fetched its question); ' +
-        'latency runs from the scheduled time to `answer_feedback`. Answers that never completed count with their age at the end of the run.' +
+        'latency runs from the scheduled time to `answer_feedback`. Answers that never completed count with their age at the end of the run. ' +
+        `The sessions start evenly over the first ${steps.map((x) => `${x.gateway.spreadSeconds.toFixed(1)} s`).join(', ')} of each step ` +
+        `(${opts.spreadMs === undefined ? 'one test’s length at its rate' : '--spread'}), the offered rate rising with them, so that they stand at every stage of a test ` +
+        `as candidates do; then ${opts.warmupMs / 1000} s of warm-up, then the measured ${opts.durationMs / 1000} s.` +
         (autoRate === undefined ? '' : ` The ${autoRate}/s step was added by the tool: every requested rate saturated the platform.`),
     );
     this.line();
@@ -820,8 +841,9 @@ class Bench {
     this.line('### As stored assessments accumulate');
     this.line();
     this.line(
-      'The best rate again after finished assessments were added through the store. CPU is per answer of the run (every process, ' +
-        'session set-up included); database commands are the server’s own count divided by the answers.',
+      'The best rate again after finished assessments were added through the store. CPU is per answer of the whole run (every ' +
+        'process, the spread, the warm-up and session set-up included, over every answer acknowledged in it); database commands are ' +
+        'the server’s own count divided by the same answers.',
     );
     this.line();
     const procs = ['gateway', 'assessment', 'nats-server', 'ferretdb', 'mongod'].filter((p) =>
@@ -835,7 +857,7 @@ class Bench {
       const g = r.gateway;
       const perAnswer = (p: string): string => {
         const used = g.cpu[p]?.seconds;
-        return used === undefined || g.completed === 0 ? '?' : ms((1000 * used) / g.completed);
+        return used === undefined || g.answeredAll === 0 ? '?' : ms((1000 * used) / g.answeredAll);
       };
       this.line(
         `| ${g.assessmentsBefore === undefined ? int(r.stored) : int(g.assessmentsBefore)} | ${int(r.offered)} | ${int(g.achieved)} | ${ms(g.latencyMs.p50)} | ${ms(g.latencyMs.p99)} | ` +

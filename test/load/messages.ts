@@ -73,6 +73,9 @@ export const answersCommandSchema = z.object({
   rate: z.number().positive().max(100_000),
   /** Concurrent candidate sessions for this worker. */
   sessions: z.number().int().positive().max(10_000),
+  /** The sessions start evenly over this time, and the offered rate rises with them (0: all at once, at the full rate). */
+  spreadMs: z.number().int().nonnegative(),
+  /** Unmeasured time after the spread. */
   warmupMs: z.number().int().nonnegative(),
   durationMs: z.number().int().positive(),
   /** Time after the last scheduled answer to wait for replies still in flight. */
@@ -126,6 +129,8 @@ export type AnswersResult = {
   scheduled: number;
   /** answer_feedback frames received inside the measurement window (throughput). */
   completedInWindow: number;
+  /** Every answer acknowledged in the run, spread and warm-up included (what the CPU and database counters cover). */
+  answeredAll: number;
   /** Answers scheduled in the window that got answer_feedback (whenever it came). */
   completed: number;
   windowMs: number;

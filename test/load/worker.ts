@@ -342,6 +342,7 @@ async function runAnswers(cmd: AnswersCommand): Promise<AnswersResult> {
   let scheduled = 0;
   let completed = 0;
   let completedInWindow = 0;
+  let answeredAll = 0;
   let sessionsStarted = 0;
   let sessionsFinished = 0;
   let maxBacklog = 0;
@@ -349,17 +350,24 @@ async function runAnswers(cmd: AnswersCommand): Promise<AnswersResult> {
   let outOfCandidates = false;
 
   const t0 = performance.now() + 20;
-  const windowStart = t0 + cmd.warmupMs;
+  const spreadMs = cmd.spreadMs;
+  const windowStart = t0 + spreadMs + cmd.warmupMs;
   const windowEnd = windowStart + cmd.durationMs;
-  const period = 1000 / cmd.rate;
+  const perMs = cmd.rate / 1000;
+  // While the sessions start (spreadMs), the offered rate rises with them, from 0 to cmd.rate, so
+  // that each session gets its share from its start: by the end, the sessions stand at every
+  // stage of a test, as real candidates do, instead of all starting and finishing together.
+  const rampAnswers = (perMs * spreadMs) / 2;
+  const scheduledAt = (n: number): number => (n < rampAnswers ? t0 + Math.sqrt((2 * spreadMs * n) / perMs) : t0 + spreadMs / 2 + n / perMs);
+  const sessionStartAt = (i: number): number => t0 + (spreadMs * i) / cmd.sessions;
 
   const progress = throttle(() => {
     const now = performance.now();
     post({
       type: 'progress',
       seq: cmd.seq,
-      done: Math.max(0, Math.min(now - t0, cmd.warmupMs + cmd.durationMs)),
-      total: cmd.warmupMs + cmd.durationMs,
+      done: Math.max(0, Math.min(now - t0, spreadMs + cmd.warmupMs + cmd.durationMs)),
+      total: spreadMs + cmd.warmupMs + cmd.durationMs,
       note: `${completedInWindow} answered, backlog ${backlog.size}, ${live.size} sessions, ${sum(errors)} errors`,
     });
   });
@@ -496,6 +504,7 @@ async function runAnswers(cmd: AnswersCommand): Promise<AnswersResult> {
           recordMs(hist, now - s.scheduledAt);
         }
         if (now >= windowStart && now <= windowEnd) completedInWindow++;
+        answeredAll++;
         const feedback = f.data as
           { finished?: unknown; next_question?: { question_id?: unknown; options?: { id?: unknown }[] } } | undefined;
         const finished = echo ? s.answered >= cmd.itemsPerSession : feedback?.finished === true;
@@ -561,13 +570,13 @@ async function runAnswers(cmd: AnswersCommand): Promise<AnswersResult> {
     ws.once('close', (code) => fail(s, `CLOSED_${code}`));
   }
 
-  for (let i = 0; i < cmd.sessions; i++) startSession();
-
+  let launched = 0;
   let n = 0;
   while (performance.now() < windowEnd) {
     const now = performance.now();
+    for (; launched < cmd.sessions && sessionStartAt(launched) <= now; launched++) startSession();
     for (;;) {
-      const at = t0 + n * period;
+      const at = scheduledAt(n);
       if (at > now || at >= windowEnd) break;
       n++;
       if (at >= windowStart) scheduled++;
@@ -605,6 +614,7 @@ async function runAnswers(cmd: AnswersCommand): Promise<AnswersResult> {
   return {
     scheduled,
     completedInWindow,
+    answeredAll,
     completed,
     windowMs: cmd.durationMs,
     hist: encodeHist(hist),
