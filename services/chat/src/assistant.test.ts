@@ -84,7 +84,16 @@ describe('the help assistant', () => {
       assistantReply('how long until the deadline', help({ time_remaining_s: 90, on_expiry: 'grace' })),
       `You have 1 minute 30 seconds left.${grace}`,
     );
-    for (const message of ['how many minutes', 'seconds?', 'hours left?', 'when does the clock stop', 'is there a timer']) {
+    for (const message of [
+      'how many minutes',
+      'one more minute?',
+      'seconds?',
+      'just a second',
+      'hours left?',
+      'an hour?',
+      'when does the clock stop',
+      'is there a timer',
+    ]) {
       assert.match(assistantReply(message, help()) ?? '', /^You have 5 minutes left\./, message);
     }
   });
@@ -121,7 +130,14 @@ describe('the help assistant', () => {
       assistantReply('how many questions are there', help({ answered: 0, adaptive: true, planned: { min: 8, max: 20 } })),
       'You have answered 0 questions; this test has between 8 and 20 questions. The test adapts to your answers, so the exact number depends on them.',
     );
-    for (const message of ['number of questions?', 'how much longer is it', 'is this the last question', 'how many have I answered']) {
+    for (const message of [
+      'number of questions?',
+      'how much longer is it',
+      'is this the last question',
+      'how many have I answered',
+      'any question left?',
+      'questions remaining',
+    ]) {
       assert.match(assistantReply(message, help()) ?? '', /^You have answered 2 questions/, message);
     }
   });
@@ -142,6 +158,7 @@ describe('the help assistant', () => {
 
   test('clarification without an author note, and the way to a proctor', () => {
     assert.equal(assistantReply('I do not understand this', help()), `This question has no author's note. ${PROCTOR}`);
+    assert.equal(assistantReply('I do not understand this', help({ question: null })), `This question has no author's note. ${PROCTOR}`);
     assert.equal(NOTE_WITHHELD, `Notes from the author of this question cannot be shown while you are answering. ${PROCTOR}`);
     for (const message of ['Can I talk to a proctor?', 'I need a human', 'the page is broken', 'I am stuck', 'help me']) {
       assert.equal(assistantReply(message, help()), PROCTOR, message);
@@ -150,7 +167,21 @@ describe('the help assistant', () => {
 
   test('only a clarification request about a question with a note wants the note', () => {
     const noted = help({ question: { index: 2, type: 'single_choice', skill: 's', options: 4, clarification: 'Think of a line.' } });
-    for (const message of ['what does this mean', 'the wording is confusing', 'is this a typo', 'please explain', 'unclear']) {
+    for (const message of [
+      'what does this mean',
+      'what do you mean',
+      'the meaning?',
+      'it means?',
+      'the wording is confusing',
+      'I am confused',
+      'a clarification please',
+      'clarify',
+      'I do not understand',
+      'is this a typo',
+      'ambiguous',
+      'please explain',
+      'unclear',
+    ]) {
       assert.equal(wantsAuthorNote(message, noted), true, message);
     }
     assert.equal(wantsAuthorNote('what does this mean', help()), false);

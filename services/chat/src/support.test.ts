@@ -340,6 +340,24 @@ describe('support rooms and the help assistant on a real bus and database', () =
     });
   });
 
+  describe('closing', () => {
+    test('a closed service answers nothing more; history passes its request id on to the room lookup', async () => {
+      await startChat();
+      const room = assessmentRoomId('a2');
+      const history = await peerBus.request(
+        'chatHistory',
+        { caller: candidate('cand2', ['t2']), room_id: room },
+        { requestId: 'req-history' },
+      );
+      assert.ok(history.messages.length > 0);
+      assert.equal(seenRequestIds['assessmentDescribe']?.at(-1), 'req-history');
+      await stopChat();
+      await assert.rejects(peerBus.request('chatHistory', { caller: candidate('cand2', ['t2']), room_id: room }, { timeoutMs: 500 }), {
+        code: 'SERVICE_UNAVAILABLE',
+      });
+    });
+  });
+
   describe('support rooms', () => {
     before(async () => {
       await startChat();
@@ -478,6 +496,24 @@ describe('support rooms and the help assistant on a real bus and database', () =
         [newer, older],
       );
       assert.deepEqual((await peerBus.request('chatRooms', { caller: recruiter('r-none') })).rooms, []);
+    });
+
+    test('the list holds the newest 100 rooms', async () => {
+      const base = Date.parse('2026-01-01T00:00:00Z');
+      await supportRooms().insertMany(
+        Array.from({ length: 101 }, (_, i) => ({
+          _id: `${SUPPORT_ROOM_PREFIX}many-${String(i).padStart(3, '0')}`,
+          members: ['r-many', 'cand2'],
+          topic: `room ${String(i)}`,
+          opened_by: 'r-many',
+          created_at: new Date(base + i * 1000),
+          tests: ['t2'],
+        })),
+      );
+      const { rooms } = await peerBus.request('chatRooms', { caller: recruiter('r-many') });
+      assert.equal(rooms.length, 100);
+      assert.equal(rooms[0]?.topic, 'room 100');
+      assert.equal(rooms.at(-1)?.topic, 'room 1', 'the oldest is left out');
     });
   });
 });
