@@ -140,7 +140,38 @@ async function streamMessageIds(): Promise<string[]> {
   return ids;
 }
 
-type Sentinel = { socket: RawSocket; assessmentId: string; gateway: number };
+type Sentinel = { socket: RawSocket; assessmentId: string; userId: string; gateway: number };
+
+const subszSchema = z.object({ subscriptions_list: z.array(z.object({ subject: z.string() })).optional() });
+const routezSchema = z.object({ routes: z.array(z.object({ subscriptions_list: z.array(z.string()).optional() })).optional() });
+
+/**
+ * Waits until every running node knows where each user's pushes go: a subscription to the user's
+ * push subject on the node itself (its /subsz) or sent to it over a route (its /routez). A gateway
+ * that reconnected after a failover subscribes again, and the other nodes learn of it over their
+ * routes a moment later; a push published on a node that has not yet learnt of it goes nowhere.
+ */
+async function awaitPushInterest(userIds: readonly string[], timeoutMs = 15_000): Promise<void> {
+  const giveUp = Date.now() + timeoutMs;
+  for (;;) {
+    const missing: string[] = [];
+    for (const node of nodes()) {
+      if (!node.running()) continue;
+      const routez = routezSchema.parse(await (await fetch(`${node.monitorUrl}/routez?subs=1`)).json());
+      const routed = new Set((routez.routes ?? []).flatMap((r) => r.subscriptions_list ?? []));
+      for (const userId of userIds) {
+        const subject = `gateway.v1.push.user.${userId}`;
+        if ([...routed].some((s) => s === subject || s.endsWith(` ${subject}`))) continue;
+        const subsz = subszSchema.parse(await (await fetch(`${node.monitorUrl}/subsz?subs=1&test=${subject}`)).json());
+        if ((subsz.subscriptions_list ?? []).length > 0) continue;
+        missing.push(`${node.name}: ${userId}`);
+      }
+    }
+    if (missing.length === 0) return;
+    assert.ok(Date.now() < giveUp, `push subscriptions unknown after ${timeoutMs} ms on ${missing.join(', ')}`);
+    await sleep(50);
+  }
+}
 
 /**
  * A proctor gives a sentinel 60 s more (retrying what a failover times out): the command crosses
@@ -189,7 +220,7 @@ describe('cluster: three NATS nodes, one killed at a time', () => {
           socket.send({ type: 'start_assessment', data: {}, id: `start-${attempt}` });
           const started = await socket.reply(`start-${attempt}`, 15_000);
           if (started.type === 'assessment_started') {
-            out.push({ socket, assessmentId: String(started.data['assessment_id']), gateway: i % 2 });
+            out.push({ socket, assessmentId: String(started.data['assessment_id']), userId: c.user_id, gateway: i % 2 });
             break;
           }
           assert.ok(attempt < 10 && ['TIMEOUT', 'SERVICE_UNAVAILABLE'].includes(String(started.data['code'])), JSON.stringify(started));
@@ -238,7 +269,7 @@ describe('cluster: three NATS nodes, one killed at a time', () => {
       // NATS (at most once): one published while its gateway is still reconnecting is lost, and
       // the page's next sync repairs what it said.
       const failoverMs = await awaitFailover(platformConnections);
-      await sleep(500);
+      await awaitPushInterest(sentinels.map((s) => s.userId));
       // While it is down (two of three remain, a quorum): pushes arrive.
       const refusals: string[] = [];
       const pushMs = await Promise.all(sentinels.map((s, i) => pushProbe(proctor, s, `${probeKey}-down-${i}`, refusals)));
