@@ -418,6 +418,8 @@ describe('item calibration (Bock–Aitkin EM)', () => {
 
   it('checks its options: bounds of D, nodes, range, cycles, tolerance, minResponses and item specs', () => {
     const ok = [
+      { model: '2PL' as const },
+      { model: '3PL' as const },
       { D: 2 },
       { nodes: 11 },
       { nodes: 161 },
