@@ -27,8 +27,8 @@ import { mergeHists, percentiles } from './hist.ts';
 import { seedStoredAssessments } from './stored.ts';
 import type { Percentiles } from './hist.ts';
 import type { AnswersResult, Counts, HeartbeatResult, IdleCountResult, IdleReleaseResult, IdleResult, Target } from './messages.ts';
-import { latencyPlot } from './plot.ts';
-import type { PlotPoint } from './plot.ts';
+import { latencyPlot, timelinePlot } from './plot.ts';
+import type { PlotPoint, TimelinePoint } from './plot.ts';
 import { startEchoServer, WorkerPool } from './pool.ts';
 import type { EchoServer } from './pool.ts';
 import { comm, cpusAllowed, cpuSince, descendants, fdLimit, openFds, rssBytes, snapshotCpu } from './procfs.ts';
@@ -53,6 +53,9 @@ const TARGETS = {
   answersSustained: 2000,
   answersP99Ms: 50,
   answersP99AtRate: 1000,
+  /** The answer path's tail at a moderate load. */
+  answersModerateP99Ms: 100,
+  answersModerateRate: 250,
   selectMedianUs: 1000,
 } as const;
 
@@ -214,6 +217,8 @@ class Bench {
   /** CPU of the request path when nothing is offered (the threshold of `settle`). */
   private idlePathCores = 0;
   private idleBackgroundCores = 0;
+  /** Answer-latency timelines written so far (their files are numbered in run order). */
+  private timelines = 0;
 
   readonly opts: Options;
   readonly platform: Platform;
@@ -631,6 +636,8 @@ class Bench {
       sessions: number;
       /** Seconds over which the sessions started, before the warm-up. */
       spreadSeconds: number;
+      /** Latency second by second (gateway runs; also drawn in answer-timeline-*.svg). */
+      timeline: TimelinePoint[] | undefined;
       candidates: number;
       cpu: CpuUse;
       wallSeconds: number;
@@ -711,6 +718,7 @@ class Bench {
           target.kind === 'gateway' ? `answers ${rate}/s` : undefined,
         );
         const s = summarizeAnswers(m.value, durationMs);
+        const timeline = target.kind === 'gateway' ? this.writeTimeline(m.value, rate, spreadMs, durationMs) : undefined;
         const commandsAfter = commandsBefore === undefined ? undefined : await this.databaseCommands();
         const dbCommands =
           commandsBefore === undefined || commandsAfter === undefined || s.answeredAll === 0
@@ -727,6 +735,7 @@ class Bench {
           offered: rate,
           sessions,
           spreadSeconds: spreadMs / 1000,
+          timeline,
           candidates: toks.length,
           cpu: m.cpu,
           wallSeconds: m.wallS,
@@ -874,6 +883,33 @@ class Bench {
       this.line(`- database commands per answer with ${int(r.gateway.assessmentsBefore ?? r.stored)} stored: ${parts.join(', ')}`);
     }
     this.line();
+  }
+
+  /** Merges the workers' per-second histograms of one step and draws them; returns the points. */
+  private writeTimeline(results: readonly AnswersResult[], rate: number, spreadMs: number, durationMs: number): TimelinePoint[] {
+    const seconds = Math.max(0, ...results.map((r) => r.timeline.length));
+    const points: TimelinePoint[] = [];
+    for (let second = 0; second < seconds; second++) {
+      const p = percentiles(mergeHists(results.flatMap((r) => r.timeline.slice(second, second + 1))));
+      points.push({ second, count: p.count, p50: p.p50, p99: p.p99, max: p.max });
+    }
+    const n = ++this.timelines;
+    const windowStartS = (spreadMs + this.opts.warmupMs) / 1000;
+    const svg = timelinePlot(points, {
+      title: `Answer latency second by second at ${int(rate)}/s offered (step ${n})`,
+      spreadS: spreadMs / 1000,
+      windowStartS,
+      windowEndS: windowStartS + durationMs / 1000,
+      target:
+        rate <= TARGETS.answersModerateRate
+          ? {
+              ms: TARGETS.answersModerateP99Ms,
+              label: `target p99 ≤ ${TARGETS.answersModerateP99Ms} ms at ${TARGETS.answersModerateRate}/s`,
+            }
+          : { ms: TARGETS.answersP99Ms, label: `target p99 ≤ ${TARGETS.answersP99Ms} ms at ${TARGETS.answersP99AtRate}/s` },
+    });
+    writeFileSync(join(this.opts.out, `answer-timeline-${String(n).padStart(2, '0')}-${rate}.svg`), svg);
+    return points;
   }
 
   // --- scenario 4: next-item selection -----------------------------------------------------------------

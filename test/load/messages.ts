@@ -139,6 +139,11 @@ export type AnswersResult = {
    * that never completed are recorded with their age at the end of the run.
    */
   hist: string;
+  /**
+   * The same latency by the second of its scheduled time, from the start of the step (spread and
+   * warm-up included): one encoded histogram per second, µs.
+   */
+  timeline: string[];
   /** get_question round trip, µs. */
   questionHist: string;
   /** Connect + auth + start_assessment + first question, µs. */

@@ -121,3 +121,80 @@ export function latencyPlot(points: readonly PlotPoint[], opts: { title: string;
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }
+
+export type TimelinePoint = { second: number; count: number; p50: number; p99: number; max: number };
+
+/**
+ * Answer latency second by second through one step (log scale): p50, p99 and the slowest answer
+ * of each second, by scheduled time, with the spread, the warm-up and the measured window shaded.
+ */
+export function timelinePlot(
+  points: readonly TimelinePoint[],
+  opts: { title: string; spreadS: number; windowStartS: number; windowEndS: number; target?: { ms: number; label: string } },
+): string {
+  const plotW = W - M.left - M.right;
+  const plotH = H - M.top - M.bottom;
+  const values = points.flatMap((p) => [p.p50, p.p99, p.max]).filter((v) => v > 0);
+  if (opts.target !== undefined) values.push(opts.target.ms);
+  const lo = Math.floor(Math.log10(Math.max(0.01, Math.min(...values, 1))));
+  const hi = Math.ceil(Math.log10(Math.max(...values, 10)));
+  const maxX = Math.max(opts.windowEndS, ...points.map((p) => p.second + 1));
+  const x = (s: number): number => M.left + (s / maxX) * plotW;
+  const y = (v: number): number => M.top + plotH - ((Math.log10(Math.max(v, 10 ** lo)) - lo) / (hi - lo || 1)) * plotH;
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${W / 2 - M.right / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${esc(opts.title)}</text>`,
+  ];
+  const band = (from: number, to: number, fill: string, label: string): void => {
+    if (to <= from) return;
+    out.push(`<rect x="${x(from).toFixed(1)}" y="${M.top}" width="${(x(to) - x(from)).toFixed(1)}" height="${plotH}" fill="${fill}"/>`);
+    out.push(
+      `<text x="${((x(from) + x(to)) / 2).toFixed(1)}" y="${M.top - 6}" text-anchor="middle" fill="#555" font-size="11">${esc(label)}</text>`,
+    );
+  };
+  band(0, opts.spreadS, '#f3f3f3', 'sessions start');
+  band(opts.spreadS, opts.windowStartS, '#f8f8f8', 'warm-up');
+  band(opts.windowStartS, opts.windowEndS, '#eef5ff', 'measured');
+  for (let d = lo; d <= hi; d++) {
+    for (const m of [1, 2, 5]) {
+      const v = m * 10 ** d;
+      if (v < 10 ** lo || v > 10 ** hi) continue;
+      const yy = y(v).toFixed(1);
+      out.push(`<line x1="${M.left}" x2="${M.left + plotW}" y1="${yy}" y2="${yy}" stroke="${m === 1 ? '#ccc' : '#e4e4e4'}"/>`);
+      out.push(
+        `<text x="${M.left - 6}" y="${yy}" text-anchor="end" dominant-baseline="middle" fill="#555">${esc(fmtMs(Number(v.toPrecision(3))))}</text>`,
+      );
+    }
+  }
+  const step = maxX > 60 ? 10 : 5;
+  for (let s = 0; s <= maxX; s += step) {
+    out.push(`<text x="${x(s).toFixed(1)}" y="${M.top + plotH + 18}" text-anchor="middle">${s} s</text>`);
+  }
+  out.push(`<rect x="${M.left}" y="${M.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#333"/>`);
+  out.push(
+    `<text x="${M.left + plotW / 2}" y="${H - 30}" text-anchor="middle">scheduled send time (seconds from the start of the step)</text>`,
+    `<text transform="translate(18 ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle">latency from scheduled send (log scale)</text>`,
+  );
+  if (opts.target !== undefined) {
+    const yy = y(opts.target.ms).toFixed(1);
+    out.push(`<line x1="${M.left}" x2="${M.left + plotW}" y1="${yy}" y2="${yy}" stroke="#c00" stroke-dasharray="6 4"/>`);
+    out.push(`<text x="${M.left + 6}" y="${Number(yy) - 5}" fill="#c00">${esc(opts.target.label)}</text>`);
+  }
+  const series: { key: 'p50' | 'p99' | 'max'; label: string; color: string }[] = [
+    { key: 'p50', label: 'p50 of the second', color: '#1b9e77' },
+    { key: 'p99', label: 'p99 of the second', color: '#d95f02' },
+    { key: 'max', label: 'slowest of the second', color: '#999' },
+  ];
+  const live = points.filter((p) => p.count > 0);
+  series.forEach((s, row) => {
+    const coords = live.map((p) => `${x(p.second + 0.5).toFixed(1)},${y(p[s.key]).toFixed(1)}`);
+    out.push(`<polyline points="${coords.join(' ')}" fill="none" stroke="${s.color}" stroke-width="${s.key === 'max' ? 1 : 2}"/>`);
+    const ly = M.top + 10 + row * 20;
+    const lx = M.left + plotW + 16;
+    out.push(`<line x1="${lx}" x2="${lx + 26}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"/>`);
+    out.push(`<text x="${lx + 32}" y="${ly}" dominant-baseline="middle">${esc(s.label)}</text>`);
+  });
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
+}

@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
 import type { RawData } from 'ws';
 import { encodeHist, newHist, recordMs } from './hist.ts';
+import type { Histogram } from './hist.ts';
 import { commandSchema } from './messages.ts';
 import type {
   AnswersCommand,
@@ -330,6 +331,7 @@ const FATAL = new Set(['ASSESSMENT_NOT_ACTIVE', 'TIME_EXPIRED', 'AUTH_INVALID', 
 async function runAnswers(cmd: AnswersCommand): Promise<AnswersResult> {
   const echo = cmd.target.kind === 'echo';
   const hist = newHist();
+  const timeline: Histogram[] = [];
   const questionHist = newHist();
   const setupHist = newHist();
   const errors: Counts = {};
@@ -499,6 +501,8 @@ async function runAnswers(cmd: AnswersCommand): Promise<AnswersResult> {
         inFlightAnswers--;
         s.state = 'question';
         s.answered++;
+        const second = Math.max(0, Math.floor((s.scheduledAt - t0) / 1000));
+        recordMs((timeline[second] ??= newHist()), now - s.scheduledAt);
         if (s.scheduledAt >= windowStart && s.scheduledAt < windowEnd) {
           completed++;
           recordMs(hist, now - s.scheduledAt);
@@ -601,6 +605,7 @@ async function runAnswers(cmd: AnswersCommand): Promise<AnswersResult> {
     if (!inWindow(at)) continue;
     censored++;
     recordMs(hist, end - at);
+    recordMs((timeline[Math.max(0, Math.floor((at - t0) / 1000))] ??= newHist()), end - at);
   }
   let noReplyAtEnd = 0;
   for (const s of live) {
@@ -609,6 +614,7 @@ async function runAnswers(cmd: AnswersCommand): Promise<AnswersResult> {
     if (!inWindow(s.scheduledAt)) continue;
     censored++;
     recordMs(hist, end - s.scheduledAt);
+    recordMs((timeline[Math.max(0, Math.floor((s.scheduledAt - t0) / 1000))] ??= newHist()), end - s.scheduledAt);
   }
   for (const s of [...live]) close(s);
   return {
@@ -618,6 +624,7 @@ async function runAnswers(cmd: AnswersCommand): Promise<AnswersResult> {
     completed,
     windowMs: cmd.durationMs,
     hist: encodeHist(hist),
+    timeline: Array.from({ length: timeline.length }, (_, i) => encodeHist(timeline[i] ?? newHist())),
     questionHist: encodeHist(questionHist),
     setupHist: encodeHist(setupHist),
     sessionsStarted,
