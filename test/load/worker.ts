@@ -10,6 +10,7 @@ import type { RawData } from 'ws';
 import { encodeHist, newHist, recordMs } from './hist.ts';
 import type { Histogram } from './hist.ts';
 import { commandSchema } from './messages.ts';
+import { answerSchedule } from './schedule.ts';
 import type {
   AnswersCommand,
   AnswersResult,
@@ -355,13 +356,9 @@ async function runAnswers(cmd: AnswersCommand): Promise<AnswersResult> {
   const spreadMs = cmd.spreadMs;
   const windowStart = t0 + spreadMs + cmd.warmupMs;
   const windowEnd = windowStart + cmd.durationMs;
-  const perMs = cmd.rate / 1000;
-  // While the sessions start (spreadMs), the offered rate rises with them, from 0 to cmd.rate, so
-  // that each session gets its share from its start: by the end, the sessions stand at every
-  // stage of a test, as real candidates do, instead of all starting and finishing together.
-  const rampAnswers = (perMs * spreadMs) / 2;
-  const scheduledAt = (n: number): number => (n < rampAnswers ? t0 + Math.sqrt((2 * spreadMs * n) / perMs) : t0 + spreadMs / 2 + n / perMs);
-  const sessionStartAt = (i: number): number => t0 + (spreadMs * i) / cmd.sessions;
+  const schedule = answerSchedule({ rate: cmd.rate, sessions: cmd.sessions, spreadMs });
+  const scheduledAt = (n: number): number => t0 + schedule.answerAt(n);
+  const sessionStartAt = (i: number): number => t0 + schedule.sessionAt(i);
 
   const progress = throttle(() => {
     const now = performance.now();
