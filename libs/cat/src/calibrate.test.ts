@@ -42,13 +42,19 @@ function marginal(rows: readonly ResponseRow[], tables: readonly number[][][]): 
   return { total: persons.reduce((s, v) => s + v, 0), persons, posts };
 }
 
+/** Priors of the calibration: log a ~ N(mean, sd), each b ~ N(mean, sd), c ~ Beta(alpha, beta). */
+type Priors = { logA: { mean: number; sd: number }; b: { mean: number; sd: number }; c: { alpha: number; beta: number } };
+const DEFAULT_PRIORS: Priors = { logA: { mean: 0, sd: 0.5 }, b: { mean: 0, sd: 3 }, c: { alpha: 5, beta: 17 } };
+
 /** The log prior density of an item (up to a constant). */
-function logPrior(item: AnyItemParams, threePl: boolean): number {
+function logPrior(item: AnyItemParams, threePl: boolean, priors: Priors): number {
+  const { logA, b: pb, c: pc } = priors;
   const la = Math.log(item.a);
-  let v = -(la * la) / (2 * 0.25);
-  if ('model' in item) return item.b.reduce((s, b) => s - (b * b) / 18, v);
-  v -= (item.b * item.b) / 18;
-  if (threePl) v += 4 * Math.log(item.c) + 16 * Math.log(1 - item.c);
+  const normal = (x: number, m: number, sd: number): number => -((x - m) ** 2) / (2 * sd * sd);
+  let v = normal(la, logA.mean, logA.sd);
+  if ('model' in item) return item.b.reduce((s, b) => s + normal(b, pb.mean, pb.sd), v);
+  v += normal(item.b, pb.mean, pb.sd);
+  if (threePl) v += (pc.alpha - 1) * Math.log(item.c) + (pc.beta - 1) * Math.log(1 - item.c);
   return v;
 }
 
@@ -102,9 +108,10 @@ function checkAgainstReference(
   report: CalibrationReport,
   rows: readonly ResponseRow[],
   start: readonly AnyItemParams[],
-  opts: { D: number; threePl: boolean },
+  opts: { D: number; threePl: boolean; priors?: Priors },
 ): void {
   const { D, threePl } = opts;
+  const priors = opts.priors ?? DEFAULT_PRIORS;
   assert.ok(report.converged, `converged in ${report.cycles} cycles`);
   assert.equal(report.logLikelihood.length, report.cycles);
   const items = fitted(report);
@@ -137,7 +144,7 @@ function checkAgainstReference(
       const t = [...tables];
       t[j] = logTable(moved, D);
       const m = marginal(rows, t);
-      return { persons: m.persons, total: m.total + logPrior(moved, threePl) };
+      return { persons: m.persons, total: m.total + logPrior(moved, threePl, priors) };
     };
     const h = 1e-5;
     const scores = rows.map(() => new Array<number>(v.length).fill(0));
@@ -152,10 +159,16 @@ function checkAgainstReference(
       });
     });
     // XPD: Σ_i s_i s_iᵀ over the people who answered, plus the curvature of each prior term
-    // (1 / (0.5·a)² for a, 1/3² for a threshold, (α − 1)/c² + (β − 1)/(1 − c)² for c).
+    // (1 / (sd·a)² for a, 1/sd² for a threshold, (α − 1)/c² + (β − 1)/(1 − c)² for c).
     const info = v.map((_, k) => v.map((_, l) => scores.reduce((s, sc) => s + at(sc, k) * at(sc, l), 0)));
     v.forEach((x, k) => {
-      const curvature = k === 0 ? 1 / (0.25 * x * x) : threePl && k === 2 ? 4 / (x * x) + 16 / (1 - x) ** 2 : 1 / 9;
+      const { logA, b: pb, c: pc } = priors;
+      const curvature =
+        k === 0
+          ? 1 / (logA.sd * logA.sd * x * x)
+          : threePl && k === 2
+            ? (pc.alpha - 1) / (x * x) + (pc.beta - 1) / (1 - x) ** 2
+            : 1 / (pb.sd * pb.sd);
       at(info, k)[k] = at(at(info, k), k) + curvature;
     });
     const cov = inverse(info);
@@ -287,6 +300,25 @@ describe('item calibration (Bock–Aitkin EM)', () => {
     const last = at(report.items, 5);
     assert.equal(last.estimated, false);
     assert.deepEqual({ a: last.a, b: last.b, c: last.c }, start[5]);
+  });
+
+  it('2PL and 3PL under priors away from the defaults: the same checks against the same reference', () => {
+    const priors: Priors = { logA: { mean: 0.3, sd: 0.4 }, b: { mean: 0.5, sd: 1 }, c: { alpha: 3, beta: 12 } };
+    const rows = simulate(TRUE_2PL.slice(0, 4), 150, 'em-priors', () => true);
+    const two = calibrate(rows, 4, { priors, tolerance: 1e-6, maxCycles: 2000 });
+    checkAgainstReference(
+      two,
+      rows,
+      [0, 1, 2, 3].map((j) => dichotomousStart(rows, j, 1, 0)),
+      { D: 1, threePl: false, priors },
+    );
+    const three = calibrate(rows, 4, { model: '3PL', priors, tolerance: 1e-6, maxCycles: 2000 });
+    checkAgainstReference(
+      three,
+      rows,
+      [0, 1, 2, 3].map((j) => dichotomousStart(rows, j, 1, 0.2)),
+      { D: 1, threePl: true, priors },
+    );
   });
 
   it('GRM and GPCM items beside a 2PL one: the same checks, with threshold SEs and the location SE', () => {
@@ -562,6 +594,9 @@ describe('item calibration (Bock–Aitkin EM)', () => {
       integral *= top / n / 3;
       close(chiSquareP(2 * x, 0.5), integral / gammaQuarter, 1e-9, `χ²(0.5) at ${2 * x}`);
     }
+    // Far in the tail (where a series for 1 − P would cancel to nothing): χ²(2) at 1000 is e^(−500).
+    close(chiSquareP(1000, 2) / Math.exp(-500), 1, 1e-9, 'χ²(2) at 1000 over e^(−500)');
+    close(chiSquareP(400, 8) / chiSquareEven(400, 8), 1, 1e-9, 'χ²(8) at 400');
     assert.equal(chiSquareP(0, 3), 1);
     assert.equal(chiSquareP(-1, 3), 1);
   });
