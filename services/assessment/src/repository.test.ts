@@ -395,3 +395,27 @@ void test('the snapshot follows the deadline and the pause, and the sweep row on
   assert.equal((await row(other._id))?.status, 'in_progress');
   await db.dropDatabase();
 });
+
+void test('knownFinal: an assessment seen ending, written here or read from another replica, up to the cache size', async () => {
+  const repo = createRepository({ col, cacheSize: 2 });
+  const [x, y, z, open] = [head(), head(), head(), head()];
+  for (const a of [x, y, z, open]) await repo.create(a);
+  assert.equal(repo.knownFinal(x._id), false, 'open: not final');
+  const finish = () => ({ set: { status: 'completed' as const, finished_at: new Date(), current: null } });
+  assert.ok(await repo.append(x, finish()));
+  assert.equal(repo.knownFinal(x._id), true);
+  assert.equal(repo.knownFinal(open._id), false);
+  // Finished by another replica: known once read here.
+  const other = createRepository({ col });
+  assert.ok(await other.append(y, finish()));
+  assert.equal(repo.knownFinal(y._id), false, 'not read here yet');
+  assert.equal((await repo.fresh(y._id))?.status, 'completed');
+  assert.equal(repo.knownFinal(y._id), true);
+  // A third pushes out the oldest: x is read from the database again if asked.
+  assert.ok(await repo.append(z, finish()));
+  assert.deepEqual(
+    [x, y, z].map((a) => repo.knownFinal(a._id)),
+    [false, true, true],
+  );
+  assert.equal(repo.knownFinal('a-never-created'), false);
+});

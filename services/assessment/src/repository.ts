@@ -36,6 +36,12 @@ export type AssessmentRepository = {
   refresh(a: AssessmentDoc): Promise<AssessmentDoc>;
   /** Writes the next version of `a`; null when another writer wrote that version first. */
   append(a: AssessmentDoc, change: Change): Promise<AssessmentDoc | null>;
+  /**
+   * Whether this replica has seen the assessment in a final status (written or read here, among
+   * the last {@link DEFAULT_CACHE_SIZE}). A final status never changes, so a caller that only
+   * acts on open assessments can skip reading it.
+   */
+  knownFinal(id: string): boolean;
   /** Cached assessments (for metrics and tests). */
   size(): number;
 };
@@ -105,6 +111,8 @@ export function createRepository(deps: {
   const { col } = deps;
   const cacheSize = deps.cacheSize ?? DEFAULT_CACHE_SIZE;
   const cache = new Map<string, AssessmentDoc>();
+  /** Ids of assessments seen in a final status, oldest first (insertion order), at most cacheSize. */
+  const finals = new Set<string>();
   // Events of many assessments that arrive together are inserted by one command (group commit).
   const events = createGroupInsert(col.events);
 
@@ -113,8 +121,17 @@ export function createRepository(deps: {
     // Never go back to an older version (two requests of one assessment can finish out of order).
     if (known !== undefined && known.version > a.version) return known;
     cache.delete(a._id);
-    // A finished assessment changes no more and is rarely read again: it leaves the cache.
-    if (isFinal(a.status)) return a;
+    // A finished assessment changes no more and is rarely read again: it leaves the cache, and
+    // only its id is kept.
+    if (isFinal(a.status)) {
+      finals.delete(a._id);
+      finals.add(a._id);
+      if (finals.size > cacheSize) {
+        const oldest = finals.values().next();
+        if (oldest.done !== true) finals.delete(oldest.value);
+      }
+      return a;
+    }
     cache.set(a._id, a);
     if (cache.size > cacheSize) {
       const oldest = cache.keys().next();
@@ -192,6 +209,7 @@ export function createRepository(deps: {
       await deps.afterWrite?.(next, a);
       return next;
     },
+    knownFinal: (id) => finals.has(id),
     size: () => cache.size,
   };
 }

@@ -137,6 +137,8 @@ export function createPresenceWriter(deps: Pick<Context, 'col' | 'clock' | 'log'
 
 /** Tells proctors when a candidate comes or goes (one replica per event). */
 export async function connectionChanged(ctx: Context, e: { assessment_id: string; online: boolean }): Promise<void> {
+  // The socket of a candidate who just finished closes: nothing to tell, and nothing to read.
+  if (ctx.repo.knownFinal(e.assessment_id)) return;
   const a = await ctx.repo.fresh(e.assessment_id);
   if (a === null || isFinal(a.status)) return;
   ctx.publishLive(a, e.online);
