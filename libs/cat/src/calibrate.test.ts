@@ -255,6 +255,17 @@ function dichotomousStart(rows: readonly ResponseRow[], j: number, D: number, c:
   return { a: 1, b: -Math.log(adjusted / (1 - adjusted)) / D, c };
 }
 
+/** How many people answered item j in each of its C categories. */
+const categoryCounts = (rows: readonly ResponseRow[], j: number, C: number): number[] =>
+  Array.from({ length: C }, (_, k) => rows.filter((row) => row.get(j) === k).length);
+
+/** GRM start thresholds (a = 1): b_k = −logit(share of people in category k or above). */
+const grmStart = (n: readonly number[]): number[] =>
+  n.slice(1).map((_, k) => {
+    const share = n.slice(k + 1).reduce((s, v) => s + v, 0) / n.reduce((s, v) => s + v, 0);
+    return -Math.log(share / (1 - share));
+  });
+
 const TRUE_2PL: AnyItemParams[] = [
   { a: 1.4, b: -1, c: 0 },
   { a: 0.8, b: 0.3, c: 0 },
@@ -319,6 +330,12 @@ describe('item calibration (Bock–Aitkin EM)', () => {
       [0, 1, 2, 3].map((j) => dichotomousStart(rows, j, 1, 0.2)),
       { D: 1, threePl: true, priors },
     );
+    // A GRM item beside a 2PL one, with the same priors on a and on each threshold.
+    const mixed: AnyItemParams[] = [{ model: 'GRM', a: 1.2, b: [-0.6, 0.7] }, at(TRUE_2PL, 0)];
+    const poly = simulate(mixed, 150, 'em-priors-poly', () => true);
+    const report = calibrate(poly, 2, { items: [{ model: 'GRM', categories: 3 }, null], priors, tolerance: 1e-6, maxCycles: 2000 });
+    const start: AnyItemParams[] = [{ model: 'GRM', a: 1, b: grmStart(categoryCounts(poly, 0, 3)) }, dichotomousStart(poly, 1, 1, 0)];
+    checkAgainstReference(report, poly, start, { D: 1, threePl: false, priors });
   });
 
   it('GRM and GPCM items beside a 2PL one: the same checks, with threshold SEs and the location SE', () => {
@@ -337,12 +354,7 @@ describe('item calibration (Bock–Aitkin EM)', () => {
     ];
     const report = calibrate(rows, 4, { items: spec, tolerance: 1e-6, maxCycles: 2000 });
     // Start values (a = 1): GRM b_k = −logit(share answering k or above), GPCM b_k = log((n_{k−1} + ½)/(n_k + ½)).
-    const counts = (j: number, C: number): number[] => Array.from({ length: C }, (_, k) => rows.filter((row) => row.get(j) === k).length);
-    const grmStart = (n: readonly number[]): number[] =>
-      n.slice(1).map((_, k) => {
-        const share = n.slice(k + 1).reduce((s, v) => s + v, 0) / n.reduce((s, v) => s + v, 0);
-        return -Math.log(share / (1 - share));
-      });
+    const counts = (j: number, C: number): number[] => categoryCounts(rows, j, C);
     const gpcm = counts(1, 3);
     const start: AnyItemParams[] = [
       { model: 'GRM', a: 1, b: grmStart(counts(0, 4)) },
