@@ -25,37 +25,58 @@ function fmtMs(v: number): string {
   return `${v} ms`;
 }
 
-export function latencyPlot(points: readonly PlotPoint[], opts: { title: string; targetMs?: number; targetAt?: number }): string {
-  const pts = [...points].sort((a, b) => a.offered - b.offered);
-  const plotW = W - M.left - M.right;
-  const plotH = H - M.top - M.bottom;
-  const values = pts.flatMap((p) => [...SERIES.map((s) => p.gateway[s.key]), p.echo?.p50 ?? 0, p.echo?.p99 ?? 0]).filter((v) => v > 0);
-  if (opts.targetMs !== undefined) values.push(opts.targetMs);
-  const minV = Math.max(0.01, Math.min(...values, 1));
-  const maxV = Math.max(...values, 10);
-  const lo = Math.floor(Math.log10(minV));
-  const hi = Math.ceil(Math.log10(maxV));
-  const maxX = Math.max(...pts.map((p) => p.offered), 1) * 1.05;
-  const x = (v: number): number => M.left + (v / maxX) * plotW;
-  const y = (v: number): number => M.top + plotH - ((Math.log10(Math.max(v, 10 ** lo)) - lo) / (hi - lo || 1)) * plotH;
-  const out: string[] = [];
-  out.push(
+const plotW = W - M.left - M.right;
+const plotH = H - M.top - M.bottom;
+
+/** A log-scale y axis over whole decades that hold `values` (ms). */
+function logAxis(values: readonly number[]): { lo: number; hi: number; y: (v: number) => number } {
+  const lo = Math.floor(Math.log10(Math.max(0.01, Math.min(...values, 1))));
+  const hi = Math.ceil(Math.log10(Math.max(...values, 10)));
+  return { lo, hi, y: (v) => M.top + plotH - ((Math.log10(Math.max(v, 10 ** lo)) - lo) / (hi - lo || 1)) * plotH };
+}
+
+/** The opening of a chart: the svg element, a white background and the title. */
+function header(title: string): string[] {
+  return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
-  );
-  out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  out.push(`<text x="${W / 2 - M.right / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${esc(opts.title)}</text>`);
-  // Y grid (decades and 2, 5 within them).
-  for (let d = lo; d <= hi; d++) {
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${W / 2 - M.right / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${esc(title)}</text>`,
+  ];
+}
+
+/** Horizontal grid lines at the decades and at 2 and 5 within them, labelled. */
+function yGrid(out: string[], axis: ReturnType<typeof logAxis>): void {
+  for (let d = axis.lo; d <= axis.hi; d++) {
     for (const m of [1, 2, 5]) {
       const v = m * 10 ** d;
-      if (v < 10 ** lo || v > 10 ** hi) continue;
-      const yy = y(v).toFixed(1);
+      if (v < 10 ** axis.lo || v > 10 ** axis.hi) continue;
+      const yy = axis.y(v).toFixed(1);
       out.push(`<line x1="${M.left}" x2="${M.left + plotW}" y1="${yy}" y2="${yy}" stroke="${m === 1 ? '#ccc' : '#eee'}"/>`);
       out.push(
         `<text x="${M.left - 6}" y="${yy}" text-anchor="end" dominant-baseline="middle" fill="#555">${esc(fmtMs(Number(v.toPrecision(3))))}</text>`,
       );
     }
   }
+}
+
+/** A dashed red line at the target latency, labelled. */
+function targetLine(out: string[], axis: ReturnType<typeof logAxis>, ms: number, label: string): string {
+  const yy = axis.y(ms).toFixed(1);
+  out.push(`<line x1="${M.left}" x2="${M.left + plotW}" y1="${yy}" y2="${yy}" stroke="#c00" stroke-dasharray="6 4"/>`);
+  out.push(`<text x="${M.left + 6}" y="${Number(yy) - 5}" fill="#c00">${esc(label)}</text>`);
+  return yy;
+}
+
+export function latencyPlot(points: readonly PlotPoint[], opts: { title: string; targetMs?: number; targetAt?: number }): string {
+  const pts = [...points].sort((a, b) => a.offered - b.offered);
+  const values = pts.flatMap((p) => [...SERIES.map((s) => p.gateway[s.key]), p.echo?.p50 ?? 0, p.echo?.p99 ?? 0]).filter((v) => v > 0);
+  if (opts.targetMs !== undefined) values.push(opts.targetMs);
+  const axis = logAxis(values);
+  const { lo, y } = axis;
+  const maxX = Math.max(...pts.map((p) => p.offered), 1) * 1.05;
+  const x = (v: number): number => M.left + (v / maxX) * plotW;
+  const out = header(opts.title);
+  yGrid(out, axis);
   // X ticks at each offered rate, with the achieved rate below.
   for (const p of pts) {
     const xx = x(p.offered).toFixed(1);
@@ -71,10 +92,8 @@ export function latencyPlot(points: readonly PlotPoint[], opts: { title: string;
     `<text transform="translate(18 ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle">latency from scheduled send (log scale)</text>`,
   );
   if (opts.targetMs !== undefined) {
-    const yy = y(opts.targetMs).toFixed(1);
-    out.push(`<line x1="${M.left}" x2="${M.left + plotW}" y1="${yy}" y2="${yy}" stroke="#c00" stroke-dasharray="6 4"/>`);
     const label = `target p99 ≤ ${opts.targetMs} ms${opts.targetAt === undefined ? '' : ` at ${opts.targetAt}/s`}`;
-    out.push(`<text x="${M.left + 6}" y="${Number(yy) - 5}" fill="#c00">${esc(label)}</text>`);
+    const yy = targetLine(out, axis, opts.targetMs, label);
     if (opts.targetAt !== undefined) {
       const xx = x(opts.targetAt).toFixed(1);
       out.push(`<circle cx="${xx}" cy="${yy}" r="5" fill="none" stroke="#c00" stroke-width="2"/>`);
@@ -132,20 +151,13 @@ export function timelinePlot(
   points: readonly TimelinePoint[],
   opts: { title: string; spreadS: number; windowStartS: number; windowEndS: number; target?: { ms: number; label: string } },
 ): string {
-  const plotW = W - M.left - M.right;
-  const plotH = H - M.top - M.bottom;
   const values = points.flatMap((p) => [p.p50, p.p99, p.max]).filter((v) => v > 0);
   if (opts.target !== undefined) values.push(opts.target.ms);
-  const lo = Math.floor(Math.log10(Math.max(0.01, Math.min(...values, 1))));
-  const hi = Math.ceil(Math.log10(Math.max(...values, 10)));
+  const axis = logAxis(values);
   const maxX = Math.max(opts.windowEndS, ...points.map((p) => p.second + 1));
   const x = (s: number): number => M.left + (s / maxX) * plotW;
-  const y = (v: number): number => M.top + plotH - ((Math.log10(Math.max(v, 10 ** lo)) - lo) / (hi - lo || 1)) * plotH;
-  const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2 - M.right / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${esc(opts.title)}</text>`,
-  ];
+  const { y } = axis;
+  const out = header(opts.title);
   const band = (from: number, to: number, fill: string, label: string): void => {
     if (to <= from) return;
     out.push(`<rect x="${x(from).toFixed(1)}" y="${M.top}" width="${(x(to) - x(from)).toFixed(1)}" height="${plotH}" fill="${fill}"/>`);
@@ -156,17 +168,7 @@ export function timelinePlot(
   band(0, opts.spreadS, '#f3f3f3', 'sessions start');
   band(opts.spreadS, opts.windowStartS, '#f8f8f8', 'warm-up');
   band(opts.windowStartS, opts.windowEndS, '#eef5ff', 'measured');
-  for (let d = lo; d <= hi; d++) {
-    for (const m of [1, 2, 5]) {
-      const v = m * 10 ** d;
-      if (v < 10 ** lo || v > 10 ** hi) continue;
-      const yy = y(v).toFixed(1);
-      out.push(`<line x1="${M.left}" x2="${M.left + plotW}" y1="${yy}" y2="${yy}" stroke="${m === 1 ? '#ccc' : '#e4e4e4'}"/>`);
-      out.push(
-        `<text x="${M.left - 6}" y="${yy}" text-anchor="end" dominant-baseline="middle" fill="#555">${esc(fmtMs(Number(v.toPrecision(3))))}</text>`,
-      );
-    }
-  }
+  yGrid(out, axis);
   const step = maxX > 60 ? 10 : 5;
   for (let s = 0; s <= maxX; s += step) {
     out.push(`<text x="${x(s).toFixed(1)}" y="${M.top + plotH + 18}" text-anchor="middle">${s} s</text>`);
@@ -176,11 +178,7 @@ export function timelinePlot(
     `<text x="${M.left + plotW / 2}" y="${H - 30}" text-anchor="middle">scheduled send time (seconds from the start of the step)</text>`,
     `<text transform="translate(18 ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle">latency from scheduled send (log scale)</text>`,
   );
-  if (opts.target !== undefined) {
-    const yy = y(opts.target.ms).toFixed(1);
-    out.push(`<line x1="${M.left}" x2="${M.left + plotW}" y1="${yy}" y2="${yy}" stroke="#c00" stroke-dasharray="6 4"/>`);
-    out.push(`<text x="${M.left + 6}" y="${Number(yy) - 5}" fill="#c00">${esc(opts.target.label)}</text>`);
-  }
+  if (opts.target !== undefined) targetLine(out, axis, opts.target.ms, opts.target.label);
   const series: { key: 'p50' | 'p99' | 'max'; label: string; color: string }[] = [
     { key: 'p50', label: 'p50 of the second', color: '#1b9e77' },
     { key: 'p99', label: 'p99 of the second', color: '#d95f02' },
