@@ -552,6 +552,42 @@ describe('item calibration (Bock–Aitkin EM)', () => {
     assert.equal(at(calibrate(wrong, 1, { D: 0.5, minResponses: 11 }).items, 0).b, 4);
   });
 
+  it('estimates an item answered by exactly minResponses people, not one answered by one fewer', () => {
+    const rows = simulate(TRUE_2PL.slice(0, 3), 40, 'em-min', (i, j) => j === 0 || (j === 1 ? i < 30 : i < 29));
+    const report = calibrate(rows, 3, { maxCycles: 2 });
+    assert.deepEqual(
+      report.items.map((i) => [i.n, i.estimated]),
+      [
+        [40, true],
+        [30, true],
+        [29, false],
+      ],
+    );
+  });
+
+  it('polytomous items alone: the EM runs until they stop moving', () => {
+    const items: AnyItemParams[] = [
+      { model: 'GRM', a: 1.4, b: [-0.8, 0.6] },
+      { model: 'GPCM', a: 1, b: [-0.3, 0.4] },
+      { model: 'GRM', a: 0.9, b: [-1, 0, 1] },
+    ];
+    const rows = simulate(items, 150, 'em-poly-only', () => true);
+    const spec: PolySpec[] = [
+      { model: 'GRM', categories: 3 },
+      { model: 'GPCM', categories: 3 },
+      { model: 'GRM', categories: 4 },
+    ];
+    const report = calibrate(rows, 3, { items: spec, tolerance: 1e-6, maxCycles: 2000 });
+    assert.ok(report.cycles > 5, `${report.cycles} cycles`);
+    const gpcm = categoryCounts(rows, 1, 3);
+    const start: AnyItemParams[] = [
+      { model: 'GRM', a: 1, b: grmStart(categoryCounts(rows, 0, 3)) },
+      { model: 'GPCM', a: 1, b: [0, 1].map((k) => Math.log((at(gpcm, k) + 0.5) / (at(gpcm, k + 1) + 0.5))) },
+      { model: 'GRM', a: 1, b: grmStart(categoryCounts(rows, 2, 4)) },
+    ];
+    checkAgainstReference(report, rows, start, { D: 1, threePl: false });
+  });
+
   it('stops after maxCycles, not converged, with one log-likelihood per cycle', () => {
     const rows = simulate(TRUE_2PL, 120, 'em-short', () => true);
     const report = calibrate(rows, 6, { maxCycles: 3 });
@@ -565,17 +601,23 @@ describe('item calibration (Bock–Aitkin EM)', () => {
   });
 
   it('refuses bad input with RangeError', () => {
-    assert.throws(() => calibrate([new Map([[3, 1]])], 2), RangeError);
+    assert.throws(() => calibrate([new Map([[3, 1]])], 2), /^RangeError: calibrate: bad response 3=1$/);
+    assert.throws(() => calibrate([new Map([[2, 1]])], 2), /^RangeError: calibrate: bad response 2=1$/);
     assert.throws(() => calibrate([new Map([[-1, 1]])], 2), RangeError);
     assert.throws(() => calibrate([new Map([[0.5, 1]])], 2), RangeError);
     assert.throws(() => calibrate([new Map([[0, 2 as 1]])], 2), RangeError);
     assert.throws(() => calibrate([new Map([[0, -1]])], 2), RangeError);
     assert.throws(() => calibrate([new Map([[0, 0.5]])], 2), RangeError);
     assert.throws(() => calibrate([], 0), RangeError);
-    assert.throws(() => calibrate([], 1.5), RangeError);
+    assert.throws(() => calibrate([], 1.5), /^RangeError: calibrate: itemCount must be a positive integer, got 1.5$/);
     assert.throws(() => calibrate([], 2, { nodes: 3 }), RangeError);
     assert.throws(() => calibrate([], 2, { items: [null] }), /items has 1 entries for 2 items/);
     assert.throws(() => calibrate([], 2, { maxCycles: 0 }), /calibrate: maxCycles/);
+    // Every issue, each with its full path.
+    assert.throws(
+      () => calibrate([], 2, { nodes: 3, priors: { logA: { mean: 0, sd: 0 } } }),
+      /^RangeError: calibrate: nodes: [^;]+; priors\.logA\.sd: /,
+    );
     assert.doesNotThrow(() => calibrate([new Map([[1, 1]])], 2));
   });
 
