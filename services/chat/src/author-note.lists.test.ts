@@ -229,6 +229,7 @@ describe('author notes: every entry of the lists withholds its phrasing', () => 
       'choice',
       'choices',
       'choose',
+      'choosing',
       'chosen',
       'chose',
       'pick',
@@ -320,5 +321,85 @@ describe('author notes: every entry of the lists withholds its phrasing', () => 
     ]) {
       shown(`Think twice: ${phrase}`);
     }
+  });
+
+  test('numbers: positions up to the number of options, as labels only; equal values compare equal', () => {
+    withheld('Hint (10) fits', TWELVE);
+    withheld('Hint (12) fits', TWELVE);
+    shown('Hint (13) fits', TWELVE);
+    shown('Hint (0) fits');
+    withheld('Hint: 4th fits');
+    shown('Hint: 5th fits');
+    withheld('The 11th fits', TWELVE);
+    withheld('Think about the second of them here');
+    const lengths: NoteOptions = [
+      { id: 'a', text: '12.50 m' },
+      { id: 'b', text: '0,65 m' },
+      { id: 'c', text: '7 m' },
+    ];
+    withheld('It is about 12.5 here', lengths);
+    withheld('It is about 0.650 here', lengths);
+    shown('It is about 12.05 here', lengths);
+  });
+
+  test('newlines and tabs in a note separate words', () => {
+    shown('Think\nabout\tloops');
+    withheld('Think\nb\tfits');
+  });
+
+  test('an option of symbols only does not withhold every note', () => {
+    shown('Think about the loop', [...FOUR, { id: 'e', text: '?' }]);
+  });
+
+  test("an option's whole text is quoted even when it is only common words, at the end of the note too", () => {
+    const common: NoteOptions = [
+      { id: 'a', text: 'It is' },
+      { id: 'b', text: 'Queue' },
+      { id: 'c', text: 'Tree' },
+    ];
+    withheld('Read it as it is', common);
+    withheld('It is hard', common);
+    shown('Read it as is', common);
+  });
+
+  test('the letters a candidate may call the options by, whatever their ids, and ids of their own', () => {
+    const named: NoteOptions = [
+      { id: 'opt-x', text: 'Red' },
+      { id: 'opt-y', text: 'Green' },
+      { id: 'opt-z', text: 'Blue' },
+    ];
+    withheld('It is b', named);
+    shown('Raise e to the power', FOUR);
+    withheld('See opt-x here', named);
+    const words: NoteOptions = [
+      { id: 'alpha', text: 'Stack' },
+      { id: 'Beta', text: 'Queue' },
+    ];
+    withheld('Think beta here', words);
+    shown('Think gamma here', words);
+    // Numeric ids are positions: a number names one only as a label, up to the highest id.
+    const numeric: NoteOptions = [
+      { id: '10', text: 'Red' },
+      { id: '20', text: 'Green' },
+      { id: '30', text: 'Blue' },
+    ];
+    shown('Wait 20 minutes here', numeric);
+    withheld('Think (20) here', numeric);
+    shown('Think (31) here', numeric);
+  });
+
+  test('the articles "a" and "I" in an option text do not count as quoting it', () => {
+    shown('Think of a loop', [
+      { id: 'a', text: 'A stack' },
+      { id: 'b', text: 'Queue' },
+      { id: 'c', text: 'Tree' },
+    ]);
+    shown('I think about loops', [
+      { id: 'a', text: 'I agree' },
+      { id: 'b', text: 'Queue' },
+      { id: 'c', text: 'Tree' },
+    ]);
+    // "I" followed by what is said of a label is still the pronoun.
+    shown('Then I can see it halves the range.', TWELVE.slice(0, 9));
   });
 });
