@@ -174,8 +174,16 @@ describe('support rooms and the help assistant on a real bus and database', () =
       await Promise.resolve();
     });
     await peerBus.nc.flush();
+    // Fails after 3 s rather than waiting for the test runner's timeout when a message never comes.
     const next = async (n: number) => {
-      while (received.length < n) await new Promise<void>((resolve) => waiters.push(resolve));
+      const deadline = Date.now() + 3000;
+      while (received.length < n) {
+        if (Date.now() > deadline) throw new Error(`${String(n)} messages expected, ${String(received.length)} arrived`);
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          setTimeout(resolve, 100);
+        });
+      }
     };
     return { received, next };
   }
@@ -233,7 +241,7 @@ describe('support rooms and the help assistant on a real bus and database', () =
     test('close() waits for an answer still being written', async () => {
       await startChat();
       helpContext = helpFor();
-      helpDelayMs = 300;
+      helpDelayMs = 150;
       const room = assessmentRoomId('a1');
       const before = await messages().countDocuments({ room_id: room, sender_id: 'assistant' });
       try {
@@ -368,8 +376,13 @@ describe('support rooms and the help assistant on a real bus and database', () =
 
     /** The next push to a user. */
     function nextPush(userId: string): Promise<UserPush> {
-      return new Promise((resolve) => {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          sub.unsubscribe();
+          reject(new Error(`no push to ${userId}`));
+        }, 3000);
         const sub = peerBus.subscribe('pushToUser', userId, (push) => {
+          clearTimeout(timer);
           sub.unsubscribe();
           resolve(push);
         });
