@@ -52,22 +52,23 @@ const specs = (items: readonly Known[]): (PolySpec | null)[] =>
   items.map((i) => (isPolyItem(i) ? { model: i.model, categories: i.b.length + 1 } : null));
 
 describe('polytomous calibration (GRM and GPCM in Bock–Aitkin EM)', () => {
-  it('category probabilities agree with the engine models, and the derivatives with finite differences', () => {
+  it('category probabilities agree with the engine models, and the derivatives with finite differences (D = 1 and 1.7)', () => {
     const items: PolyItemParams[] = [
       { model: 'GRM', a: 1.3, b: [-1.2, -0.1, 0.9, 2] },
       { model: 'GPCM', a: 0.8, b: [0.5, -0.4, 1.1] },
     ];
-    for (const item of items) {
+    // D = 1 and D = 1.7, so that every factor of D is checked.
+    for (const [item, D] of items.flatMap((i) => [DEFAULT_D, 1.7].map((D) => [i, D] as const))) {
       for (const theta of [-2.5, -0.3, 0.7, 2.2]) {
-        const { P, dP } = polyDerivatives(item.model, { a: item.a, b: [...item.b] }, theta, DEFAULT_D);
-        const ref = categoryProbabilities(item, theta, DEFAULT_D);
-        P.forEach((p, k) => assert.ok(Math.abs(p - (ref[k] as number)) < 1e-12, `${item.model} P${k} at ${theta}`));
+        const { P, dP } = polyDerivatives(item.model, { a: item.a, b: [...item.b] }, theta, D);
+        const ref = categoryProbabilities(item, theta, D);
+        P.forEach((p, k) => assert.ok(Math.abs(p - (ref[k] as number)) < 1e-12, `${item.model} P${k} at ${theta}, D ${D}`));
         const h = 1e-6;
         for (let i = 0; i <= item.b.length; i++) {
           const bump = (d: number) => {
             const b = [...item.b];
             if (i > 0) b[i - 1] = (b[i - 1] as number) + d;
-            return categoryProbabilities({ ...item, a: i === 0 ? item.a + d : item.a, b }, theta, DEFAULT_D);
+            return categoryProbabilities({ ...item, a: i === 0 ? item.a + d : item.a, b }, theta, D);
           };
           const up = bump(h);
           const down = bump(-h);
