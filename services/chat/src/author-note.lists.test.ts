@@ -342,7 +342,8 @@ describe('author notes: every entry of the lists withholds its phrasing', () => 
     shown('It is about 12.05 here', lengths);
   });
 
-  test('newlines and tabs in a note separate words', () => {
+  test('newlines and tabs in a note separate words; a zero-width space does not', () => {
+    withheld('Que\u200Bue is it');
     shown('Think\nabout\tloops');
     withheld('Think\nb\tfits');
   });
@@ -371,6 +372,13 @@ describe('author notes: every entry of the lists withholds its phrasing', () => 
     withheld('It is b', named);
     shown('Raise e to the power', FOUR);
     withheld('See opt-x here', named);
+    const hyphenated: NoteOptions = [
+      { id: 'red-fox', text: 'Stack' },
+      { id: 'blue-jay', text: 'Queue' },
+      { id: 'grey-owl', text: 'Tree' },
+    ];
+    withheld('See blue-jay here', hyphenated);
+    shown('See the sky here', hyphenated);
     const words: NoteOptions = [
       { id: 'alpha', text: 'Stack' },
       { id: 'Beta', text: 'Queue' },
