@@ -15,18 +15,27 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
 import { MUTATION_GROUPS } from './groups.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const reports = join(root, 'reports', 'mutation');
 const wanted = process.argv.slice(2);
-const concurrency = process.env['MUTATION_CONCURRENCY'];
-const files = process.env['MUTATION_FILES']?.trim();
-if (concurrency !== undefined && !/^[1-9][0-9]*$/u.test(concurrency)) {
-  console.error(`MUTATION_CONCURRENCY must be a positive integer, got ${concurrency}`);
+const envSchema = z.object({
+  MUTATION_CONCURRENCY: z
+    .string()
+    .regex(/^[1-9][0-9]*$/u, 'must be a positive integer')
+    .optional(),
+  MUTATION_FILES: z.string().trim().optional(),
+});
+const env = envSchema.safeParse(process.env);
+if (!env.success) {
+  console.error(`bad environment: ${env.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
   process.exit(2);
 }
+const concurrency = env.data.MUTATION_CONCURRENCY;
+const files = env.data.MUTATION_FILES;
 const groups = wanted.length === 0 ? MUTATION_GROUPS : MUTATION_GROUPS.filter((g) => wanted.some((w) => g.name.startsWith(w)));
 if (groups.length === 0) {
   console.error(`no group matches ${wanted.join(', ')}; groups: ${MUTATION_GROUPS.map((g) => g.name).join(', ')}`);
