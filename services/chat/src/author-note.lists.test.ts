@@ -194,7 +194,8 @@ describe('author notes: every entry of the lists withholds its phrasing', () => 
       'he',
       'she',
     ];
-    for (const word of [...stopwords, ...more, ...rest, 'what', 'which', 'who']) {
+    // "this", "does" and "it's" too, which lose their last letter like a plural -s before the comparison.
+    for (const word of [...stopwords, ...more, ...rest, 'what', 'which', 'who', 'this', 'does', "it's"]) {
       const options: NoteOptions = [
         { id: 'a', text: `Stack ${word} heap` },
         { id: 'b', text: 'Queue' },
@@ -202,8 +203,7 @@ describe('author notes: every entry of the lists withholds its phrasing', () => 
       ];
       shown(`Slow down ${word} read twice`, options);
     }
-    // Compared after the plural -s is dropped, "this", "does" and "it's" are not among them.
-    withheld("Slow down this it's read twice", [
+    shown("Slow down this it's read twice", [
       { id: 'a', text: "Stack this it's" },
       { id: 'b', text: 'Queue' },
     ]);

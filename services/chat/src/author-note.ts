@@ -315,6 +315,9 @@ function namesAPosition(text: string, tokens: readonly Token[], count: number): 
   return false;
 }
 
+/** The common words in the form option and note words are compared in ("this" becomes "thi", as any plural -s goes). */
+const COMMON = new Set([...STOPWORDS].map(comparable));
+
 /** Quotes an option: its whole text, or a word of it that not every option shares ("Queue", "90", "log n"). */
 function quotesAnOption(tokens: readonly Token[], options: NoteOptions): boolean {
   const noteWords = tokens.map((t) => comparable(t.word));
@@ -327,7 +330,7 @@ function quotesAnOption(tokens: readonly Token[], options: NoteOptions): boolean
       if (words.every((w, k) => noteWords[start + k] === w)) return true;
     }
     for (const w of words) {
-      if (STOPWORDS.has(w) || !noteSet.has(w)) continue;
+      if (COMMON.has(w) || !noteSet.has(w)) continue;
       // A word every option has does not tell them apart ("km/h" in "80 km/h" and "90 km/h").
       if (optionWords.every((other) => other.includes(w))) continue;
       return true;
