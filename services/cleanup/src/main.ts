@@ -6,9 +6,18 @@ import { commonEnv, jetStreamEnv, metricsEnv, parseConfig, positiveInt, processE
 import { runUntilSignal } from '@ap/lifecycle';
 import { createLogger } from '@ap/logging';
 import { createMetrics, serveServiceMetrics } from '@ap/metrics';
-import { createCleanupService } from './sweep.ts';
+import { createCleanupService, DEFAULT_INVITATION_RETENTION_S } from './sweep.ts';
 
-const config = parseConfig(z.object({ ...commonEnv, ...metricsEnv, ...jetStreamEnv, SWEEP_INTERVAL_MS: positiveInt(5000) }), processEnv());
+const config = parseConfig(
+  z.object({
+    ...commonEnv,
+    ...metricsEnv,
+    ...jetStreamEnv,
+    SWEEP_INTERVAL_MS: positiveInt(5000),
+    INVITATION_RETENTION_S: z.coerce.number().int().nonnegative().default(DEFAULT_INVITATION_RETENTION_S),
+  }),
+  processEnv(),
+);
 const log = createLogger({ service: 'cleanup', level: config.LOG_LEVEL });
 const metrics = createMetrics({ service: 'cleanup' });
 
@@ -30,6 +39,7 @@ await runUntilSignal({
       log,
       clock: systemClock,
       intervalMs: config.SWEEP_INTERVAL_MS,
+      invitationRetentionS: config.INVITATION_RETENTION_S,
       acquireLease: () => lease.acquire(),
     });
     cleanup.start();

@@ -111,6 +111,31 @@ describe('cleanup sweeps against a stand-in assessment service on a real bus', (
     }
   });
 
+  test('expired invitations are purged after the retention: 7 days unless configured', async () => {
+    const { log } = capturingLogger();
+    const authBus = await connectBus({ servers: infra.natsUrl, nkeySeed: infra.natsIdentities?.auth.seed, name: 'auth', log });
+    const asked: number[] = [];
+    const sub = authBus.serve('authPurgeInvitations', 'auth', (req) => {
+      asked.push(req.older_than_s);
+      return Promise.resolve({ removed: 3 });
+    });
+    const responder = serveExpireDue([]);
+    await Promise.all([authBus.nc.flush(), assessmentBus.nc.flush()]);
+    const byDefault = createCleanupService({ bus: serviceBus, log, clock, intervalMs: 60_000 });
+    const configured = createCleanupService({ bus: serviceBus, log, clock, intervalMs: 60_000, invitationRetentionS: 3600 });
+    try {
+      assert.equal((await byDefault.sweepOnce()).invitations_removed, 3);
+      assert.equal((await configured.sweepOnce()).invitations_removed, 3);
+      assert.deepEqual(asked, [7 * 24 * 3600, 3600]);
+    } finally {
+      await byDefault.close();
+      await configured.close();
+      await responder.stop();
+      await sub.drain();
+      await authBus.close();
+    }
+  });
+
   test('a sweep stops at the page bound and says so', async () => {
     const responder = serveExpireDue(Array.from({ length: 10 }, (_, i) => expiredPage(`p${i}-`, 10)));
     await assessmentBus.nc.flush();

@@ -58,7 +58,15 @@ export type CleanupServiceDeps = {
   maxPages?: number;
   /** Timeout of each request; default 15 s, as one page finalizes many assessments. */
   requestTimeoutMs?: number;
+  /**
+   * How long an expired invitation is kept before it is purged; default 7 days. Until then its
+   * code is refused as expired (410 `INVITATION_EXPIRED`), not as unknown.
+   */
+  invitationRetentionS?: number;
 };
+
+/** Seven days: how long an expired invitation is kept by default. */
+export const DEFAULT_INVITATION_RETENTION_S = 7 * 24 * 3600;
 
 /** The identity cleanup uses on the bus. */
 export const CLEANUP_CALLER: Caller = { user_id: 'cleanup', role: 'admin' };
@@ -71,6 +79,7 @@ export function createCleanupService(deps: CleanupServiceDeps): CleanupService {
   const pageSize = deps.pageSize ?? 100;
   const maxPages = deps.maxPages ?? 20;
   const requestTimeoutMs = deps.requestTimeoutMs ?? 15_000;
+  const invitationRetentionS = deps.invitationRetentionS ?? DEFAULT_INVITATION_RETENTION_S;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<SweepReport> | undefined;
   let closing = false;
@@ -124,7 +133,11 @@ export function createCleanupService(deps: CleanupServiceDeps): CleanupService {
       report.warnings.push(`abandon idle: ${err instanceof Error ? err.message : String(err)}`);
     }
     try {
-      const purge = await bus.request('authPurgeInvitations', { caller: CLEANUP_CALLER }, { timeoutMs: requestTimeoutMs });
+      const purge = await bus.request(
+        'authPurgeInvitations',
+        { caller: CLEANUP_CALLER, older_than_s: invitationRetentionS },
+        { timeoutMs: requestTimeoutMs },
+      );
       report.invitations_removed = purge.removed;
     } catch (err) {
       report.warnings.push(`purge invitations: ${err instanceof Error ? err.message : String(err)}`);
