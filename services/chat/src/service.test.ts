@@ -1,18 +1,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connectBus } from '@ap/bus';
 import type { Bus } from '@ap/bus';
-import { connectDatabase } from '@ap/db';
 import type { Database } from '@ap/db';
 import { createLogger } from '@ap/logging';
 import { AppError, MAX_CHAT_CHARS, assessmentRoomId } from '@ap/protocol';
 import type { Caller, ChatMessage } from '@ap/protocol';
-import { seedsOf, startInfra } from '@ap/stack';
-import type { Infra } from '@ap/stack';
 import { CHAT_MESSAGES } from './messages.ts';
 import { createChatService } from './index.ts';
 import type { ChatMessageDocument } from './messages.ts';
 import type { ChatService } from './index.ts';
+import { startChatPeers } from './peers.fixture.test.ts';
 
 // Assessments the stand-in assessment service knows: id -> candidate and test.
 const ASSESSMENTS: Record<string, { candidate_id: string; test_id: string }> = {
@@ -42,7 +39,6 @@ describe('chat service on a real bus and database', () => {
   let nowMs = Date.parse('2025-06-01T12:00:00Z');
   const clock = () => new Date(nowMs);
   const describeCalls: string[] = [];
-  let infra: Infra;
   let database: Database;
   let serviceBus: Bus;
   let peerBus: Bus; // plays the gateway; another connection plays the assessment service
@@ -54,22 +50,9 @@ describe('chat service on a real bus and database', () => {
   const messages = () => database.db.collection<ChatMessageDocument>(CHAT_MESSAGES);
 
   before(async () => {
-    infra = await startInfra();
-    teardown.push(() => infra.close());
-    database = await connectDatabase({ url: infra.mongoUrl, name: `chat_test_${process.pid}`, log });
-    teardown.push(async () => {
-      await database.db.dropDatabase().catch(() => undefined);
-      await database.close();
-    });
-    await database.db.dropDatabase();
     // Each side connects as the NATS user it plays, with that user's permissions.
-    const seeds = infra.natsIdentities === undefined ? undefined : seedsOf(infra.natsIdentities);
-    serviceBus = await connectBus({ servers: infra.natsUrl, nkeySeed: seeds?.chat, name: 'chat', log });
-    teardown.push(() => serviceBus.close());
-    peerBus = await connectBus({ servers: infra.natsUrl, nkeySeed: seeds?.gateway, name: 'peer', log });
-    teardown.push(() => peerBus.close());
-    const assessmentBus = await connectBus({ servers: infra.natsUrl, nkeySeed: seeds?.assessment, name: 'assessment', log });
-    teardown.push(() => assessmentBus.close());
+    let assessmentBus: Bus;
+    ({ database, serviceBus, peerBus, assessmentBus } = await startChatPeers(`chat_test_${process.pid}`, log, teardown));
     assessmentBus.serve('assessmentDescribe', 'assessment', (req) => {
       describeCalls.push(req.assessment_id);
       const found = ASSESSMENTS[req.assessment_id];

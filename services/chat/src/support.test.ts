@@ -1,14 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { REQUEST_ID_HEADER, connectBus } from '@ap/bus';
+import { REQUEST_ID_HEADER } from '@ap/bus';
 import type { Bus } from '@ap/bus';
-import { connectDatabase } from '@ap/db';
 import type { Database } from '@ap/db';
 import { createLogger } from '@ap/logging';
 import { AppError, SUPPORT_ROOM_PREFIX, assessmentRoomId, events } from '@ap/protocol';
 import type { Caller, ChatMessage, Question, Room, UserPush } from '@ap/protocol';
-import { seedsOf, startInfra } from '@ap/stack';
-import type { Infra } from '@ap/stack';
 import { NOTE_WITHHELD } from './assistant.ts';
 import type { HelpContext } from './assistant.ts';
 import { CHAT_MESSAGES } from './messages.ts';
@@ -17,6 +14,7 @@ import { CHAT_ROOMS } from './rooms.ts';
 import type { SupportRoomDoc } from './rooms.ts';
 import { createChatService } from './index.ts';
 import type { ChatService } from './index.ts';
+import { startChatPeers } from './peers.fixture.test.ts';
 
 const candidate = (id: string, tests: string[]): Caller => ({ user_id: id, role: 'candidate', tests });
 const recruiter = (id: string, tests?: string[]): Caller =>
@@ -43,7 +41,6 @@ describe('support rooms and the help assistant on a real bus and database', () =
   const log = createLogger({ service: 'chat-support-test', level: 'silent' });
   let nowMs = Date.parse('2026-03-01T09:00:00Z');
   const clock = () => new Date(nowMs);
-  let infra: Infra;
   let database: Database;
   let serviceBus: Bus;
   let peerBus: Bus; // plays the gateway
@@ -108,23 +105,13 @@ describe('support rooms and the help assistant on a real bus and database', () =
   });
 
   before(async () => {
-    infra = await startInfra();
-    teardown.push(() => infra.close());
-    database = await connectDatabase({ url: infra.mongoUrl, name: `chat_support_test_${String(process.pid)}`, log });
-    teardown.push(async () => {
-      await database.db.dropDatabase().catch(() => undefined);
-      await database.close();
-    });
-    await database.db.dropDatabase();
-    const seeds = infra.natsIdentities === undefined ? undefined : seedsOf(infra.natsIdentities);
-    serviceBus = await connectBus({ servers: infra.natsUrl, nkeySeed: seeds?.chat, name: 'chat', log });
-    teardown.push(() => serviceBus.close());
-    peerBus = await connectBus({ servers: infra.natsUrl, nkeySeed: seeds?.gateway, name: 'peer', log });
-    teardown.push(() => peerBus.close());
-    const assessmentBus = await connectBus({ servers: infra.natsUrl, nkeySeed: seeds?.assessment, name: 'assessment', log });
-    teardown.push(() => assessmentBus.close());
-    const authBus = await connectBus({ servers: infra.natsUrl, nkeySeed: seeds?.auth, name: 'auth', log });
-    teardown.push(() => authBus.close());
+    let assessmentBus: Bus;
+    let authBus: Bus;
+    ({ database, serviceBus, peerBus, assessmentBus, authBus } = await startChatPeers(
+      `chat_support_test_${String(process.pid)}`,
+      log,
+      teardown,
+    ));
     assessmentBus.serve('assessmentDescribe', 'assessment', (req, context) => {
       seen('assessmentDescribe', context.requestId);
       const found = ASSESSMENTS[req.assessment_id];
