@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { globSync, readFileSync } from 'node:fs';
-import { dirname, join, normalize } from 'node:path';
+import { basename, dirname, join, normalize } from 'node:path';
 import { MUTATION_GROUPS } from './groups.ts';
 
 /** Files matching `globs`, where a glob starting with `!` excludes. */
@@ -43,7 +43,7 @@ function testsReaching(tests: string[], target: string): string[] {
   });
 }
 
-function testFiles(): string[] {
+function testFiles(): { source?: string; tests: string[] } {
   const mutant = process.env['__STRYKER_ACTIVE_MUTANT__'];
   const selected = process.env['MUTATION_GROUPS']?.split('\n');
   const groups = MUTATION_GROUPS.filter((g) => selected === undefined || selected.includes(g.name));
@@ -56,19 +56,45 @@ function testFiles(): string[] {
       // Tests reach the package's other files only through their relative imports (a package
       // import resolves outside the sandbox, to unmutated code): a file no test reaches has
       // mutants nothing can detect, and running no test reports them as survivors at once.
-      return testsReaching(tests, normalize(file));
+      return { source: file, tests: testsReaching(tests, normalize(file)) };
     }
   }
-  return expand(groups.flatMap((g) => g.tests));
+  return { tests: expand(groups.flatMap((g) => g.tests)) };
 }
 
-const files = testFiles();
-if (files.length > 0) {
+/**
+ * The tests named after the mutated file (`estimate.test.ts`, `step-method.test.ts` for step.ts)
+ * first, the other reaching tests after them: most mutants fail their own file's tests, and then
+ * the others need not run. The verdict is the same as running all of them at once.
+ */
+export function phases(tests: readonly string[], source: string | undefined): string[][] {
+  if (source === undefined) return [[...tests]];
+  const base = basename(source, '.ts');
+  const own = tests.filter((t) => {
+    const name = basename(t);
+    return name.startsWith(`${base}.`) || name.startsWith(`${base}-`);
+  });
+  const rest = tests.filter((t) => !own.includes(t));
+  return [own, rest].filter((p) => p.length > 0);
+}
+
+function run(files: readonly string[]): number {
   // One process for all the files instead of one each: a mutant of libs/protocol or the gateway
   // costs about a third of the time. No file of a group has top-level beforeEach/afterEach hooks,
   // which would then apply to the other files' tests too.
-  const run = spawnSync(process.execPath, ['--test', '--test-isolation=none', '--test-reporter=dot', '--test-timeout=60000', ...files], {
+  const result = spawnSync(process.execPath, ['--test', '--test-isolation=none', '--test-reporter=dot', '--test-timeout=60000', ...files], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  process.exitCode = run.status ?? 1;
+  return result.status ?? 1;
+}
+
+if (import.meta.main) {
+  const { source, tests } = testFiles();
+  for (const phase of phases(tests, source)) {
+    const status = run(phase);
+    if (status !== 0) {
+      process.exitCode = status;
+      break;
+    }
+  }
 }
