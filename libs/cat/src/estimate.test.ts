@@ -201,3 +201,138 @@ describe('estimateMle', () => {
     );
   });
 });
+
+describe('input checks', () => {
+  const item: ItemParams = { a: 1, b: 0, c: 0.2 };
+  const grm = { model: 'GRM' as const, a: 1.2, b: [-1, 0.5] };
+
+  it('refuses a grid whose ends are not finite or not increasing, naming the rule', () => {
+    for (const grid of [{ min: Number.NaN }, { max: Number.POSITIVE_INFINITY }, { min: 1, max: 1 }, { min: 2, max: 1 }]) {
+      assert.throws(() => estimateEap([item], [1], { grid }), {
+        name: 'RangeError',
+        message: 'grid.max must exceed grid.min (both finite)',
+      });
+      assert.throws(() => estimateMle([item], [1], { grid }), RangeError);
+      assert.throws(() => new EapAccumulator({ grid }), RangeError);
+    }
+  });
+
+  it('uses at least three grid points', () => {
+    const p = computePosterior([item], [1], { grid: { points: 1 } });
+    assert.equal(p.nodes.length, 3);
+    assert.equal(p.weights.length, 3);
+  });
+
+  it('refuses items and responses of different lengths', () => {
+    assert.throws(() => estimateEap([item, item], [1]), { name: 'RangeError', message: 'items (2) and responses (1) differ in length' });
+    assert.throws(() => estimateMle([item], [1, 0]), { message: 'items (1) and responses (2) differ in length' });
+  });
+
+  it('refuses a prior without a finite mean and a finite positive sd', () => {
+    for (const prior of [
+      { mean: Number.NaN, sd: 1 },
+      { mean: 0, sd: Number.POSITIVE_INFINITY },
+      { mean: 0, sd: 0 },
+      { mean: 0, sd: -1 },
+    ]) {
+      const message = `prior must have a finite mean and a finite sd > 0, got N(${prior.mean}, ${prior.sd})`;
+      assert.throws(() => estimateEap([item], [1], { prior }), { name: 'RangeError', message });
+      assert.throws(() => new EapAccumulator({ prior }), { message });
+    }
+  });
+
+  it('refuses a response that is not a category of its item, and a malformed item, by position', () => {
+    assert.throws(() => estimateEap([item, item], [1, 2]), {
+      name: 'RangeError',
+      message: 'responses[1] must be a category in 0..1, got 2',
+    });
+    assert.throws(() => estimateEap([item], [-1]), { message: 'responses[0] must be a category in 0..1, got -1' });
+    assert.throws(() => estimateEap([item], [0.5]), { message: 'responses[0] must be a category in 0..1, got 0.5' });
+    assert.throws(() => estimateMle([item], [2]), { message: 'responses[0] must be a category in 0..1, got 2' });
+    assert.throws(() => estimateEap([item, grm], [1, 3]), { message: 'responses[1] must be a category in 0..2, got 3' });
+    assert.doesNotThrow(() => estimateEap([item, grm], [1, 2]));
+    assert.throws(() => estimateEap([item, { a: 0, b: 0, c: 0 }], [1, 1]), { message: 'items[1]: a must be in (0, 10], got 0' });
+    const acc = new EapAccumulator();
+    acc.add(grm, 2);
+    assert.throws(() => acc.add(grm, 3), { message: 'responses[1] must be a category in 0..2, got 3' });
+    assert.throws(() => acc.add({ a: 1, b: 0, c: 1 }, 1), { message: 'items[1]: c must be in [0, 1), got 1' });
+    assert.equal(acc.count, 1);
+  });
+});
+
+describe('narrow posteriors', () => {
+  it('a prior narrower than the grid step is integrated on a local grid: θ and SE are the prior’s', () => {
+    // The default grid's step is 0.05; a N(0.3137, 0.01²) prior would fall on one node.
+    for (const mean of [0.3137, -3.995, 3.995]) {
+      const prior = { mean, sd: 0.01 };
+      const eap = estimateEap([], [], { prior });
+      const acc = new EapAccumulator({ prior }).estimate();
+      for (const e of [eap, acc]) {
+        // Near a grid end the prior is cut there: only the mean moves, towards the middle.
+        if (Math.abs(mean) < 3) assert.ok(Math.abs(e.theta - mean) < 1e-6, `θ ${e.theta} for ${mean}`);
+        else assert.ok(Math.abs(e.theta) < Math.abs(mean) && Math.abs(e.theta - mean) < 0.01, `θ ${e.theta} for ${mean}`);
+        if (Math.abs(mean) < 3) assert.ok(Math.abs(e.se - 0.01) < 1e-5, `se ${e.se}`);
+      }
+    }
+  });
+
+  it('the accumulator refines with its own responses, as estimateEap does', () => {
+    const prior = { mean: 0.5, sd: 0.03 };
+    const { items, resp } = randomTest('narrow', 12, 2.5);
+    const acc = new EapAccumulator({ prior, D: 1.702 });
+    items.forEach((it, j) => acc.add(it, resp[j] as 0 | 1));
+    const a = acc.estimate();
+    const b = estimateEap(items, resp, { prior, D: 1.702 });
+    assert.ok(Math.abs(a.theta - b.theta) < 1e-12 && Math.abs(a.se - b.se) < 1e-12, `${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+    // The responses moved it: without them the estimate would be the prior's.
+    assert.ok(Math.abs(b.theta - 0.5) > 1e-4);
+  });
+
+  it('stays finite with 3,000 responses, whose log-likelihood is far below what exp() can hold', () => {
+    const items = Array.from({ length: 3000 }, (_, j) => ({ a: 2, b: -3 + (6 * j) / 2999, c: 0 }));
+    const resp = items.map((it) => (it.b < 0.7 ? 1 : 0));
+    const got = estimateEap(items, resp, { D: 1.702 });
+    assert.ok(Math.abs(got.theta - 0.7) < 0.02, `θ ${got.theta}`);
+    assert.ok(got.se > 0.005 && got.se < 0.05, `se ${got.se}`);
+  });
+});
+
+describe('estimateMle edge cases', () => {
+  it('with no responses gives the prior mean (default 0) inside the bounds, SE ∞, not bounded', () => {
+    assert.deepEqual(estimateMle([], []), { theta: 0, se: Infinity, bounded: false });
+    assert.deepEqual(estimateMle([], [], { prior: { mean: 1.5, sd: 1 } }), { theta: 1.5, se: Infinity, bounded: false });
+    assert.deepEqual(estimateMle([], [], { prior: { mean: 3, sd: 1 }, bounds: [-1, 1] }), { theta: 1, se: Infinity, bounded: false });
+    assert.deepEqual(estimateMle([], [], { prior: { mean: -3, sd: 1 }, bounds: [-1, 1] }), { theta: -1, se: Infinity, bounded: false });
+  });
+
+  it('is not bounded when the likelihood only has a local maximum at a bound', () => {
+    // With guessing the likelihood can rise towards −4 or +4 and still peak inside.
+    const low: ItemParams[] = [
+      { a: 2.5, b: -2, c: 0.1 },
+      { a: 0.6, b: -2.9, c: 0 },
+      { a: 0.4, b: 2.8, c: 0.1 },
+    ];
+    const high: ItemParams[] = [
+      { a: 0.7, b: 2.5, c: 0 },
+      { a: 2.8, b: 3.9, c: 0.3 },
+      { a: 2.4, b: 0.1, c: 0 },
+    ];
+    for (const [items, resp, edge] of [
+      [low, [1, 0, 0], -4],
+      [high, [0, 1, 1], 4],
+    ] as const) {
+      const ll = (t: number): number =>
+        items.reduce((s, it, j) => {
+          const p = it.c + (1 - it.c) / (1 + Math.exp(-it.a * (t - it.b)));
+          return s + (resp[j] === 1 ? Math.log(p) : Math.log(1 - p));
+        }, 0);
+      // The bound is a local maximum: the likelihood falls when stepping inside.
+      assert.ok(ll(edge - Math.sign(edge) * 0.01) < ll(edge));
+      const m = estimateMle(items, [...resp]);
+      assert.equal(m.bounded, false);
+      assert.ok(Math.abs(m.theta) < 3.5 && ll(m.theta) > ll(edge));
+      const h = 1e-6;
+      assert.ok(Math.abs((ll(m.theta + h) - ll(m.theta - h)) / (2 * h)) < 1e-4);
+    }
+  });
+});

@@ -148,7 +148,7 @@ function posteriorOnGrid(
 /**
  * Posterior of θ on the quadrature grid (normal prior × 3PL likelihood, trapezoid rule).
  * When the posterior is narrow relative to the grid step (SD < 2 steps) it is
- * recomputed on a local grid of the same size spanning ±10 SD, so the result does
+ * recomputed on a local grid of the same size spanning ±10 SD (at least ±10 steps), so the result does
  * not depend on the grid to better than 1e-3 even for very long tests.
  */
 export function computePosterior(items: readonly AnyItemParams[], responses: readonly number[], opts?: EstimateOptions): PosteriorGrid {
@@ -163,8 +163,11 @@ export function computePosterior(items: readonly AnyItemParams[], responses: rea
 function refineIfNarrow(post: PosteriorGrid, g: GridSpec, recompute: (nodes: Float64Array) => PosteriorGrid): PosteriorGrid {
   const h = (g.max - g.min) / (g.points - 1);
   if (!(post.se < 2 * h)) return post;
-  const lo = Math.max(g.min, post.theta - 10 * Math.max(post.se, 1e-6));
-  const hi = Math.min(g.max, post.theta + 10 * Math.max(post.se, 1e-6));
+  // Below one step the coarse SD understates the spread (the mass sits on one or two nodes), so
+  // the local grid spans at least ±10 steps around the coarse mean.
+  const half = 10 * Math.max(post.se, h);
+  const lo = Math.max(g.min, post.theta - half);
+  const hi = Math.min(g.max, post.theta + half);
   if (!(hi > lo)) return post;
   return recompute(makeNodes(lo, hi, g.points));
 }
