@@ -8,7 +8,7 @@ import { selectNextItem } from './select.ts';
 import type { SelectableItem } from './select.ts';
 import { nextStep } from './step.ts';
 import type { HistoryEntry, NextStepResult } from './step.ts';
-import { DEFAULT_THETA_CUTS, aStrata, stratumForStep, stratumLengths, thetaStratum } from './strata.ts';
+import { DEFAULT_THETA_CUTS, aStrata, assertCuts, stratificationParams, stratumForStep, stratumLengths, thetaStratum } from './strata.ts';
 
 function bank(n: number, seed: string, aOfB?: (b: number) => number): BankItem[] {
   const r = createRng(seed);
@@ -202,5 +202,75 @@ describe('conditional Sympson–Hetter in selection', () => {
     assert.ok(last.done);
     assert.equal(last.reason, 'classified');
     assert.equal(last.decision, 'pass');
+  });
+});
+
+describe('strata inputs', () => {
+  it('θ cuts must be given, finite and strictly increasing', () => {
+    assert.doesNotThrow(() => assertCuts([-1, 0, 1]));
+    assert.doesNotThrow(() => assertCuts([0.5]));
+    assert.throws(() => assertCuts([]), { name: 'RangeError', message: 'θ strata need at least one cut point' });
+    assert.throws(() => assertCuts([0, Number.NaN]), { name: 'RangeError', message: 'θ cut 1 must be finite, got NaN' });
+    assert.throws(() => assertCuts([Number.NEGATIVE_INFINITY, 0]), { message: 'θ cut 0 must be finite, got -Infinity' });
+    assert.throws(() => assertCuts([0, 1, 1]), { name: 'RangeError', message: 'θ cuts must increase' });
+    assert.throws(() => assertCuts([1, 0]), { message: 'θ cuts must increase' });
+  });
+
+  it('a θ on a cut belongs to the stratum above it; NaN has none', () => {
+    const cuts = [-1, 0, 1];
+    assert.deepEqual(
+      [-5, -1.0001, -1, -0.5, 0, 0.999, 1, 7].map((t) => thetaStratum(t, cuts)),
+      [0, 0, 1, 1, 2, 2, 3, 3],
+    );
+    assert.equal(thetaStratum(Number.POSITIVE_INFINITY, cuts), 3);
+    assert.throws(() => thetaStratum(Number.NaN, cuts), { name: 'RangeError', message: 'thetaStratum: theta is NaN' });
+  });
+
+  it('stratum lengths and steps need whole positive counts', () => {
+    assert.deepEqual(stratumLengths(1, 1), [1]);
+    assert.deepEqual(stratumLengths(2, 3), [0, 1, 1]);
+    for (const strata of [0, 1.5, Number.NaN]) {
+      assert.throws(() => stratumLengths(10, strata), { name: 'RangeError', message: `strata must be an integer ≥ 1, got ${strata}` });
+    }
+    for (const maxItems of [0, 2.5]) {
+      assert.throws(() => stratumLengths(maxItems, 2), { name: 'RangeError', message: `maxItems must be an integer ≥ 1, got ${maxItems}` });
+    }
+    // 10 items in 3 strata: 3, 3 and 4; past the end the last stratum goes on.
+    assert.deepEqual(
+      [0, 2, 3, 5, 6, 9, 10, 50].map((k) => stratumForStep(k, 10, 3)),
+      [0, 0, 1, 1, 2, 2, 2, 2],
+    );
+  });
+
+  it('a polytomous item is stratified by its a and its mean threshold', () => {
+    const poly: SelectableItem = { a: 1, b: 0, c: 0, skill: 's', poly: { model: 'GPCM', a: 1.7, b: [-1, 0.5, 2] } };
+    assert.deepEqual(stratificationParams(poly), { a: 1.7, b: 0.5 });
+    assert.deepEqual(stratificationParams({ a: 0.8, b: -0.3, c: 0.2, skill: 's' }), { a: 0.8, b: -0.3 });
+  });
+
+  it('a-stratification needs at least two strata and no more strata than items', () => {
+    const items = bank(5, 'few');
+    for (const strata of [1, 2.5, Number.NaN]) {
+      assert.throws(() => aStrata(items, strata), {
+        name: 'RangeError',
+        message: `a-stratification needs at least 2 strata, got ${strata}`,
+      });
+    }
+    assert.throws(() => aStrata(items, 6), { name: 'RangeError', message: 'a-stratification: 6 strata for 5 items' });
+    assert.deepEqual([...aStrata(items, 5)].sort(), [0, 1, 2, 3, 4]);
+  });
+
+  it('the cached strata follow changed parameters, strata counts and b-blocking of the same array', () => {
+    const items = bank(8, 'cache').map((it, i) => ({ ...it, a: 0.5 + 0.1 * i, b: -0.5 * i }));
+    assert.deepEqual([...aStrata(items, 2)], [0, 0, 0, 0, 1, 1, 1, 1]);
+    assert.deepEqual([...aStrata(items, 4)], [0, 0, 1, 1, 2, 2, 3, 3]);
+    // b-blocking: blocks of 4 by b (items 7..4, then 3..0), the lower a of each to stratum 0.
+    assert.deepEqual([...aStrata(items, 4, true)], [0, 1, 2, 3, 0, 1, 2, 3]);
+    assert.deepEqual([...aStrata(items, 2, true)], [0, 1, 0, 1, 0, 1, 0, 1]);
+    (items[0] as BankItem).a = 3;
+    assert.deepEqual([...aStrata(items, 2)], [1, 0, 0, 0, 0, 1, 1, 1]);
+    (items[0] as BankItem).a = 0.5;
+    (items[1] as BankItem).b = -10;
+    assert.deepEqual([...aStrata(items, 2, true)], [0, 0, 1, 0, 1, 0, 1, 1]);
   });
 });
