@@ -108,7 +108,11 @@ function summarise(nodes: Float64Array, logPost: Float64Array, weightsOut: Float
   return { theta: mean, se: Math.sqrt(s2) };
 }
 
-function checkInputs(items: readonly AnyItemParams[], responses: readonly number[], D: number, prior?: Prior): void {
+/**
+ * Throw a RangeError unless every item is valid, D and the prior (when given) are usable and each
+ * response is a category index of its item (0..K; 0/1 for a dichotomous item).
+ */
+export function checkPattern(items: readonly AnyItemParams[], responses: readonly number[], D: number, prior?: Prior): void {
   if (items.length !== responses.length) {
     throw new RangeError(`items (${items.length}) and responses (${responses.length}) differ in length`);
   }
@@ -155,7 +159,7 @@ export function computePosterior(items: readonly AnyItemParams[], responses: rea
   const g = gridSpec(opts);
   const D = opts?.D ?? DEFAULT_D;
   const prior = opts?.prior ?? DEFAULT_PRIOR;
-  checkInputs(items, responses, D, prior);
+  checkPattern(items, responses, D, prior);
   const post = posteriorOnGrid(items, responses, makeNodes(g.min, g.max, g.points), D, prior);
   return refineIfNarrow(post, g, (nodes) => posteriorOnGrid(items, responses, nodes, D, prior));
 }
@@ -200,7 +204,7 @@ export class EapAccumulator {
     this.#grid = gridSpec(opts);
     this.#D = opts?.D ?? DEFAULT_D;
     this.#prior = opts?.prior ?? DEFAULT_PRIOR;
-    checkInputs([], [], this.#D, this.#prior);
+    checkPattern([], [], this.#D, this.#prior);
     this.#nodes = makeNodes(this.#grid.min, this.#grid.max, this.#grid.points);
     this.#lp = new Float64Array(this.#nodes.length);
     this.#weights = new Float64Array(this.#nodes.length);
@@ -287,7 +291,7 @@ function scoreAndInfo(items: readonly ItemParams[], responses: readonly number[]
 export function estimateMle(items: readonly ItemParams[], responses: readonly number[], opts?: MleOptions): MleEstimate {
   const g = gridSpec(opts);
   const D = opts?.D ?? DEFAULT_D;
-  checkInputs(items, responses, D);
+  checkPattern(items, responses, D);
   const [lo, hi] = opts?.bounds ?? [g.min, g.max];
   if (items.length === 0) {
     return { theta: Math.min(hi, Math.max(lo, opts?.prior?.mean ?? 0)), se: Infinity, bounded: false };

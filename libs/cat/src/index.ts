@@ -19,7 +19,7 @@ export {
 export type { DifficultyLabel, ItemParams } from './irt.ts';
 export { createRng, hashSeed, uniformFromSeed } from './rng.ts';
 export type { Rng } from './rng.ts';
-export { DEFAULT_PRIOR, EapAccumulator, computePosterior, estimateEap, estimateMle } from './estimate.ts';
+export { DEFAULT_PRIOR, EapAccumulator, checkPattern, computePosterior, estimateEap, estimateMle } from './estimate.ts';
 export type { Estimate, EstimateOptions, MleEstimate, MleOptions, PosteriorGrid, Prior, Response } from './estimate.ts';
 export { contentStatus, selectNextItem } from './select.ts';
 export type { ContentStatus, SelectInput, SelectResult, SelectableItem, SkillTarget, SkillTargets } from './select.ts';
@@ -60,7 +60,7 @@ export { renderSimulationSvg } from './svg.ts';
 export { renderInformationSvg, renderItemCurvesSvg } from './curves-svg.ts';
 export type { CurveOptions } from './curves-svg.ts';
 export type { SvgOptions } from './svg.ts';
-export { ESTIMATION_METHODS, checkPattern, estimateTheta } from './methods.ts';
+export { ESTIMATION_METHODS, estimateTheta } from './methods.ts';
 export type { EstimationMethod, MethodEstimate, MethodOptions } from './methods.ts';
 export {
   MAX_A,

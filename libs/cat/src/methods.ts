@@ -3,10 +3,10 @@
  * Bayes modal), ML (maximum likelihood, bounded) and WLE (Warm's weighted likelihood),
  * for dichotomous and polytomous items alike.
  */
-import { DEFAULT_PRIOR, computePosterior } from './estimate.ts';
+import { DEFAULT_PRIOR, checkPattern, computePosterior } from './estimate.ts';
 import type { Estimate, EstimateOptions, Prior } from './estimate.ts';
 import { DEFAULT_D, THETA_MAX, THETA_MIN } from './irt.ts';
-import { assertD, categoryCount, categoryCurves, itemProblem, logCategoryProbability } from './models.ts';
+import { categoryCurves, logCategoryProbability } from './models.ts';
 import type { AnyItemParams } from './models.ts';
 
 /** The estimators offered per test and in the CLI. */
@@ -23,27 +23,6 @@ export interface MethodEstimate extends Estimate {
 export interface MethodOptions extends EstimateOptions {
   /** Search range of the modal estimators (default [−4, 4]). */
   bounds?: [number, number];
-}
-
-/**
- * Throw a RangeError unless every item is valid, D and the prior are usable and each
- * response is a category index of its item (0..K; 0/1 for a dichotomous item).
- */
-export function checkPattern(items: readonly AnyItemParams[], responses: readonly number[], D: number, prior: Prior): void {
-  if (items.length !== responses.length) {
-    throw new RangeError(`items (${items.length}) and responses (${responses.length}) differ in length`);
-  }
-  assertD(D);
-  if (!(Number.isFinite(prior.mean) && Number.isFinite(prior.sd) && prior.sd > 0)) {
-    throw new RangeError(`prior must have a finite mean and a finite sd > 0, got N(${prior.mean}, ${prior.sd})`);
-  }
-  for (let j = 0; j < items.length; j++) {
-    const problem = itemProblem(items[j] as AnyItemParams);
-    if (problem !== undefined) throw new RangeError(`items[${j}]: ${problem}`);
-    const x = responses[j] as number;
-    const k = categoryCount(items[j] as AnyItemParams);
-    if (!(Number.isInteger(x) && x >= 0 && x < k)) throw new RangeError(`responses[${j}] must be a category in 0..${k - 1}, got ${x}`);
-  }
 }
 
 /** Log-likelihood, score, Fisher information and Warm's J = Σ_j Σ_k P′P″/P at θ. */
