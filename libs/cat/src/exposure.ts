@@ -42,6 +42,11 @@ export interface CalibrationResult {
   iterations: CalibrationIteration[];
 }
 
+/** A target exposure rate is a share of the tests: in (0, 1]. */
+function assertRMax(rMax: number): void {
+  if (!(rMax > 0 && rMax <= 1)) throw new RangeError(`rMax must be in (0, 1], got ${rMax}`);
+}
+
 /** Sympson–Hetter update: K = r_max / P(S) when P(S) > r_max, else 1. */
 function updateK(selectionRate: number, rMax: number): number {
   return selectionRate > rMax ? rMax / selectionRate : 1;
@@ -57,6 +62,7 @@ function updateK(selectionRate: number, rMax: number): number {
 export function calibrateSympsonHetter(opts: CalibrateOptions): CalibrationResult {
   const iterations = opts.iterations ?? 15;
   const simulees = opts.simulees ?? 1000;
+  assertRMax(opts.rMax);
   const config: CatConfig = { ...opts.config, sympsonHetter: true };
   // Plain SH replaces a conditional one: the lottery must use exposureK.
   delete config.conditionalSympsonHetter;
@@ -178,7 +184,7 @@ export interface ConditionalCalibrationResult {
 export function calibrateConditionalSympsonHetter(opts: ConditionalCalibrateOptions): ConditionalCalibrationResult {
   const iterations = opts.iterations ?? 15;
   const simulees = opts.simulees ?? 1000;
-  if (!(opts.rMax > 0 && opts.rMax <= 1)) throw new RangeError(`rMax must be in (0, 1], got ${opts.rMax}`);
+  assertRMax(opts.rMax);
   const config: CatConfig = { ...opts.config, conditionalSympsonHetter: opts.config.conditionalSympsonHetter ?? {} };
   delete config.sympsonHetter;
   const cuts = thetaCutsOf(config);
