@@ -3,7 +3,17 @@ import { describe, it } from 'node:test';
 import { estimateEap } from './estimate.ts';
 import { info3pl, prob3pl } from './irt.ts';
 import { estimateTheta } from './methods.ts';
-import { categoryCurves, categoryProbabilities, expectedScore, itemInformation } from './models.ts';
+import {
+  assertD,
+  categoryCount,
+  categoryCurves,
+  categoryProbabilities,
+  drawCategory,
+  expectedScore,
+  itemInformation,
+  itemProblem,
+  logCategoryProbability,
+} from './models.ts';
 import type { AnyItemParams, PolyItemParams } from './models.ts';
 
 const close = (actual: number, expected: number, tol: number, what = ''): void => {
@@ -125,5 +135,87 @@ describe('estimation with polytomous items mixed with dichotomous ones', () => {
       const hi = estimateTheta(m, bank, [2, 1, 1, 3, 0, 2]).theta;
       assert.ok(hi > lo, m);
     }
+  });
+});
+
+describe('item checks', () => {
+  it('names what is wrong with an item', () => {
+    const cases: [AnyItemParams, string | undefined][] = [
+      [{ a: 1, b: 0, c: 0.2 }, undefined],
+      [{ a: 10, b: -10, c: 0 }, undefined],
+      [{ a: 0, b: 0, c: 0 }, 'a must be in (0, 10], got 0'],
+      [{ a: 10.5, b: 0, c: 0 }, 'a must be in (0, 10], got 10.5'],
+      [{ a: Number.NaN, b: 0, c: 0 }, 'a must be in (0, 10], got NaN'],
+      [{ a: 1, b: 10.5, c: 0 }, 'b must be finite with |b| ≤ 10, got 10.5'],
+      [{ a: 1, b: Number.NEGATIVE_INFINITY, c: 0 }, 'b must be finite with |b| ≤ 10, got -Infinity'],
+      [{ a: 1, b: 0, c: -0.1 }, 'c must be in [0, 1), got -0.1'],
+      [{ a: 1, b: 0, c: 1 }, 'c must be in [0, 1), got 1'],
+      [{ a: 1, b: 0, c: Number.NaN }, 'c must be in [0, 1), got NaN'],
+      [{ model: 'GRM', a: 1, b: [] }, 'b must have at least one threshold'],
+      [{ model: 'GRM', a: 1, b: [-1, -1] }, 'b[1] must exceed b[0] (GRM thresholds increase)'],
+      [{ model: 'GRM', a: 1, b: [0, 1, 0.5] }, 'b[2] must exceed b[1] (GRM thresholds increase)'],
+      [{ model: 'GPCM', a: 1, b: [0, -1, -1] }, undefined],
+      [{ model: 'GPCM', a: 1, b: [0, 11] }, 'b[1] must be finite with |b| ≤ 10, got 11'],
+      [{ model: 'GPCM', a: 1, b: [Number.NaN] }, 'b[0] must be finite with |b| ≤ 10, got NaN'],
+      [{ model: 'GPCM', a: -1, b: [0] }, 'a must be in (0, 10], got -1'],
+    ];
+    for (const [item, problem] of cases) assert.equal(itemProblem(item), problem, JSON.stringify(item));
+    assert.equal(categoryCount({ a: 1, b: 0, c: 0 }), 2);
+    assert.equal(categoryCount(grm), 4);
+  });
+
+  it('D must be finite and in (0, 5]', () => {
+    for (const D of [1, 1.702, 5]) assert.doesNotThrow(() => assertD(D));
+    for (const D of [0, -1, 5.01, Number.NaN, Number.POSITIVE_INFINITY]) {
+      assert.throws(() => assertD(D), { name: 'RangeError', message: `D must be in (0, 5], got ${D}` });
+    }
+  });
+});
+
+describe('log probabilities and draws', () => {
+  it('log P matches the log of the category probabilities for every model, D and θ', () => {
+    const items: AnyItemParams[] = [grm, gpcm, { a: 1.4, b: 0.3, c: 0.2 }, { a: 0.8, b: -0.5, c: 0 }, { model: 'GPCM', a: 2, b: [1, -1] }];
+    for (const item of items) {
+      for (const D of [1, 1.702]) {
+        for (const t of [-3, -0.4, 0, 1.3, 3]) {
+          const p = categoryProbabilities(item, t, D);
+          for (let x = 0; x < p.length; x++) close(logCategoryProbability(item, x, t, D), Math.log(p[x] as number), 1e-12, `x=${x} θ=${t}`);
+        }
+      }
+    }
+  });
+
+  it('log P stays finite and accurate far in the tails, where P underflows', () => {
+    // 3PL without guessing, wrong answer at θ far above b: log P = −log(1 + e^z).
+    close(logCategoryProbability({ a: 10, b: -10, c: 0 }, 0, 10), -200, 1e-9);
+    close(logCategoryProbability({ a: 10, b: 10, c: 0 }, 1, -10), -200, 1e-9);
+    // GPCM: the highest category far below the thresholds, in log space throughout.
+    close(logCategoryProbability({ model: 'GPCM', a: 10, b: [5, 5] }, 2, -5), -200, 1e-9);
+    close(logCategoryProbability({ model: 'GPCM', a: 10, b: [-5, -5] }, 0, 5), -200, 1e-9);
+    // GRM is floored at 1e-300 rather than −∞.
+    close(logCategoryProbability({ model: 'GRM', a: 10, b: [5, 9] }, 2, -10), -190, 1e-9);
+    assert.equal(logCategoryProbability({ model: 'GRM', a: 10, b: [5, 9] }, 2, -10, 5), Math.log(1e-300));
+  });
+
+  it('information skips categories of probability 0', () => {
+    const item: PolyItemParams = { model: 'GRM', a: 10, b: [-9, 9] };
+    assert.ok(Number.isFinite(itemInformation(item, -10)));
+    close(itemInformation(item, -10), itemInformation({ a: 10, b: -9, c: 0 }, -10), 1e-9);
+  });
+
+  it('a draw u falls in the category whose cumulative probability first exceeds it', () => {
+    const p = categoryProbabilities(grm, 0.5);
+    const cum = [p[0] as number, (p[0] as number) + (p[1] as number), (p[0] as number) + (p[1] as number) + (p[2] as number)];
+    assert.equal(drawCategory(grm, 0.5, 0), 0);
+    assert.equal(drawCategory(grm, 0.5, cum[0] - 1e-12), 0);
+    assert.equal(drawCategory(grm, 0.5, cum[0]), 1);
+    assert.equal(drawCategory(grm, 0.5, cum[1] - 1e-12), 1);
+    assert.equal(drawCategory(grm, 0.5, cum[1]), 2);
+    assert.equal(drawCategory(grm, 0.5, cum[2]), 3);
+    assert.equal(drawCategory(grm, 0.5, 0.999999999), 3);
+    const item = { a: 1, b: 0, c: 0.2 };
+    const correct = prob3pl(1, 1, 0, 0.2, 1.702);
+    assert.equal(drawCategory(item, 1, 1 - correct - 1e-9, 1.702), 0);
+    assert.equal(drawCategory(item, 1, 1 - correct + 1e-9, 1.702), 1);
   });
 });
