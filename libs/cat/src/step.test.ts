@@ -5,7 +5,10 @@ import type { BankItem, CatConfig } from './config.ts';
 import { catConfigSchema } from './config.ts';
 import { prob3pl } from './irt.ts';
 import { createRng } from './rng.ts';
-import { UnknownItemError, nextStep } from './step.ts';
+import { estimateEap, estimateMle } from './estimate.ts';
+import { estimateTheta } from './methods.ts';
+import { UnknownItemError, exposureSelection, nextStep, thetaCutsOf } from './step.ts';
+import { DEFAULT_THETA_CUTS, aStrata } from './strata.ts';
 import type { HistoryEntry, NextStepResult } from './step.ts';
 
 const SKILLS = ['alg', 'geo', 'num', 'stat'];
@@ -178,5 +181,134 @@ describe('nextStep', () => {
       assert.deepEqual(again, r);
     }
     assert.ok(firsts.size > 1 && firsts.size <= 5);
+  });
+});
+
+describe('history lookup', () => {
+  const config: CatConfig = { minItems: 1, maxItems: 10 };
+
+  it('an unknown id is an UnknownItemError naming it, on a bank seen for the first time and on a known one', () => {
+    const fresh = makeBank(5, 'unknown');
+    for (let call = 0; call < 3; call++) {
+      assert.throws(
+        () =>
+          nextStep({
+            bank: fresh,
+            history: [
+              { itemId: 'it-0', correct: true },
+              { itemId: 'nope', correct: true },
+            ],
+            config,
+            seed: 's',
+          }),
+        (e: unknown) =>
+          e instanceof UnknownItemError &&
+          e.name === 'UnknownItemError' &&
+          e.itemId === 'nope' &&
+          e.message === 'history references unknown item id: nope',
+      );
+      // Valid calls in between let the bank's id index be built and used.
+      nextStep({ bank: fresh, history: [{ itemId: 'it-4', correct: true }], config, seed: 's' });
+    }
+  });
+
+  it('the same history gives the same step on first sight, once indexed and after the bank changed in place', () => {
+    const bank = makeBank(8, 'lookup');
+    const history: HistoryEntry[] = [
+      { itemId: 'it-6', correct: true },
+      { itemId: 'it-2', correct: false },
+    ];
+    const expected = nextStep({ bank: makeBank(8, 'lookup'), history, config, seed: 's' });
+    for (let call = 0; call < 3; call++) assert.deepEqual(nextStep({ bank, history, config, seed: 's' }), expected);
+    // Swap two items in place: the index must follow the array, not the old positions.
+    const [a, b] = [bank[2] as BankItem, bank[6] as BankItem];
+    bank[2] = b;
+    bank[6] = a;
+    const swapped = [...bank];
+    assert.deepEqual(nextStep({ bank, history, config, seed: 's' }), nextStep({ bank: swapped, history, config, seed: 's' }));
+    // A duplicated id resolves to its first item every time.
+    const dup = makeBank(6, 'dup');
+    dup[4] = { ...(dup[4] as BankItem), id: 'it-1', a: 2.5, b: 2 };
+    const dupHistory: HistoryEntry[] = [{ itemId: 'it-1', correct: false }];
+    const first = nextStep({ bank: dup, history: dupHistory, config, seed: 's' });
+    const withoutSecond = nextStep({ bank: dup.slice(0, 4), history: dupHistory, config: { minItems: 1, maxItems: 10 }, seed: 's' });
+    assert.equal(first.theta, withoutSecond.theta);
+    for (let call = 0; call < 2; call++) assert.deepEqual(nextStep({ bank: dup, history: dupHistory, config, seed: 's' }), first);
+  });
+});
+
+describe('estimation settings', () => {
+  const bank = makeBank(30, 'settings');
+  const items = bank.slice(0, 6);
+  const responses = [1, 0, 1, 1, 0, 1];
+  const history: HistoryEntry[] = items.map((it, j) => ({ itemId: it.id, correct: responses[j] === 1 }));
+  const base: CatConfig = { minItems: 1, maxItems: 20 };
+  const prior = { mean: 0.8, sd: 0.6 };
+
+  it('EAP, MAP, WLE and ML use the configured D and prior', () => {
+    const theta = (config: CatConfig): number => nextStep({ bank, history, config, seed: 's' }).theta;
+    const opts = { D: 1.702, prior };
+    assert.equal(theta({ ...base, ...opts }), estimateEap(items, responses, opts).theta);
+    assert.notEqual(theta({ ...base, D: 1.702 }), theta(base));
+    for (const method of ['MAP', 'WLE'] as const) {
+      assert.equal(theta({ ...base, ...opts, method }), estimateTheta(method, items, responses, opts).theta);
+    }
+    assert.equal(theta({ ...base, D: 1.702, method: 'ML' }), estimateMle(items, responses, { D: 1.702 }).theta);
+    assert.equal(theta({ ...base, D: 1.702, estimator: 'mle' }), estimateMle(items, responses, { D: 1.702 }).theta);
+    assert.equal(theta({ ...base, D: 1.702, estimator: 'eap' }), estimateEap(items, responses, { D: 1.702 }).theta);
+  });
+
+  it('ML on polytomous items uses the named ML with D; an all-wrong or all-top pattern uses EAP', () => {
+    const poly: BankItem[] = bank.slice(0, 4).map((it, j) => ({ ...it, poly: { model: 'GPCM', a: 1 + j * 0.2, b: [-0.5, 0.5] } }));
+    const polyHistory: HistoryEntry[] = [0, 2, 1, 1].map((category, j) => ({
+      itemId: (poly[j] as BankItem).id,
+      correct: category > 0,
+      category,
+    }));
+    const models = poly.map((it) => it.poly as NonNullable<BankItem['poly']>);
+    const got = nextStep({ bank: poly, history: polyHistory, config: { minItems: 1, maxItems: 4, D: 1.702, method: 'ML' }, seed: 's' });
+    assert.equal(got.theta, estimateTheta('ML', models, [0, 2, 1, 1], { D: 1.702 }).theta);
+    for (const correct of [false, true]) {
+      const extreme = items.map((it) => ({ itemId: it.id, correct }));
+      const ml = nextStep({ bank, history: extreme, config: { ...base, method: 'ML' }, seed: 's' });
+      const eap = estimateEap(
+        items,
+        items.map(() => (correct ? 1 : 0)),
+      );
+      assert.equal(ml.theta, eap.theta);
+      assert.ok(Math.abs(ml.theta) < 3);
+    }
+  });
+
+  it('with a classification rule every step carries its decision, computed with the configured D', () => {
+    const rule = { rule: 'SPRT' as const, cutTheta: 0, delta: 0.3, alpha: 0.05, beta: 0.05 };
+    const sprtBank: BankItem[] = Array.from({ length: 12 }, (_, i) => ({ id: `s${i}`, skill: 's', a: 1.2, b: -0.5 + i * 0.1, c: 0.1 }));
+    const eight: HistoryEntry[] = sprtBank.slice(0, 8).map((it) => ({ itemId: it.id, correct: true }));
+    const config: CatConfig = { minItems: 1, maxItems: 12, classification: rule };
+    assert.equal(nextStep({ bank: sprtBank, history: [], config, seed: 's' }).decision, 'undecided');
+    const d1 = nextStep({ bank: sprtBank, history: eight, config, seed: 's' });
+    assert.equal(d1.decision, 'undecided');
+    assert.equal(d1.done, false);
+    const d17 = nextStep({ bank: sprtBank, history: eight, config: { ...config, D: 1.702 }, seed: 's' });
+    assert.equal(d17.decision, 'pass');
+    assert.ok(d17.done && d17.reason === 'classified');
+    assert.equal(nextStep({ bank: sprtBank, history: eight, config: { minItems: 1, maxItems: 12 }, seed: 's' }).decision, undefined);
+  });
+
+  it('the θ cuts are the configured ones or the default; a-strata are cut without b-blocking unless asked', () => {
+    assert.deepEqual(thetaCutsOf({}), DEFAULT_THETA_CUTS);
+    assert.deepEqual(thetaCutsOf({ conditionalSympsonHetter: {} }), DEFAULT_THETA_CUTS);
+    assert.deepEqual(thetaCutsOf({ conditionalSympsonHetter: { cuts: [-1, 1] } }), [-1, 1]);
+    const strat = (bBlocking?: boolean): Int32Array | undefined =>
+      exposureSelection(
+        { minItems: 1, maxItems: 6, aStratification: { strata: 3, ...(bBlocking === undefined ? {} : { bBlocking }) } },
+        bank,
+        0,
+        0,
+      ).aStratified?.stratumOf;
+    assert.deepEqual(strat(), aStrata(bank, 3, false));
+    assert.deepEqual(strat(false), aStrata(bank, 3, false));
+    assert.deepEqual(strat(true), aStrata(bank, 3, true));
+    assert.notDeepEqual([...aStrata(bank, 3, true)], [...aStrata(bank, 3, false)]);
   });
 });
