@@ -110,6 +110,36 @@ describe('calibrateConditionalSympsonHetter', () => {
     }
   });
 
+  it('takes r_max = 1, true abilities per iteration, reports progress, and keeps the K of a stratum no simulee reached', () => {
+    const items = generateBank({ size: 30, seed: 'csh-keep' });
+    const config = { minItems: 4, maxItems: 4, conditionalSympsonHetter: { cuts: [0] } };
+    // Iteration 1: every simulee above the cut; iteration 2: every one below it.
+    const thetas = (t: number): number[] => Array.from({ length: 40 }, (_, k) => (t === 1 ? 1 + k * 0.01 : -1 - k * 0.01));
+    const progress: number[][] = [];
+    const one = calibrateConditionalSympsonHetter({ items, rMax: 0.2, config, simulees: 40, iterations: 1, thetas });
+    const two = calibrateConditionalSympsonHetter({
+      items,
+      rMax: 0.2,
+      config,
+      simulees: 40,
+      iterations: 2,
+      thetas,
+      onProgress: (t, d, n) => progress.push([t, d, n]),
+    });
+    const upper = one.exposureKByStratum.map((row) => row[1]);
+    assert.ok(upper.some((k) => (k as number) < 1));
+    assert.deepEqual(
+      two.exposureKByStratum.map((row) => row[1]),
+      upper,
+    );
+    assert.ok(two.exposureKByStratum.some((row) => (row[0] as number) < 1));
+    assert.equal(progress.length, 80);
+    assert.deepEqual(progress[39], [1, 40, 40]);
+    assert.deepEqual(progress[79], [2, 40, 40]);
+    assert.doesNotThrow(() => calibrateConditionalSympsonHetter({ items, rMax: 1, config, simulees: 5, iterations: 1 }));
+    assert.doesNotThrow(() => calibrateSympsonHetter({ items, rMax: 1, config: { minItems: 4, maxItems: 4 }, simulees: 5, iterations: 1 }));
+  });
+
   it('each iteration simulates with the last K and sets K_ij from the selection rates of stratum j', () => {
     const items = generateBank({ size: 30, seed: 'csh-one' });
     const config = { minItems: 4, maxItems: 4, conditionalSympsonHetter: { cuts: [0] } };
@@ -217,6 +247,22 @@ describe('updateExposureFromUsage', () => {
     // 100 tests are enough by default: c was selected in 90 of them.
     const enough = updateExposureFromUsage({ items, usage, examinees: 100, rMax: 0.25 });
     assert.ok(Math.abs((enough[2]?.exposureK as number) - 0.25 / 0.9) < 1e-12);
+  });
+
+  it('takes usage as a Map, and updates an item held at K = 0 once its selections are counted', () => {
+    const up = updateExposureFromUsage({
+      items,
+      usage: new Map([
+        ['a', { administered: 200 }],
+        ['d', { administered: 0, selected: 400 }],
+      ]),
+      examinees: 1000,
+      rMax: 0.25,
+    });
+    assert.deepEqual(
+      up.map((u) => u.exposureK),
+      [0.625, 1, 1, 0.625],
+    );
   });
 
   it('leaves K unchanged with too few examinees and accepts a Map', () => {
