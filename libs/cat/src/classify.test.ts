@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { classificationRuleSchema, classify, normalQuantile, simulateClassification, sprtLogRatio } from './classify.ts';
+import { estimateEap } from './estimate.ts';
 import type { ItemParams } from './irt.ts';
+import { createRng } from './rng.ts';
 import { generateBank } from './simulate.ts';
 
 const close = (actual: number, expected: number, tol: number): void => {
@@ -14,7 +16,17 @@ describe('classification rules', () => {
     close(normalQuantile(0.95), 1.6448536269514722, 1e-8);
     close(normalQuantile(0.001), -3.090232306167813, 1e-8);
     close(normalQuantile(0.5), 0, 1e-12);
-    assert.throws(() => normalQuantile(1), RangeError);
+    // Both tails and both sides of the switch at p = 0.02425.
+    close(normalQuantile(0.999), 3.090232306167813, 1e-8);
+    close(normalQuantile(0.02), -2.053748910631823, 1e-8);
+    close(normalQuantile(0.98), 2.053748910631823, 1e-8);
+    close(normalQuantile(0.03), -1.880793608151251, 1e-8);
+    close(normalQuantile(0.97), 1.880793608151251, 1e-8);
+    close(normalQuantile(0.3), -0.524400512708041, 1e-8);
+    close(normalQuantile(1e-10), -6.361340902404056, 1e-7);
+    for (const p of [0, 1, -0.5, Number.NaN]) {
+      assert.throws(() => normalQuantile(p), { name: 'RangeError', message: `normalQuantile: p must be in (0, 1), got ${p}` });
+    }
   });
 
   it('SPRT log ratio for 2PL items located at the cut is Σ D·a·δ·(2x − 1)', () => {
@@ -70,4 +82,89 @@ describe('simulateClassification (short run)', () => {
       assert.ok(r.accuracyWithFallback >= r.accuracy);
     });
   }
+});
+
+describe('simulateClassification tallies', () => {
+  it('replays each simulee’s SPRT by hand: lengths, decisions, fallbacks and errors', () => {
+    // Identical 2PL items at the cut: every answer moves log LR by ±D·a·δ = ±0.5, so SPRT
+    // (α = β = 0.05, bounds ±log 19 = ±2.944) decides once the correct minus the wrong answers reach ±6.
+    const items = Array.from({ length: 30 }, () => ({ a: 1, b: 0, c: 0 }));
+    const rule = classificationRuleSchema.parse({ rule: 'SPRT', cutTheta: 0, delta: 0.5, alpha: 0.05, beta: 0.05 });
+    const thetas = [-1, -0.3, 0.2, 1.5, 0, 2, -2.5, 0.6];
+    const got = simulateClassification({ items, rule, simulees: 999, minItems: 1, maxItems: 20, seed: 'hand', thetas });
+    let length = 0;
+    let decided = 0;
+    let correct = 0;
+    let fallback = 0;
+    let falsePass = 0;
+    let falseFail = 0;
+    thetas.forEach((truth, s) => {
+      const rng = createRng(`hand:class:${s}`);
+      const answers: (0 | 1)[] = [];
+      let net = 0;
+      let decision = 'undecided';
+      while (answers.length < 20 && decision === 'undecided') {
+        const u = rng.next() < 1 / (1 + Math.exp(-truth)) ? 1 : 0;
+        answers.push(u);
+        net += u === 1 ? 1 : -1;
+        if (net >= 6) decision = 'pass';
+        else if (net <= -6) decision = 'fail';
+      }
+      const theta = estimateEap(items.slice(0, answers.length), answers).theta;
+      const should = truth >= 0 ? 'pass' : 'fail';
+      length += answers.length;
+      if (decision !== 'undecided') decided++;
+      if (decision === should) correct++;
+      if ((decision === 'undecided' ? (theta >= 0 ? 'pass' : 'fail') : decision) === should) fallback++;
+      if (decision === 'pass' && should === 'fail') falsePass++;
+      if (decision === 'fail' && should === 'pass') falseFail++;
+    });
+    const n = thetas.length;
+    assert.deepEqual(got, {
+      simulees: n,
+      meanLength: length / n,
+      decidedShare: decided / n,
+      accuracy: correct / n,
+      accuracyDecided: decided > 0 ? correct / decided : 0,
+      accuracyWithFallback: fallback / n,
+      falsePass: falsePass / n,
+      falseFail: falseFail / n,
+    });
+    // The replay covers both decisions and an undecided test.
+    assert.ok(decided > 0 && decided < n, `decided ${decided} of ${n}`);
+  });
+
+  it('decides nothing before minItems, stops at the bank’s end, and reports 0 accuracy among no decisions', () => {
+    const items = Array.from({ length: 4 }, () => ({ a: 1, b: 0, c: 0 }));
+    const rule = classificationRuleSchema.parse({ rule: 'SPRT', cutTheta: 0, delta: 0.5, alpha: 0.05, beta: 0.05 });
+    const r = simulateClassification({ items, rule, simulees: 5, minItems: 1, maxItems: 10, seed: 'short' });
+    assert.equal(r.meanLength, 4);
+    assert.equal(r.decidedShare, 0);
+    assert.equal(r.accuracyDecided, 0);
+    assert.equal(r.accuracy, 0);
+    assert.equal(r.simulees, 5);
+    const strong = Array.from({ length: 40 }, () => ({ a: 3, b: 0, c: 0 }));
+    const late = simulateClassification({
+      items: strong,
+      rule,
+      simulees: 10,
+      minItems: 12,
+      maxItems: 30,
+      seed: 'late',
+      thetas: Array(10).fill(3),
+    });
+    assert.equal(late.meanLength, 12);
+    assert.equal(late.accuracy, 1);
+  });
+
+  it('selects at the cut or at the estimate, with the given D and prior', () => {
+    const items = generateBank({ size: 60, seed: 'where' });
+    const rule = classificationRuleSchema.parse({ rule: 'CI', cutTheta: 1, alpha: 0.05 });
+    const base = { items, rule, simulees: 40, minItems: 3, maxItems: 12, seed: 'w' };
+    const atEstimate = simulateClassification(base);
+    assert.notDeepEqual(simulateClassification({ ...base, selectAt: 'cut' }), atEstimate);
+    assert.deepEqual(simulateClassification({ ...base, selectAt: 'estimate' }), atEstimate);
+    assert.notDeepEqual(simulateClassification({ ...base, D: 1.702 }), atEstimate);
+    assert.notDeepEqual(simulateClassification({ ...base, prior: { mean: 1, sd: 0.5 } }), atEstimate);
+  });
 });
