@@ -267,10 +267,25 @@ describe('strata inputs', () => {
     // b-blocking: blocks of 4 by b (items 7..4, then 3..0), the lower a of each to stratum 0.
     assert.deepEqual([...aStrata(items, 4, true)], [0, 1, 2, 3, 0, 1, 2, 3]);
     assert.deepEqual([...aStrata(items, 2, true)], [0, 1, 0, 1, 0, 1, 0, 1]);
+    // The same call again is served from the cache, and a changed a or b is noticed.
+    assert.deepEqual([...aStrata(items, 2)], [0, 0, 0, 0, 1, 1, 1, 1]);
+    assert.equal(aStrata(items, 2), aStrata(items, 2));
     (items[0] as BankItem).a = 3;
     assert.deepEqual([...aStrata(items, 2)], [1, 0, 0, 0, 0, 1, 1, 1]);
     (items[0] as BankItem).a = 0.5;
+    assert.deepEqual([...aStrata(items, 2, true)], [0, 1, 0, 1, 0, 1, 0, 1]);
     (items[1] as BankItem).b = -10;
     assert.deepEqual([...aStrata(items, 2, true)], [0, 0, 1, 0, 1, 0, 1, 1]);
+    // One item more in the same array: the strata are cut again.
+    items.push({ ...(items[7] as BankItem), id: 'extra', a: 0.1 });
+    assert.equal(aStrata(items, 2).length, 9);
+  });
+
+  it('ties in a (and in b) go by index', () => {
+    const same = bank(6, 'ties').map((it) => ({ ...it, a: 1, b: 0 }));
+    assert.deepEqual([...aStrata(same, 2)], [0, 0, 0, 1, 1, 1]);
+    assert.deepEqual([...aStrata(same, 3)], [0, 0, 1, 1, 2, 2]);
+    // b-blocking with equal b: blocks of 2 by index, the lower index to stratum 0.
+    assert.deepEqual([...aStrata(same, 2, true)], [0, 1, 0, 1, 0, 1]);
   });
 });
