@@ -91,7 +91,7 @@ describe('simulateClassification tallies', () => {
     const items = Array.from({ length: 30 }, () => ({ a: 1, b: 0, c: 0 }));
     const rule = classificationRuleSchema.parse({ rule: 'SPRT', cutTheta: 0, delta: 0.5, alpha: 0.05, beta: 0.05 });
     const thetas = [-1, -0.3, 0.2, 1.5, 0, 2, -2.5, 0.6];
-    const got = simulateClassification({ items, rule, simulees: 999, minItems: 1, maxItems: 20, seed: 'hand', thetas });
+    const got = simulateClassification({ items, rule, simulees: thetas.length, minItems: 1, maxItems: 20, seed: 'hand', thetas });
     let length = 0;
     let decided = 0;
     let correct = 0;
@@ -155,6 +155,13 @@ describe('simulateClassification tallies', () => {
     });
     assert.equal(late.meanLength, 12);
     assert.equal(late.accuracy, 1);
+    assert.throws(
+      () => simulateClassification({ items: strong, rule, simulees: 11, minItems: 1, maxItems: 3, seed: 'x', thetas: Array(10).fill(3) }),
+      {
+        name: 'RangeError',
+        message: 'thetas holds 10 abilities for 11 simulees',
+      },
+    );
   });
 
   it('selects at the cut or at the estimate, with the given D and prior', () => {

@@ -11,7 +11,7 @@ import { DEFAULT_D, prob3pl } from './irt.ts';
 import { createRng } from './rng.ts';
 import { analyse, selectWithAnalysis } from './select.ts';
 import type { SelectableItem } from './select.ts';
-import { drawThetas } from './simulate.ts';
+import { assertThetaCount, drawThetas } from './simulate.ts';
 
 export { classificationRuleSchema, classify, normalQuantile, sprtLogRatio } from './classification-rule.ts';
 export type { ClassificationRule, Decision } from './classification-rule.ts';
@@ -29,7 +29,7 @@ export interface ClassificationSimOptions {
   selectAt?: 'estimate' | 'cut';
   D?: number;
   prior?: Prior;
-  /** True abilities (default N(0, 1) draws from the seed). */
+  /** True abilities, one per simulee (default N(0, 1) draws from the seed). */
   thetas?: readonly number[];
 }
 
@@ -60,6 +60,7 @@ export function simulateClassification(opts: ClassificationSimOptions): Classifi
   const D = opts.D ?? DEFAULT_D;
   const prior = opts.prior ?? DEFAULT_PRIOR;
   const thetas = opts.thetas ?? drawThetas(opts.simulees, opts.seed);
+  assertThetaCount(thetas, opts.simulees);
   const N = thetas.length;
   const tally = { length: 0, decided: 0, correct: 0, correctFallback: 0, falsePass: 0, falseFail: 0 };
   for (let s = 0; s < N; s++) {

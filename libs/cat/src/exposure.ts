@@ -19,7 +19,7 @@ export interface CalibrateOptions {
   /** Number of iterations (default 15). */
   iterations?: number;
   seed?: string | number;
-  /** True abilities generator per iteration (default N(0,1) from the iteration seed). */
+  /** True abilities per iteration, one per simulee (default N(0,1) from the iteration seed). */
   thetas?: (iteration: number) => readonly number[];
   /** Called after each iteration. */
   onIteration?: (info: CalibrationIteration) => void;

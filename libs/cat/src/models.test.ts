@@ -205,7 +205,9 @@ describe('log probabilities and draws', () => {
 
   it('a draw u falls in the category whose cumulative probability first exceeds it', () => {
     const p = categoryProbabilities(grm, 0.5);
-    const cum = [p[0] as number, (p[0] as number) + (p[1] as number), (p[0] as number) + (p[1] as number) + (p[2] as number)];
+    const c0 = p[0] as number;
+    const c1 = c0 + (p[1] as number);
+    const cum = [c0, c1, c1 + (p[2] as number)] as const;
     assert.equal(drawCategory(grm, 0.5, 0), 0);
     assert.equal(drawCategory(grm, 0.5, cum[0] - 1e-12), 0);
     assert.equal(drawCategory(grm, 0.5, cum[0]), 1);

@@ -59,7 +59,7 @@ export interface SimulationOptions {
   /** CAT settings; `method` (or `estimator`) chooses the estimator as in {@link nextStep}. */
   config: CatConfig;
   seed: string | number;
-  /** True abilities (default: N(0, 1) draws from the seed). */
+  /** True abilities, one per simulee (default: N(0, 1) draws from the seed). */
   thetas?: readonly number[];
   /** Per-item Sympson–Hetter parameters overriding `items[i].exposureK`. */
   exposureK?: readonly number[];
@@ -171,6 +171,11 @@ function lengthStats(maxLen: number, cnt: Float64Array, sq: Float64Array, err: F
   return byLength;
 }
 
+/** Given true abilities must be one per simulee: a short list would leave simulees at θ = 0 unnoticed. */
+export function assertThetaCount(thetas: readonly number[], simulees: number): void {
+  if (thetas.length !== simulees) throw new RangeError(`thetas holds ${thetas.length} abilities for ${simulees} simulees`);
+}
+
 /** Draw N(mean, sd) abilities from a seed. */
 export function drawThetas(n: number, seed: string | number, mean = 0, sd = 1): number[] {
   const rng = createRng(`thetas:${seed}`);
@@ -191,6 +196,7 @@ export function simulateCat(opts: SimulationOptions): SimulationResult {
   const D = config.D ?? DEFAULT_D;
   const prior = config.prior ?? DEFAULT_PRIOR;
   const thetas = opts.thetas ?? drawThetas(N, opts.seed);
+  assertThetaCount(thetas, N);
   const pool: SimItem[] = items.map((it, i) => {
     const out: SimItem = { ...it };
     if (opts.exposureK) out.exposureK = opts.exposureK[i] ?? 1;
@@ -212,7 +218,7 @@ export function simulateCat(opts: SimulationOptions): SimulationResult {
   const k = config.randomesque ?? 1;
   const incrementalEap = config.estimator !== 'mle' && (config.method ?? 'EAP') === 'EAP';
   for (let s = 0; s < N; s++) {
-    const trueTheta = thetas[s] ?? 0;
+    const trueTheta = thetas[s] as number;
     const simSeed = `${opts.seed}:sim:${s}`;
     const respRng = createRng(`${simSeed}:resp`);
     const acc = new EapAccumulator({ D, prior });
