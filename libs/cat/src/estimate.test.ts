@@ -298,6 +298,27 @@ describe('narrow posteriors', () => {
 });
 
 describe('estimateMle edge cases', () => {
+  it('reaches the maximum of a flat likelihood with guessing, where Fisher scoring alone crawls', () => {
+    // The Fisher information here is several times the curvature: 60 scoring steps stopped
+    // 7e-4 short (score 5e-4); bisection takes over when a step does not halve.
+    const items: ItemParams[] = [
+      { a: 0.57, b: 0, c: 0 },
+      { a: 0.38, b: 0, c: 0 },
+      { a: 1.71, b: 0, c: 0.35 },
+      { a: 0.69, b: 0, c: 0 },
+    ];
+    const resp = [0, 1, 0, 1];
+    const ll = (t: number): number =>
+      items.reduce((s, it, j) => {
+        const p = it.c + (1 - it.c) / (1 + Math.exp(-it.a * (t - it.b)));
+        return s + (resp[j] === 1 ? Math.log(p) : Math.log(1 - p));
+      }, 0);
+    const m = estimateMle(items, resp);
+    const h = 1e-5;
+    assert.ok(Math.abs((ll(m.theta + h) - ll(m.theta - h)) / (2 * h)) < 1e-8, `score at ${m.theta}`);
+    assert.ok(Math.abs(m.theta - -0.67842026363) < 1e-9, `θ ${m.theta}`);
+  });
+
   it('with no responses gives the prior mean (default 0) inside the bounds, SE ∞, not bounded', () => {
     assert.deepEqual(estimateMle([], []), { theta: 0, se: Infinity, bounded: false });
     assert.deepEqual(estimateMle([], [], { prior: { mean: 1.5, sd: 1 } }), { theta: 1.5, se: Infinity, bounded: false });

@@ -278,6 +278,32 @@ function scoreAndInfo(items: readonly ItemParams[], responses: readonly number[]
 }
 
 /**
+ * The root of a decreasing score inside [x0, x1] (score(x0) > 0 > score(x1)), from `x`: Fisher
+ * scoring steps while they stay in the bracket and at least halve from one step to the next,
+ * bisection otherwise. Fisher scoring alone can crawl: with guessing, the Fisher information can
+ * be many times the curvature of a flat likelihood, and each step then covers a small part of
+ * the way.
+ */
+function rootInBracket(scoreInfo: (x: number) => [number, number], x: number, x0: number, x1: number): number {
+  let lo = x0;
+  let hi = x1;
+  let last = hi - lo;
+  for (let iter = 0; iter < 200; iter++) {
+    const [s, inf] = scoreInfo(x);
+    if (s === 0) return x;
+    if (s > 0) lo = x;
+    else hi = x;
+    const newton = inf > 0 ? s / inf : NaN;
+    let next = x + newton;
+    if (!(next > lo && next < hi && Math.abs(newton) <= 0.5 * Math.abs(last))) next = 0.5 * (lo + hi);
+    last = next - x;
+    x = next;
+    if (Math.abs(last) < 1e-12) break;
+  }
+  return x;
+}
+
+/**
  * Maximum-likelihood θ, restricted to `bounds` (default [−4, 4]).
  *
  * Rule for patterns without a finite maximum: the likelihood is maximised over
@@ -315,24 +341,10 @@ export function estimateMle(items: readonly ItemParams[], responses: readonly nu
     bounded = true;
   } else {
     // Bracket [x0, x1] with score(x0) > 0 > score(x1) around the grid maximum.
-    let x0 = nodes[Math.max(0, best - 1)] as number;
-    let x1 = nodes[Math.min(last, best + 1)] as number;
+    const x0 = nodes[Math.max(0, best - 1)] as number;
+    const x1 = nodes[Math.min(last, best + 1)] as number;
     if (scoreAndInfo(items, responses, x0, D)[0] > 0 && scoreAndInfo(items, responses, x1, D)[0] < 0) {
-      let x = theta;
-      for (let iter = 0; iter < 60; iter++) {
-        const [s, inf] = scoreAndInfo(items, responses, x, D);
-        if (s === 0) break;
-        if (s > 0) x0 = x;
-        else x1 = x;
-        let nx = inf > 0 ? x + s / inf : NaN;
-        if (!(nx > x0 && nx < x1)) nx = 0.5 * (x0 + x1);
-        if (Math.abs(nx - x) < 1e-10) {
-          x = nx;
-          break;
-        }
-        x = nx;
-      }
-      theta = x;
+      theta = rootInBracket((x) => scoreAndInfo(items, responses, x, D), theta, x0, x1);
     }
   }
   const inf = scoreAndInfo(items, responses, theta, D)[1];

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { computePosterior } from './estimate.ts';
+import { computePosterior, estimateMle } from './estimate.ts';
 import type { ItemParams } from './irt.ts';
 import { ESTIMATION_METHODS, estimateTheta } from './methods.ts';
 import type { AnyItemParams } from './models.ts';
@@ -158,6 +158,55 @@ describe('estimateTheta: guards', () => {
         assert.throws(() => estimateTheta(m, items, resp, opts), RangeError, `${m} ${JSON.stringify([items, resp, opts])}`);
       }
     }
+  });
+});
+
+describe('estimateTheta: the maximum over the whole range', () => {
+  it('ML is the bound when the likelihood there is higher than at an interior maximum', () => {
+    // One correct answer with guessing, two wrong ones: a local maximum near 0 and a higher
+    // likelihood at −4, where the wrong answers are most likely.
+    const items: ItemParams[] = [
+      { a: 2.5, b: 0, c: 0.35 },
+      { a: 0.3, b: 0, c: 0 },
+      { a: 0.76, b: 0, c: 0 },
+    ];
+    const resp = [1, 0, 0];
+    const ll = (t: number): number =>
+      items.reduce((s, it, j) => {
+        const p = it.c + (1 - it.c) / (1 + Math.exp(-it.a * (t - it.b)));
+        return s + (resp[j] === 1 ? Math.log(p) : Math.log(1 - p));
+      }, 0);
+    const h = 1e-5;
+    const slope = (t: number): number => (ll(t + h) - ll(t - h)) / (2 * h);
+    // There is an interior maximum: the slope falls through 0 between −0.5 and 1.
+    assert.ok(slope(-0.5) > 0 && slope(1) < 0);
+    assert.ok(ll(-4) > Math.max(ll(-1), ll(0), ll(1)));
+    const ml = estimateTheta('ML', items, resp);
+    assert.equal(ml.theta, -4);
+    assert.equal(ml.bounded, true);
+    assert.deepEqual([ml.theta, ml.bounded], [estimateMle(items, resp).theta, estimateMle(items, resp).bounded]);
+    // With a prior pulling towards 0, MAP keeps the interior maximum.
+    const map = estimateTheta('MAP', items, resp);
+    assert.equal(map.bounded, false);
+    assert.ok(Math.abs(map.theta) < 1.5);
+  });
+
+  it('property: ML agrees with estimateMle on 3PL patterns (θ to 1e-6, and which bound)', () => {
+    const item = fc.record({
+      a: fc.double({ min: 0.3, max: 2.5, noNaN: true }),
+      b: fc.double({ min: -3.9, max: 3.9, noNaN: true }),
+      c: fc.double({ min: 0, max: 0.35, noNaN: true }),
+    });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(item, fc.constantFrom(0, 1)), { minLength: 1, maxLength: 8 }), (rows) => {
+        const items = rows.map((r) => r[0]);
+        const resp = rows.map((r) => r[1]);
+        const a = estimateTheta('ML', items, resp);
+        const b = estimateMle(items, resp);
+        return a.bounded === b.bounded && Math.abs(a.theta - b.theta) < 1e-6;
+      }),
+      { numRuns: 400, seed: 20261126 },
+    );
   });
 });
 

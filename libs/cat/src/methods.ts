@@ -85,9 +85,9 @@ function criterion(method: 'MAP' | 'ML' | 'WLE', prior: Prior): ModalCriterion {
 }
 
 /**
- * Root of the estimating equation on [lo, hi]: every + → − sign change on a grid is
- * refined by bisection, and the root with the largest objective wins. Without a sign
- * change the estimate is the bound the equation points to (`bounded`).
+ * Maximum of the objective on [lo, hi]: every + → − sign change of the estimating equation on a
+ * grid is refined by bisection into a root; the roots and the bounds where the equation points
+ * outwards are the candidates, and the largest objective wins (a bound: `bounded`).
  */
 function solveModal(
   items: readonly AnyItemParams[],
@@ -121,12 +121,23 @@ function solveModal(
     prevX = x;
     prevF = f;
   }
-  if (best === undefined) {
-    // Monotone equation: all-correct-like patterns push to hi, all-wrong-like to lo.
-    const theta = c.equation(at(hi), hi) > 0 ? hi : lo;
-    return { theta, se: c.se(at(theta)), bounded: true };
+  // A bound where the equation points outwards is a local maximum too (all-correct-like patterns
+  // push to hi, all-wrong-like to lo); it wins when its objective is higher than every root's.
+  let bound: { theta: number; obj: number } | undefined;
+  for (const [edge, outwards] of [
+    [lo, c.equation(at(lo), lo) <= 0],
+    [hi, c.equation(at(hi), hi) >= 0],
+  ] as const) {
+    if (!outwards) continue;
+    const obj = c.objective(at(edge), edge);
+    if (bound === undefined || obj > bound.obj) bound = { theta: edge, obj };
   }
-  return { theta: best.theta, se: c.se(at(best.theta)), bounded: false };
+  if (bound !== undefined && (best === undefined || bound.obj > best.obj)) {
+    return { theta: bound.theta, se: c.se(at(bound.theta)), bounded: true };
+  }
+  // Without a sign change one of the bounds points outwards, so a root exists here.
+  const root = best as { theta: number; obj: number };
+  return { theta: root.theta, se: c.se(at(root.theta)), bounded: false };
 }
 
 /**
