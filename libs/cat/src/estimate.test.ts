@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { EapAccumulator, computePosterior, estimateEap, estimateMle } from './estimate.ts';
 import type { ItemParams } from './irt.ts';
+import { logLik3pl, slopeOf } from './likelihood.fixture.test.ts';
 import { createRng } from './rng.ts';
 
 /** Independent reference: trapezoid rule on 4001 points over [-4, 4], written from scratch. */
@@ -176,16 +177,11 @@ describe('estimateMle', () => {
     const resp: (0 | 1)[] = [1, 1, 0, 0];
     const m = estimateMle(items, resp);
     assert.ok(!m.bounded);
-    const ll = (t: number): number =>
-      items.reduce((s, it, j) => {
-        const p = it.c + (1 - it.c) / (1 + Math.exp(-it.a * (t - it.b)));
-        return s + (resp[j] === 1 ? Math.log(p) : Math.log(1 - p));
-      }, 0);
+    const ll = logLik3pl(items, resp);
     let best = -Infinity;
     for (let t = -4; t <= 4; t += 0.0005) best = Math.max(best, ll(t));
     assert.ok(ll(m.theta) >= best - 1e-9);
-    const h = 1e-6;
-    assert.ok(Math.abs((ll(m.theta + h) - ll(m.theta - h)) / (2 * h)) < 1e-4);
+    assert.ok(Math.abs(slopeOf(ll)(m.theta)) < 1e-4);
   });
 
   it('property: flipping a wrong answer to correct never lowers the MLE', () => {
@@ -308,14 +304,9 @@ describe('estimateMle edge cases', () => {
       { a: 0.69, b: 0, c: 0 },
     ];
     const resp = [0, 1, 0, 1];
-    const ll = (t: number): number =>
-      items.reduce((s, it, j) => {
-        const p = it.c + (1 - it.c) / (1 + Math.exp(-it.a * (t - it.b)));
-        return s + (resp[j] === 1 ? Math.log(p) : Math.log(1 - p));
-      }, 0);
+    const ll = logLik3pl(items, resp);
     const m = estimateMle(items, resp);
-    const h = 1e-5;
-    assert.ok(Math.abs((ll(m.theta + h) - ll(m.theta - h)) / (2 * h)) < 1e-8, `score at ${m.theta}`);
+    assert.ok(Math.abs(slopeOf(ll, 1e-5)(m.theta)) < 1e-8, `score at ${m.theta}`);
     assert.ok(Math.abs(m.theta - -0.67842026363) < 1e-9, `θ ${m.theta}`);
   });
 
@@ -342,18 +333,13 @@ describe('estimateMle edge cases', () => {
       [low, [1, 0, 0], -4],
       [high, [0, 1, 1], 4],
     ] as const) {
-      const ll = (t: number): number =>
-        items.reduce((s, it, j) => {
-          const p = it.c + (1 - it.c) / (1 + Math.exp(-it.a * (t - it.b)));
-          return s + (resp[j] === 1 ? Math.log(p) : Math.log(1 - p));
-        }, 0);
+      const ll = logLik3pl(items, resp);
       // The bound is a local maximum: the likelihood falls when stepping inside.
       assert.ok(ll(edge - Math.sign(edge) * 0.01) < ll(edge));
       const m = estimateMle(items, [...resp]);
       assert.equal(m.bounded, false);
       assert.ok(Math.abs(m.theta) < 3.5 && ll(m.theta) > ll(edge));
-      const h = 1e-6;
-      assert.ok(Math.abs((ll(m.theta + h) - ll(m.theta - h)) / (2 * h)) < 1e-4);
+      assert.ok(Math.abs(slopeOf(ll)(m.theta)) < 1e-4);
     }
   });
 });

@@ -5,6 +5,7 @@ import { computePosterior, estimateMle } from './estimate.ts';
 import type { ItemParams } from './irt.ts';
 import { ESTIMATION_METHODS, estimateTheta } from './methods.ts';
 import type { AnyItemParams } from './models.ts';
+import { logLik3pl, slopeOf } from './likelihood.fixture.test.ts';
 import { createRng } from './rng.ts';
 
 const close = (actual: number, expected: number, tol: number, what = ''): void => {
@@ -171,13 +172,8 @@ describe('estimateTheta: the maximum over the whole range', () => {
       { a: 0.76, b: 0, c: 0 },
     ];
     const resp = [1, 0, 0];
-    const ll = (t: number): number =>
-      items.reduce((s, it, j) => {
-        const p = it.c + (1 - it.c) / (1 + Math.exp(-it.a * (t - it.b)));
-        return s + (resp[j] === 1 ? Math.log(p) : Math.log(1 - p));
-      }, 0);
-    const h = 1e-5;
-    const slope = (t: number): number => (ll(t + h) - ll(t - h)) / (2 * h);
+    const ll = logLik3pl(items, resp);
+    const slope = slopeOf(ll, 1e-5);
     // There is an interior maximum: the slope falls through 0 between −0.5 and 1.
     assert.ok(slope(-0.5) > 0 && slope(1) < 0);
     assert.ok(ll(-4) > Math.max(ll(-1), ll(0), ll(1)));
