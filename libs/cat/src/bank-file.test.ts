@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseBankFile } from './bank-file.ts';
+import { defaultThresholds, parseBankFile } from './bank-file.ts';
 import type { ParsedBankItem, ParsedChoiceItem } from './bank-file.ts';
 
 /** The a, b, c of a parsed single-choice item. */
@@ -206,5 +206,65 @@ describe('parseBankFile: likert and partial_credit items', () => {
     assert.deepEqual(errorsOf([noKey]), [['alg-1', 'key']]);
     assert.deepEqual(errorsOf([{ ...good[0], thresholds: [0, 1, 2] }]), [['alg-1', 'thresholds']]);
     assert.deepEqual(errorsOf([{ ...likert, type: 'essay' }]), [['lk-1', 'type']]);
+  });
+});
+
+describe('bank file errors, word for word', () => {
+  const opts = (...ids: string[]): { id: string; text: string }[] => ids.map((id) => ({ id, text: id.toUpperCase() }));
+
+  it('lists every fault of every item, in order, with its item, field and message', () => {
+    const items = [
+      { id: 'q1', skill: 's', stem: 'S', options: [...opts('a'), { id: 'a', text: 'B' }], key: 'z' },
+      { id: 'q2', skill: 's', stem: 'S', options: opts('a', 'b'), key: 'a', model: 'GRM', thresholds: [0] },
+      { id: 'q3', skill: 's', stem: 'S', options: opts('a', 'b', 'c'), type: 'likert', key: 'a', b: 1, c: 0.2, thresholds: [1, 0.5, 2] },
+      { id: 'q4', skill: 's', stem: 'S', options: opts('a', 'b'), type: 'partial_credit', model: 'GPCM', thresholds: [1, 0.5] },
+      { id: '', skill: 's', stem: 'S', options: opts('a'), key: 'a', colour: 'red' },
+      { id: 'q1', skill: 's', stem: 'S', options: opts('a', 'b'), a: 20, type: 'essay' },
+      7,
+      { id: 'q7', skill: 's', stem: 'S', options: opts('a', 'b') },
+      { id: 'q8', skill: 's', options: opts('a', 'b'), key: 'a' },
+    ];
+    const r = parseBankFile(JSON.stringify(items), 'json');
+    assert.ok(!r.ok);
+    assert.deepEqual(r.errors, [
+      { item: 'q1', field: 'options[1].id', message: 'duplicate option id "a"' },
+      { item: 'q1', field: 'key', message: 'key "z" is not one of the option ids' },
+      { item: 'q2', field: 'model', message: 'model is only for likert and partial_credit items' },
+      { item: 'q2', field: 'thresholds', message: 'thresholds is only for likert and partial_credit items' },
+      { item: 'q3', field: 'key', message: 'a likert item has no key (its options are ordered categories)' },
+      { item: 'q3', field: 'b', message: 'a likert item has no b (its options are ordered categories)' },
+      { item: 'q3', field: 'c', message: 'a likert item has no c (its options are ordered categories)' },
+      { item: 'q3', field: 'thresholds', message: '3 options (categories 0..2) need 2 thresholds, got 3' },
+      { item: 'q3', field: 'thresholds', message: 'GRM thresholds must increase' },
+      { item: 'q4', field: 'thresholds', message: '2 options (categories 0..1) need 1 threshold, got 2' },
+      { item: 4, field: 'id', message: 'Too small: expected string to have >=1 characters' },
+      { item: 4, field: 'options', message: 'Too small: expected array to have >=2 items' },
+      { item: 4, field: 'colour', message: 'unknown field "colour"' },
+      { item: 'q1', field: 'id', message: 'duplicate id (items 0 and 5)' },
+      { item: 'q1', field: 'a', message: 'Too big: expected number to be <=10' },
+      { item: 'q1', field: 'type', message: 'Invalid option: expected one of "single_choice"|"likert"|"partial_credit"' },
+      { item: 6, field: '(item)', message: 'Invalid input: expected object, received number' },
+      { item: 'q7', field: 'key', message: 'required field is missing (a single_choice item needs a key)' },
+      { item: 'q8', field: 'stem', message: 'required field is missing (string)' },
+    ]);
+  });
+
+  it('names the file for a document it cannot read or use', () => {
+    const file = (text: string, format: 'json' | 'yaml'): unknown => parseBankFile(text, format);
+    const err = (field: string, message: string): unknown => ({ ok: false, errors: [{ item: '(file)', field, message }] });
+    assert.deepEqual(file('[', 'json'), err('(file)', 'invalid JSON: Unexpected end of JSON input'));
+    const yaml = parseBankFile('a: [', 'yaml');
+    assert.ok(!yaml.ok && yaml.errors[0]?.message.startsWith('invalid YAML: Flow sequence'));
+    assert.deepEqual(file('[]', 'json'), err('items', 'the bank has no items'));
+    assert.deepEqual(file('{"items": []}', 'json'), err('items', 'the bank has no items'));
+    for (const text of ['{"x": 1}', 'null', '3', '{"items": 3}']) {
+      assert.deepEqual(file(text, 'json'), err('items', 'expected an array of items or an object with an "items" array'));
+    }
+  });
+
+  it('default thresholds are evenly spaced inside (−2, 2), rounded to thousandths', () => {
+    assert.deepEqual(defaultThresholds(2), [0]);
+    assert.deepEqual(defaultThresholds(3), [-0.667, 0.667]);
+    assert.deepEqual(defaultThresholds(5), [-1.2, -0.4, 0.4, 1.2]);
   });
 });

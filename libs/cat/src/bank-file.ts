@@ -101,7 +101,7 @@ function polyIssues(raw: Record<string, unknown>, type: 'likert' | 'partial_cred
   if (t.length !== options - 1) {
     out.push({
       path: ['thresholds'],
-      message: `${options} options (categories 0..${options - 1}) need ${options - 1} thresholds, got ${t.length}`,
+      message: `${options} options (categories 0..${options - 1}) need ${options - 1} threshold${options === 2 ? '' : 's'}, got ${t.length}`,
     });
   }
   const model = raw['model'] ?? DEFAULT_MODEL[type];
