@@ -238,3 +238,105 @@ describe('estimateTheta: properties (fast-check)', () => {
     );
   });
 });
+
+describe('estimateTheta: each modal estimate is the maximum of its objective', () => {
+  /** Fisher information of 3PL items at θ from the definition, P′² / (P·(1 − P)). */
+  const info = (items: readonly ItemParams[], t: number): number =>
+    items.reduce((s, it) => {
+      const L = 1 / (1 + Math.exp(-it.a * (t - it.b)));
+      const p = it.c + (1 - it.c) * L;
+      const d = (1 - it.c) * it.a * L * (1 - L);
+      return s + (d * d) / (p * (1 - p));
+    }, 0);
+  const prior = { mean: 0.3, sd: 1.5 };
+  const objectives = {
+    ML: (ll: (t: number) => number) => ll,
+    MAP: (ll: (t: number) => number) => (t: number) => ll(t) - (t - prior.mean) ** 2 / (2 * prior.sd ** 2),
+    // Warm's equation is the slope of L·√I for 2PL items (for 3PL it is not).
+    WLE: (ll: (t: number) => number, items: readonly ItemParams[]) => (t: number) => ll(t) + 0.5 * Math.log(info(items, t)),
+  } as const;
+  const item = fc.record({
+    a: fc.double({ min: 0.3, max: 2.5, noNaN: true }),
+    b: fc.double({ min: -3.5, max: 3.5, noNaN: true }),
+    c: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 0.35, noNaN: true })),
+  });
+
+  it('property: no point of a fine grid over [−4, 4] has a larger objective (ML, MAP with N(0.3, 1.5²), WLE on 2PL items)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(item, fc.constantFrom(0, 1)), { minLength: 1, maxLength: 8 }), (rows) => {
+        const items = rows.map((r) => r[0]);
+        const resp = rows.map((r) => r[1]);
+        const ll = logLik3pl(items, resp);
+        for (const method of ['ML', 'MAP', 'WLE'] as const) {
+          if (method === 'WLE' && items.some((it) => it.c > 0)) continue;
+          const f = objectives[method](ll, items);
+          const e = estimateTheta(method, items, resp, { prior });
+          let best = -Infinity;
+          for (let q = 0; q <= 4000; q++) best = Math.max(best, f(-4 + q * 0.002));
+          if (!(f(e.theta) >= best - 1e-9)) return false;
+          if (e.bounded !== (Math.abs(e.theta) === 4)) return false;
+        }
+        return true;
+      }),
+      { numRuns: 150, seed: 1126 },
+    );
+  });
+
+  it('the larger of two interior maxima wins, for ML and for MAP', () => {
+    // A wrong answer on an easy item and right ones on two hard items with guessing.
+    const items: ItemParams[] = [
+      { a: 0.8, b: 0, c: 0 },
+      { a: 1.4, b: 2.7, c: 0 },
+      { a: 1.3, b: -0.3, c: 0.1 },
+      { a: 2.2, b: 2.8, c: 0.1 },
+    ];
+    const resp = [0, 1, 0, 1];
+    const ll = logLik3pl(items, resp);
+    const slope = slopeOf(ll, 1e-5);
+    // Two interior maxima: the slope falls through 0 twice.
+    const signs = Array.from({ length: 161 }, (_, q) => Math.sign(slope(-4 + q * 0.05)));
+    const falls = signs.filter((s, q) => q > 0 && (signs[q - 1] as number) > 0 && s <= 0).length;
+    assert.equal(falls, 2);
+    for (const method of ['ML', 'MAP'] as const) {
+      const f = objectives[method](ll, items);
+      const e = estimateTheta(method, items, resp, { prior });
+      let best = -4;
+      for (let q = 0; q <= 80000; q++) if (f(-4 + q * 0.0001) > f(best)) best = -4 + q * 0.0001;
+      assert.ok(Math.abs(e.theta - best) < 1e-3, `${method}: ${e.theta} vs ${best}`);
+    }
+  });
+
+  it('MAP’s SE is 1/√(I(θ̂) + 1/σ²); EAP is never bounded', () => {
+    const items: ItemParams[] = [
+      { a: 1.2, b: -0.5, c: 0.2 },
+      { a: 0.8, b: 0.4, c: 0 },
+      { a: 1.6, b: 1, c: 0.1 },
+    ];
+    const resp = [1, 1, 0];
+    const e = estimateTheta('MAP', items, resp, { prior: { mean: 0, sd: 2 } });
+    close(e.se, 1 / Math.sqrt(info(items, e.theta) + 1 / 4), 1e-9, 'MAP SE');
+    const w = estimateTheta('WLE', items, resp);
+    close(w.se, 1 / Math.sqrt(info(items, w.theta)), 1e-9, 'WLE SE');
+    const up = [1, 1, 1];
+    assert.equal(estimateTheta('EAP', items, up).bounded, false);
+  });
+
+  it('the search range is the bounds, else the grid’s ends; both must be finite and increasing', () => {
+    const { items, responses } = rasch(4, 4);
+    assert.equal(estimateTheta('ML', items, responses, { grid: { min: -2, max: 2.5 } }).theta, 2.5);
+    assert.equal(estimateTheta('ML', items, rasch(4, 0).responses, { grid: { min: -2, max: 2.5 } }).theta, -2);
+    for (const bounds of [
+      [1, 1],
+      [2, 1],
+      [Number.NaN, 1],
+      [0, Number.POSITIVE_INFINITY],
+    ] as [number, number][]) {
+      for (const m of ['ML', 'MAP', 'WLE'] as const) {
+        assert.throws(() => estimateTheta(m, items, responses, { bounds }), {
+          name: 'RangeError',
+          message: `bounds must be finite with lo < hi, got [${bounds[0]}, ${bounds[1]}]`,
+        });
+      }
+    }
+  });
+});
