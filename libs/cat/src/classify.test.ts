@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { classificationRuleSchema, classify, normalQuantile, simulateClassification, sprtLogRatio } from './classify.ts';
 import { estimateEap } from './estimate.ts';
+import { info3pl } from './irt.ts';
 import type { ItemParams } from './irt.ts';
 import { createRng } from './rng.ts';
 import { generateBank } from './simulate.ts';
@@ -132,6 +133,86 @@ describe('simulateClassification tallies', () => {
     });
     // The replay covers both decisions and an undecided test.
     assert.ok(decided > 0 && decided < n, `decided ${decided} of ${n}`);
+  });
+
+  it('matches a replay of every simulee: selection at θ̂ or at the cut, either rule, D and the prior', () => {
+    const items = generateBank({ size: 25, seed: 'replay' });
+    // Abilities near the cut, so that some tests end undecided and some decisions are wrong.
+    const thetas = Array.from({ length: 24 }, (_, k) => 0.2 + (k - 12) * 0.05);
+    const rules = [
+      classificationRuleSchema.parse({ rule: 'SPRT', cutTheta: 0.2, delta: 0.2, alpha: 0.3, beta: 0.3 }),
+      classificationRuleSchema.parse({ rule: 'CI', cutTheta: 0.2, alpha: 0.4 }),
+    ];
+    const totals = { falsePass: 0, falseFail: 0, undecided: 0 };
+    for (const rule of rules) {
+      for (const selectAt of ['estimate', 'cut'] as const) {
+        for (const [D, prior] of [
+          [1, { mean: 0, sd: 1 }],
+          [1.702, { mean: 0.5, sd: 0.8 }],
+        ] as const) {
+          const opts = { items, rule, simulees: thetas.length, minItems: 3, maxItems: 12, seed: 'rp', selectAt, D, prior, thetas };
+          let length = 0;
+          let decided = 0;
+          let correct = 0;
+          let fallback = 0;
+          let falsePass = 0;
+          let falseFail = 0;
+          thetas.forEach((truth, s) => {
+            const rng = createRng(`rp:class:${s}`);
+            const given: ItemParams[] = [];
+            const answers: number[] = [];
+            let est = { theta: prior.mean, se: prior.sd };
+            let decision = 'undecided';
+            while (given.length < 12 && decision === 'undecided') {
+              const at = selectAt === 'cut' ? rule.cutTheta : est.theta;
+              let best: ItemParams | undefined;
+              for (const it of items)
+                if (
+                  !given.includes(it) &&
+                  (best === undefined || info3pl(at, it.a, it.b, it.c, D) > info3pl(at, best.a, best.b, best.c, D))
+                )
+                  best = it;
+              const it = best as ItemParams;
+              const p = it.c + (1 - it.c) / (1 + Math.exp(-D * it.a * (truth - it.b)));
+              given.push(it);
+              answers.push(rng.next() < p ? 1 : 0);
+              est = estimateEap(given, answers, { D, prior });
+              if (given.length >= 3) decision = classify(rule, given, answers, est, D);
+            }
+            const should = truth >= rule.cutTheta ? 'pass' : 'fail';
+            length += given.length;
+            if (decision !== 'undecided') decided++;
+            else totals.undecided++;
+            if (decision === should) correct++;
+            if ((decision === 'undecided' ? (est.theta >= rule.cutTheta ? 'pass' : 'fail') : decision) === should) fallback++;
+            if (decision === 'pass' && should === 'fail') falsePass++;
+            if (decision === 'fail' && should === 'pass') falseFail++;
+          });
+          totals.falsePass += falsePass;
+          totals.falseFail += falseFail;
+          const n = thetas.length;
+          const got = simulateClassification(opts);
+          const expected = {
+            simulees: n,
+            meanLength: length / n,
+            decidedShare: decided / n,
+            accuracy: correct / n,
+            accuracyDecided: decided > 0 ? correct / decided : 0,
+            accuracyWithFallback: fallback / n,
+            falsePass: falsePass / n,
+            falseFail: falseFail / n,
+          };
+          for (const [key, value] of Object.entries(expected)) {
+            assert.ok(
+              Math.abs((got as Record<string, number>)[key] - value) < 1e-12,
+              `${rule.rule} at ${selectAt}, D ${D}: ${key} ${(got as Record<string, number>)[key]} vs ${value}`,
+            );
+          }
+        }
+      }
+    }
+    // The replays include wrong decisions both ways and undecided tests.
+    assert.ok(totals.falsePass > 0 && totals.falseFail > 0 && totals.undecided > 0, JSON.stringify(totals));
   });
 
   it('decides nothing before minItems, stops at the bank’s end, and reports 0 accuracy among no decisions', () => {
