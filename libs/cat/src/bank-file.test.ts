@@ -268,3 +268,106 @@ describe('bank file errors, word for word', () => {
     assert.deepEqual(defaultThresholds(5), [-1.2, -0.4, 0.4, 1.2]);
   });
 });
+
+describe('bank file entries of any shape', () => {
+  const ok = {
+    skill: 's',
+    stem: 'S',
+    options: [
+      { id: 'a', text: 'A' },
+      { id: 'b', text: 'B' },
+    ],
+    key: 'a',
+  };
+  const errors = (items: unknown[]): unknown => {
+    const r = parseBankFile(JSON.stringify(items), 'json');
+    return r.ok ? [] : r.errors;
+  };
+
+  it('reports null entries, options that are not a list or not objects, and ids that are not strings, without failing', () => {
+    assert.deepEqual(errors([null, { ...ok, id: 'q1' }]), [
+      { item: 0, field: '(item)', message: 'Invalid input: expected object, received null' },
+    ]);
+    assert.deepEqual(errors([{ ...ok, id: 'q2', options: 'ab' }]), [
+      { item: 'q2', field: 'options', message: 'Invalid input: expected array, received string' },
+    ]);
+    assert.deepEqual(errors([{ ...ok, id: 'q3', options: [null, 5, { id: 3, text: 'C' }, { id: 'a', text: 'A' }] }]), [
+      { item: 'q3', field: 'options[0]', message: 'Invalid input: expected object, received null' },
+      { item: 'q3', field: 'options[1]', message: 'Invalid input: expected object, received number' },
+      { item: 'q3', field: 'options[2].id', message: 'Invalid input: expected string, received number' },
+    ]);
+    // No option has a usable id: the key cannot be judged against them.
+    assert.deepEqual(
+      errors([
+        {
+          ...ok,
+          id: 'q4',
+          options: [
+            { id: 1, text: 'A' },
+            { id: 2, text: 'B' },
+          ],
+          key: 'z',
+        },
+      ]),
+      [
+        { item: 'q4', field: 'options[0].id', message: 'Invalid input: expected string, received number' },
+        { item: 'q4', field: 'options[1].id', message: 'Invalid input: expected string, received number' },
+      ],
+    );
+    // An empty key is too short, not an unknown option.
+    assert.deepEqual(errors([{ ...ok, id: 'q5', key: '' }]), [
+      { item: 'q5', field: 'key', message: 'Too small: expected string to have >=1 characters' },
+    ]);
+    // A field of the wrong type is not a missing one.
+    assert.deepEqual(errors([{ ...ok, id: 'q6', stem: 5 }]), [
+      { item: 'q6', field: 'stem', message: 'Invalid input: expected string, received number' },
+    ]);
+  });
+
+  it('GRM thresholds must strictly increase; values that are not numbers are reported by the schema', () => {
+    const likert = {
+      skill: 's',
+      stem: 'S',
+      options: [
+        { id: 'a', text: 'A' },
+        { id: 'b', text: 'B' },
+        { id: 'c', text: 'C' },
+      ],
+      type: 'likert',
+    };
+    assert.deepEqual(errors([{ ...likert, id: 'l1', thresholds: [0, 0] }]), [
+      { item: 'l1', field: 'thresholds', message: 'GRM thresholds must increase' },
+    ]);
+    assert.deepEqual(errors([{ ...likert, id: 'l2', thresholds: [0, 'x'] }]), [
+      { item: 'l2', field: 'thresholds[1]', message: 'Invalid input: expected number, received string' },
+    ]);
+    assert.deepEqual(errors([{ ...likert, id: 'l3', model: 'GPCM', thresholds: [1, 0] }]), []);
+  });
+
+  it('keeps the difficulty and clarification it was given, and leaves them out otherwise', () => {
+    const r = parseBankFile(
+      JSON.stringify([
+        { ...ok, id: 'e', difficulty: 'easy', clarification: 'Read twice.' },
+        { ...ok, id: 'm' },
+      ]),
+      'json',
+    );
+    assert.ok(r.ok);
+    assert.deepEqual(r.items, [
+      {
+        id: 'e',
+        skill: 's',
+        stem: 'S',
+        options: ok.options,
+        key: 'a',
+        difficulty: 'easy',
+        clarification: 'Read twice.',
+        a: 1,
+        b: -1,
+        c: 0.5,
+        type: 'single_choice',
+      },
+      { id: 'm', skill: 's', stem: 'S', options: ok.options, key: 'a', a: 1, b: 0, c: 0.5, type: 'single_choice' },
+    ]);
+  });
+});
