@@ -161,7 +161,7 @@ describe('simulateClassification tallies', () => {
             const rng = createRng(`rp:class:${s}`);
             const given: ItemParams[] = [];
             const answers: number[] = [];
-            let est = { theta: prior.mean, se: prior.sd };
+            let est: { theta: number; se: number } = { theta: prior.mean, se: prior.sd };
             let decision = 'undecided';
             while (given.length < 12 && decision === 'undecided') {
               const at = selectAt === 'cut' ? rule.cutTheta : est.theta;
@@ -202,10 +202,10 @@ describe('simulateClassification tallies', () => {
             falsePass: falsePass / n,
             falseFail: falseFail / n,
           };
-          for (const [key, value] of Object.entries(expected)) {
+          for (const key of Object.keys(expected) as (keyof typeof expected)[]) {
             assert.ok(
-              Math.abs((got as Record<string, number>)[key] - value) < 1e-12,
-              `${rule.rule} at ${selectAt}, D ${D}: ${key} ${(got as Record<string, number>)[key]} vs ${value}`,
+              Math.abs(got[key] - expected[key]) < 1e-12,
+              `${rule.rule} at ${selectAt}, D ${D}: ${key} ${got[key]} vs ${expected[key]}`,
             );
           }
         }

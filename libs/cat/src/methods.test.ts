@@ -249,12 +249,13 @@ describe('estimateTheta: each modal estimate is the maximum of its objective', (
       return s + (d * d) / (p * (1 - p));
     }, 0);
   const prior = { mean: 0.3, sd: 1.5 };
-  const objectives = {
-    ML: (ll: (t: number) => number) => ll,
-    MAP: (ll: (t: number) => number) => (t: number) => ll(t) - (t - prior.mean) ** 2 / (2 * prior.sd ** 2),
+  type Objective = (ll: (t: number) => number, items: readonly ItemParams[]) => (t: number) => number;
+  const objectives: Record<'ML' | 'MAP' | 'WLE', Objective> = {
+    ML: (ll) => ll,
+    MAP: (ll) => (t: number) => ll(t) - (t - prior.mean) ** 2 / (2 * prior.sd ** 2),
     // Warm's equation is the slope of L·√I for 2PL items (for 3PL it is not).
-    WLE: (ll: (t: number) => number, items: readonly ItemParams[]) => (t: number) => ll(t) + 0.5 * Math.log(info(items, t)),
-  } as const;
+    WLE: (ll, items) => (t: number) => ll(t) + 0.5 * Math.log(info(items, t)),
+  };
   const item = fc.record({
     a: fc.double({ min: 0.3, max: 2.5, noNaN: true }),
     b: fc.double({ min: -3.5, max: 3.5, noNaN: true }),
