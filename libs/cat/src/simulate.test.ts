@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BankItem } from './config.ts';
+import { estimateEap } from './estimate.ts';
 import { prob3pl } from './irt.ts';
 import { createRng } from './rng.ts';
 import { drawThetas, generateBank, simulateCat } from './simulate.ts';
@@ -143,6 +144,8 @@ describe('simulateCat summaries', () => {
     assert.deepEqual(r.byLength, []);
     assert.equal(r.byThetaStratum, undefined);
     const empty = simulateCat({ items: [], simulees: 2, config: { minItems: 0, maxItems: 2 }, seed: 'none' });
+    assert.equal(empty.overlapRate, 0);
+    assert.equal(simulateCat({ items, simulees: 1, config: { minItems: 2, maxItems: 2 }, seed: 'one' }).overlapRate, 0);
     assert.equal(empty.meanExposure, 0);
     assert.equal(empty.unusedShare, 0);
     assert.deepEqual(empty.stopReasons, { pool_exhausted: 2 });
@@ -176,6 +179,41 @@ describe('simulateCat summaries', () => {
         assert.equal(res.se, step.se);
       });
     }
+  });
+
+  it('a fixed-length run: the last length’s figures are the run’s; a stratum nobody fell in has rates 0', () => {
+    const config = { minItems: 5, maxItems: 5, D: 1.702, prior: { mean: 0.4, sd: 0.7 } };
+    const r = simulateCat({ items, simulees: 12, config, seed: 'fixed', thetaCuts: [3] });
+    const last = r.byLength.at(-1);
+    assert.ok(last);
+    assert.deepEqual([last.length, last.n], [5, 12]);
+    assert.ok(Math.abs(last.bias - r.bias) < 1e-12 && Math.abs(last.meanSe - r.meanSe) < 1e-12 && Math.abs(last.rmse - r.rmse) < 1e-12);
+    // EAP with the configured D and prior, answer by answer.
+    for (const x of r.results) {
+      const given = x.items.map((i) => items[i] as BankItem);
+      const resp = createRng(`fixed:sim:${r.results.indexOf(x)}:resp`);
+      const answers = given.map((it) => (resp.next() < prob3pl(x.trueTheta, it.a, it.b, it.c, 1.702) ? 1 : 0));
+      assert.equal(x.theta, estimateEap(given, answers, { D: 1.702, prior: config.prior }).theta);
+    }
+    const st = r.byThetaStratum;
+    assert.ok(st);
+    assert.deepEqual(st.simulees, [12, 0]);
+    assert.deepEqual(
+      st.selectionRates[1],
+      items.map(() => 0),
+    );
+    assert.deepEqual(
+      st.exposureRates[1],
+      items.map(() => 0),
+    );
+  });
+
+  it('banks and abilities are the same for the same seed in every version (documented simulations replay from them)', () => {
+    assert.deepEqual(generateBank({ size: 2, seed: 'pin' }), [
+      { id: 'g0', skill: 'general', a: 1.3649154645290797, b: 1.9924876859448175, c: 0.24163624322655866 },
+      { id: 'g1', skill: 'general', a: 1.3499154989668944, b: 0.5709457027236385, c: 0.24002919553743207 },
+    ]);
+    assert.deepEqual(drawThetas(3, 'pin'), [-0.564827648254071, 0.6819892718637618, 0.0048499097170022565]);
   });
 
   it('generates banks with the given parameter distributions, bounds and skills; draws θ with a mean and SD', () => {
