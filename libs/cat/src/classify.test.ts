@@ -11,6 +11,28 @@ const close = (actual: number, expected: number, tol: number): void => {
   assert.ok(Math.abs(actual - expected) <= tol, `${actual} vs ${expected}`);
 };
 
+/** One simulee of a replay: its true θ, test length, decision and final θ̂. */
+type Outcome = { truth: number; length: number; decision: string; theta: number };
+
+/** The result simulateClassification should report for these replayed simulees. */
+function expectedTallies(outcomes: readonly Outcome[], cut: number): Record<string, number> {
+  const n = outcomes.length;
+  const should = (o: Outcome): string => (o.truth >= cut ? 'pass' : 'fail');
+  const count = (f: (o: Outcome) => boolean): number => outcomes.filter(f).length;
+  const decided = count((o) => o.decision !== 'undecided');
+  const correct = count((o) => o.decision === should(o));
+  return {
+    simulees: n,
+    meanLength: outcomes.reduce((sum, o) => sum + o.length, 0) / n,
+    decidedShare: decided / n,
+    accuracy: correct / n,
+    accuracyDecided: decided > 0 ? correct / decided : 0,
+    accuracyWithFallback: count((o) => (o.decision === 'undecided' ? (o.theta >= cut ? 'pass' : 'fail') : o.decision) === should(o)) / n,
+    falsePass: count((o) => o.decision === 'pass' && should(o) === 'fail') / n,
+    falseFail: count((o) => o.decision === 'fail' && should(o) === 'pass') / n,
+  };
+}
+
 describe('classification rules', () => {
   it('normalQuantile matches tabulated Φ⁻¹ values', () => {
     close(normalQuantile(0.975), 1.959963984540054, 1e-8);
@@ -93,13 +115,7 @@ describe('simulateClassification tallies', () => {
     const rule = classificationRuleSchema.parse({ rule: 'SPRT', cutTheta: 0, delta: 0.5, alpha: 0.05, beta: 0.05 });
     const thetas = [-1, -0.3, 0.2, 1.5, 0, 2, -2.5, 0.6];
     const got = simulateClassification({ items, rule, simulees: thetas.length, minItems: 1, maxItems: 20, seed: 'hand', thetas });
-    let length = 0;
-    let decided = 0;
-    let correct = 0;
-    let fallback = 0;
-    let falsePass = 0;
-    let falseFail = 0;
-    thetas.forEach((truth, s) => {
+    const outcomes = thetas.map((truth, s): Outcome => {
       const rng = createRng(`hand:class:${s}`);
       const answers: (0 | 1)[] = [];
       let net = 0;
@@ -111,26 +127,11 @@ describe('simulateClassification tallies', () => {
         if (net >= 6) decision = 'pass';
         else if (net <= -6) decision = 'fail';
       }
-      const theta = estimateEap(items.slice(0, answers.length), answers).theta;
-      const should = truth >= 0 ? 'pass' : 'fail';
-      length += answers.length;
-      if (decision !== 'undecided') decided++;
-      if (decision === should) correct++;
-      if ((decision === 'undecided' ? (theta >= 0 ? 'pass' : 'fail') : decision) === should) fallback++;
-      if (decision === 'pass' && should === 'fail') falsePass++;
-      if (decision === 'fail' && should === 'pass') falseFail++;
+      return { truth, length: answers.length, decision, theta: estimateEap(items.slice(0, answers.length), answers).theta };
     });
+    assert.deepEqual(got, expectedTallies(outcomes, 0));
+    const decided = outcomes.filter((o) => o.decision !== 'undecided').length;
     const n = thetas.length;
-    assert.deepEqual(got, {
-      simulees: n,
-      meanLength: length / n,
-      decidedShare: decided / n,
-      accuracy: correct / n,
-      accuracyDecided: decided > 0 ? correct / decided : 0,
-      accuracyWithFallback: fallback / n,
-      falsePass: falsePass / n,
-      falseFail: falseFail / n,
-    });
     // The replay covers both decisions and an undecided test.
     assert.ok(decided > 0 && decided < n, `decided ${decided} of ${n}`);
   });
@@ -151,13 +152,7 @@ describe('simulateClassification tallies', () => {
           [1.702, { mean: 0.5, sd: 0.8 }],
         ] as const) {
           const opts = { items, rule, simulees: thetas.length, minItems: 3, maxItems: 12, seed: 'rp', selectAt, D, prior, thetas };
-          let length = 0;
-          let decided = 0;
-          let correct = 0;
-          let fallback = 0;
-          let falsePass = 0;
-          let falseFail = 0;
-          thetas.forEach((truth, s) => {
+          const outcomes = thetas.map((truth, s): Outcome => {
             const rng = createRng(`rp:class:${s}`);
             const given: ItemParams[] = [];
             const answers: number[] = [];
@@ -179,34 +174,19 @@ describe('simulateClassification tallies', () => {
               est = estimateEap(given, answers, { D, prior });
               if (given.length >= 3) decision = classify(rule, given, answers, est, D);
             }
-            const should = truth >= rule.cutTheta ? 'pass' : 'fail';
-            length += given.length;
-            if (decision !== 'undecided') decided++;
-            else totals.undecided++;
-            if (decision === should) correct++;
-            if ((decision === 'undecided' ? (est.theta >= rule.cutTheta ? 'pass' : 'fail') : decision) === should) fallback++;
-            if (decision === 'pass' && should === 'fail') falsePass++;
-            if (decision === 'fail' && should === 'pass') falseFail++;
+            return { truth, length: given.length, decision, theta: est.theta };
           });
-          totals.falsePass += falsePass;
-          totals.falseFail += falseFail;
-          const n = thetas.length;
+          for (const o of outcomes) {
+            if (o.decision === 'undecided') totals.undecided++;
+            if (o.decision === 'pass' && o.truth < rule.cutTheta) totals.falsePass++;
+            if (o.decision === 'fail' && o.truth >= rule.cutTheta) totals.falseFail++;
+          }
           const got = simulateClassification(opts);
-          const expected = {
-            simulees: n,
-            meanLength: length / n,
-            decidedShare: decided / n,
-            accuracy: correct / n,
-            accuracyDecided: decided > 0 ? correct / decided : 0,
-            accuracyWithFallback: fallback / n,
-            falsePass: falsePass / n,
-            falseFail: falseFail / n,
-          };
-          for (const key of Object.keys(expected) as (keyof typeof expected)[]) {
-            assert.ok(
-              Math.abs(got[key] - expected[key]) < 1e-12,
-              `${rule.rule} at ${selectAt}, D ${D}: ${key} ${got[key]} vs ${expected[key]}`,
-            );
+          const expected = expectedTallies(outcomes, rule.cutTheta);
+          for (const key of Object.keys(expected)) {
+            const value = expected[key] as number;
+            const actual = got[key as keyof typeof got];
+            assert.ok(Math.abs(actual - value) < 1e-12, `${rule.rule} at ${selectAt}, D ${D}: ${key} ${actual} vs ${value}`);
           }
         }
       }
